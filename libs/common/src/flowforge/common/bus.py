@@ -1,0 +1,257 @@
+"""The message bus: broker factory, the stream, publishing, and the ack/retry/dead-letter wrapper.
+
+Consumers are durable JetStream *pull* consumers with explicit ack. Every replica of a service
+binds the same durable, so N replicas share the work (JetStream's work-queue pattern; this is
+how "queue-grouped" is realised: a pull consumer never pushes a message to a busy replica,
+whose ack timer would run out while it waited).
+
+Handlers never ack by hand. `consume` maps their outcome:
+- returned events  → published (with `Nats-Msg-Id`), then the message is acked;
+- PermanentError   → a `dlq.<subject>` copy and the stage's `*.failed` event, then ack;
+- anything else    → nak with exponential backoff; after `max_deliver` tries, as permanent.
+Long work sends in-progress acks every ack_wait/3 so JetStream does not redeliver it mid-job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import AckPolicy as JsAckPolicy
+
+from flowforge.common import metrics
+from flowforge.common.errors import PermanentError
+from flowforge.common.events import (
+    DLQ_PREFIX,
+    HEALTH_SUBJECT,
+    METRICS_SUBJECT,
+    STAGE_FAILURES,
+    STREAM_SUBJECTS,
+    DeadLettered,
+    Event,
+    PipelineEvent,
+    subject_of,
+)
+from flowforge.common.logs import run_id_var
+from flowforge.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[Sequence[Event]]]
+
+
+def stream_for(settings: Settings) -> JStream:
+    return JStream(
+        name=settings.stream_name,
+        subjects=list(STREAM_SUBJECTS),
+        duplicate_window=3600.0,
+        max_age=30 * 24 * 3600.0,
+    )
+
+
+def make_broker(settings: Settings, service: str) -> NatsBroker:
+    return NatsBroker(
+        settings.nats_url,
+        name=f"flowforge-{service}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        logger=logging.getLogger(f"faststream.{service}"),
+    )
+
+
+async def publish(broker: NatsBroker, event: Event, settings: Settings) -> None:
+    """Publish one event to the stream; its deterministic id makes a retry a no-op."""
+    await broker.publish(
+        event.to_bytes(),
+        subject=subject_of(event),
+        headers={"Nats-Msg-Id": event.event_id, "Content-Type": "application/cloudevents+json"},
+        stream=settings.stream_name,
+        timeout=10,
+    )
+
+
+def backoff_seconds(delivery: int) -> float:
+    return float(min(2 ** max(delivery - 1, 0), 60))
+
+
+def consume(
+    broker: NatsBroker,
+    event_type: type[Event],
+    handler: Handler,
+    *,
+    service: str,
+    settings: Settings,
+    stage: str | None = None,
+    durable: str | None = None,
+) -> None:
+    """Subscribe `handler` to its event's subject with the project's delivery guarantees.
+
+    `stage` names the pipeline stage the handler performs; when it gives up on a run the
+    stage's `*.failed` event is published so the run shows as failed with the reason.
+    """
+    subject = event_type.SUBJECT
+    durable = durable or f"{service}--{subject.replace('.', '-')}"
+
+    @broker.subscriber(
+        subject,
+        stream=stream_for(settings),
+        durable=durable,
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        config=ConsumerConfig(
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=settings.ack_wait_seconds,
+            # Unlimited at the server: this wrapper counts deliveries and dead-letters itself,
+            # so a message whose last try crashed the process is still dead-lettered, not lost.
+            max_deliver=-1,
+            max_ack_pending=1000,
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        title=f"{service}:{subject}",
+    )
+    async def _on_message(body: bytes, msg: NatsMessage) -> None:
+        await _handle(broker, msg, event_type, handler, service, settings, stage, durable)
+
+
+async def _handle(
+    broker: NatsBroker,
+    msg: NatsMessage,
+    event_type: type[Event],
+    handler: Handler,
+    service: str,
+    settings: Settings,
+    stage: str | None,
+    durable: str,
+) -> None:
+    subject = event_type.SUBJECT
+    delivery = _delivery_count(msg)
+    event: Event | None = None
+    started = time.perf_counter()
+    heartbeat = asyncio.create_task(_keep_alive(msg, settings.ack_wait_seconds / 3))
+    try:
+        event = event_type.from_bytes(msg.body)
+        token = run_id_var.set(event.run_id)
+        try:
+            if delivery > settings.max_deliver:
+                raise PermanentError(f"gave up after {delivery - 1} deliveries")
+            log.info("handling %s (delivery %d)", subject, delivery)
+            outputs = await handler(event)
+            for out in outputs:
+                await publish(broker, out, settings)
+        finally:
+            run_id_var.reset(token)
+        await msg.ack()
+        metrics.MESSAGES.labels(service, subject, "ok").inc()
+    except PermanentError as exc:
+        await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
+        metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
+    except Exception as exc:  # noqa: BLE001 - any other failure is retried, then dead-lettered
+        if delivery >= settings.max_deliver:
+            await _dead_letter(
+                broker, msg, event, exc, service, settings, stage, delivery, durable
+            )
+            metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
+        else:
+            delay = backoff_seconds(delivery)
+            log.warning(
+                "%s failed on delivery %d, retrying in %.0fs: %s",
+                subject,
+                delivery,
+                delay,
+                exc,
+                exc_info=not isinstance(exc, OSError),
+                extra={"run_id": event.run_id if event else None},
+            )
+            await msg.nack(delay=delay)
+            metrics.MESSAGES.labels(service, subject, "retried").inc()
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        metrics.HANDLER_SECONDS.labels(service, subject).observe(time.perf_counter() - started)
+
+
+async def _dead_letter(
+    broker: NatsBroker,
+    msg: NatsMessage,
+    event: Event | None,
+    exc: BaseException,
+    service: str,
+    settings: Settings,
+    stage: str | None,
+    delivery: int,
+    durable: str,
+) -> None:
+    subject = msg.raw_message.subject
+    error = str(exc) or type(exc).__name__
+    run_id = event.run_id if event else f"unparsed-{_stream_seq(msg)}"
+    log.error(
+        "%s dead-lettered after %d deliveries: %s", subject, delivery, error,
+        extra={"run_id": run_id, "consumer": durable},
+    )
+    letter = DeadLettered(
+        run_id=run_id,
+        dataset=event.dataset if event else "",
+        content_hash=event.content_hash if event else "",
+        original_subject=subject,
+        error=error,
+        deliveries=delivery,
+        payload=msg.body.decode("utf-8", "replace")[:100_000],
+        consumer=durable,
+    )
+    await publish(broker, letter, settings)
+    if stage and isinstance(event, PipelineEvent):
+        failed = STAGE_FAILURES[stage].following(event, stage=stage, error=error)
+        await publish(broker, failed, settings)
+    await msg.ack()
+
+
+async def _keep_alive(msg: NatsMessage, every: float) -> None:
+    while True:
+        await asyncio.sleep(max(every, 0.5))
+        with contextlib.suppress(Exception):
+            await msg.in_progress()
+
+
+def _delivery_count(msg: NatsMessage) -> int:
+    try:
+        return int(msg.raw_message.metadata.num_delivered)
+    except Exception:  # noqa: BLE001 - a core (non-JetStream) message has no metadata
+        return 1
+
+
+def _stream_seq(msg: NatsMessage) -> int:
+    try:
+        return int(msg.raw_message.metadata.sequence.stream)
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def serve_health(broker: NatsBroker, service: str, checks: Callable[[], Awaitable[dict]]) -> None:
+    """Answer `flowforge.svc.health.<service>` and `...metrics.<service>` over core NATS."""
+
+    @broker.subscriber(HEALTH_SUBJECT.format(service=service), title=f"{service}:health")
+    async def _health() -> dict:
+        detail = await checks()
+        return {"service": service, "status": "ok" if all(detail.values()) else "degraded",
+                "checks": detail}
+
+    @broker.subscriber(METRICS_SUBJECT.format(service=service), title=f"{service}:metrics")
+    async def _metrics() -> str:
+        return metrics.render()
+
+
+__all__ = [
+    "DLQ_PREFIX",
+    "backoff_seconds",
+    "consume",
+    "make_broker",
+    "publish",
+    "serve_health",
+    "stream_for",
+]

@@ -1,0 +1,309 @@
+"""Every event FlowForge publishes: subjects, payload models and the CloudEvents envelope.
+
+This module is the only place an event shape or subject is defined. Payloads are versioned
+(`VERSION`), serialised as structured-mode CloudEvents JSON so that other systems can
+subscribe without our code:
+
+    {"specversion": "1.0", "id": "bronze.ready:<run_id>", "source": "/flowforge/ingest",
+     "type": "io.flowforge.bronze.ready.v1", "time": "...", "subject": "<dataset>",
+     "datacontenttype": "application/json", "data": {...payload...}}
+
+Event ids are deterministic (subject + run), and are used as `Nats-Msg-Id`, so a retried
+publish or a redelivered handler publishing again is deduplicated by JetStream.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flowforge.common.errors import PermanentError
+
+SPEC_VERSION = "1.0"
+TYPE_PREFIX = "io.flowforge"
+
+# Pipeline subjects, all captured by the one JetStream stream.
+FILE_LANDED = "file.landed"
+BRONZE_READY = "bronze.ready"
+SILVER_READY = "silver.ready"
+QUALITY_CHECKED = "quality.checked"
+GOLD_READY = "gold.ready"
+INGEST_FAILED = "ingest.failed"
+TRANSFORM_FAILED = "transform.failed"
+QUALITY_FAILED = "quality.failed"
+CATALOG_UPDATED = "catalog.updated"
+AI_SCHEMA_ANALYZED = "ai.schema.analyzed"
+DLQ_PREFIX = "dlq."
+
+# Core-NATS request/reply subjects (never captured by the stream: JetStream would answer them).
+HEALTH_SUBJECT = "flowforge.svc.health.{service}"
+METRICS_SUBJECT = "flowforge.svc.metrics.{service}"
+AI_ANALYZE = "ai.analyze"
+
+SERVICES = ("ingest", "transform", "quality", "catalog", "ai", "gateway")
+STAGES = ("ingest", "silver", "quality", "gold")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Column(BaseModel):
+    name: str
+    type: str
+
+
+class RunCounts(BaseModel):
+    """Row accounting of one run; each stage fills in its part and passes the rest on."""
+
+    parsed: int | None = None
+    rejected: int | None = None
+    bronze: int | None = None
+    duplicates: int | None = None
+    silver: int | None = None
+    quarantined: int | None = None
+    valid: int | None = None
+
+
+class StageTiming(BaseModel):
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Event(BaseModel):
+    """Base of every payload. Subclasses set SUBJECT, VERSION and SOURCE."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    SUBJECT: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+    SOURCE: ClassVar[str] = "flowforge"
+
+    run_id: str
+    dataset: str
+    content_hash: str = ""
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.SUBJECT}:{self.run_id}"
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"{TYPE_PREFIX}.{cls.SUBJECT}.v{cls.VERSION}"
+
+    def to_cloudevent(self, *, time: datetime | None = None) -> dict[str, Any]:
+        return {
+            "specversion": SPEC_VERSION,
+            "id": self.event_id,
+            "source": f"/flowforge/{self.SOURCE}",
+            "type": self.event_type(),
+            "time": (time or utcnow()).isoformat(),
+            "subject": self.dataset,
+            "datacontenttype": "application/json",
+            "data": self.model_dump(mode="json"),
+        }
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_cloudevent()).encode()
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Self:
+        """Parse a CloudEvents envelope; a malformed one is a PermanentError (goes to the DLQ)."""
+        try:
+            envelope = json.loads(body)
+            return cls.model_validate(envelope["data"])
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise PermanentError(f"malformed {cls.SUBJECT} event: {exc}") from exc
+
+
+class PipelineEvent(Event):
+    """Fields that travel with a run through every stage."""
+
+    filename: str = ""
+    key: list[str] = Field(default_factory=list)
+    counts: RunCounts = Field(default_factory=RunCounts)
+
+    def carried(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dataset": self.dataset,
+            "content_hash": self.content_hash,
+            "filename": self.filename,
+            "key": list(self.key),
+        }
+
+    @classmethod
+    def following(cls, previous: PipelineEvent, **fields: Any) -> Self:
+        """The next event of the same run, carrying run fields and the counts so far."""
+        counts = previous.counts.model_copy(update=fields.pop("counts", {}))
+        return cls(**previous.carried(), counts=counts, **fields)
+
+
+class FileLanded(PipelineEvent):
+    SUBJECT: ClassVar[str] = FILE_LANDED
+    SOURCE: ClassVar[str] = "gateway"
+
+    landing_uri: str
+    size_bytes: int = 0
+
+
+class BronzeReady(PipelineEvent):
+    SUBJECT: ClassVar[str] = BRONZE_READY
+    SOURCE: ClassVar[str] = "ingest"
+
+    bronze_uri: str
+    rejected_uri: str | None = None
+    columns: list[Column]
+    schema_fingerprint: str
+    encoding: str
+    delimiter: str
+    has_header: bool
+    timing: StageTiming
+
+
+class SilverReady(PipelineEvent):
+    SUBJECT: ClassVar[str] = SILVER_READY
+    SOURCE: ClassVar[str] = "transform"
+
+    silver_uri: str
+    columns: list[Column]
+    schema_fingerprint: str
+    timing: StageTiming
+
+
+class CheckResult(BaseModel):
+    name: str
+    status: Literal["passed", "warned", "failed"]
+    failed_rows: int = 0
+    detail: str = ""
+
+
+class QualityChecked(PipelineEvent):
+    SUBJECT: ClassVar[str] = QUALITY_CHECKED
+    SOURCE: ClassVar[str] = "quality"
+
+    verdict: Literal["passed", "warned", "failed"]
+    checks: list[CheckResult]
+    silver_uri: str
+    quarantine_uri: str | None = None
+    timing: StageTiming
+
+
+class GoldModelBuilt(BaseModel):
+    name: str
+    uri: str
+    rows: int
+    columns: list[Column]
+    depends_on: list[str]
+
+
+class GoldReady(PipelineEvent):
+    SUBJECT: ClassVar[str] = GOLD_READY
+    SOURCE: ClassVar[str] = "transform"
+
+    models: list[GoldModelBuilt]
+    timing: StageTiming
+
+
+class StageFailed(PipelineEvent):
+    """A stage gave up on a run. `SUBJECT` is set per stage by the subclasses below."""
+
+    stage: str
+    error: str
+    timing: StageTiming | None = None
+
+
+class IngestFailed(StageFailed):
+    SUBJECT: ClassVar[str] = INGEST_FAILED
+    SOURCE: ClassVar[str] = "ingest"
+
+
+class TransformFailed(StageFailed):
+    SUBJECT: ClassVar[str] = TRANSFORM_FAILED
+    SOURCE: ClassVar[str] = "transform"
+
+
+class QualityFailed(StageFailed):
+    SUBJECT: ClassVar[str] = QUALITY_FAILED
+    SOURCE: ClassVar[str] = "quality"
+
+
+class DeadLettered(Event):
+    """A message that exhausted its deliveries; published on `dlq.<original subject>`."""
+
+    SUBJECT: ClassVar[str] = "dlq"
+    SOURCE: ClassVar[str] = "bus"
+
+    original_subject: str
+    error: str
+    deliveries: int
+    consumer: str = ""
+    payload: str = ""
+
+    @property
+    def subject_name(self) -> str:
+        return f"{DLQ_PREFIX}{self.original_subject}"
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.subject_name}:{self.run_id}"
+
+
+class CatalogUpdated(Event):
+    SUBJECT: ClassVar[str] = CATALOG_UPDATED
+    SOURCE: ClassVar[str] = "catalog"
+
+    layer: str
+    version: int
+    changed: str = ""
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.SUBJECT}:{self.run_id}:{self.layer}"
+
+
+class SchemaAnalyzed(Event):
+    SUBJECT: ClassVar[str] = AI_SCHEMA_ANALYZED
+    SOURCE: ClassVar[str] = "ai"
+
+    schema_fingerprint: str
+    provider: str
+    columns: list[dict[str, Any]] = Field(default_factory=list)
+
+
+STAGE_FAILURES: dict[str, type[StageFailed]] = {
+    "ingest": IngestFailed,
+    "silver": TransformFailed,
+    "gold": TransformFailed,
+    "quality": QualityFailed,
+}
+
+# Every event type that is published on the stream, by subject (the AsyncAPI document and the
+# stream's subject list are derived from this).
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.SUBJECT: cls
+    for cls in (
+        FileLanded,
+        BronzeReady,
+        SilverReady,
+        QualityChecked,
+        GoldReady,
+        IngestFailed,
+        TransformFailed,
+        QualityFailed,
+        CatalogUpdated,
+        SchemaAnalyzed,
+    )
+}
+STREAM_SUBJECTS: list[str] = [*EVENT_TYPES, f"{DLQ_PREFIX}>"]
+
+
+def subject_of(event: Event) -> str:
+    return getattr(event, "subject_name", event.SUBJECT)

@@ -1,0 +1,114 @@
+"""The shared shape of a service process: settings, logging, broker, pool, store, lifespan.
+
+Each service's `app.py` is its composition root: it calls `run_service` with a function that
+registers its subscribers against a `Runtime` whose resources open in the lifespan hook
+(nothing connects at import time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream import FastStream
+from faststream.nats import NatsBroker
+
+from flowforge.common.bus import make_broker, serve_health
+from flowforge.common.db import create_pool, migrate
+from flowforge.common.logs import configure_logging
+from flowforge.common.settings import Settings
+from flowforge.common.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Resources of one service process; filled in by the lifespan hook."""
+
+    service: str
+    settings: Settings
+    broker: NatsBroker
+    _pool: asyncpg.Pool | None = None
+    _store: ObjectStore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is not open yet")
+        return self._pool
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            raise RuntimeError("the object store is not open yet")
+        return self._store
+
+
+def build_app(
+    service: str,
+    register: Callable[[Runtime], None],
+    *,
+    migrations: Path | None = None,
+    settings: Settings | None = None,
+) -> tuple[FastStream, Runtime]:
+    settings = settings or Settings()
+    broker = make_broker(settings, service)
+    rt = Runtime(service=service, settings=settings, broker=broker)
+    register(rt)
+
+    async def checks() -> dict:
+        ok_db = False
+        if rt._pool is not None:
+            try:
+                await rt.pool.fetchval("SELECT 1")
+                ok_db = True
+            except Exception:  # noqa: BLE001 - a health check reports, it does not raise
+                ok_db = False
+        return {"database": ok_db, "store": rt._store is not None}
+
+    serve_health(broker, service, checks)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        rt._pool = await create_pool(settings.database_url)
+        if migrations is not None:
+            await migrate(rt.pool, service, migrations)
+        rt._store = await asyncio.to_thread(open_store, settings)
+        if settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            from flowforge.common.metrics import REGISTRY
+
+            start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
+        log.info(
+            "%s started (nats %s, store %s)",
+            service,
+            settings.nats_url,
+            "s3" if settings.uses_s3 else "local",
+        )
+        try:
+            yield
+        finally:
+            await rt.pool.close()
+
+    return FastStream(broker, lifespan=lifespan), rt
+
+
+def run_service(
+    service: str,
+    register: Callable[[Runtime], None],
+    *,
+    migrations: Path | None = None,
+) -> None:
+    settings = Settings()
+    configure_logging(service, settings.log_level, settings.log_format)
+    app, _ = build_app(service, register, migrations=migrations, settings=settings)
+    asyncio.run(app.run())

@@ -1,0 +1,79 @@
+"""Typed settings, read from the environment (the same names in every service)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias="NATS_URL")
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/flowforge", validation_alias="DATABASE_URL"
+    )
+    s3_endpoint_url: str | None = Field(None, validation_alias="S3_ENDPOINT_URL")
+    s3_access_key_id: str | None = Field(None, validation_alias="S3_ACCESS_KEY_ID")
+    s3_secret_access_key: SecretStr | None = Field(None, validation_alias="S3_SECRET_ACCESS_KEY")
+    s3_bucket_name: str = Field("flowforge", validation_alias="S3_BUCKET_NAME")
+    s3_region: str | None = Field(None, validation_alias="S3_REGION")
+
+    home: Path = Field(Path(".flowforge"), validation_alias="FLOWFORGE_HOME")
+    port: int = Field(8000, validation_alias="FLOWFORGE_PORT")
+    host: str = Field("127.0.0.1", validation_alias="FLOWFORGE_HOST")
+
+    stream_name: str = Field("FLOWFORGE", validation_alias="FLOWFORGE_STREAM")
+    # How long JetStream waits for an ack before redelivering; long work heartbeats well inside it.
+    ack_wait_seconds: float = Field(
+        60.0, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")
+    )
+    max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
+    log_level: str = Field("INFO", validation_alias="FLOWFORGE_LOG_LEVEL")
+    log_format: str = Field("json", validation_alias="FLOWFORGE_LOG_FORMAT")
+    metrics_port: int | None = Field(None, validation_alias="FLOWFORGE_METRICS_PORT")
+    upload_limit_bytes: int = Field(20 * 1024**3, validation_alias="FLOWFORGE_UPLOAD_LIMIT")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        secret = self.s3_secret_access_key
+        if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("S3_SECRET_ACCESS_KEY is a placeholder; set the real secret")
+        return self
+
+    @property
+    def uses_s3(self) -> bool:
+        return bool(self.s3_endpoint_url)
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def analytics_db_path(self) -> Path:
+        return self.home_dir / "analytics.duckdb"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Local working space for downloads and files being written before commit."""
+        path = self.home_dir / "scratch"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def redacted_database_url(self) -> str:
+        return redact_url(self.database_url)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a URL so it can be logged or shown."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,271 @@
+"""Object store: one small interface, an S3 implementation (minio SDK) and a local folder.
+
+Methods are blocking (the minio SDK is); handlers call them through `asyncio.to_thread`
+together with the CPU work around them. Keys are `/`-separated, relative to the store root:
+`landing/...`, `bronze/<dataset>/...`, `silver/<dataset>/...`, `gold/<model>/...`,
+`quarantine/<dataset>/...`, `rejected/<dataset>/...`.
+
+Writes are atomic: the local store writes a temporary file and renames it into place; an S3
+PUT (single or multipart) only becomes visible once complete. A reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowforge.common.errors import NotFoundError, TransientError
+from flowforge.common.settings import Settings
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str = ""
+
+
+class ObjectStore(ABC):
+    """Where every layer's objects live."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str: ...
+
+    @abstractmethod
+    def key_of(self, uri: str) -> str: ...
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def get_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[ObjectInfo]: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's path on this machine, when the store is a local folder."""
+        return None
+
+    @contextmanager
+    def readable(self, key: str, scratch: Path) -> Iterator[Path]:
+        """A local path holding the object for the duration of the block."""
+        local = self.local_path(key)
+        if local is not None:
+            if not local.exists():
+                raise NotFoundError(f"object {key!r} does not exist")
+            yield local
+            return
+        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+            path = Path(tmp) / Path(key).name
+            self.get_file(key, path)
+            yield path
+
+
+class LocalObjectStore(ObjectStore):
+    def __init__(self, root: Path):
+        self.root = root.expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents and path != self.root:
+            raise NotFoundError(f"object key {key!r} escapes the store")
+        return path
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def key_of(self, uri: str) -> str:
+        if uri.startswith("file://"):
+            return Path(uri.removeprefix("file://")).relative_to(self.root).as_posix()
+        return uri
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def _atomic_target(self, key: str) -> tuple[Path, Path]:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        return target, Path(tmp)
+
+    def put_file(self, key: str, path: Path) -> None:
+        target, tmp = self._atomic_target(key)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def get_file(self, key: str, path: Path) -> None:
+        source = self._path(key)
+        if not source.exists():
+            raise NotFoundError(f"object {key!r} does not exist")
+        shutil.copyfile(source, path)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target, tmp = self._atomic_target(key)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def get_bytes(self, key: str) -> bytes:
+        source = self._path(key)
+        if not source.exists():
+            raise NotFoundError(f"object {key!r} does not exist")
+        return source.read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        base = self._path(prefix) if prefix else self.root
+        search = base if base.is_dir() else base.parent
+        out = []
+        for path in sorted(search.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    out.append(ObjectInfo(key=key, size=path.stat().st_size))
+        return out
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3ObjectStore(ObjectStore):
+    """Any S3-compatible server (MinIO, AWS S3, SeaweedFS) through the minio SDK."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        access_key: str | None,
+        secret_key: str | None,
+        bucket: str,
+        region: str | None = None,
+    ):
+        from urllib.parse import urlsplit
+
+        from minio import Minio
+
+        parts = urlsplit(endpoint_url if "://" in endpoint_url else f"http://{endpoint_url}")
+        self.bucket = bucket
+        self.client = Minio(
+            parts.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=parts.scheme == "https",
+            region=region,
+        )
+
+    def ensure_bucket(self) -> None:
+        with self._translated("create bucket"):
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+
+    @contextmanager
+    def _translated(self, action: str, key: str = "") -> Iterator[None]:
+        from minio.error import S3Error
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket"):
+                raise NotFoundError(f"object {key!r} does not exist ({exc.code})") from exc
+            raise TransientError(f"S3 {action} {key!r} failed: {exc.code}") from exc
+        except (HTTPError, OSError) as exc:
+            raise TransientError(f"S3 {action} {key!r} failed: {exc}") from exc
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def key_of(self, uri: str) -> str:
+        prefix = f"s3://{self.bucket}/"
+        return uri.removeprefix(prefix)
+
+    def put_file(self, key: str, path: Path) -> None:
+        with self._translated("upload", key):
+            self.client.fput_object(self.bucket, key, str(path))
+
+    def get_file(self, key: str, path: Path) -> None:
+        with self._translated("download", key):
+            self.client.fget_object(self.bucket, key, str(path))
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        import io
+
+        with self._translated("upload", key):
+            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        with self._translated("download", key):
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        from minio.error import S3Error
+
+        try:
+            with self._translated("stat", key):
+                self.client.stat_object(self.bucket, key)
+            return True
+        except NotFoundError:
+            return False
+        except S3Error:
+            return False
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        with self._translated("list", prefix):
+            return [
+                ObjectInfo(key=o.object_name, size=o.size or 0, etag=(o.etag or "").strip('"'))
+                for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+                if not o.is_dir
+            ]
+
+    def delete(self, key: str) -> None:
+        with self._translated("delete", key):
+            self.client.remove_object(self.bucket, key)
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    """The configured store: S3 when S3_ENDPOINT_URL is set, else the `$FLOWFORGE_HOME` folder
+    (so embedded landing is `$FLOWFORGE_HOME/landing/`, Bronze `$FLOWFORGE_HOME/bronze/`, ...)."""
+    if settings.uses_s3:
+        secret = settings.s3_secret_access_key
+        store = S3ObjectStore(
+            settings.s3_endpoint_url or "",
+            settings.s3_access_key_id,
+            secret.get_secret_value() if secret else None,
+            settings.s3_bucket_name,
+            settings.s3_region,
+        )
+        store.ensure_bucket()
+        return store
+    return LocalObjectStore(settings.home_dir)

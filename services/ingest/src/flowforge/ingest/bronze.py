@@ -1,0 +1,353 @@
+"""Stream a delimited file into Bronze Parquet, every value kept as the text it was.
+
+Memory stays bounded: Arrow's streaming CSV reader yields blocks, each written to the Parquet
+file as it comes. A record with the wrong number of fields is not padded or dropped: it goes
+to the rejected file with its line number and the reason.
+
+Line numbers are physical lines (what an editor shows), counted across quoted values that
+span lines; the header, when present, is line 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from flowforge.common.errors import BadInputError
+from flowforge.ingest.dialect import Dialect, header_names, sniff, SAMPLE_BYTES
+
+LINEAGE_COLUMNS = ("_source_file", "_source_line", "_ingested_at", "_run_id")
+BLOCK_SIZE = 8 * 1024 * 1024
+REJECTED_SCHEMA = pa.schema(
+    [
+        ("_source_file", pa.string()),
+        ("_source_line", pa.int64()),
+        ("reason", pa.string()),
+        ("expected_fields", pa.int32()),
+        ("actual_fields", pa.int32()),
+        ("raw", pa.string()),
+        ("_run_id", pa.string()),
+    ]
+)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BronzeResult:
+    dialect: Dialect
+    columns: list[str]
+    parsed: int = 0
+    bronze: int = 0
+    rejected: int = 0
+    rejected_samples: list[dict] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        return schema_fingerprint([(c, "string") for c in self.columns])
+
+
+def schema_fingerprint(columns: list[tuple[str, str]]) -> str:
+    text = "|".join(f"{name}:{kind}" for name, kind in columns)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _CountingFile:
+    """A read-only file wrapper reporting bytes read, for progress."""
+
+    def __init__(self, path: Path, progress: Progress | None):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._progress = progress
+        self._read = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._read += len(data)
+        if self._progress is not None:
+            self._progress(self._read)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self._file.close()
+
+
+def _newlines(batch: pa.RecordBatch) -> np.ndarray:
+    """Line breaks inside each record's values (CRLF, CR or LF each count once)."""
+    total = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        lf = pc.count_substring(column, "\n")
+        if pc.max(lf).as_py() or pc.max(pc.count_substring(column, "\r")).as_py():
+            cr = pc.count_substring(column, "\r")
+            crlf = pc.count_substring(column, "\r\n")
+            counts = pc.subtract(pc.add(lf, cr), crlf)
+            total += counts.to_numpy(zero_copy_only=False).astype(np.int64)
+    return total
+
+
+def _text_newlines(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class _LineCounter:
+    """Assigns physical line numbers to records, good and rejected, as they come in."""
+
+    def __init__(self) -> None:
+        self.next_record = 1  # the first record number not yet given a line
+        self.next_line = 1
+        self.rejected: list[int] = []  # rejected record numbers, increasing
+        self.rejected_newlines: list[int] = []
+        self.rejected_lines: dict[int, int] = {}
+
+    def reject(self, record: int, newlines: int) -> None:
+        self.rejected.append(record)
+        self.rejected_newlines.append(newlines)
+
+    def lines_for(self, records: np.ndarray, newlines: np.ndarray) -> np.ndarray:
+        """Lines of the good `records` (increasing); resolves rejected ones in between."""
+        base, last = self.next_record, int(records[-1])
+        span = np.ones(last - base + 1, dtype=np.int64)
+        span[records - base] += newlines
+        lo, hi = bisect_left(self.rejected, base), bisect_right(self.rejected, last)
+        between = np.asarray(self.rejected[lo:hi], dtype=np.int64) - base
+        if len(between):
+            span[between] += np.asarray(self.rejected_newlines[lo:hi], dtype=np.int64)
+        starts = self.next_line + np.concatenate(([0], np.cumsum(span)[:-1]))
+        for offset in between.tolist():
+            self.rejected_lines[base + offset] = int(starts[offset])
+        self.next_line = int(starts[-1] + span[-1])
+        self.next_record = last + 1
+        return starts[records - base]
+
+    def line_of_rejected(self, record: int) -> int:
+        if record not in self.rejected_lines:
+            # Rejected records after the last good one: each takes its own lines.
+            line, current = self.next_line, self.next_record
+            for rec, newlines in zip(self.rejected, self.rejected_newlines, strict=True):
+                if rec >= current:
+                    line += rec - current
+                    self.rejected_lines[rec] = line
+                    line, current = line + 1 + newlines, rec + 1
+            self.next_line, self.next_record = line, current
+        return self.rejected_lines[record]
+
+
+def csv_to_bronze(
+    source: Path,
+    bronze_out: Path,
+    rejected_out: Path,
+    *,
+    source_file: str,
+    run_id: str,
+    ingested_at: datetime,
+    progress: Progress | None = None,
+) -> BronzeResult:
+    """Convert one delimited file. Raises BadInputError for a file that cannot be read at all."""
+    size = source.stat().st_size
+    with open(source, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    dialect = sniff(head, complete=size <= SAMPLE_BYTES)
+    try:
+        return _convert(source, bronze_out, rejected_out, dialect, source_file, run_id,
+                        ingested_at, progress)
+    except _EncodingMismatch:
+        # The sample was valid UTF-8 but a later part is not: the file is in a legacy encoding.
+        fallback = Dialect(
+            "cp1252", dialect.delimiter, dialect.quotechar, dialect.has_header, dialect.columns
+        )
+        return _convert(source, bronze_out, rejected_out, fallback, source_file, run_id,
+                        ingested_at, progress)
+
+
+class _EncodingMismatch(Exception):
+    pass
+
+
+def _convert(
+    source: Path,
+    bronze_out: Path,
+    rejected_out: Path,
+    dialect: Dialect,
+    source_file: str,
+    run_id: str,
+    ingested_at: datetime,
+    progress: Progress | None,
+) -> BronzeResult:
+    width = dialect.columns
+    raw_names = [f"f{i}" for i in range(width)]
+    lines = _LineCounter()
+    rejected_rows: list[dict] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        record = int(row.number) if row.number is not None else -1
+        text = row.text or ""
+        lines.reject(record, _text_newlines(text))
+        rejected_rows.append(
+            {
+                "record": record,
+                "reason": f"expected {row.expected_columns} fields, found {row.actual_columns}",
+                "expected_fields": row.expected_columns,
+                "actual_fields": row.actual_columns,
+                "raw": text,
+            }
+        )
+        return "skip"
+
+    reader_file = _CountingFile(source, progress)
+    try:
+        reader = pacsv.open_csv(
+            reader_file,
+            read_options=pacsv.ReadOptions(
+                column_names=raw_names,
+                block_size=BLOCK_SIZE,
+                use_threads=False,
+                encoding=dialect.arrow_encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter,
+                quote_char=dialect.quotechar,
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in raw_names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+        result = _write(reader, bronze_out, dialect, lines, source_file, run_id, ingested_at)
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "UTF8" in message or "UTF-8" in message:
+            if dialect.encoding.startswith("utf-8"):
+                raise _EncodingMismatch() from exc
+            raise BadInputError(f"{source_file}: not valid {dialect.encoding} text") from exc
+        raise BadInputError(f"{source_file}: cannot parse as delimited text: {message}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInputError(
+            f"{source_file}: not valid {dialect.encoding} text at byte {exc.start}: {exc.reason}"
+        ) from exc
+    finally:
+        reader_file.close()
+
+    rejected = _rejected_table(rejected_rows, lines, source_file, run_id)
+    result.rejected = rejected.num_rows
+    result.parsed = result.bronze + result.rejected
+    result.rejected_samples = rejected.slice(0, 20).to_pylist()
+    if rejected.num_rows:
+        pq.write_table(rejected, rejected_out)
+    return result
+
+
+def _write(
+    reader: pacsv.CSVStreamingReader,
+    bronze_out: Path,
+    dialect: Dialect,
+    lines: _LineCounter,
+    source_file: str,
+    run_id: str,
+    ingested_at: datetime,
+) -> BronzeResult:
+    names: list[str] | None = None if dialect.has_header else [
+        f"column_{i + 1}" for i in range(dialect.columns)
+    ]
+    writer: pq.ParquetWriter | None = None
+    good = 0  # records accepted so far (header included)
+    bronze = 0
+    schema: pa.Schema | None = None
+    ts = pa.scalar(ingested_at, type=pa.timestamp("us", tz="UTC"))
+    try:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            records = _record_numbers(good, batch.num_rows, lines.rejected)
+            good += batch.num_rows
+            line_numbers = lines.lines_for(records, _newlines(batch))
+            if names is None:
+                names = header_names(
+                    [batch.column(i)[0].as_py() for i in range(batch.num_columns)],
+                    set(LINEAGE_COLUMNS),
+                )
+                batch, line_numbers = batch.slice(1), line_numbers[1:]
+            else:
+                names = header_names(names, set(LINEAGE_COLUMNS)) if schema is None else names
+            n = batch.num_rows
+            table = pa.Table.from_batches([batch]).rename_columns(names)
+            table = table.append_column("_source_file", pa.array([source_file] * n, pa.string()))
+            table = table.append_column("_source_line", pa.array(line_numbers, pa.int64()))
+            table = table.append_column("_ingested_at", pa.repeat(ts, n))
+            table = table.append_column("_run_id", pa.array([run_id] * n, pa.string()))
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(bronze_out, schema, compression="zstd")
+            writer.write_table(table)
+            bronze += n
+        if writer is None:
+            names = names or [f"column_{i + 1}" for i in range(dialect.columns)]
+            schema = _bronze_schema(names)
+            writer = pq.ParquetWriter(bronze_out, schema, compression="zstd")
+    finally:
+        if writer is not None:
+            writer.close()
+    return BronzeResult(dialect=dialect, columns=list(names or []), bronze=bronze)
+
+
+def _bronze_schema(names: list[str]) -> pa.Schema:
+    return pa.schema(
+        [(n, pa.string()) for n in names]
+        + [
+            ("_source_file", pa.string()),
+            ("_source_line", pa.int64()),
+            ("_ingested_at", pa.timestamp("us", tz="UTC")),
+            ("_run_id", pa.string()),
+        ]
+    )
+
+
+def _record_numbers(good_before: int, n: int, rejected: list[int]) -> np.ndarray:
+    """Record numbers (1-based, counting rejected ones) of the next `n` accepted records."""
+    g = np.arange(good_before, good_before + n, dtype=np.int64)
+    if not rejected:
+        return g + 1
+    r = np.asarray(rejected, dtype=np.int64)
+    shifted = r - np.arange(1, len(r) + 1)
+    return g + 1 + np.searchsorted(shifted, g, side="right")
+
+
+def _rejected_table(
+    rows: list[dict], lines: _LineCounter, source_file: str, run_id: str
+) -> pa.Table:
+    rows = sorted(rows, key=lambda r: r["record"])
+    return pa.Table.from_pylist(
+        [
+            {
+                "_source_file": source_file,
+                "_source_line": lines.line_of_rejected(r["record"]) if r["record"] > 0 else None,
+                "reason": r["reason"],
+                "expected_fields": r["expected_fields"],
+                "actual_fields": r["actual_fields"],
+                "raw": r["raw"][:10_000],
+                "_run_id": run_id,
+            }
+            for r in rows
+        ],
+        schema=REJECTED_SCHEMA,
+    )

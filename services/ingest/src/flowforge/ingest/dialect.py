@@ -1,0 +1,147 @@
+"""Sniff a delimited text file: encoding, delimiter, quoting and header. Pure: bytes in, facts out."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from flowforge.common.errors import BadInputError
+
+SAMPLE_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T].*)?$")
+# Bytes that cp1252 maps to printable characters but Latin-1 maps to C1 controls.
+_CP1252_ONLY = bytes(range(0x80, 0xA0))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    encoding: str
+    delimiter: str
+    quotechar: str
+    has_header: bool
+    columns: int
+
+    @property
+    def arrow_encoding(self) -> str:
+        # Arrow validates UTF-8 natively (and skips a UTF-8 BOM); anything else is transcoded.
+        return "utf8" if self.encoding in ("utf-8", "utf-8-sig") else self.encoding
+
+
+def detect_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else Latin-1/cp1252."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:8192]
+    if len(sample) >= 4 and sample.count(0) > len(sample) // 4:
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        return "utf-16-be" if even_nuls > odd_nuls else "utf-16-le"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the sample boundary is still UTF-8.
+        if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    return "cp1252" if any(b in _CP1252_ONLY for b in head) else "latin-1"
+
+
+def decode_sample(head: bytes, encoding: str, *, complete: bool) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        text = decoder.decode(head, final=complete)
+    except UnicodeDecodeError as exc:
+        raise BadInputError(
+            f"the file is not valid {encoding} text (byte {exc.start}: {exc.reason})"
+        ) from exc
+    if not complete:
+        # Drop the last, possibly cut, line.
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        text = text[: cut + 1] if cut > 0 else text
+    return text.lstrip("\ufeff")
+
+
+def _rows(text: str, delimiter: str, limit: int = 200) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    rows = []
+    try:
+        for row in reader:
+            if row:
+                rows.append(row)
+            if len(rows) >= limit:
+                break
+    except csv.Error:
+        pass
+    return rows
+
+
+def detect_delimiter(text: str) -> str:
+    """The candidate giving the most rows with one consistent field count (>1)."""
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        rows = _rows(text, delimiter)
+        if not rows:
+            continue
+        width, agree = Counter(len(r) for r in rows).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (agree / len(rows), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def looks_like_value(field: str) -> bool:
+    value = field.strip()
+    return bool(_NUMBER.match(value) or _DATE.match(value))
+
+
+def detect_header(rows: list[list[str]]) -> bool:
+    """A first row of names: no field of it looks like a number or a date."""
+    if not rows:
+        return True
+    first = rows[0]
+    if any(looks_like_value(f) for f in first if f.strip()):
+        return False
+    return True
+
+
+def sniff(head: bytes, *, complete: bool) -> Dialect:
+    """Sniff from the first bytes of a file (`complete` when they are the whole file)."""
+    if not head.strip():
+        raise BadInputError("the file is empty")
+    encoding = detect_encoding(head)
+    text = decode_sample(head, encoding, complete=complete)
+    delimiter = detect_delimiter(text)
+    rows = _rows(text, delimiter)
+    if not rows:
+        raise BadInputError("the file has no rows")
+    return Dialect(
+        encoding=encoding,
+        delimiter=delimiter,
+        quotechar='"',
+        has_header=detect_header(rows),
+        columns=len(rows[0]),
+    )
+
+
+def header_names(raw: list[str], reserved: set[str]) -> list[str]:
+    """Unique, non-empty column names from a header row; blanks become `column_<n>`."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for index, value in enumerate(raw, start=1):
+        name = value.strip() or f"column_{index}"
+        candidate, n = name, 2
+        while candidate in seen or candidate in reserved:
+            candidate, n = f"{name}_{n}", n + 1
+        seen.add(candidate)
+        names.append(candidate)
+    return names

@@ -89,14 +89,15 @@ def consume(
     settings: Settings,
     stage: str | None = None,
     durable: str | None = None,
+    subject: str | None = None,
 ) -> None:
     """Subscribe `handler` to its event's subject with the project's delivery guarantees.
 
     `stage` names the pipeline stage the handler performs; when it gives up on a run the
     stage's `*.failed` event is published so the run shows as failed with the reason.
     """
-    subject = event_type.SUBJECT
-    durable = durable or f"{service}--{subject.replace('.', '-')}"
+    subject = subject or event_type.SUBJECT
+    durable = durable or f"{service}--{subject.replace('.', '-').replace('>', 'all')}"
 
     @broker.subscriber(
         subject,
@@ -112,10 +113,16 @@ def consume(
             max_ack_pending=1000,
         ),
         ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_body,
         title=f"{service}:{subject}",
     )
     async def _on_message(body: bytes, msg: NatsMessage) -> None:
         await _handle(broker, msg, event_type, handler, service, settings, stage, durable)
+
+
+async def _raw_body(msg: Any) -> bytes:
+    """Hand the handler wrapper the raw bytes: it parses (and dead-letters what is malformed)."""
+    return msg.body
 
 
 async def _handle(
@@ -128,7 +135,7 @@ async def _handle(
     stage: str | None,
     durable: str,
 ) -> None:
-    subject = event_type.SUBJECT
+    subject = msg.raw_message.subject
     delivery = _delivery_count(msg)
     event: Event | None = None
     started = time.perf_counter()

@@ -143,7 +143,7 @@ class PipelineEvent(Event):
     def following(cls, previous: PipelineEvent, **fields: Any) -> Self:
         """The next event of the same run, carrying run fields and the counts so far."""
         counts = previous.counts.model_copy(update=fields.pop("counts", {}))
-        return cls(**previous.carried(), counts=counts, **fields)
+        return cls(**(previous.carried() | fields), counts=counts)
 
 
 class FileLanded(PipelineEvent):
@@ -152,6 +152,9 @@ class FileLanded(PipelineEvent):
 
     landing_uri: str
     size_bytes: int = 0
+    # When the file landed; stamped on every Bronze row as `_ingested_at`, so that processing
+    # the same event again writes identical rows.
+    landed_at: datetime = Field(default_factory=utcnow)
 
 
 class BronzeReady(PipelineEvent):

@@ -254,6 +254,50 @@ class S3ObjectStore(ObjectStore):
             self.client.remove_object(self.bucket, key)
 
 
+class LakeFiles:
+    """Local paths for lake objects: the object itself with a local store, else a cached
+    download (Silver, Bronze and quarantine objects of a run never change once written)."""
+
+    def __init__(self, store: ObjectStore, cache_dir: Path):
+        self.store = store
+        self.cache_dir = cache_dir
+
+    def path(self, key: str) -> Path:
+        local = self.store.local_path(key)
+        if local is not None:
+            if not local.exists():
+                raise NotFoundError(f"lake object {key!r} is missing")
+            return local
+        target = self.cache_dir / key
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".part")
+            self.store.get_file(key, tmp)
+            tmp.replace(target)
+        return target
+
+    def fresh_path(self, key: str) -> Path:
+        """Like `path`, for an object that is rewritten in place (a Gold model): never stale."""
+        if self.store.local_path(key) is None:
+            (self.cache_dir / key).unlink(missing_ok=True)
+        return self.path(key)
+
+    def output(self, key: str) -> Path:
+        """Where to write an object before committing it with `commit`."""
+        target = self.cache_dir / "out" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def commit(self, key: str, written: Path) -> None:
+        self.store.put_file(key, written)
+        if self.store.local_path(key) is not None:
+            written.unlink(missing_ok=True)
+        else:
+            cached = self.cache_dir / key
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            written.replace(cached)
+
+
 def open_store(settings: Settings) -> ObjectStore:
     """The configured store: S3 when S3_ENDPOINT_URL is set, else the `$FLOWFORGE_HOME` folder
     (so embedded landing is `$FLOWFORGE_HOME/landing/`, Bronze `$FLOWFORGE_HOME/bronze/`, ...)."""

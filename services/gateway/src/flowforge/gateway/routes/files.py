@@ -1,0 +1,79 @@
+"""Uploads: a file posted here lands in `landing/` and starts a run (`file.landed`)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+
+from flowforge.common import lake
+from flowforge.common.bus import publish
+from flowforge.common.errors import BadInputError
+from flowforge.common.events import FileLanded, utcnow
+from flowforge.gateway.deps import GatewayDep
+from flowforge.gateway.schemas import UploadAccepted
+
+router = APIRouter(prefix="/api/v1", tags=["files"])
+CHUNK = 4 * 1024 * 1024
+
+
+def parse_key(raw: str | None) -> list[str] | None:
+    if raw is None or not raw.strip():
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, str]:
+    """Copy the upload to a scratch file, hashing it on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=scratch, prefix="upload-")
+    path = Path(name)
+    with open(fd, "wb") as out:
+        upload.file.seek(0)
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                path.unlink(missing_ok=True)
+                raise BadInputError(f"the file is larger than the upload limit of {limit} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    return path, size, digest.hexdigest()
+
+
+@router.post("/files", status_code=status.HTTP_202_ACCEPTED, response_model=UploadAccepted)
+async def upload_file(
+    gw: GatewayDep,
+    file: Annotated[UploadFile, File(description="the file to ingest (CSV, TSV, ...)")],
+    dataset: Annotated[str | None, Form(description="dataset name; default: the file's stem")] = None,
+    key: Annotated[str | None, Form(description="key column(s), comma-separated")] = None,
+) -> UploadAccepted:
+    filename = Path(file.filename or "upload.csv").name
+    name = lake.check_name(lake.normalise_name(dataset or Path(filename).stem), "dataset")
+    settings = gw.settings
+    spooled, size, content_hash = await asyncio.to_thread(
+        _spool, file, settings.scratch_dir, settings.upload_limit_bytes
+    )
+    try:
+        if size == 0:
+            raise BadInputError(f"{filename}: the file is empty")
+        run_id = uuid.uuid4().hex
+        landing = lake.landing_key(run_id, filename)
+        await asyncio.to_thread(gw.store.put_file, landing, spooled)
+    finally:
+        await asyncio.to_thread(spooled.unlink, True)
+    key_columns = await gw.state.save_dataset(name, parse_key(key))
+    uri = gw.store.uri(landing)
+    await gw.state.record_upload(run_id, name, filename, size, content_hash, uri)
+    event = FileLanded(
+        run_id=run_id, dataset=name, content_hash=content_hash, filename=filename,
+        key=key_columns, landing_uri=uri, size_bytes=size, landed_at=utcnow(),
+    )
+    await publish(gw.broker, event, settings)
+    return UploadAccepted(run_id=run_id, dataset=name, filename=filename, size_bytes=size,
+                          content_hash=content_hash, key=key_columns)

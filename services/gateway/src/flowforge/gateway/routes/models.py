@@ -1,0 +1,73 @@
+"""Gold models: DuckDB SQL over Silver datasets (valid rows) and other models, by name."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import duckdb
+from fastapi import APIRouter, Query, status
+
+from flowforge.common import lake
+from flowforge.common.errors import BadInputError, NotFoundError
+from flowforge.gateway import lakeread
+from flowforge.gateway.deps import GatewayDep
+from flowforge.gateway.schemas import ColumnPublic, ModelCreate, ModelList, ModelPublic, SamplePublic
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
+
+
+def references(sql: str) -> list[str]:
+    try:
+        return sorted({n.lower() for n in duckdb.get_table_names(sql)})
+    except duckdb.Error as exc:
+        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
+
+
+def _public(row) -> ModelPublic:
+    return ModelPublic(
+        name=row["name"], sql=row["sql"], depends_on=list(row["depends_on"]),
+        built=row["row_count"] is not None, row_count=row["row_count"],
+        columns=[ColumnPublic(**c) for c in (row["columns"] or [])],
+        updated_at=row["updated_at"],
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelPublic)
+async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
+    """Register (or replace) a Gold model. It is built when a dataset it reads next lands."""
+    name = lake.check_name(body.name.strip(), "model")
+    sql = body.sql.strip().rstrip(";")
+    if not sql:
+        raise BadInputError("the model's SQL is empty")
+    depends_on = references(sql)
+    if name in depends_on:
+        raise BadInputError(f"model {name!r} reads itself")
+    await gw.state.save_model(name, sql, depends_on)
+    return _public(await gw.state.model(name))
+
+
+@router.get("", response_model=ModelList)
+async def list_models(gw: GatewayDep) -> ModelList:
+    return ModelList(models=[_public(r) for r in await gw.state.models()])
+
+
+@router.get("/{name}", response_model=ModelPublic)
+async def get_model(name: str, gw: GatewayDep) -> ModelPublic:
+    return _public(await gw.state.model(name))
+
+
+@router.get("/{name}/sample", response_model=SamplePublic)
+async def sample_model(
+    name: str, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
+) -> SamplePublic:
+    row = await gw.state.model(name)
+    key = lake.gold_key(name)
+    if row["row_count"] is None or not await asyncio.to_thread(gw.store.exists, key):
+        raise NotFoundError(
+            f"model {name!r} has not been built yet: it is built when a dataset it reads "
+            f"({', '.join(row['depends_on']) or 'none'}) lands and passes quality"
+        )
+    path = await asyncio.to_thread(gw.files.fresh_path, key)
+    rows = await asyncio.to_thread(lakeread.sample_file, path, limit)
+    return SamplePublic(dataset=name, layer="gold", rows=rows)

@@ -1,0 +1,155 @@
+"""Request and response models of the HTTP API, one per purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class ErrorPublic(BaseModel):
+    error: str
+    detail: str | None = None
+
+
+class UploadAccepted(BaseModel):
+    run_id: str
+    dataset: str
+    status: RunStatus = "queued"
+    filename: str
+    size_bytes: int
+    content_hash: str
+    key: list[str]
+
+
+class StagePublic(BaseModel):
+    name: str
+    status: Literal["pending", "running", "succeeded", "failed", "skipped"]
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+class CountsPublic(BaseModel):
+    parsed: int | None = None
+    rejected: int | None = None
+    bronze: int | None = None
+    duplicates: int | None = None
+    silver: int | None = None
+    quarantined: int | None = None
+    valid: int | None = None
+
+
+class RunPublic(BaseModel):
+    run_id: str
+    dataset: str
+    filename: str
+    status: RunStatus
+    verdict: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    stages: list[StagePublic]
+    counts: CountsPublic
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunList(BaseModel):
+    runs: list[RunPublic]
+
+
+class RejectedRow(BaseModel):
+    line: int | None
+    reason: str
+    raw: str
+
+
+class RejectedList(BaseModel):
+    run_id: str
+    count: int
+    rows: list[RejectedRow]
+
+
+class ColumnPublic(BaseModel):
+    name: str
+    type: str
+
+
+class LayerPublic(BaseModel):
+    layer: str
+    location: str
+    version: int
+    row_count: int
+    columns: int
+    updated_at: datetime
+
+
+class DatasetPublic(BaseModel):
+    name: str
+    key: list[str]
+    layers: dict[str, LayerPublic]
+    runs: int
+    last_run: RunPublic | None = None
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetPublic]
+
+
+class SchemaPublic(BaseModel):
+    dataset: str
+    layer: str
+    version: int
+    fingerprint: str
+    columns: list[ColumnPublic]
+    versions: list[dict[str, Any]]
+
+
+class SamplePublic(BaseModel):
+    dataset: str
+    layer: str
+    rows: list[dict[str, Any]]
+
+
+class LineageNode(BaseModel):
+    id: str
+    layer: str
+    name: str
+
+
+class LineageEdge(BaseModel):
+    source: str
+    target: str
+
+
+class LineagePublic(BaseModel):
+    dataset: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class ModelCreate(BaseModel):
+    name: str = Field(description="lower snake_case name of the Gold model")
+    sql: str = Field(description="DuckDB SELECT reading Silver datasets/models by name")
+
+
+class ModelPublic(BaseModel):
+    name: str
+    sql: str
+    depends_on: list[str]
+    built: bool
+    row_count: int | None = None
+    columns: list[ColumnPublic] = Field(default_factory=list)
+    updated_at: datetime
+
+
+class ModelList(BaseModel):
+    models: list[ModelPublic]
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok", "degraded"]
+    services: dict[str, str]

@@ -1,0 +1,217 @@
+"""What the gateway reads and writes in PostgreSQL.
+
+It writes only its own schema (`gateway`: datasets, models, uploads) and reads the catalog's
+tables (runs, stages, assets, lineage), which the catalog service alone writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from flowforge.common.errors import NotFoundError
+from flowforge.common.events import STAGES
+from flowforge.gateway.schemas import CountsPublic, RunPublic, StagePublic
+
+COUNT_FIELDS = list(CountsPublic.model_fields)
+
+
+class State:
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    # --- configuration (owned) -------------------------------------------------------------
+
+    async def dataset_key(self, name: str) -> list[str]:
+        key = await self.pool.fetchval(
+            "SELECT key_columns FROM gateway.datasets WHERE name = $1", name
+        )
+        return list(key or [])
+
+    async def save_dataset(self, name: str, key: list[str] | None) -> list[str]:
+        """Create the dataset if new; a given key replaces the stored one."""
+        row = await self.pool.fetchrow(
+            "INSERT INTO gateway.datasets (name, key_columns) VALUES ($1, coalesce($2::text[], '{}'))"
+            " ON CONFLICT (name) DO UPDATE SET key_columns ="
+            " coalesce($2::text[], gateway.datasets.key_columns), updated_at = now()"
+            " RETURNING key_columns",
+            name, key,
+        )
+        return list(row["key_columns"])
+
+    async def record_upload(self, run_id: str, dataset: str, filename: str, size: int,
+                            content_hash: str, landing_uri: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO gateway.uploads (run_id, dataset, filename, size_bytes, content_hash,"
+            " landing_uri) VALUES ($1, $2, $3, $4, $5, $6)",
+            run_id, dataset, filename, size, content_hash, landing_uri,
+        )
+
+    async def save_model(self, name: str, sql: str, depends_on: list[str]) -> asyncpg.Record:
+        return await self.pool.fetchrow(
+            "INSERT INTO gateway.models (name, sql, depends_on) VALUES ($1, $2, $3)"
+            " ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
+            " depends_on = EXCLUDED.depends_on, updated_at = now() RETURNING *",
+            name, sql, depends_on,
+        )
+
+    async def models(self) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            "SELECT m.*, a.row_count, a.columns FROM gateway.models m LEFT JOIN catalog.assets a"
+            " ON a.dataset = m.name AND a.layer = 'gold' ORDER BY m.name"
+        )
+
+    async def model(self, name: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT m.*, a.row_count, a.columns, a.location FROM gateway.models m"
+            " LEFT JOIN catalog.assets a ON a.dataset = m.name AND a.layer = 'gold'"
+            " WHERE m.name = $1",
+            name,
+        )
+        if row is None:
+            raise NotFoundError(f"no Gold model named {name!r}; list them at GET /api/v1/models")
+        return row
+
+    # --- runs (catalog) ----------------------------------------------------------------------
+
+    async def run(self, run_id: str) -> RunPublic:
+        runs = await self._runs("r.run_id = $1", run_id)
+        if runs:
+            return runs[0]
+        upload = await self.pool.fetchrow(
+            "SELECT * FROM gateway.uploads WHERE run_id = $1", run_id
+        )
+        if upload is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return _queued(upload)
+
+    async def runs(self, dataset: str | None, limit: int) -> list[RunPublic]:
+        where = "r.dataset = $1" if dataset else "$1::text IS NULL"
+        recorded = await self._runs(where, dataset, limit=limit)
+        known = {r.run_id for r in recorded}
+        pending = await self.pool.fetch(
+            "SELECT * FROM gateway.uploads u WHERE ($1::text IS NULL OR u.dataset = $1)"
+            " AND NOT EXISTS (SELECT 1 FROM catalog.runs r WHERE r.run_id = u.run_id)"
+            " ORDER BY created_at DESC LIMIT $2",
+            dataset, limit,
+        )
+        out = recorded + [_queued(u) for u in pending if u["run_id"] not in known]
+        out.sort(key=lambda r: r.created_at, reverse=True)
+        return out[:limit]
+
+    async def _runs(self, where: str, arg: Any, limit: int = 1) -> list[RunPublic]:
+        rows = await self.pool.fetch(
+            f"SELECT r.* FROM catalog.runs r WHERE {where} ORDER BY r.created_at DESC LIMIT {limit}",
+            arg,
+        )
+        if not rows:
+            return []
+        stages = await self.pool.fetch(
+            "SELECT * FROM catalog.stages WHERE run_id = ANY($1::text[]) ORDER BY position",
+            [r["run_id"] for r in rows],
+        )
+        by_run: dict[str, list[StagePublic]] = {}
+        for s in stages:
+            by_run.setdefault(s["run_id"], []).append(
+                StagePublic(name=s["name"], status=s["status"], started_at=s["started_at"],
+                            finished_at=s["finished_at"], error=s["error"])
+            )
+        return [_run(r, by_run.get(r["run_id"], [])) for r in rows]
+
+    async def run_dataset(self, run_id: str) -> str:
+        run = await self.run(run_id)
+        return run.dataset
+
+    # --- datasets and assets (catalog) -------------------------------------------------------
+
+    async def dataset_names(self) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT name FROM gateway.datasets UNION SELECT DISTINCT dataset FROM catalog.runs"
+            " ORDER BY 1"
+        )
+        return [r["name"] for r in rows]
+
+    async def assets(self, dataset: str) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            "SELECT * FROM catalog.assets WHERE dataset = $1 AND layer IN ('bronze', 'silver')",
+            dataset,
+        )
+
+    async def asset(self, dataset: str, layer: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM catalog.assets WHERE dataset = $1 AND layer = $2", dataset, layer
+        )
+        if row is None:
+            await self.require_dataset(dataset)
+            raise NotFoundError(f"dataset {dataset!r} has no {layer} data yet")
+        return row
+
+    async def asset_versions(self, dataset: str, layer: str) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            "SELECT version, schema_fingerprint, columns, run_id, created_at"
+            " FROM catalog.asset_versions WHERE dataset = $1 AND layer = $2 ORDER BY version",
+            dataset, layer,
+        )
+
+    async def require_dataset(self, dataset: str) -> None:
+        if dataset not in await self.dataset_names():
+            raise NotFoundError(
+                f"no dataset named {dataset!r}; list them at GET /api/v1/datasets"
+            )
+
+    async def objects(self, dataset: str, layer: str, *, promoted_only: bool = False,
+                      run_id: str | None = None) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            "SELECT * FROM catalog.asset_objects WHERE dataset = $1 AND layer = $2"
+            " AND (NOT $3 OR promoted) AND ($4::text IS NULL OR run_id = $4)"
+            " ORDER BY created_at, run_id",
+            dataset, layer, promoted_only, run_id,
+        )
+
+    async def silver_key(self, dataset: str) -> list[str]:
+        """The key (in Silver column names) of the dataset's latest Silver batch."""
+        key = await self.pool.fetchval(
+            "SELECT details->'key' FROM catalog.runs WHERE dataset = $1 AND details ? 'key'"
+            " ORDER BY created_at DESC LIMIT 1",
+            dataset,
+        )
+        return list(key or [])
+
+    async def run_count(self, dataset: str) -> int:
+        return await self.pool.fetchval(
+            "SELECT count(*) FROM catalog.runs WHERE dataset = $1", dataset
+        )
+
+    async def lineage_edges(self) -> list[asyncpg.Record]:
+        return await self.pool.fetch("SELECT source, target FROM catalog.lineage_edges")
+
+
+def _run(row: asyncpg.Record, stages: list[StagePublic]) -> RunPublic:
+    details = row["details"] or {}
+    return RunPublic(
+        run_id=row["run_id"],
+        dataset=row["dataset"],
+        filename=row["filename"],
+        status=row["status"],
+        verdict=row["verdict"],
+        error=row["error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        stages=stages,
+        counts=CountsPublic(**{f: row[f] for f in COUNT_FIELDS}),
+        checks=details.get("checks", []),
+    )
+
+
+def _queued(upload: asyncpg.Record) -> RunPublic:
+    return RunPublic(
+        run_id=upload["run_id"],
+        dataset=upload["dataset"],
+        filename=upload["filename"],
+        status="queued",
+        created_at=upload["created_at"],
+        updated_at=upload["created_at"],
+        stages=[StagePublic(name=s, status="pending") for s in STAGES],
+        counts=CountsPublic(),
+    )

@@ -1,0 +1,107 @@
+"""Ingest's handler: a landed file becomes Bronze Parquet plus its rejected lines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowforge.common import lake, metrics
+from flowforge.common.errors import BadInputError
+from flowforge.common.events import (
+    BronzeReady,
+    Column,
+    Event,
+    FileLanded,
+    IngestFailed,
+    StageTiming,
+    utcnow,
+)
+from flowforge.common.storage import ObjectStore
+from flowforge.ingest.bronze import BronzeResult, csv_to_bronze
+
+log = logging.getLogger(__name__)
+SERVICE = "ingest"
+
+
+@dataclass
+class Deps:
+    store: ObjectStore
+    scratch: Path
+
+
+def _land(event: FileLanded, deps: Deps) -> BronzeResult:
+    store = deps.store
+    landing = store.key_of(event.landing_uri)
+    with store.readable(landing, deps.scratch) as source, \
+            tempfile.TemporaryDirectory(dir=deps.scratch) as tmp:
+        bronze_out, rejected_out = Path(tmp) / "bronze.parquet", Path(tmp) / "rejected.parquet"
+        result = csv_to_bronze(
+            source,
+            bronze_out,
+            rejected_out,
+            source_file=event.filename or Path(landing).name,
+            run_id=event.run_id,
+            ingested_at=event.landed_at,
+            progress=_progress_logger(event.size_bytes),
+        )
+        if rejected_out.exists():
+            store.put_file(lake.rejected_key(event.dataset, event.run_id), rejected_out)
+        store.put_file(lake.bronze_key(event.dataset, event.run_id), bronze_out)
+    return result
+
+
+def _progress_logger(total: int):
+    step = max(total // 10, 64 * 1024 * 1024)
+    state = {"next": step}
+
+    def report(done: int) -> None:
+        if done >= state["next"]:
+            state["next"] += step
+            log.info("ingest progress: %d of %d bytes (%.0f%%)", done, total,
+                     100 * done / max(total, 1))
+
+    return report
+
+
+async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
+    """Parse one landed file into Bronze. A file that cannot be read fails the run, clearly."""
+    started = utcnow()
+    try:
+        result = await asyncio.to_thread(_land, event, deps)
+    except BadInputError as exc:
+        message = str(exc)
+        if event.filename and not message.startswith(event.filename):
+            message = f"{event.filename}: {message}"
+        log.warning("ingest failed: %s", message)
+        return [IngestFailed.following(
+            event, stage="ingest", error=message,
+            timing=StageTiming(started_at=started, finished_at=utcnow()),
+        )]
+    timing = StageTiming(started_at=started, finished_at=utcnow())
+    metrics.STAGE_SECONDS.labels(SERVICE, "ingest").observe(timing.seconds)
+    metrics.count_rows(SERVICE, "ingest", parsed=result.parsed, rejected=result.rejected,
+                       bronze=result.bronze)
+    log.info("bronze: %d rows parsed, %d rejected, in %.2fs", result.parsed, result.rejected,
+             timing.seconds)
+    rejected_uri = (
+        deps.store.uri(lake.rejected_key(event.dataset, event.run_id)) if result.rejected else None
+    )
+    d = result.dialect
+    return [
+        BronzeReady.following(
+            event,
+            bronze_uri=deps.store.uri(lake.bronze_key(event.dataset, event.run_id)),
+            rejected_uri=rejected_uri,
+            columns=[Column(name=c, type="string") for c in result.columns],
+            schema_fingerprint=result.fingerprint,
+            encoding=d.encoding,
+            delimiter=d.delimiter,
+            has_header=d.has_header,
+            timing=timing,
+            counts={"parsed": result.parsed, "rejected": result.rejected,
+                    "bronze": result.bronze},
+        )
+    ]

@@ -1,0 +1,89 @@
+"""Structural checks of one Silver batch. Pure: a frame in, check results and quarantine out.
+
+- row_count: a batch with no rows fails (nothing to promote);
+- key_not_null: rows with a null key part are quarantined (they can never be matched);
+- key_unique: after transform's dedupe no key repeats; a repeat fails the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from flowforge.common.events import CheckResult
+
+QUARANTINE_SCHEMA = {
+    "_run_id": pl.String,
+    "_source_file": pl.String,
+    "_source_line": pl.Int64,
+    "rule": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    checks: list[CheckResult]
+    quarantine: pl.DataFrame
+
+    @property
+    def quarantined(self) -> int:
+        return self.quarantine.select(pl.col("_source_line")).n_unique() if self.quarantine.height else 0
+
+
+def check_batch(silver: pl.DataFrame, key: list[str]) -> Verdict:
+    checks = [
+        CheckResult(
+            name="row_count > 0",
+            status="passed" if silver.height > 0 else "failed",
+            failed_rows=0,
+            detail=f"{silver.height} rows",
+        )
+    ]
+    quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    if key:
+        missing = [k for k in key if k not in silver.columns]
+        if missing:
+            checks.append(CheckResult(name="key present", status="failed",
+                                      detail=f"key column(s) {missing} not in the batch"))
+        else:
+            quarantine = _null_keys(silver, key)
+            checks.append(CheckResult(
+                name=f"key not null ({', '.join(key)})",
+                status="warned" if quarantine.height else "passed",
+                failed_rows=quarantine.height,
+                detail=f"{quarantine.height} rows quarantined" if quarantine.height else "",
+            ))
+            repeats = (
+                silver.drop_nulls(subset=key).group_by(key).len().filter(pl.col("len") > 1).height
+            )
+            checks.append(CheckResult(
+                name=f"key unique ({', '.join(key)})",
+                status="failed" if repeats else "passed",
+                failed_rows=repeats,
+                detail=f"{repeats} key values repeat" if repeats else "",
+            ))
+    statuses = {c.status for c in checks}
+    verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
+    return Verdict(verdict=verdict, checks=checks, quarantine=quarantine)
+
+
+def _null_keys(silver: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    null_any = pl.any_horizontal(pl.col(k).is_null() for k in key)
+    first_null = pl.coalesce(
+        [pl.when(pl.col(k).is_null()).then(pl.lit(k)) for k in key]
+    )
+    rows = silver.filter(null_any)
+    return rows.select(
+        pl.col("_run_id"),
+        pl.col("_source_file"),
+        pl.col("_source_line"),
+        pl.lit("key_not_null").alias("rule"),
+        first_null.alias("column"),
+        pl.lit(None, dtype=pl.String).alias("value"),
+        pl.format("key column {} is null", first_null).alias("reason"),
+    ).cast(QUARANTINE_SCHEMA)

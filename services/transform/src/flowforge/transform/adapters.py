@@ -1,0 +1,61 @@
+"""Transform's I/O: its own `transform.batches` table and the model registry (read from the
+gateway's configuration, which the gateway owns)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from flowforge.common.errors import NotFoundError
+from flowforge.transform.gold import Model
+
+
+class Batches:
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def record_silver(
+        self, run_id: str, dataset: str, bronze_key: str, silver_key: str, key: list[str]
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO transform.batches (run_id, dataset, bronze_key, silver_key, key_columns)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id) DO UPDATE SET"
+            " bronze_key = EXCLUDED.bronze_key, silver_key = EXCLUDED.silver_key,"
+            " key_columns = EXCLUDED.key_columns",
+            run_id, dataset, bronze_key, silver_key, key,
+        )
+
+    async def promote(self, run_id: str, quarantine_key: str | None) -> None:
+        done = await self.pool.execute(
+            "UPDATE transform.batches SET promoted = true, quarantine_key = $2,"
+            " promoted_at = coalesce(promoted_at, now()) WHERE run_id = $1",
+            run_id, quarantine_key,
+        )
+        if done.endswith(" 0"):
+            raise NotFoundError(f"run {run_id} has no Silver batch recorded")
+
+    async def promoted(self, dataset: str) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted"
+            " ORDER BY promoted_at, run_id",
+            dataset,
+        )
+
+    async def datasets(self) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT dataset FROM transform.batches WHERE promoted ORDER BY 1"
+        )
+        return [r["dataset"] for r in rows]
+
+
+class ModelRegistry:
+    """Gold models as the gateway stores them (`gateway.models`); read only here."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def all(self) -> dict[str, Model]:
+        exists = await self.pool.fetchval("SELECT to_regclass('gateway.models') IS NOT NULL")
+        if not exists:
+            return {}
+        rows = await self.pool.fetch("SELECT name, sql, depends_on FROM gateway.models")
+        return {r["name"]: Model(r["name"], r["sql"], tuple(r["depends_on"])) for r in rows}

@@ -1,0 +1,117 @@
+"""Gold models: DuckDB SQL over Silver datasets (valid rows only) and other models.
+
+A model names the datasets and models it reads by their plain names; dependencies are read
+from its SQL. Models are built in dependency order, each into one Parquet file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+from flowforge.common.errors import BadInputError
+from flowforge.common.lake import ValidRows, sql_list, sql_string
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    sql: str
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    name: str
+    path: Path
+    rows: int
+    columns: list[tuple[str, str]]
+
+
+def references(sql: str) -> set[str]:
+    """Table names a query reads (lower-cased)."""
+    try:
+        return {name.lower() for name in duckdb.get_table_names(sql)}
+    except duckdb.Error as exc:
+        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
+
+
+def build_order(models: dict[str, Model], changed_dataset: str) -> list[str]:
+    """Models that read `changed_dataset`, directly or through other models, in build order."""
+    graph = {name: {d for d in m.depends_on if d in models} for name, m in models.items()}
+    affected: set[str] = set()
+    frontier = {changed_dataset}
+    while frontier:
+        nxt = {n for n, m in models.items() if frontier & set(m.depends_on)} - affected
+        affected |= nxt
+        frontier = nxt
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise BadInputError(f"gold models depend on each other in a cycle: {exc.args[1]}") from exc
+    return [name for name in order if name in affected]
+
+
+def build_model(
+    model: Model,
+    datasets: dict[str, ValidRows],
+    built: dict[str, Path],
+    out: Path,
+) -> BuiltModel:
+    """Run one model's SQL with its inputs bound as views; write the result to `out`."""
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB"})
+    try:
+        for dep in model.depends_on:
+            if dep in datasets:
+                con.execute(f'CREATE VIEW "{dep}" AS {datasets[dep].sql()}')
+            elif dep in built:
+                con.execute(f'CREATE VIEW "{dep}" AS SELECT * FROM read_parquet({sql_string(str(built[dep]))})')
+        try:
+            con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
+            con.execute(f"COPY (SELECT * FROM __model) TO {sql_string(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+        except duckdb.Error as exc:
+            raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
+        info = con.execute(
+            f"SELECT count(*) FROM read_parquet({sql_string(str(out))})"
+        ).fetchone()
+        columns = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(out))})"
+        ).fetchall()
+    finally:
+        con.close()
+    return BuiltModel(
+        name=model.name,
+        path=out,
+        rows=int(info[0]) if info else 0,
+        columns=[(c[0], str(c[1]).lower()) for c in columns],
+    )
+
+
+def refresh_analytics(
+    db_path: Path,
+    bronze: dict[str, list[Path]],
+    silver: dict[str, ValidRows],
+    gold: dict[str, Path],
+) -> None:
+    """Keep one analytics DuckDB file with a view per dataset and layer (and per model)."""
+    con = duckdb.connect(str(db_path))
+    try:
+        for dataset, paths in bronze.items():
+            if paths:
+                con.execute(
+                    f'CREATE OR REPLACE VIEW "bronze_{dataset}" AS SELECT * FROM '
+                    f"read_parquet({sql_list(paths)}, union_by_name = true)"
+                )
+        for dataset, rows in silver.items():
+            if rows.silver:
+                con.execute(f'CREATE OR REPLACE VIEW "silver_{dataset}" AS {rows.sql()}')
+        for model, path in gold.items():
+            con.execute(
+                f'CREATE OR REPLACE VIEW "gold_{model}" AS SELECT * FROM '
+                f"read_parquet({sql_string(str(path))})"
+            )
+    finally:
+        con.close()

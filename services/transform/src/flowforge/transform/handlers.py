@@ -1,0 +1,176 @@
+"""Transform's handlers: Bronze → Silver on `bronze.ready`, Gold on `quality.checked`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from flowforge.common import lake, metrics
+from flowforge.common.events import (
+    BronzeReady,
+    Column,
+    Event,
+    GoldModelBuilt,
+    GoldReady,
+    QualityChecked,
+    SilverReady,
+    StageTiming,
+    utcnow,
+)
+from flowforge.common.lake import ValidRows, schema_fingerprint
+from flowforge.common.storage import LakeFiles
+from flowforge.transform.adapters import Batches, ModelRegistry
+from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
+from flowforge.transform.silver import SilverResult, bronze_to_silver
+
+log = logging.getLogger(__name__)
+SERVICE = "transform"
+
+
+@dataclass
+class Deps:
+    files: LakeFiles
+    batches: Batches
+    models: ModelRegistry
+    analytics_db: Path
+    # One Gold build at a time in this process: the analytics file has a single writer.
+    gold_lock: asyncio.Lock
+
+
+def _to_silver(files: LakeFiles, event: BronzeReady) -> SilverResult:
+    bronze = pl.read_parquet(files.path(files.store.key_of(event.bronze_uri)))
+    result = bronze_to_silver(bronze, event.key)
+    key = lake.silver_key(event.dataset, event.run_id)
+    out = files.output(key)
+    result.frame.write_parquet(out, compression="zstd")
+    files.commit(key, out)
+    return result
+
+
+async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
+    """Clean one Bronze batch into Silver (same run → same object, so redelivery is safe)."""
+    started = utcnow()
+    result = await asyncio.to_thread(_to_silver, deps.files, event)
+    key = lake.silver_key(event.dataset, event.run_id)
+    await deps.batches.record_silver(
+        event.run_id, event.dataset, deps.files.store.key_of(event.bronze_uri), key, result.key
+    )
+    columns = [Column(name=n, type=t) for n, t in result.types.items()]
+    timing = StageTiming(started_at=started, finished_at=utcnow())
+    metrics.STAGE_SECONDS.labels(SERVICE, "silver").observe(timing.seconds)
+    metrics.count_rows(SERVICE, "silver", duplicates=result.duplicates, silver=result.silver)
+    log.info(
+        "silver: %d rows (%d duplicates removed) in %.2fs",
+        result.silver, result.duplicates, timing.seconds,
+    )
+    return [
+        SilverReady.following(
+            event,
+            silver_uri=deps.files.store.uri(key),
+            columns=columns,
+            schema_fingerprint=schema_fingerprint([(c.name, c.type) for c in columns]),
+            timing=timing,
+            key=result.key,
+            counts={"duplicates": result.duplicates, "silver": result.silver},
+        )
+    ]
+
+
+async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
+    batches = await deps.batches.promoted(dataset)
+    if not batches:
+        return None
+
+    def paths() -> ValidRows:
+        return ValidRows(
+            silver=[deps.files.path(b["silver_key"]) for b in batches],
+            quarantine=[deps.files.path(b["quarantine_key"]) for b in batches
+                        if b["quarantine_key"]],
+            key=list(batches[-1]["key_columns"]),
+        )
+
+    return await asyncio.to_thread(paths)
+
+
+async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Event]:
+    """Promote a batch that passed quality and rebuild the Gold models that read it."""
+    if event.verdict == "failed":
+        log.info("quality failed for this batch: Gold is not built from it")
+        return []
+    started = utcnow()
+    quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
+    await deps.batches.promote(event.run_id, quarantine)
+    async with deps.gold_lock:
+        built = await _build_gold(deps, event.dataset)
+    timing = StageTiming(started_at=started, finished_at=utcnow())
+    metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
+    log.info("gold: %d model(s) built in %.2fs", len(built), timing.seconds)
+    return [
+        GoldReady.following(
+            event,
+            models=[
+                GoldModelBuilt(
+                    name=b.name,
+                    uri=deps.files.store.uri(lake.gold_key(b.name)),
+                    rows=b.rows,
+                    columns=[Column(name=n, type=t) for n, t in b.columns],
+                    depends_on=list(model.depends_on),
+                )
+                for b, model in built
+            ],
+            timing=timing,
+        )
+    ]
+
+
+async def _build_gold(deps: Deps, dataset: str) -> list[tuple[BuiltModel, Model]]:
+    models = await deps.models.all()
+    order = build_order(models, dataset)
+    inputs: dict[str, ValidRows] = {}
+    for name in {d for m in order for d in models[m].depends_on} - set(models):
+        rows = await valid_rows(deps, name)
+        if rows is not None:
+            inputs[name] = rows
+    built: list[tuple[BuiltModel, Model]] = []
+    built_paths: dict[str, Path] = {}
+    for name in order:
+        model = models[name]
+        for dep in model.depends_on:
+            if dep in models and dep not in built_paths:
+                if await asyncio.to_thread(deps.files.store.exists, lake.gold_key(dep)):
+                    built_paths[dep] = await asyncio.to_thread(deps.files.path, lake.gold_key(dep))
+        missing = [d for d in model.depends_on if d not in inputs and d not in built_paths]
+        if missing:
+            log.info("gold model %s waits for %s", name, ", ".join(missing))
+            continue
+        key = lake.gold_key(name)
+        out = deps.files.output(key)
+        result = await asyncio.to_thread(build_model, model, inputs, built_paths, out)
+        await asyncio.to_thread(deps.files.commit, key, out)
+        built_paths[name] = await asyncio.to_thread(deps.files.path, key)
+        built.append((result, model))
+    await _refresh_views(deps, models)
+    return built
+
+
+async def _refresh_views(deps: Deps, models: dict[str, Model]) -> None:
+    silver: dict[str, ValidRows] = {}
+    bronze: dict[str, list[Path]] = {}
+    for dataset in await deps.batches.datasets():
+        rows = await valid_rows(deps, dataset)
+        if rows is not None:
+            silver[dataset] = rows
+        batches = await deps.batches.promoted(dataset)
+        bronze[dataset] = await asyncio.to_thread(
+            lambda b=batches: [deps.files.path(x["bronze_key"]) for x in b]
+        )
+    gold = {}
+    for name in models:
+        key = lake.gold_key(name)
+        if await asyncio.to_thread(deps.files.store.exists, key):
+            gold[name] = await asyncio.to_thread(deps.files.path, key)
+    await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold)

@@ -70,6 +70,20 @@ def run_demo(url: str) -> None:
         console.print(f"\nExplore: {url}/docs · {url}/api/v1/datasets/orders/lineage")
 
 
+def _write_endpoints(home: Path, url: str, overrides: dict[str, str]) -> None:
+    """Where this instance's servers are (`run/endpoints.json`), for tools and tests.
+    Credentials are not written: the URLs of embedded servers carry none."""
+    import json
+
+    endpoints = {
+        "gateway_url": url,
+        "nats_url": overrides.get("NATS_URL", os.environ.get("NATS_URL", "")),
+        "database_url": overrides.get("DATABASE_URL") if "DATABASE_URL" in overrides else None,
+        "pid": os.getpid(),
+    }
+    (home / "run" / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
+
+
 def up(*, demo: bool, port: int | None) -> int:
     home = Path(os.environ.get("FLOWFORGE_HOME", ".flowforge")).expanduser().resolve()
     port = port or int(os.environ.get("FLOWFORGE_PORT", "8000"))
@@ -95,6 +109,7 @@ def up(*, demo: bool, port: int | None) -> int:
         supervisor = Supervisor(child_env(dict(os.environ), **overrides), home, say=console.print)
         supervisor.start()
         url = f"http://127.0.0.1:{port}"
+        _write_endpoints(home, url, overrides)
         watcher = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
         watcher.start()
         if not wait_healthy(url, 180, stopping):

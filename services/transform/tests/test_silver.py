@@ -1,0 +1,252 @@
+"""Bronze → Silver: cleaning, safe type inference, names and dedupe (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from flowforge.common.errors import BadInputError
+from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
+
+INGESTED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def bronze(columns: dict[str, list[str | None]], lines: list[int] | None = None) -> pl.DataFrame:
+    """A Bronze batch shaped like ingest writes it: string data plus lineage columns."""
+    n = len(next(iter(columns.values())))
+    lines = lines if lines is not None else list(range(2, n + 2))
+    return pl.DataFrame(
+        {
+            **{name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()},
+            "_source_file": pl.Series(["orders.csv"] * n, dtype=pl.String),
+            "_source_line": pl.Series(lines, dtype=pl.Int64),
+            "_ingested_at": pl.Series([INGESTED_AT] * n, dtype=pl.Datetime("us", "UTC")),
+            "_run_id": pl.Series(["run-1"] * n, dtype=pl.String),
+        }
+    )
+
+
+def column_of(values: list[str | None]) -> tuple[str, pl.Series]:
+    """Infer one column; an `id` column keeps the rows distinct so none is deduped away."""
+    ids = [str(i) for i in range(len(values))]
+    result = bronze_to_silver(bronze({"id": ids, "value": values}), [])
+    return result.types["value"], result.frame.get_column("value")
+
+
+def test_zip_codes_with_leading_zeros_stay_strings():
+    kind, series = column_of(["00501", "10001", "02134"])
+    assert kind == "string"
+    assert series.to_list() == ["00501", "10001", "02134"]
+
+
+def test_an_integer_column_with_one_leading_zero_value_stays_string():
+    kind, series = column_of(["1", "2", "007"])
+    assert kind == "string"
+    assert series.to_list() == ["1", "2", "007"]
+
+
+def test_plain_integers_become_int64():
+    kind, series = column_of(["1", "-2", "+3"])
+    assert kind == "integer"
+    assert series.dtype == pl.Int64 and series.to_list() == [1, -2, 3]
+
+
+def test_iso_dates_become_dates():
+    kind, series = column_of(["2024-01-31", "2024-02-01"])
+    assert kind == "date"
+    assert series.to_list() == [date(2024, 1, 31), date(2024, 2, 1)]
+
+
+def test_us_dates_become_dates_when_some_day_is_above_twelve():
+    kind, series = column_of(["01/31/2024", "2/1/2024"])
+    assert kind == "date"
+    assert series.to_list() == [date(2024, 1, 31), date(2024, 2, 1)]
+
+
+def test_dates_whose_parts_are_all_twelve_or_less_stay_strings():
+    kind, series = column_of(["01/02/2024", "03/04/2024"])
+    assert kind == "string"
+    assert series.to_list() == ["01/02/2024", "03/04/2024"]
+
+
+def test_eu_dotted_dates_become_dates():
+    kind, series = column_of(["31.01.2024", "01.02.2024"])
+    assert kind == "date"
+    assert series.to_list() == [date(2024, 1, 31), date(2024, 2, 1)]
+
+
+def test_datetimes_with_z_or_an_offset_become_utc_timestamps():
+    kind, series = column_of(
+        ["2024-03-01T10:00:00Z", "2024-03-01 12:30:00+02:00", "2024-03-01T23:15:00-05:00"]
+    )
+    assert kind == "timestamp with time zone"
+    assert series.dtype == pl.Datetime("us", "UTC")
+    assert series.to_list() == [
+        datetime(2024, 3, 1, 10, 0, tzinfo=UTC),
+        datetime(2024, 3, 1, 10, 30, tzinfo=UTC),
+        datetime(2024, 3, 2, 4, 15, tzinfo=UTC),
+    ]
+
+
+def test_datetimes_mixing_offset_and_no_offset_stay_strings():
+    kind, series = column_of(["2024-03-01T10:00:00Z", "2024-03-01T11:00:00"])
+    assert kind == "string"
+    assert series.to_list() == ["2024-03-01T10:00:00Z", "2024-03-01T11:00:00"]
+
+
+def test_yes_no_true_false_tokens_in_any_case_become_booleans():
+    kind, series = column_of(["Yes", "no", "Y", "n", "TRUE", "false", None])
+    assert kind == "boolean"
+    assert series.to_list() == [True, False, True, False, True, False, None]
+
+
+def test_decimals_keep_exact_values_with_the_scale_of_the_longest_fraction():
+    kind, series = column_of(["1.5", "2.25", "3", "-0.125", "+0.1"])
+    assert kind == "decimal(38,3)"
+    assert series.dtype == pl.Decimal(38, 3)
+    assert series.to_list() == [Decimal(v) for v in ("1.5", "2.25", "3", "-0.125", "0.1")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0.1234567890123456789", "1234567890123456789012345678901234567890.5"],
+    ids=["19-decimal-places", "40-digits"],
+)
+def test_decimals_too_wide_for_decimal_38_18_are_never_rounded(text):
+    _, series = column_of([text, "1.5"])
+    value = series.to_list()[0]
+    assert series.dtype != pl.Float64, "a lossy float would corrupt the value"
+    assert Decimal(str(value)) == Decimal(text)
+
+
+def test_timestamps_with_nanoseconds_are_not_truncated():
+    _, series = column_of(["2024-03-01T10:00:00.123456789Z"])
+    if series.dtype == pl.String:
+        assert series.to_list() == ["2024-03-01T10:00:00.123456789Z"]
+    else:
+        nanos = series.dt.cast_time_unit("ns").dt.nanosecond().item()
+        assert nanos == 123456789
+
+
+def test_a_numeric_column_with_one_non_numeric_value_stays_string():
+    kind, series = column_of(["1", "2.5", "n/k"])
+    assert kind == "string"
+    assert series.to_list() == ["1", "2.5", "n/k"]
+
+
+def test_null_tokens_become_null_and_whitespace_is_trimmed():
+    tokens = ["", "NA", "N/A", "null", "NULL", "None", "-", "  ", " NA "]
+    kind, series = column_of(["  Ada  ", *tokens, "\tBob\n"])
+    assert kind == "string"
+    assert series.to_list() == ["Ada", *[None] * len(tokens), "Bob"]
+
+
+def test_column_names_become_unique_snake_case():
+    frame = bronze({"Order ID": ["1"], "ZipCode": ["2"], "name": ["a"], "Name": ["b"], "1st": ["c"]})
+    result = bronze_to_silver(frame, [])
+    assert result.frame.columns == [
+        "order_id", "zip_code", "name", "name_2", "c_1st", *LINEAGE,
+    ]
+
+
+def test_exact_duplicate_rows_are_removed_keeping_the_first():
+    frame = bronze({"sku": ["a", "b", "a ", "a"], "qty": ["1", "2", "1", "1"]})
+    result = bronze_to_silver(frame, [])
+    expected = pl.DataFrame({"sku": ["a", "b"], "qty": [1, 2], "_source_line": [2, 3]})
+    assert_frame_equal(result.frame.select("sku", "qty", "_source_line"), expected)
+    assert (result.bronze, result.silver, result.duplicates) == (4, 2, 2)
+
+
+def test_rows_sharing_a_key_keep_only_the_last_in_the_file():
+    frame = bronze({"id": ["1", "2", "1", "1"], "status": ["new", "new", "paid", "shipped"]})
+    result = bronze_to_silver(frame, ["id"])
+    expected = pl.DataFrame({"id": [2, 1], "status": ["new", "shipped"], "_source_line": [3, 5]})
+    assert_frame_equal(result.frame.select("id", "status", "_source_line"), expected)
+
+
+def test_the_last_row_of_a_key_wins_even_when_it_repeats_an_earlier_row():
+    # An order that went pending → shipped → pending again is pending in Silver.
+    frame = bronze({"id": ["1", "1", "1"], "status": ["pending", "shipped", "pending"]})
+    result = bronze_to_silver(frame, ["id"])
+    assert result.frame.get_column("status").to_list() == ["pending"]
+
+
+def test_rows_with_a_null_key_part_are_never_merged():
+    frame = bronze({"region": ["eu", "eu", None, "NA"], "id": ["", "", "1", "1"],
+                    "amount": ["1", "2", "3", "4"]})
+    result = bronze_to_silver(frame, ["region", "id"])
+    assert result.frame.get_column("_source_line").to_list() == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("key", [["Order ID"], ["order_id"], ["OrderId"]])
+def test_the_key_may_be_given_by_its_original_or_snake_case_name(key):
+    frame = bronze({"Order ID": ["1", "1"], "Amount": ["5", "7"]})
+    result = bronze_to_silver(frame, key)
+    assert result.key == ["order_id"]
+    assert result.frame.get_column("amount").to_list() == [7]
+
+
+def test_an_unknown_key_column_raises_bad_input_naming_the_columns():
+    with pytest.raises(BadInputError, match=r"'customer'.*\['Amount', 'Order ID'\]"):
+        bronze_to_silver(bronze({"Order ID": ["1"], "Amount": ["5"]}), ["customer"])
+
+
+# ---- invariants ---------------------------------------------------------------------------
+
+# Letters only, so every column stays a string and cleaned values are easy to predict.
+CELL = st.sampled_from(["a", "b", " a", "", "NA"])
+KEYS = st.sampled_from([[], ["k"], ["k", "v"]])
+
+
+@st.composite
+def bronze_frames(draw) -> pl.DataFrame:
+    lines = sorted(draw(st.lists(st.integers(1, 10_000), max_size=12, unique=True)))
+    cols = {c: draw(st.lists(CELL, min_size=len(lines), max_size=len(lines))) for c in "kvw"}
+    return bronze(cols, lines) if lines else bronze({c: [] for c in "kvw"}, [])
+
+
+def cleaned(value: str | None) -> str | None:
+    text = value.strip() if value is not None else None
+    return None if text in ("", "NA", None) else text
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=bronze_frames(), key=KEYS)
+def test_no_row_is_lost_and_every_silver_line_comes_from_bronze(frame, key):
+    result = bronze_to_silver(frame, key)
+    assert result.silver + result.duplicates == result.bronze == frame.height
+    assert set(result.frame["_source_line"]) <= set(frame["_source_line"])
+    bronze_values = {tuple(cleaned(v) for v in row) for row in frame.select("k", "v", "w").rows()}
+    silver_values = set(result.frame.select("k", "v", "w").rows())
+    if not key:
+        assert silver_values == bronze_values
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=bronze_frames(), key=KEYS)
+def test_dedupe_is_idempotent(frame, key):
+    once = bronze_to_silver(frame, key).frame
+    assert_frame_equal(dedupe(once, ["k", "v", "w"], key), once)
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=bronze_frames(), key=KEYS.filter(bool))
+def test_each_full_key_keeps_the_values_of_its_last_bronze_row(frame, key):
+    last: dict[tuple, tuple] = {}
+    for row in frame.select("k", "v", "w").rows():
+        values = tuple(cleaned(v) for v in row)
+        key_values = tuple(values["kvw".index(k)] for k in key)
+        if None not in key_values:
+            last[key_values] = values
+    silver = result_rows = bronze_to_silver(frame, key).frame
+    result_rows = {
+        tuple(row[k] for k in key): (row["k"], row["v"], row["w"])
+        for row in silver.drop_nulls(subset=key).iter_rows(named=True)
+    }
+    assert result_rows == last

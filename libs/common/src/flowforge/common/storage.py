@@ -96,7 +96,10 @@ class LocalObjectStore(ObjectStore):
 
     def key_of(self, uri: str) -> str:
         if uri.startswith("file://"):
-            return Path(uri.removeprefix("file://")).relative_to(self.root).as_posix()
+            from urllib.parse import unquote
+
+            path = Path(unquote(uri.removeprefix("file://")))
+            return path.relative_to(self.root).as_posix()
         return uri
 
     def local_path(self, key: str) -> Path:

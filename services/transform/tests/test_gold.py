@@ -1,0 +1,146 @@
+"""Gold models: dependencies, build order, building over valid Silver rows, analytics views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from flowforge.common.errors import BadInputError
+from flowforge.common.lake import ValidRows
+from flowforge.transform.gold import Model, build_model, build_order, references, refresh_analytics
+
+TOTALS_SQL = (
+    "SELECT customer, CAST(sum(amount) AS BIGINT) AS total FROM orders"
+    " GROUP BY customer ORDER BY customer"
+)
+
+
+def model(name: str, *depends_on: str, sql: str = "SELECT 1") -> Model:
+    return Model(name=name, sql=sql, depends_on=depends_on)
+
+
+def write_silver(path: Path, run_id: str, rows: list[tuple[int, str, int]]) -> Path:
+    """A Silver batch of orders (order_id, customer, amount) with its lineage columns."""
+    pl.DataFrame(
+        {
+            "order_id": [r[0] for r in rows],
+            "customer": [r[1] for r in rows],
+            "amount": [r[2] for r in rows],
+            "_source_file": ["orders.csv"] * len(rows),
+            "_source_line": list(range(2, len(rows) + 2)),
+            "_ingested_at": [datetime(2024, 5, 1, tzinfo=UTC)] * len(rows),
+            "_run_id": [run_id] * len(rows),
+        }
+    ).write_parquet(path)
+    return path
+
+
+def write_quarantine(path: Path, run_id: str, lines: list[int]) -> Path:
+    pl.DataFrame(
+        {"_run_id": [run_id] * len(lines), "_source_line": lines},
+        schema={"_run_id": pl.String, "_source_line": pl.Int64},
+    ).write_parquet(path)
+    return path
+
+
+@pytest.fixture
+def orders(tmp_path: Path) -> ValidRows:
+    """Three orders; the one on line 3 (bob, 500) is quarantined."""
+    silver = write_silver(
+        tmp_path / "silver.parquet", "run-1", [(1, "ann", 10), (2, "bob", 500), (3, "bob", 7)]
+    )
+    quarantine = write_quarantine(tmp_path / "quarantine.parquet", "run-1", [3])
+    return ValidRows(silver=[silver], quarantine=[quarantine], key=["order_id"])
+
+
+def test_references_lists_every_table_a_query_reads_lower_cased():
+    sql = (
+        "SELECT o.id FROM Orders o JOIN customers c ON o.customer = c.id"
+        " WHERE o.id IN (SELECT order_id FROM refunds)"
+    )
+    assert references(sql) == {"orders", "customers", "refunds"}
+
+
+def test_references_of_sql_that_does_not_parse_raise_bad_input():
+    with pytest.raises(BadInputError, match="does not parse"):
+        references("SELEC nonsense")
+
+
+def test_build_order_returns_only_models_affected_by_the_dataset_in_dependency_order():
+    models = {
+        "daily": model("daily", "totals"),
+        "totals": model("totals", "orders"),
+        "by_region": model("by_region", "customers"),
+        "report": model("report", "daily", "customers"),
+    }
+    assert build_order(models, "orders") == ["totals", "daily", "report"]
+    assert build_order(models, "customers") in (
+        ["by_region", "report"], ["report", "by_region"],
+    )
+    assert build_order(models, "shipments") == []
+
+
+def test_build_order_raises_bad_input_on_a_cycle():
+    models = {"a": model("a", "b", "orders"), "b": model("b", "a")}
+    with pytest.raises(BadInputError, match="cycle"):
+        build_order(models, "orders")
+
+
+def test_build_model_aggregates_valid_rows_and_excludes_quarantined_ones(orders, tmp_path):
+    out = tmp_path / "totals.parquet"
+    built = build_model(model("totals", "orders", sql=TOTALS_SQL), {"orders": orders}, {}, out)
+    expected = pl.DataFrame({"customer": ["ann", "bob"], "total": [10, 7]})
+    assert_frame_equal(pl.read_parquet(out), expected)
+    assert (built.name, built.path, built.rows) == ("totals", out, 2)
+    assert built.columns == [("customer", "varchar"), ("total", "bigint")]
+
+
+def test_build_model_keeps_the_latest_row_per_key_across_batches(tmp_path):
+    first = write_silver(tmp_path / "r1.parquet", "run-1", [(1, "ann", 10), (2, "bob", 5)])
+    second = write_silver(tmp_path / "r2.parquet", "run-2", [(1, "ann", 99)])
+    rows = ValidRows(silver=[first, second], quarantine=[], key=["order_id"])
+    out = tmp_path / "totals.parquet"
+    build_model(model("totals", "orders", sql=TOTALS_SQL), {"orders": rows}, {}, out)
+    expected = pl.DataFrame({"customer": ["ann", "bob"], "total": [99, 5]})
+    assert_frame_equal(pl.read_parquet(out), expected)
+
+
+def test_build_model_reads_a_model_built_before_it(orders, tmp_path):
+    totals = tmp_path / "totals.parquet"
+    build_model(model("totals", "orders", sql=TOTALS_SQL), {"orders": orders}, {}, totals)
+    top = model("top", "totals", sql="SELECT customer FROM totals ORDER BY total DESC LIMIT 1")
+    out = tmp_path / "top.parquet"
+    built = build_model(top, {}, {"totals": totals}, out)
+    assert_frame_equal(pl.read_parquet(out), pl.DataFrame({"customer": ["ann"]}))
+    assert built.rows == 1
+
+
+def test_build_model_raises_bad_input_naming_the_model_when_its_sql_fails(orders, tmp_path):
+    broken = model("revenue", "orders", sql="SELECT no_such_column FROM orders")
+    with pytest.raises(BadInputError, match="'revenue'"):
+        build_model(broken, {"orders": orders}, {}, tmp_path / "revenue.parquet")
+
+
+def test_refresh_analytics_creates_a_queryable_view_per_layer(orders, tmp_path):
+    bronze = tmp_path / "bronze.parquet"
+    pl.DataFrame({"order_id": ["1", "2", "3"], "_run_id": ["run-1"] * 3}).write_parquet(bronze)
+    gold = tmp_path / "totals.parquet"
+    build_model(model("totals", "orders", sql=TOTALS_SQL), {"orders": orders}, {}, gold)
+    db = tmp_path / "analytics.duckdb"
+
+    refresh_analytics(db, {"orders": [bronze]}, {"orders": orders}, {"totals": gold})
+    refresh_analytics(db, {"orders": [bronze]}, {"orders": orders}, {"totals": gold})
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        count = lambda view: con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]  # noqa: E731
+        assert count("bronze_orders") == 3
+        assert count("silver_orders") == 2  # the quarantined row is not a valid row
+        assert con.execute("SELECT sum(total) FROM gold_totals").fetchone()[0] == 17
+    finally:
+        con.close()

@@ -1,0 +1,103 @@
+"""The HTTP front door: clear JSON errors, health, docs, metrics and the AsyncAPI document."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_reports_every_service(platform):
+    response = httpx.get(f"{platform.url}/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["services"] == {s: "ok" for s in (
+        "ingest", "transform", "quality", "catalog", "ai", "gateway")}
+
+
+def test_unknown_things_are_404_with_a_message_not_a_trace(platform):
+    with platform.client() as c:
+        for path in ("/api/v1/runs/nope", "/api/v1/datasets/nope",
+                     "/api/v1/datasets/nope/schema", "/api/v1/models/nope/sample"):
+            response = c.get(path)
+            assert response.status_code == 404, path
+            body = response.json()
+            assert "nope" in body["error"] and "Traceback" not in response.text
+
+
+def test_an_empty_upload_is_refused_with_the_file_name(platform):
+    with platform.client() as c:
+        response = c.post("/api/v1/files", files={"file": ("empty.csv", b"")})
+    assert response.status_code == 400
+    assert response.json()["error"] == "empty.csv: the file is empty"
+
+
+def test_an_upload_without_a_file_says_what_is_missing(platform):
+    with platform.client() as c:
+        response = c.post("/api/v1/files", data={"dataset": "x"})
+    assert response.status_code == 422
+    assert "file" in response.json()["error"]
+
+
+def test_a_bad_model_is_refused_with_the_parser_message(platform):
+    with platform.client() as c:
+        bad_sql = c.post("/api/v1/models", json={"name": "broken", "sql": "SELEC oops"})
+        bad_name = c.post("/api/v1/models", json={"name": "Bad Name!", "sql": "SELECT 1"})
+    assert bad_sql.status_code == 400 and "does not parse" in bad_sql.json()["error"]
+    assert bad_name.status_code == 400 and "invalid model name" in bad_name.json()["error"]
+
+
+def test_a_file_that_is_not_text_fails_its_run_with_a_clear_reason(platform):
+    run = platform.land(bytes(range(256)) * 4 + b"\x00" * 100, "blob.csv")
+    assert run["status"] == "failed"
+    ingest = run["stages"][0]
+    assert ingest["name"] == "ingest" and ingest["status"] == "failed"
+    assert ingest["error"].startswith("blob.csv: ")
+    assert [s["status"] for s in run["stages"][1:]] == ["skipped"] * 3
+
+
+def test_a_header_only_file_fails_quality_and_never_reaches_gold(platform):
+    run = platform.land(b"a,b,c\n", f"empty_{uuid.uuid4().hex[:6]}.csv")
+    assert run["status"] == "failed"
+    assert run["counts"]["parsed"] == 0 and run["counts"]["silver"] == 0
+    stages = {s["name"]: s for s in run["stages"]}
+    assert stages["quality"]["status"] == "failed"
+    assert "row_count > 0" in stages["quality"]["error"]
+    assert stages["gold"]["status"] == "skipped"
+
+
+def test_the_dataset_name_defaults_to_the_normalised_file_stem(platform):
+    accepted = platform.upload(b"x\n1\n", "My Sales-2024.csv")
+    assert accepted["dataset"] == "my_sales_2024"
+    assert platform.wait_run(accepted["run_id"])["status"] == "succeeded"
+    with platform.client() as c:
+        names = [d["name"] for d in c.get("/api/v1/datasets").json()["datasets"]]
+    assert "my_sales_2024" in names
+
+
+def test_openapi_asyncapi_and_metrics_are_served(platform):
+    with platform.client() as c:
+        assert c.get("/docs").status_code == 200
+        paths = c.get("/openapi.json").json()["paths"]
+        assert "/api/v1/files" in paths and "/api/v1/runs/{run_id}/rejected" in paths
+        asyncapi = c.get("/asyncapi.json").json()
+        addresses = {ch["address"] for ch in asyncapi["channels"].values()}
+        assert {"file.landed", "bronze.ready", "silver.ready", "quality.checked",
+                "gold.ready"} <= addresses
+        assert "run_id" in asyncapi["components"]["schemas"]["BronzeReady"]["properties"]
+        ingest_metrics = c.get("/api/v1/services/ingest/metrics").text
+        assert "flowforge_messages_total" in ingest_metrics
+        assert "flowforge_stage_seconds" in ingest_metrics
+        assert "flowforge_http_requests_total" in c.get("/metrics").text
+
+
+def test_service_logs_are_structured_and_carry_the_run_id(platform):
+    import json
+
+    run = platform.land(b"k,v\n1,a\n", "logged.csv")
+    lines = [json.loads(line) for line in platform.log("transform").splitlines()
+             if line.startswith("{")]
+    mine = [line for line in lines if line.get("run_id") == run["run_id"]]
+    assert mine and all(line["service"] == "transform" for line in mine)

@@ -107,6 +107,20 @@ def stop_platform(platform: Platform) -> None:
             platform.process.kill()
 
 
+@pytest.fixture
+def fresh_platform(tmp_path: Path) -> Iterator:
+    """A function starting a platform of this test's own (stopped afterwards if still up)."""
+    started: list[Platform] = []
+
+    def start(**env: str) -> Platform:
+        started.append(start_platform(tmp_path / f"home{len(started)}", env))
+        return started[-1]
+
+    yield start
+    for p in started:
+        stop_platform(p)
+
+
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = start_platform(tmp_path_factory.mktemp("local") / "home", {})

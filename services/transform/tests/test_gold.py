@@ -24,7 +24,9 @@ def model(name: str, *depends_on: str, sql: str = "SELECT 1") -> Model:
     return Model(name=name, sql=sql, depends_on=depends_on)
 
 
-def write_silver(path: Path, run_id: str, rows: list[tuple[int, str, int]]) -> Path:
+def write_silver(
+    path: Path, run_id: str, rows: list[tuple[int, str, int]], day: int = 1
+) -> Path:
     """A Silver batch of orders (order_id, customer, amount) with its lineage columns."""
     pl.DataFrame(
         {
@@ -33,7 +35,7 @@ def write_silver(path: Path, run_id: str, rows: list[tuple[int, str, int]]) -> P
             "amount": [r[2] for r in rows],
             "_source_file": ["orders.csv"] * len(rows),
             "_source_line": list(range(2, len(rows) + 2)),
-            "_ingested_at": [datetime(2024, 5, 1, tzinfo=UTC)] * len(rows),
+            "_ingested_at": [datetime(2024, 5, day, tzinfo=UTC)] * len(rows),
             "_run_id": [run_id] * len(rows),
         }
     ).write_parquet(path)
@@ -102,7 +104,7 @@ def test_build_model_aggregates_valid_rows_and_excludes_quarantined_ones(orders,
 
 def test_build_model_keeps_the_latest_row_per_key_across_batches(tmp_path):
     first = write_silver(tmp_path / "r1.parquet", "run-1", [(1, "ann", 10), (2, "bob", 5)])
-    second = write_silver(tmp_path / "r2.parquet", "run-2", [(1, "ann", 99)])
+    second = write_silver(tmp_path / "r2.parquet", "run-0", [(1, "ann", 99)], day=2)
     rows = ValidRows(silver=[first, second], quarantine=[], key=["order_id"])
     out = tmp_path / "totals.parquet"
     build_model(model("totals", "orders", sql=TOTALS_SQL), {"orders": rows}, {}, out)

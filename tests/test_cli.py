@@ -1,0 +1,71 @@
+"""The `flowforge` command as a person uses it: ingest with progress, up/stop with no orphans."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_ingest_uploads_waits_and_prints_the_stage_summary(platform, tmp_path):
+    source = tmp_path / "cli_orders.csv"
+    source.write_text("id,zip\n1,00501\n2,02134\n2,02134\nbad,line,here\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--key", "id",
+         "--url", platform.url],
+        capture_output=True, text=True, timeout=120, env=platform.env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "uploading cli_orders.csv" in out
+    assert "succeeded" in out
+    assert "parsed=4" in out and "rejected=1" in out and "duplicates=1" in out
+    assert "valid=2" in out
+
+
+def test_ingest_of_a_missing_file_says_so(platform, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(tmp_path / "no.csv"),
+         "--url", platform.url],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no such file" in done.stdout
+
+
+def test_ingest_exits_nonzero_when_the_run_fails(platform, tmp_path):
+    source = tmp_path / "only_header.csv"
+    source.write_text("a,b\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--url",
+         platform.url],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1
+    assert "failed" in done.stdout
+
+
+def test_sigterm_stops_every_process_that_up_started(fresh_platform):
+    p = fresh_platform()
+    children = psutil.Process(p.process.pid).children(recursive=True)
+    names = sorted({c.name() for c in children})
+    assert "nats-server" in names and len(children) >= 7, names
+    postmaster = int((p.home / "postgres" / "postmaster.pid").read_text().split()[0])
+    assert psutil.pid_exists(postmaster)
+
+    p.process.send_signal(signal.SIGTERM)
+    assert p.process.wait(90) == 0
+
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [c.info for c in alive]
+    deadline = time.monotonic() + 20
+    while psutil.pid_exists(postmaster):
+        assert time.monotonic() < deadline, "embedded PostgreSQL still running"
+        time.sleep(0.2)
+    assert not (p.home / "postgres" / "postmaster.pid").exists()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import polars as pl
-from polars.testing import assert_frame_equal
-
 from flowforge.quality.structural import QUARANTINE_SCHEMA, Verdict, check_batch
+from polars.testing import assert_frame_equal
 
 
 def silver(columns: dict[str, list]) -> pl.DataFrame:

@@ -8,11 +8,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import ValidRows
 from flowforge.transform.gold import Model, build_model, build_order, references, refresh_analytics
+from polars.testing import assert_frame_equal
 
 TOTALS_SQL = (
     "SELECT customer, CAST(sum(amount) AS BIGINT) AS total FROM orders"

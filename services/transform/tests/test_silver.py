@@ -7,12 +7,11 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from flowforge.common.errors import BadInputError
+from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-
-from flowforge.common.errors import BadInputError
-from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
 
 INGESTED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -148,7 +147,8 @@ def test_null_tokens_become_null_and_whitespace_is_trimmed():
 
 
 def test_column_names_become_unique_snake_case():
-    frame = bronze({"Order ID": ["1"], "ZipCode": ["2"], "name": ["a"], "Name": ["b"], "1st": ["c"]})
+    names = ["Order ID", "ZipCode", "name", "Name", "1st"]
+    frame = bronze({name: ["x"] for name in names})
     result = bronze_to_silver(frame, [])
     assert result.frame.columns == [
         "order_id", "zip_code", "name", "name_2", "c_1st", *LINEAGE,

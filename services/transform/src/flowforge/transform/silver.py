@@ -96,14 +96,18 @@ def infer_type(values: pl.Series) -> tuple[str, pl.Expr | None]:
         if present.str.strip_chars("+-").str.len_chars().max() <= 18:
             return "integer", pl.col(name).str.strip_chars_start("+").cast(pl.Int64)
         return "string", None
-    if present.str.contains(_DECIMAL).all() or present.str.contains(_INT + "|" + _DECIMAL).all():
+    if present.str.contains(_INT + "|" + _DECIMAL).all():
         scale = present.str.extract(r"\.(\d*)$").str.len_chars().fill_null(0).max()
         digits = present.str.replace_all(r"[^0-9]", "").str.len_chars().max()
         if scale <= 18 and digits <= 38:
             dtype = pl.Decimal(38, int(scale))
             return f"decimal(38,{scale})", pl.col(name).str.strip_chars_start("+").cast(dtype)
+        return "string", None  # wider than an exact decimal: the text is the only safe form
     if present.str.contains(_FLOAT_EXP + "|" + _INT + "|" + _DECIMAL).all():
-        return "double", pl.col(name).cast(pl.Float64)
+        as_float = present.cast(pl.Float64, strict=False)
+        if as_float.null_count() == 0 and not as_float.is_infinite().any():
+            return "double", pl.col(name).cast(pl.Float64)
+        return "string", None
     date = _date_type(present, name)
     if date is not None:
         return date
@@ -130,11 +134,13 @@ def _datetime_type(present: pl.Series, name: str) -> tuple[str, pl.Expr | None]:
     if with_tz.any() and not with_tz.all():
         return "string", None  # some with an offset, some without: no safe common instant
     normalised = pl.col(name).str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+    # Microseconds unless a value has more fraction digits: a type never truncates a value.
+    unit = "ns" if present.str.contains(r"\.\d{7,}").any() else "us"
     if with_tz.all():
-        expr = normalised.str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        expr = normalised.str.to_datetime(time_unit=unit, time_zone="UTC", strict=False)
         kind = "timestamp with time zone"
     else:
-        expr = normalised.str.to_datetime(time_unit="us", strict=False)
+        expr = normalised.str.to_datetime(time_unit=unit, strict=False)
         kind = "timestamp"
     probe = present.to_frame().select(expr.alias(name)).to_series()
     if probe.null_count():
@@ -143,13 +149,17 @@ def _datetime_type(present: pl.Series, name: str) -> tuple[str, pl.Expr | None]:
 
 
 def dedupe(frame: pl.DataFrame, data_columns: list[str], key: list[str]) -> pl.DataFrame:
-    """Drop exact duplicate rows (first kept), then keep the latest row of each key."""
-    frame = frame.unique(subset=data_columns, keep="first", maintain_order=True)
+    """Without a key: drop exact duplicate rows (first kept). With a key: keep the last row of
+    each key (an exact duplicate is a repeat of its key); rows with a null key part are never
+    merged with each other by key, only exact duplicates among them are dropped."""
     if not key:
-        return frame
+        return frame.unique(subset=data_columns, keep="first", maintain_order=True)
     has_key = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
     keyed = frame.filter(has_key).unique(subset=key, keep="last", maintain_order=True)
-    unkeyed = frame.filter(~has_key)
+    unkeyed = frame.filter(~has_key).unique(subset=data_columns, keep="first",
+                                             maintain_order=True)
+    if unkeyed.height == 0:
+        return keyed.sort("_source_line")
     return pl.concat([keyed, unkeyed]).sort("_source_line")
 
 

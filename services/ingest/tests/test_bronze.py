@@ -1,0 +1,299 @@
+"""csv_to_bronze: every value kept as text, with physical line numbers and rejected records."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import random
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from flowforge.common.errors import BadInputError
+from flowforge.ingest import bronze
+from flowforge.ingest.bronze import BronzeResult, csv_to_bronze
+
+DATA = Path(__file__).parent / "data"
+SPECTRUM = DATA / "csv-spectrum"
+INGESTED_AT = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+LINEAGE = ["_source_file", "_source_line", "_ingested_at", "_run_id"]
+
+
+def ingest(folder: Path, source: bytes | Path) -> tuple[BronzeResult, pl.DataFrame, pl.DataFrame]:
+    """Run csv_to_bronze; the rejected frame is empty when nothing was rejected."""
+    if isinstance(source, bytes):
+        path = folder / "input.csv"
+        path.write_bytes(source)
+    else:
+        path = source
+    bronze_out, rejected_out = folder / "bronze.parquet", folder / "rejected.parquet"
+    result = csv_to_bronze(path, bronze_out, rejected_out, source_file=path.name,
+                           run_id="run-1", ingested_at=INGESTED_AT)
+    rejected = pl.read_parquet(rejected_out) if result.rejected else pl.DataFrame()
+    return result, pl.read_parquet(bronze_out), rejected
+
+
+def data_of(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.drop(LINEAGE)
+
+
+def strings(columns: list[str], rows: list[list[str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
+
+
+def physical_records(text: str) -> list[tuple[int, list[str]]]:
+    """(start line, fields) of each record, by Python's csv module: an independent oracle."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out, end = [], 0
+    for row in reader:
+        if row:
+            out.append((end + 1, row))
+        end = reader.line_num
+    return out
+
+
+def _split(text: str) -> tuple[list[str], list[list[str]]]:
+    header, *rows = csv.reader(io.StringIO(text, newline=""))
+    return header, rows
+
+
+def breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def spectrum_cases() -> list[tuple[Path, Path]]:
+    cases = [(p, SPECTRUM / "json" / f"{p.stem}.json")
+             for p in sorted((SPECTRUM / "csvs").glob("*.csv"))]
+    cases += [(p, SPECTRUM / "json" / f"{p.name.split('.')[0]}.json")
+              for p in sorted((SPECTRUM / "derived").glob("*.csv"))]
+    return cases
+
+
+@pytest.mark.parametrize(("source", "expected_json"), spectrum_cases(), ids=lambda p: p.name)
+def test_csv_spectrum_files_parse_to_exactly_the_expected_rows(
+    tmp_path: Path, source: Path, expected_json: Path
+) -> None:
+    records = json.loads(expected_json.read_text(encoding="utf-8"))
+    if b"\r" not in source.read_bytes():
+        # csvs/*_crlf.csv are the LF git blobs; their JSON describes the CRLF checkout.
+        records = [{k: v.replace("\r\n", "\n") for k, v in r.items()} for r in records]
+    columns = list(records[0])
+
+    result, frame, _ = ingest(tmp_path, source)
+
+    assert_frame_equal(data_of(frame), strings(columns, [list(r.values()) for r in records]))
+    assert (result.parsed, result.bronze, result.rejected) == (len(records), len(records), 0)
+
+
+def test_lineage_columns_name_the_file_run_time_and_physical_start_line(tmp_path: Path) -> None:
+    _, frame, _ = ingest(tmp_path, SPECTRUM / "csvs" / "newlines.csv")
+
+    expected = pl.DataFrame(
+        {"_source_file": ["newlines.csv"] * 3, "_source_line": [2, 3, 5],
+         "_ingested_at": [INGESTED_AT] * 3, "_run_id": ["run-1"] * 3},
+        schema={"_source_file": pl.String, "_source_line": pl.Int64,
+                "_ingested_at": pl.Datetime("us", "UTC"), "_run_id": pl.String},
+    )
+    assert_frame_equal(frame.select(LINEAGE), expected)
+
+
+def test_a_utf8_bom_is_not_part_of_the_first_column_name(tmp_path: Path) -> None:
+    result, frame, _ = ingest(tmp_path, codecs.BOM_UTF8 + b"id,name\n1,caf\xc3\xa9\n")
+
+    assert result.columns == ["id", "name"]
+    assert_frame_equal(data_of(frame), strings(["id", "name"], [["1", "café"]]))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"],
+                         ids=["utf16-bom", "utf16-le-no-bom", "utf16-be-no-bom"])
+def test_utf16_text_is_decoded(tmp_path: Path, encoding: str) -> None:
+    _, frame, _ = ingest(tmp_path, "id,name\n1,café\n2,\"a\nb\"\n".encode(encoding))
+
+    assert_frame_equal(data_of(frame), strings(["id", "name"], [["1", "café"], ["2", "a\nb"]]))
+    assert frame["_source_line"].to_list() == [2, 3]
+
+
+@pytest.mark.parametrize(("name", "encoding"), [("latin1.csv", "latin-1"), ("utf16.csv", "utf-16")])
+def test_duckdb_encoding_files_decode_to_the_real_names(
+    tmp_path: Path, name: str, encoding: str
+) -> None:
+    source = DATA / "duckdb-csv" / "encodings" / name
+
+    result, frame, _ = ingest(tmp_path, source)
+
+    assert result.dialect.encoding == encoding
+    assert_frame_equal(data_of(frame), strings(*_split(source.read_bytes().decode(encoding))))
+    assert frame["name"][0] == "José Álvarez"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [("city,name\nNîmes,café\n", "latin-1"), ("city,name\nŠibenik,“smart” – €5\n", "cp1252")],
+)
+def test_legacy_bytes_come_out_as_text_not_mojibake(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    _, frame, _ = ingest(tmp_path, text.encode(encoding))
+
+    assert_frame_equal(data_of(frame), strings(*_split(text)))
+
+
+def test_a_legacy_byte_after_the_sniffed_sample_still_decodes(tmp_path: Path) -> None:
+    rows = [[str(i), f"plain{i}"] for i in range(30_000)] + [["x", "café"]]
+    text = "id,name\n" + "".join(f"{a},{b}\n" for a, b in rows)
+    assert len(text) > bronze.SAMPLE_BYTES
+
+    _, frame, _ = ingest(tmp_path, text.encode("latin-1"))
+
+    assert_frame_equal(data_of(frame), strings(["id", "name"], rows))
+
+
+def test_short_and_long_records_are_rejected_with_line_and_reason(tmp_path: Path) -> None:
+    text = 'a,b,c\n1,"x\ny",3\n4,5\n"p\nq",7,8,9\n10,11,12\n'
+
+    result, frame, rejected = ingest(tmp_path, text.encode())
+
+    assert frame.select("a", "_source_line").rows() == [("1", 2), ("10", 7)]
+    assert rejected.select("_source_line", "reason", "expected_fields", "actual_fields",
+                           "raw").rows() == [
+        (4, "expected 3 fields, found 2", 3, 2, "4,5"),
+        (5, "expected 3 fields, found 4", 3, 4, '"p\nq",7,8,9'),
+    ]
+    assert rejected["_source_file"].to_list() == ["input.csv"] * 2
+    assert (result.parsed, result.bronze, result.rejected) == (4, 2, 2)
+    assert result.parsed == result.bronze + result.rejected
+
+
+def test_rejected_records_at_the_start_and_end_keep_their_lines(tmp_path: Path) -> None:
+    _, frame, rejected = ingest(tmp_path, b"a,b,c\n1,2\n3,4,5\n6\n7,8\n")
+
+    assert frame["_source_line"].to_list() == [3]
+    assert rejected["_source_line"].to_list() == [2, 4, 5]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
+def test_the_delimiter_is_detected(tmp_path: Path, delimiter: str) -> None:
+    text = delimiter.join(["id", "price", "note"]) + "\n" + delimiter.join(["1", "2,50", "x y"])
+
+    result, frame, _ = ingest(tmp_path, text.encode() + b"\n")
+
+    assert result.dialect.delimiter == delimiter
+    assert_frame_equal(data_of(frame), strings(["id", "price", "note"], [["1", "2,50", "x y"]]))
+
+
+def test_a_numeric_first_row_is_data_under_generated_column_names(tmp_path: Path) -> None:
+    result, frame, _ = ingest(tmp_path, b"1,2024-01-31,x\n2,2024-02-01,y\n")
+
+    assert result.columns == ["column_1", "column_2", "column_3"]
+    assert frame["column_1"].to_list() == ["1", "2"]
+    assert frame["_source_line"].to_list() == [1, 2]
+
+
+def test_duplicate_blank_and_reserved_header_names_are_made_unique(tmp_path: Path) -> None:
+    result, frame, _ = ingest(tmp_path, b"a,a,,_run_id\n1,2,3,4\n")
+
+    assert result.columns == ["a", "a_2", "column_3", "_run_id_2"]
+    assert frame.row(0, named=True) | {"_ingested_at": None} == {
+        "a": "1", "a_2": "2", "column_3": "3", "_run_id_2": "4", "_source_file": "input.csv",
+        "_source_line": 2, "_ingested_at": None, "_run_id": "run-1",
+    }
+
+
+def test_leading_zeros_and_whitespace_are_kept_verbatim(tmp_path: Path) -> None:
+    _, frame, _ = ingest(tmp_path, b'zip,name,code\n00501, Holtsville ,"  007"\n')
+
+    assert_frame_equal(data_of(frame),
+                       strings(["zip", "name", "code"], [["00501", " Holtsville ", "  007"]]))
+
+
+def test_a_header_only_file_gives_an_empty_bronze_with_its_columns(tmp_path: Path) -> None:
+    result, frame, _ = ingest(tmp_path, b"id,name\n")
+
+    assert (result.columns, result.parsed, frame.columns) == (["id", "name"], 0, ["id", "name",
+                                                                               *LINEAGE])
+    assert frame.height == 0
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"   \r\n", codecs.BOM_UTF8],
+                         ids=["zero-bytes", "blank-lines", "whitespace", "bom-only"])
+def test_an_empty_file_is_bad_input_with_a_clear_message(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(BadInputError, match="the file (is empty|has no rows)"):
+        ingest(tmp_path, content)
+
+
+def test_line_numbers_stay_exact_across_many_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bronze, "BLOCK_SIZE", 1024)
+    rnd, parts = random.Random(7), ["id,name,note\n"]
+    for i in range(1500):
+        parts.append(rnd.choice([f"{i},n{i},plain\n", f'{i},"a\nb","c\r\nd"\n', f"{i},short\n",
+                                 f"{i},x,y,z\n", f'{i},"multi\nline"\n', f"{i},n,p\n"]))
+    text = "".join(parts)
+    records = physical_records(text)[1:]
+    assert len(text) > 16 * bronze.BLOCK_SIZE
+
+    result, frame, rejected = ingest(tmp_path, text.encode())
+
+    good = [(row[0], line) for line, row in records if len(row) == 3]
+    bad = [(line, len(row)) for line, row in records if len(row) != 3]
+    assert frame.select("id", "_source_line").rows() == good
+    assert rejected.select("_source_line", "actual_fields").rows() == bad
+    assert result.parsed == len(records) == result.bronze + result.rejected
+
+
+def test_blank_lines_still_count_as_physical_lines(tmp_path: Path) -> None:
+    text = "\na,b,c\n1,2,3\n\n4,5,6\n"
+
+    _, frame, _ = ingest(tmp_path, text.encode())
+
+    assert frame["_source_line"].to_list() == [line for line, _ in physical_records(text)[1:]]
+    assert frame["_source_line"].to_list() == [3, 5]
+
+
+def test_a_single_column_whose_values_contain_semicolons_keeps_every_row(tmp_path: Path) -> None:
+    result, frame, _ = ingest(tmp_path, b"note\nbuy milk; eggs\ncall mom; dad\n")
+
+    assert result.rejected == 0
+    assert frame["note"].to_list() == ["buy milk; eggs", "call mom; dad"]
+
+
+VALUE = st.text(st.characters(blacklist_categories=("Cs", "Cc"))
+                | st.sampled_from([",", '"', "\n", "\r", " "]), max_size=8)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> list[list[str]]:
+    width = draw(st.integers(1, 4))
+    return draw(st.lists(st.lists(VALUE, min_size=width, max_size=width), min_size=1,
+                         max_size=12))
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=tables(), block_size=st.sampled_from([1024, bronze.BLOCK_SIZE]))
+def test_values_round_trip_with_the_line_where_each_record_starts(
+    rows: list[list[str]], block_size: int
+) -> None:
+    columns = [f"col{i}" for i in range(len(rows[0]))]
+    buffer, starts = io.StringIO(), []
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        starts.append(1 + breaks(buffer.getvalue()))
+        writer.writerow(row)
+
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bronze, "BLOCK_SIZE", block_size)
+        result, frame, _ = ingest(Path(tmp), buffer.getvalue().encode())
+
+    assert result.rejected == 0
+    assert_frame_equal(data_of(frame), strings(columns, rows))
+    assert frame["_source_line"].to_list() == starts

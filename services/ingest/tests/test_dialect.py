@@ -5,9 +5,6 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS
 from flowforge.ingest.dialect import (
@@ -19,6 +16,8 @@ from flowforge.ingest.dialect import (
     looks_like_value,
     sniff,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TEXT = "id,name\n1,café\n2,Zoë\n"
 
@@ -86,7 +85,8 @@ def test_a_single_column_falls_back_to_comma() -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["42", "-3.5", "+1,25", ".5", "6.02e23", "2024-01-31", "31/01/2024", "2024-01-31T10:00"]
+    "field",
+    ["42", "-3.5", "+1,25", ".5", "6.02e23", "2024-01-31", "31/01/2024", "2024-01-31T10:00"],
 )
 def test_numbers_and_dates_look_like_values(field: str) -> None:
     assert looks_like_value(field)

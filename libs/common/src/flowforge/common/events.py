@@ -119,7 +119,7 @@ class Event(BaseModel):
         try:
             envelope = json.loads(body)
             return cls.model_validate(envelope["data"])
-        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError, ValidationError) as exc:
             raise PermanentError(f"malformed {cls.SUBJECT} event: {exc}") from exc
 
 
@@ -142,7 +142,10 @@ class PipelineEvent(Event):
     @classmethod
     def following(cls, previous: PipelineEvent, **fields: Any) -> Self:
         """The next event of the same run, carrying run fields and the counts so far."""
-        counts = previous.counts.model_copy(update=fields.pop("counts", {}))
+        update = fields.pop("counts", {})
+        if isinstance(update, RunCounts):
+            update = update.model_dump(exclude_none=True)
+        counts = RunCounts.model_validate(previous.counts.model_dump() | dict(update))
         return cls(**(previous.carried() | fields), counts=counts)
 
 
@@ -168,6 +171,7 @@ class BronzeReady(PipelineEvent):
     encoding: str
     delimiter: str
     has_header: bool
+    blank_lines: int = 0
     timing: StageTiming
 
 

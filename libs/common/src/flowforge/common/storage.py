@@ -144,8 +144,11 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> list[ObjectInfo]:
+        # S3 semantics: the prefix is matched as text ("bronze/sales" also lists "salesx/").
         base = self._path(prefix) if prefix else self.root
-        search = base if base.is_dir() else base.parent
+        search = base if prefix.endswith("/") or not prefix else base.parent
+        if not search.is_dir():
+            return []
         out = []
         for path in sorted(search.rglob("*")):
             if path.is_file() and not path.name.startswith("."):

@@ -49,6 +49,7 @@ class BronzeResult:
     parsed: int = 0
     bronze: int = 0
     rejected: int = 0
+    blank: int = 0  # records with no value at all (blank lines): not data, not counted parsed
     rejected_samples: list[dict] = field(default_factory=list)
 
     @property
@@ -94,6 +95,16 @@ def _newlines(batch: pa.RecordBatch) -> np.ndarray:
             counts = pc.subtract(pc.add(lf, cr), crlf)
             total += counts.to_numpy(zero_copy_only=False).astype(np.int64)
     return total
+
+
+def _blank_rows(batch: pa.RecordBatch, newlines: np.ndarray) -> np.ndarray:
+    """Rows that are blank lines: every field empty, nothing spanning lines."""
+    blank = newlines == 0
+    for column in batch.columns:
+        if not blank.any():
+            break
+        blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
+    return blank
 
 
 def _text_newlines(text: str) -> int:
@@ -193,6 +204,8 @@ def _convert(
         record = int(row.number) if row.number is not None else -1
         text = row.text or ""
         lines.reject(record, _text_newlines(text))
+        if not text.strip():
+            return "skip"  # a blank line is not data: it only takes its line number
         rejected_rows.append(
             {
                 "record": record,
@@ -218,6 +231,8 @@ def _convert(
                 delimiter=dialect.delimiter,
                 quote_char=dialect.quotechar,
                 newlines_in_values=True,
+                # Blank lines stay records so line numbers count them; `_write` drops them.
+                ignore_empty_lines=False,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
@@ -265,7 +280,7 @@ def _write(
     ]
     writer: pq.ParquetWriter | None = None
     good = 0  # records accepted so far (header included)
-    bronze = 0
+    bronze = blank_lines = 0
     schema: pa.Schema | None = None
     ts = pa.scalar(ingested_at, type=pa.timestamp("us", tz="UTC"))
     try:
@@ -274,7 +289,15 @@ def _write(
                 continue
             records = _record_numbers(good, batch.num_rows, lines.rejected)
             good += batch.num_rows
-            line_numbers = lines.lines_for(records, _newlines(batch))
+            newlines = _newlines(batch)
+            line_numbers = lines.lines_for(records, newlines)
+            blank = _blank_rows(batch, newlines)
+            if blank.any():  # blank lines take line numbers but are not data
+                blank_lines += int(blank.sum())
+                batch = batch.filter(pa.array(~blank))
+                line_numbers = line_numbers[~blank]
+                if batch.num_rows == 0:
+                    continue
             if names is None:
                 names = header_names(
                     [batch.column(i)[0].as_py() for i in range(batch.num_columns)],
@@ -285,10 +308,10 @@ def _write(
                 names = header_names(names, set(LINEAGE_COLUMNS)) if schema is None else names
             n = batch.num_rows
             table = pa.Table.from_batches([batch]).rename_columns(names)
-            table = table.append_column("_source_file", pa.array([source_file] * n, pa.string()))
+            table = table.append_column("_source_file", pa.repeat(pa.scalar(source_file), n))
             table = table.append_column("_source_line", pa.array(line_numbers, pa.int64()))
             table = table.append_column("_ingested_at", pa.repeat(ts, n))
-            table = table.append_column("_run_id", pa.array([run_id] * n, pa.string()))
+            table = table.append_column("_run_id", pa.repeat(pa.scalar(run_id), n))
             if writer is None:
                 schema = table.schema
                 writer = pq.ParquetWriter(bronze_out, schema, compression="zstd")
@@ -301,7 +324,8 @@ def _write(
     finally:
         if writer is not None:
             writer.close()
-    return BronzeResult(dialect=dialect, columns=list(names or []), bronze=bronze)
+    return BronzeResult(dialect=dialect, columns=list(names or []), bronze=bronze,
+                        blank=blank_lines)
 
 
 def _bronze_schema(names: list[str]) -> pa.Schema:

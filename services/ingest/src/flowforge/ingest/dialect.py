@@ -85,7 +85,7 @@ def _rows(text: str, delimiter: str, limit: int = 200) -> list[list[str]]:
 
 def detect_delimiter(text: str) -> str:
     """The candidate giving the most rows with one consistent field count (>1)."""
-    best, best_score = ",", (0.0, 0)
+    best, best_score = ",", (False, 0.0, 0)
     for delimiter in DELIMITERS:
         rows = _rows(text, delimiter)
         if not rows:
@@ -93,10 +93,12 @@ def detect_delimiter(text: str) -> str:
         width, agree = Counter(len(r) for r in rows).most_common(1)[0]
         if width < 2:
             continue
-        score = (agree / len(rows), width)
+        # The header row must split like the data: a delimiter that only appears inside
+        # values of a one-column file would otherwise win.
+        score = (len(rows[0]) == width, agree / len(rows), width)
         if score > best_score:
             best, best_score = delimiter, score
-    return best
+    return best if best_score[0] else ","
 
 
 def looks_like_value(field: str) -> bool:

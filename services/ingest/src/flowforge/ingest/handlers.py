@@ -100,6 +100,7 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             encoding=d.encoding,
             delimiter=d.delimiter,
             has_header=d.has_header,
+            blank_lines=result.blank,
             timing=timing,
             counts={"parsed": result.parsed, "rejected": result.rejected,
                     "bronze": result.bronze},

@@ -1,0 +1,572 @@
+"""End-to-end benchmark: FlowForge (embedded platform) vs a plain DuckDB script, on one messy CSV.
+
+Usage (from the repository root, with the workspace venv):
+    .venv/bin/python bench/pipeline.py                 # 5,000,000 rows (bench/data/orders_5m.csv)
+    .venv/bin/python bench/pipeline.py --rows 200000   # quick run on bench/data/orders_200k.csv
+
+One run:
+  1. makes the CSV with bench/generate.py if it is missing (plus its .expected.json sidecar);
+  2. starts a fresh platform (`python -m flowforge.cli.main up`, embedded NATS/PostgreSQL and
+     the local-folder lake, FLOWFORGE_HOME in a new /tmp directory, a free port), registers a
+     Gold model, uploads the file (streamed), and times upload start -> run `succeeded`
+     (polling every 0.2 s); reads each stage's duration, checks the run's counts against the
+     sidecar, and reads each service's peak RSS (VmHWM) before stopping it with SIGTERM;
+  3. runs bench/baseline.py in a subprocess (the same Bronze/Silver/Gold steps, hand-written);
+  4. prints a results table with the targets (platform/baseline <= 3x, every service <= 1.5 GiB
+     peak RSS) and writes the same to bench/out/pipeline-<timestamp>.json.
+
+It exits 0 whether targets are met or not (1 only on a usage error or if nothing could run).
+Memory is in MiB (2^20 bytes); file size in MB (10^6 bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
+STAGES = ("ingest", "silver", "quality", "gold")
+DATASET, KEY, MODEL = "orders_bench", "order_id", "revenue_by_country_status"
+GOLD_SQL = ("SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
+            "FROM orders_bench GROUP BY ALL")
+TARGET_RATIO, TARGET_RSS_MIB = 3.0, 1.5 * 1024
+POLL, SAMPLE = 0.2, 0.5
+MIB = 1024 * 1024
+
+
+def say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------------- data
+
+def size_label(rows: int) -> str:
+    if rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}m"
+    if rows % 1_000 == 0:
+        return f"{rows // 1_000}k"
+    return str(rows)
+
+
+def ensure_data(csv: Path, rows: int, seed: int) -> dict:
+    sidecar = csv.with_name(csv.name + ".expected.json")
+    expected = json.loads(sidecar.read_text()) if sidecar.exists() else None
+    ok = (csv.exists() and expected is not None and expected.get("records") == rows
+          and expected.get("seed") == seed and csv.stat().st_size == expected.get("bytes"))
+    if not ok:
+        say(f"generating {csv} ({rows:,} rows, seed {seed}) ...")
+        subprocess.run([sys.executable, str(BENCH / "generate.py"), "--rows", str(rows),
+                        "--out", str(csv), "--seed", str(seed)], check=True)
+        expected = json.loads(sidecar.read_text())
+    return expected
+
+
+def warm_cache(path: Path) -> float:
+    """Read the file once so both contenders start with it in the page cache."""
+    t = time.perf_counter()
+    with path.open("rb") as f:
+        while f.read(16 * MIB):
+            pass
+    return time.perf_counter() - t
+
+
+# ------------------------------------------------------------------------------- platform
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def platform_env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("S3_")}
+    env.update(FLOWFORGE_HOME=str(home), FLOWFORGE_PORT=str(port), PYTHONUNBUFFERED="1")
+    return env
+
+
+def read_pid(home: Path, service: str) -> int | None:
+    try:
+        return int((home / "run" / f"{service}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def vm_hwm_mib(pid: int) -> float | None:
+    """Peak resident set size of a live process (Linux /proc/<pid>/status VmHWM)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Sampler(threading.Thread):
+    """Every SAMPLE seconds: RSS of each service (by its current pid file) and of the whole
+    process tree of `flowforge up` (NATS, PostgreSQL and the supervisor included)."""
+
+    def __init__(self, home: Path, root_pid: int):
+        super().__init__(daemon=True)
+        self.home, self.root_pid = home, root_pid
+        self.stop_event = threading.Event()
+        self.peak: dict[str, float] = dict.fromkeys(SERVICES, 0.0)
+        self.pids: dict[str, list[int]] = {s: [] for s in SERVICES}
+        self.tree_peak = 0.0
+        self.timeline: list[dict] = []
+        self.t0 = time.perf_counter()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(SAMPLE)
+
+    def sample(self) -> None:
+        point: dict = {"t": round(time.perf_counter() - self.t0, 2)}
+        for service in SERVICES:
+            pid = read_pid(self.home, service)
+            if pid is None:
+                continue
+            if pid not in self.pids[service]:
+                self.pids[service].append(pid)
+            try:
+                rss = psutil.Process(pid).memory_info().rss / MIB
+            except psutil.Error:
+                continue
+            self.peak[service] = max(self.peak[service], rss)
+            point[service] = round(rss, 1)
+        try:
+            root = psutil.Process(self.root_pid)
+            total = 0.0
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss / MIB
+                except psutil.Error:
+                    pass
+            self.tree_peak = max(self.tree_peak, total)
+            point["tree"] = round(total, 1)
+        except psutil.Error:
+            pass
+        self.timeline.append(point)
+
+
+def parse_ts(value: str | None) -> float | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def stage_table(run: dict, upload_wall: float) -> dict[str, dict]:
+    out = {}
+    for stage in run.get("stages", []):
+        start, end = parse_ts(stage.get("started_at")), parse_ts(stage.get("finished_at"))
+        out[stage["name"]] = {
+            "status": stage.get("status"),
+            "seconds": round(end - start, 3) if start and end else None,
+            "starts_at": round(start - upload_wall, 3) if start else None,
+            "ends_at": round(end - upload_wall, 3) if end else None,
+            "error": stage.get("error"),
+        }
+    return out
+
+
+def check_counts(counts: dict, expected: dict, who: str) -> list[dict]:
+    wanted = {
+        "parsed": expected["records"],
+        "rejected": expected["malformed_lines"],
+        "bronze": expected["records"] - expected["malformed_lines"],
+        "duplicates": expected["exact_duplicate_rows"] + expected["key_duplicate_rows"],
+        "silver": expected["unique_order_ids"],
+    }
+    checks = []
+    for name, want in wanted.items():
+        got = counts.get(name)
+        ok = got == want
+        checks.append({"count": name, "expected": want, "got": got, "ok": ok})
+        if not ok:
+            say(f"MISMATCH [{who}] {name}: expected {want:,}, got {got}")
+    return checks
+
+
+def log_summary(home: Path) -> dict[str, dict]:
+    """Per service log: counts of ERROR/WARNING lines and the last few of them."""
+    out = {}
+    for path in sorted((home / "logs").glob("*.log")):
+        errors, warnings, tail = 0, 0, []
+        for line in path.read_text(errors="replace").splitlines():
+            level = None
+            try:
+                level = str(json.loads(line).get("level", "")).upper()
+            except (ValueError, AttributeError):
+                if "Traceback" in line or "Error" in line:
+                    level = "ERROR"
+            if level in ("ERROR", "CRITICAL"):
+                errors += 1
+                tail.append(line[:600])
+            elif level in ("WARNING", "WARN"):
+                warnings += 1
+                tail.append(line[:600])
+        out[path.stem] = {"errors": errors, "warnings": warnings, "last": tail[-5:]}
+    return out
+
+
+def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="flowforge-bench-", dir="/tmp"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    result: dict = {"home": str(home), "url": url, "ok": False}
+    up_log = open(home / "up.log", "wb")  # noqa: SIM115 - closed below
+    say(f"platform: starting in {home} on port {port} ...")
+    t_boot = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowforge.cli.main", "up"], cwd=REPO,
+        env=platform_env(home, port), stdout=up_log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    sampler = None
+    try:
+        if not wait_healthy(url, proc, 180):
+            result["error"] = "platform not healthy within 180 s"
+            return result
+        result["startup_seconds"] = round(time.perf_counter() - t_boot, 2)
+        result["pids_at_start"] = {s: read_pid(home, s) for s in SERVICES}
+        say(f"platform: healthy in {result['startup_seconds']} s; pids {result['pids_at_start']}")
+        sampler = Sampler(home, proc.pid)
+        sampler.start()
+        with httpx.Client(base_url=url, timeout=httpx.Timeout(60, read=600, write=600)) as c:
+            r = c.post("/api/v1/models", json={"name": MODEL, "sql": GOLD_SQL})
+            if r.status_code != 201:
+                result["error"] = f"model refused ({r.status_code}): {r.text[:500]}"
+                return result
+            run = upload_and_wait(c, csv, proc, timeout, result)
+            if run is not None:
+                result["run"] = run
+                result["stages"] = stage_table(run, result["upload_wall_start"])
+                result["counts"] = run.get("counts", {})
+                result["status"] = run.get("status")
+                result["count_checks"] = check_counts(result["counts"], expected, "platform")
+                result["ok"] = run.get("status") == "succeeded"
+                if result["ok"]:
+                    g = c.get(f"/api/v1/models/{MODEL}/sample", params={"limit": 10000})
+                    result["gold_rows"] = g.json().get("rows") if g.status_code == 200 else None
+        # Peak RSS of each service from the kernel, while the processes are still alive.
+        result["vm_hwm_mib"] = {}
+        for service in SERVICES:
+            pid = read_pid(home, service)
+            hwm = vm_hwm_mib(pid) if pid else None
+            result["vm_hwm_mib"][service] = round(hwm, 1) if hwm is not None else None
+    finally:
+        if sampler is not None:
+            sampler.stop_event.set()
+            sampler.join(5)
+            sampler.sample()
+            result["sampled_peak_rss_mib"] = {s: round(v, 1) for s, v in sampler.peak.items()}
+            result["tree_peak_rss_mib"] = round(sampler.tree_peak, 1)
+            result["service_pids_seen"] = sampler.pids
+            result["restarted"] = [s for s, pids in sampler.pids.items() if len(pids) > 1]
+            result["rss_timeline"] = sampler.timeline
+        result.update(stop_platform(proc, home))
+        up_log.close()
+        result["logs"] = log_summary(home)
+        result["up_log_tail"] = (home / "up.log").read_text(errors="replace")[-2000:]
+        if result["ok"] and not keep:
+            shutil.rmtree(home, ignore_errors=True)
+            result["home_removed"] = True
+    return result
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def upload_and_wait(c: httpx.Client, csv: Path, proc: subprocess.Popen, timeout: float,
+                    result: dict) -> dict | None:
+    result["upload_wall_start"] = time.time()
+    t0 = time.perf_counter()
+    with csv.open("rb") as f:  # httpx streams a file object in chunks (no full read)
+        r = c.post("/api/v1/files", files={"file": (csv.name, f, "text/csv")},
+                   data={"dataset": DATASET, "key": KEY})
+    result["upload_seconds"] = round(time.perf_counter() - t0, 3)
+    if r.status_code != 202:
+        result["error"] = f"upload refused ({r.status_code}): {r.text[:500]}"
+        say(f"platform: {result['error']}")
+        return None
+    run_id = r.json()["run_id"]
+    result["run_id"] = run_id
+    say(f"platform: upload accepted in {result['upload_seconds']} s, run {run_id}")
+    seen: dict[str, str] = {}
+    run: dict = {}
+    deadline = t0 + timeout
+    while True:
+        try:
+            run = c.get(f"/api/v1/runs/{run_id}").json()
+        except (httpx.HTTPError, ValueError) as exc:
+            run = {"status": "unknown", "poll_error": str(exc)}
+        for stage in run.get("stages", []):
+            if seen.get(stage["name"]) != stage["status"]:
+                seen[stage["name"]] = stage["status"]
+                say(f"  {time.perf_counter() - t0:8.1f} s  {stage['name']:<8} {stage['status']}"
+                    + (f"  ({stage['error']})" if stage.get("error") else ""))
+        if run.get("status") in ("succeeded", "failed"):
+            break
+        if proc.poll() is not None:
+            result["error"] = f"flowforge up exited with code {proc.returncode} during the run"
+            break
+        if time.perf_counter() > deadline:
+            result["error"] = f"run still {run.get('status')} after {timeout:.0f} s"
+            break
+        time.sleep(POLL)
+    result["platform_seconds"] = round(time.perf_counter() - t0, 3)
+    if "error" in result:
+        say(f"platform: {result['error']}")
+    say(f"platform: run {run.get('status')} after {result['platform_seconds']} s")
+    return run
+
+
+def stop_platform(proc: subprocess.Popen, home: Path) -> dict:
+    pids = [p for p in (read_pid(home, s) for s in SERVICES) if p]
+    t = time.perf_counter()
+    forced = False
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            forced = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    left = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    return {"stop_seconds": round(time.perf_counter() - t, 2), "stop_forced": forced,
+            "up_exit_code": proc.returncode, "services_left_running": left}
+
+
+# ------------------------------------------------------------------------------- baseline
+
+def run_baseline(csv: Path, expected: dict) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="flowforge-baseline-", dir="/tmp"))
+    cmd = [sys.executable, str(BENCH / "baseline.py"), str(csv), "--out", str(out)]
+    time_v = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    if time_v:
+        cmd = [time_v, "-v", *cmd]
+    say("baseline: running bench/baseline.py ...")
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    seconds = time.perf_counter() - t
+    result: dict = {"seconds": round(seconds, 3), "exit_code": proc.returncode, "ok": False}
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    if m:
+        result["time_v_max_rss_mib"] = round(int(m.group(1)) / 1024, 1)
+    try:
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        result["error"] = proc.stderr[-3000:]
+        say(f"baseline: failed (exit {proc.returncode}): {proc.stderr[-1500:]}")
+        shutil.rmtree(out, ignore_errors=True)
+        return result
+    result.update(ok=proc.returncode == 0, counts=report["counts"], steps=report["seconds"],
+                  self_peak_rss_mib=report["peak_rss_mb"])
+    result["peak_rss_mib"] = result.get("time_v_max_rss_mib", report["peak_rss_mb"])
+    result["count_checks"] = check_counts(report["counts"], expected, "baseline")
+    try:
+        import duckdb
+
+        gold = duckdb.sql(f"SELECT * FROM read_parquet('{report['outputs']['gold']}')")
+        result["gold_rows"] = [dict(zip(gold.columns, row, strict=True))
+                               for row in gold.fetchall()]
+    except Exception as exc:  # noqa: BLE001 - a comparison aid only
+        result["gold_error"] = str(exc)
+    shutil.rmtree(out, ignore_errors=True)
+    say(f"baseline: done in {result['seconds']} s, peak RSS {result['peak_rss_mib']} MiB")
+    return result
+
+
+def compare_gold(platform_rows: list[dict] | None, baseline_rows: list[dict] | None) -> dict:
+    if not platform_rows or not baseline_rows:
+        return {"compared": False}
+
+    def index(rows):
+        return {(r.get("country"), r.get("status")):
+                (int(r["orders"]), float(r["revenue"])) for r in rows}
+
+    p, b = index(platform_rows), index(baseline_rows)
+    diffs = []
+    for k in sorted(set(p) | set(b), key=str):
+        pv, bv = p.get(k), b.get(k)
+        if pv is None or bv is None or pv[0] != bv[0] or abs(pv[1] - bv[1]) > 0.005:
+            diffs.append({"group": list(k), "platform": pv, "baseline": bv})
+    return {"compared": True, "groups": len(b), "platform_groups": len(p),
+            "equal": not diffs, "differences": diffs[:20]}
+
+
+# --------------------------------------------------------------------------------- report
+
+def fmt(v, spec: str = ",.1f", none: str = "-") -> str:
+    return none if v is None else format(v, spec)
+
+
+def report(res: dict) -> None:
+    p, b, d = res["platform"], res["baseline"], res["data"]
+    rows, ps, bs = d["records"], p.get("platform_seconds"), b.get("seconds")
+    say()
+    say("=" * 72)
+    say(f"FlowForge pipeline benchmark  {res['timestamp']}  ({res['machine']['cpus']} CPUs, "
+        f"{res['machine']['ram_gib']} GiB RAM)")
+    say("=" * 72)
+    lines = [
+        ("file", d["path"]),
+        ("rows (records)", f"{rows:,}"),
+        ("file size", f"{d['mb']:,.1f} MB"),
+        ("platform status", p.get("status") or p.get("error")),
+        ("platform seconds (upload start -> succeeded)", fmt(ps, ",.2f")),
+        ("  of which upload (until 202)", fmt(p.get("upload_seconds"), ",.2f")),
+        ("baseline seconds (subprocess wall)", fmt(bs, ",.2f")),
+        ("platform rows/s", fmt(rows / ps if ps else None, ",.0f")),
+        ("baseline rows/s", fmt(rows / bs if bs else None, ",.0f")),
+        ("ratio platform/baseline", fmt(res.get("ratio"), ",.2f")),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for k, v in lines:
+        say(f"{k:<{width}}  {v}")
+    say()
+    say("platform stages (server timestamps; 'starts at' relative to upload start)")
+    say(f"  {'stage':<9}{'status':<11}{'seconds':>10}{'starts at':>11}{'ends at':>10}")
+    for name, st in p.get("stages", {}).items():
+        say(f"  {name:<9}{st['status']:<11}{fmt(st['seconds'], ',.2f'):>10}"
+            f"{fmt(st['starts_at'], ',.2f'):>11}{fmt(st['ends_at'], ',.2f'):>10}"
+            + (f"  error: {st['error']}" if st.get("error") else ""))
+    steps = b.get("steps") or {}
+    say("baseline steps (seconds): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    say()
+    say("peak RSS, MiB (VmHWM at the end; sampled max every 0.5 s as a cross-check)")
+    hwm, sampled = p.get("vm_hwm_mib") or {}, p.get("sampled_peak_rss_mib") or {}
+    for s in SERVICES:
+        extra = " (restarted!)" if s in p.get("restarted", []) else ""
+        say(f"  {s:<10}{fmt(hwm.get(s)):>10}   sampled {fmt(sampled.get(s)):>9}{extra}")
+    say(f"  {'all of up':<10}{'':>10}   sampled {fmt(p.get('tree_peak_rss_mib')):>9}"
+        "  (whole process tree incl. NATS + PostgreSQL, sum)")
+    say(f"  {'baseline':<10}{fmt(b.get('peak_rss_mib')):>10}")
+    say()
+    say("counts            expected      platform      baseline")
+    pc = {c["count"]: c for c in p.get("count_checks", [])}
+    bc = {c["count"]: c for c in b.get("count_checks", [])}
+    for name in ("parsed", "rejected", "bronze", "duplicates", "silver"):
+        want = (pc.get(name) or bc.get(name) or {}).get("expected")
+        cells = []
+        for src in (pc, bc):
+            c = src.get(name)
+            cells.append("-" if c is None else f"{fmt(c['got'], ',', 'None')}"
+                         + ("" if c["ok"] else " MISMATCH"))
+        say(f"  {name:<12}{fmt(want, ','):>12}  {cells[0]:>12}  {cells[1]:>12}")
+    g = res.get("gold_comparison", {})
+    if g.get("compared"):
+        say(f"gold: {g['platform_groups']} groups on the platform, {g['groups']} in the baseline:"
+            f" {'identical' if g['equal'] else 'MISMATCH ' + json.dumps(g['differences'][:3])}")
+    say()
+    say("targets")
+    for t in res["targets"]:
+        verdict = "PASS" if t["pass"] else "MISS"
+        say(f"  {verdict}  {t['name']}: {t['value']} (target {t['target']})")
+    if not p.get("ok"):
+        say()
+        say("platform problems (from $FLOWFORGE_HOME/logs, kept at " + p["home"] + "):")
+        for svc, info in (p.get("logs") or {}).items():
+            if info["errors"] or info["warnings"]:
+                say(f"  {svc}: {info['errors']} errors, {info['warnings']} warnings")
+                for line in info["last"]:
+                    say(f"    {line[:300]}")
+
+
+def targets(res: dict) -> list[dict]:
+    p = res["platform"]
+    out = [{"name": "platform/baseline time ratio", "target": f"<= {TARGET_RATIO:g}x",
+            "value": fmt(res.get("ratio"), ".2f") + "x",
+            "pass": res.get("ratio") is not None and p.get("ok") and res["ratio"] <= TARGET_RATIO}]
+    hwm, sampled = p.get("vm_hwm_mib") or {}, p.get("sampled_peak_rss_mib") or {}
+    for s in SERVICES:
+        v = max(x for x in (hwm.get(s), sampled.get(s), 0.0) if x is not None)
+        out.append({"name": f"{s} peak RSS", "target": f"<= {TARGET_RSS_MIB:,.0f} MiB",
+                    "value": f"{v:,.1f} MiB", "pass": 0 < v <= TARGET_RSS_MIB})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--data", type=Path, default=None,
+                    help="CSV path (default bench/data/orders_<rows>.csv, e.g. orders_5m.csv)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the run")
+    ap.add_argument("--keep", action="store_true", help="keep the platform's FLOWFORGE_HOME")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--skip-platform", action="store_true")
+    args = ap.parse_args(argv)
+
+    csv = (args.data or BENCH / "data" / f"orders_{size_label(args.rows)}.csv").resolve()
+    expected = ensure_data(csv, args.rows, args.seed)
+    warm = warm_cache(csv)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    res: dict = {
+        "timestamp": stamp,
+        "machine": {"cpus": os.cpu_count(),
+                    "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+                    "python": sys.version.split()[0]},
+        "data": {"path": str(csv.relative_to(REPO) if csv.is_relative_to(REPO) else csv),
+                 "records": expected["records"], "bytes": expected["bytes"],
+                 "mb": round(expected["bytes"] / 1e6, 1), "expected": expected,
+                 "warm_read_seconds": round(warm, 2)},
+        "gold_sql": GOLD_SQL,
+    }
+    say(f"data: {csv} ({expected['records']:,} rows, {expected['bytes'] / 1e6:,.1f} MB;"
+        f" read in {warm:.1f} s to warm the page cache)")
+    res["platform"] = ({"ok": False, "error": "skipped", "home": "-"} if args.skip_platform
+                       else run_platform(csv, expected, args.timeout, args.keep))
+    res["baseline"] = ({"ok": False, "error": "skipped"} if args.skip_baseline
+                       else run_baseline(csv, expected))
+    ps, bs = res["platform"].get("platform_seconds"), res["baseline"].get("seconds")
+    res["ratio"] = round(ps / bs, 3) if ps and bs and res["platform"].get("ok") else None
+    res["throughput_rows_per_s"] = {
+        "platform": round(expected["records"] / ps) if ps else None,
+        "baseline": round(expected["records"] / bs) if bs else None,
+    }
+    res["gold_comparison"] = compare_gold(res["platform"].get("gold_rows"),
+                                          res["baseline"].get("gold_rows"))
+    res["targets"] = targets(res)
+    report(res)
+    out_dir = BENCH / "out"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"pipeline-{stamp}.json"
+    path.write_text(json.dumps(res, indent=2, default=str) + "\n")
+    say(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from flowforge.common import lake, metrics
 from flowforge.common.events import Event, QualityChecked, SilverReady, StageTiming, utcnow
@@ -28,7 +29,10 @@ class Deps:
 def _check(event: SilverReady, deps: Deps) -> Verdict:
     store = deps.store
     with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
-        silver = pl.read_parquet(path, columns=_needed(path, event.key))
+        # Only the key and lineage columns; the constant lineage strings stay dictionary-coded.
+        table = pq.read_table(path, columns=_needed(path, event.key),
+                              read_dictionary=["_run_id", "_source_file"])
+        silver = pl.from_arrow(table)
     verdict = check_batch(silver, event.key)  # Silver names, resolved by transform
     key = lake.quarantine_key(event.dataset, event.run_id)
     if verdict.quarantine.height:
@@ -42,8 +46,6 @@ def _check(event: SilverReady, deps: Deps) -> Verdict:
 
 
 def _needed(path: Path, key: list[str]) -> list[str]:
-    import pyarrow.parquet as pq
-
     wanted = {*lake.LINEAGE_COLUMNS, *key}
     return [n for n in pq.read_schema(path).names if n in wanted]
 

@@ -58,18 +58,24 @@ def check_batch(silver: pl.DataFrame, key: list[str]) -> Verdict:
                 failed_rows=quarantine.height,
                 detail=f"{quarantine.height} rows quarantined" if quarantine.height else "",
             ))
-            repeats = (
-                silver.drop_nulls(subset=key).group_by(key).len().filter(pl.col("len") > 1).height
-            )
+            repeats = _repeated_keys(silver, key)
             checks.append(CheckResult(
                 name=f"key unique ({', '.join(key)})",
                 status="failed" if repeats else "passed",
                 failed_rows=repeats,
-                detail=f"{repeats} key values repeat" if repeats else "",
+                detail=f"{repeats} rows repeat an earlier key" if repeats else "",
             ))
     statuses = {c.status for c in checks}
     verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
     return Verdict(verdict=verdict, checks=checks, quarantine=quarantine)
+
+
+def _repeated_keys(silver: pl.DataFrame, key: list[str]) -> int:
+    """Rows whose key equals another row's. Sort-based: a hash group-by of 5M keys held
+    ~650 MB; sorting the key columns holds little more than the columns themselves."""
+    keys = silver.select(key).drop_nulls().sort(key)
+    same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in key)
+    return int(keys.select(same.fill_null(False).sum()).item())
 
 
 def _null_keys(silver: pl.DataFrame, key: list[str]) -> pl.DataFrame:

@@ -29,6 +29,7 @@ def register(rt: Runtime) -> None:
                     batches=Batches(rt.pool),
                     models=ModelRegistry(rt.pool),
                     analytics_db=rt.settings.analytics_db_path,
+                    scratch=rt.settings.scratch_dir,
                     gold_lock=lock,
                 )
             )

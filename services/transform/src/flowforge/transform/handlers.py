@@ -7,8 +7,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-
 from flowforge.common import lake, metrics
 from flowforge.common.events import (
     BronzeReady,
@@ -25,7 +23,7 @@ from flowforge.common.lake import ValidRows, schema_fingerprint
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, ModelRegistry
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
-from flowforge.transform.silver import SilverResult, bronze_to_silver
+from flowforge.transform.silver import SilverFileResult, silver_file
 
 log = logging.getLogger(__name__)
 SERVICE = "transform"
@@ -37,16 +35,16 @@ class Deps:
     batches: Batches
     models: ModelRegistry
     analytics_db: Path
+    scratch: Path
     # One Gold build at a time in this process: the analytics file has a single writer.
     gold_lock: asyncio.Lock
 
 
-def _to_silver(files: LakeFiles, event: BronzeReady) -> SilverResult:
-    bronze = pl.read_parquet(files.path(files.store.key_of(event.bronze_uri)))
-    result = bronze_to_silver(bronze, event.key)
+def _to_silver(files: LakeFiles, event: BronzeReady, scratch: Path) -> SilverFileResult:
+    bronze = files.path(files.store.key_of(event.bronze_uri))
     key = lake.silver_key(event.dataset, event.run_id)
     out = files.output(key)
-    result.frame.write_parquet(out, compression="zstd")
+    result = silver_file(bronze, out, event.key, scratch)
     files.commit(key, out)
     return result
 
@@ -54,7 +52,7 @@ def _to_silver(files: LakeFiles, event: BronzeReady) -> SilverResult:
 async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     """Clean one Bronze batch into Silver (same run → same object, so redelivery is safe)."""
     started = utcnow()
-    result = await asyncio.to_thread(_to_silver, deps.files, event)
+    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch)
     key = lake.silver_key(event.dataset, event.run_id)
     await deps.batches.record_silver(
         event.run_id, event.dataset, deps.files.store.key_of(event.bronze_uri), key, result.key

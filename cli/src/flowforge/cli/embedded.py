@@ -86,11 +86,15 @@ class Postgres:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        """Stop the server; a stale pid file (server already gone) is not an error."""
+        for mode, timeout in (("fast", 60), ("immediate", 30)):
+            if not (self.data / "postmaster.pid").exists():
+                return
             try:
-                self._pg_ctl("-w", "-m", "fast", "stop", timeout=60)
+                self._pg_ctl("-w", "-m", mode, "stop", timeout=timeout)
+                return
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                self._pg_ctl("-w", "-m", "immediate", "stop", timeout=30)
+                continue
 
 
 def start_postgres(home: Path, port: int | None = None) -> Postgres:

@@ -22,7 +22,7 @@ from faststream.nats import NatsBroker
 from flowforge.common.bus import make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
 from flowforge.common.logs import configure_logging
-from flowforge.common.settings import Settings
+from flowforge.common.settings import Settings, redact_url
 from flowforge.common.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def build_app(
         log.info(
             "%s started (nats %s, store %s)",
             service,
-            settings.nats_url,
+            redact_url(settings.nats_url),
             "s3" if settings.uses_s3 else "local",
         )
         try:

@@ -168,3 +168,17 @@ def test_arrow_reads_utf8_natively(encoding: str) -> None:
 
     assert dialect.encoding == encoding
     assert dialect.arrow_encoding == "utf8"
+
+
+@pytest.mark.parametrize(
+    ("head", "named"),
+    [
+        (b"PAR1\x15\x04\x15", "Parquet"),
+        (b"PK\x03\x04\x14\x00", "ZIP archive"),
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"%PDF-1.7\n", "PDF"),
+    ],
+)
+def test_files_that_are_not_delimited_text_are_refused_by_name(head: bytes, named: str) -> None:
+    with pytest.raises(BadInputError, match=named):
+        sniff(head + b"\x00" * 64, complete=True)

@@ -116,10 +116,30 @@ def detect_header(rows: list[list[str]]) -> bool:
     return True
 
 
+# Signatures of formats that are not delimited text, so they get a name instead of a parse error.
+_SIGNATURES = (
+    (b"PAR1", "a Parquet file"),
+    (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office document"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def refuse_non_text(head: bytes) -> None:
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            raise BadInputError(
+                f"this is {what}, not delimited text; upload CSV, TSV or pipe-delimited text"
+            )
+
+
 def sniff(head: bytes, *, complete: bool) -> Dialect:
     """Sniff from the first bytes of a file (`complete` when they are the whole file)."""
     if not head.strip():
         raise BadInputError("the file is empty")
+    refuse_non_text(head)
     encoding = detect_encoding(head)
     text = decode_sample(head, encoding, complete=complete)
     delimiter = detect_delimiter(text)

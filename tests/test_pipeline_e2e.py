@@ -97,3 +97,25 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
         detail = client.get(f"/api/v1/datasets/{dataset}").json()
         assert detail["layers"]["silver"]["row_count"] == 4
         assert detail["key"] == ["Order ID"]
+
+
+def test_a_model_registered_after_its_data_landed_is_built_at_once(platform):
+    dataset, model = unique("late"), unique("late_total")
+    run = platform.land(b"region,amount\nnorth,1.50\nsouth,2.25\nnorth,3.00\n", "late.csv",
+                        dataset=dataset)
+    assert run["status"] == "succeeded"
+    with platform.client() as c:
+        sql = f"SELECT region, sum(amount) AS total FROM {dataset} GROUP BY region ORDER BY 1"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+        import time
+
+        deadline = time.monotonic() + 60
+        while (sample := c.get(f"/api/v1/models/{model}/sample")).status_code == 404:
+            assert time.monotonic() < deadline, sample.text
+            time.sleep(0.3)
+        assert sample.json()["rows"] == [{"region": "north", "total": 4.5},
+                                         {"region": "south", "total": 2.25}]
+        detail = c.get(f"/api/v1/models/{model}").json()
+        assert detail["built"] is True and detail["row_count"] == 2
+        runs = c.get("/api/v1/runs", params={"dataset": model}).json()["runs"]
+        assert runs == []  # a rebuild on request is not a file's run

@@ -18,13 +18,13 @@ PUBLISHERS = {
     "file.landed": ["gateway"], "bronze.ready": ["ingest"], "silver.ready": ["transform"],
     "quality.checked": ["quality"], "gold.ready": ["transform"], "ingest.failed": ["ingest"],
     "transform.failed": ["transform"], "quality.failed": ["quality"],
-    "catalog.updated": ["catalog"], "ai.schema.analyzed": ["ai"],
+    "catalog.updated": ["catalog"], "ai.schema.analyzed": ["ai"], "job.requested": ["gateway"],
 }
 CONSUMERS = {
     "file.landed": ["ingest", "catalog"], "bronze.ready": ["transform", "catalog"],
     "silver.ready": ["quality", "catalog"], "quality.checked": ["transform", "catalog"],
     "gold.ready": ["catalog"], "ingest.failed": ["catalog"], "transform.failed": ["catalog"],
-    "quality.failed": ["catalog"],
+    "quality.failed": ["catalog"], "job.requested": ["transform"],
 }
 
 

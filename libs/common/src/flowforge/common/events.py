@@ -35,6 +35,7 @@ INGEST_FAILED = "ingest.failed"
 TRANSFORM_FAILED = "transform.failed"
 QUALITY_FAILED = "quality.failed"
 CATALOG_UPDATED = "catalog.updated"
+JOB_REQUESTED = "job.requested"
 AI_SCHEMA_ANALYZED = "ai.schema.analyzed"
 DLQ_PREFIX = "dlq."
 
@@ -217,6 +218,18 @@ class GoldReady(PipelineEvent):
 
     models: list[GoldModelBuilt]
     timing: StageTiming
+    # True when built on request (`job.requested`), not as the last stage of a file's run.
+    job: bool = False
+
+
+class JobRequested(Event):
+    """Work asked for by a person or a system rather than by a landed file."""
+
+    SUBJECT: ClassVar[str] = JOB_REQUESTED
+    SOURCE: ClassVar[str] = "gateway"
+
+    kind: Literal["build_models"]
+    models: list[str] = Field(default_factory=list)
 
 
 class StageFailed(PipelineEvent):
@@ -307,6 +320,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         QualityFailed,
         CatalogUpdated,
         SchemaAnalyzed,
+        JobRequested,
     )
 }
 STREAM_SUBJECTS: list[str] = [*EVENT_TYPES, f"{DLQ_PREFIX}>"]

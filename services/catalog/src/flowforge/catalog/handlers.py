@@ -38,7 +38,7 @@ async def record(event: Event, pool: asyncpg.Pool) -> list[Event]:
         records = Records(conn)
         if await records.seen(event.event_id, subject_of(event), event, event.to_cloudevent()):
             return []
-        if isinstance(event, PipelineEvent):
+        if isinstance(event, PipelineEvent) and not getattr(event, "job", False):
             await records.touch_run(event)
         return await _apply(event, records)
 
@@ -124,7 +124,8 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
 
 
 async def _gold(event: GoldReady, r: Records) -> list[Event]:
-    await r.set_stage(event.run_id, "gold", "succeeded", event.timing)
+    if not event.job:  # a requested rebuild belongs to no file's run
+        await r.set_stage(event.run_id, "gold", "succeeded", event.timing)
     out: list[Event] = []
     for model in event.models:
         version, changed = await r.upsert_asset(
@@ -138,7 +139,9 @@ async def _gold(event: GoldReady, r: Records) -> list[Event]:
         if changed:
             out.append(CatalogUpdated(run_id=event.run_id, dataset=model.name, layer="gold",
                                       version=version, changed="schema"))
-    await r.refresh_status(event.run_id, details={"gold_models": [m.name for m in event.models]})
+    if not event.job:
+        await r.refresh_status(event.run_id,
+                               details={"gold_models": [m.name for m in event.models]})
     return out
 
 

@@ -6,11 +6,16 @@ import asyncio
 from pathlib import Path
 
 from flowforge.common.bus import consume
-from flowforge.common.events import BronzeReady, QualityChecked
+from flowforge.common.events import BronzeReady, JobRequested, QualityChecked
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, ModelRegistry
-from flowforge.transform.handlers import Deps, handle_bronze_ready, handle_quality_checked
+from flowforge.transform.handlers import (
+    Deps,
+    handle_bronze_ready,
+    handle_job_requested,
+    handle_quality_checked,
+)
 
 SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,8 +46,12 @@ def register(rt: Runtime) -> None:
     async def on_quality(event: QualityChecked):
         return await handle_quality_checked(event, resolve())
 
+    async def on_job(event: JobRequested):
+        return await handle_job_requested(event, resolve())
+
     consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings, stage="silver")
     consume(rt.broker, QualityChecked, on_quality, service=SERVICE, settings=rt.settings, stage="gold")
+    consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=rt.settings)
 
 
 def main() -> None:

@@ -39,11 +39,14 @@ def references(sql: str) -> set[str]:
         raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
 
 
-def build_order(models: dict[str, Model], changed_dataset: str) -> list[str]:
-    """Models that read `changed_dataset`, directly or through other models, in build order."""
+def build_order(
+    models: dict[str, Model], changed_dataset: str, *, requested: frozenset[str] = frozenset()
+) -> list[str]:
+    """Models that read `changed_dataset` (or are `requested`), directly or through other
+    models, in build order."""
     graph = {name: {d for d in m.depends_on if d in models} for name, m in models.items()}
-    affected: set[str] = set()
-    frontier = {changed_dataset}
+    affected: set[str] = set(requested) & set(models)
+    frontier = {changed_dataset} | affected
     while frontier:
         nxt = {n for n, m in models.items() if frontier & set(m.depends_on)} - affected
         affected |= nxt

@@ -14,6 +14,7 @@ from flowforge.common.events import (
     Event,
     GoldModelBuilt,
     GoldReady,
+    JobRequested,
     QualityChecked,
     SilverReady,
     StageTiming,
@@ -108,26 +109,41 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
     log.info("gold: %d model(s) built in %.2fs", len(built), timing.seconds)
     return [
-        GoldReady.following(
-            event,
-            models=[
-                GoldModelBuilt(
-                    name=b.name,
-                    uri=deps.files.store.uri(lake.gold_key(b.name)),
-                    rows=b.rows,
-                    columns=[Column(name=n, type=t) for n, t in b.columns],
-                    depends_on=list(model.depends_on),
-                )
-                for b, model in built
-            ],
-            timing=timing,
-        )
+        GoldReady.following(event, models=_built_events(deps, built), timing=timing)
     ]
 
 
-async def _build_gold(deps: Deps, dataset: str) -> list[tuple[BuiltModel, Model]]:
+async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
+    """Build the requested Gold models (and those reading them) from the data there is now."""
+    started = utcnow()
+    async with deps.gold_lock:
+        built = await _build_gold(deps, "", requested=frozenset(event.models))
+    timing = StageTiming(started_at=started, finished_at=utcnow())
+    log.info("gold job: %d model(s) built in %.2fs", len(built), timing.seconds)
+    if not built:
+        return []
+    return [GoldReady(run_id=event.run_id, dataset=event.dataset, job=True,
+                      models=_built_events(deps, built), timing=timing)]
+
+
+def _built_events(deps: Deps, built: list[tuple[BuiltModel, Model]]) -> list[GoldModelBuilt]:
+    return [
+        GoldModelBuilt(
+            name=b.name,
+            uri=deps.files.store.uri(lake.gold_key(b.name)),
+            rows=b.rows,
+            columns=[Column(name=n, type=t) for n, t in b.columns],
+            depends_on=list(model.depends_on),
+        )
+        for b, model in built
+    ]
+
+
+async def _build_gold(
+    deps: Deps, dataset: str, requested: frozenset[str] = frozenset()
+) -> list[tuple[BuiltModel, Model]]:
     models = await deps.models.all()
-    order = build_order(models, dataset)
+    order = build_order(models, dataset, requested=requested)
     inputs: dict[str, ValidRows] = {}
     for name in {d for m in order for d in models[m].depends_on} - set(models):
         rows = await valid_rows(deps, name)

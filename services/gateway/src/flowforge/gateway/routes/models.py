@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated
 
 import duckdb
 from fastapi import APIRouter, Query, status
 
 from flowforge.common import lake
+from flowforge.common.bus import publish
 from flowforge.common.errors import BadInputError, NotFoundError
+from flowforge.common.events import JobRequested
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.schemas import ColumnPublic, ModelCreate, ModelList, ModelPublic, SamplePublic
@@ -35,7 +38,8 @@ def _public(row) -> ModelPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelPublic)
 async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
-    """Register (or replace) a Gold model. It is built when a dataset it reads next lands."""
+    """Register (or replace) a Gold model and build it from the data already landed; it is
+    rebuilt whenever a dataset it reads lands again."""
     name = lake.check_name(body.name.strip(), "model")
     sql = body.sql.strip().rstrip(";")
     if not sql:
@@ -44,6 +48,9 @@ async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
     if name in depends_on:
         raise BadInputError(f"model {name!r} reads itself")
     await gw.state.save_model(name, sql, depends_on)
+    # Build it now from the data already landed (transform skips it if its inputs are missing).
+    job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
+    await publish(gw.broker, job, gw.settings)
     return _public(await gw.state.model(name))
 
 
@@ -65,8 +72,8 @@ async def sample_model(
     key = lake.gold_key(name)
     if row["row_count"] is None or not await asyncio.to_thread(gw.store.exists, key):
         raise NotFoundError(
-            f"model {name!r} has not been built yet: it is built when a dataset it reads "
-            f"({', '.join(row['depends_on']) or 'none'}) lands and passes quality"
+            f"model {name!r} has not been built yet: it is built once the data it reads "
+            f"({', '.join(row['depends_on']) or 'none'}) has landed and passed quality"
         )
     path = await asyncio.to_thread(gw.files.fresh_path, key)
     rows = await asyncio.to_thread(lakeread.sample_file, path, limit)

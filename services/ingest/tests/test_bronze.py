@@ -291,3 +291,24 @@ def test_values_round_trip_with_the_line_where_each_record_starts(
     assert result.blank == len(rows) - len(kept)
     assert_frame_equal(data_of(frame), strings(columns, [row for row, _ in kept]))
     assert frame["_source_line"].to_list() == [line for _, line in kept]
+
+
+def test_a_file_mixing_utf8_with_latin1_bytes_is_refused_not_turned_into_mojibake(
+    tmp_path: Path,
+) -> None:
+    head = "name,city\n" + "José,Zürich\n" * 30_000  # valid UTF-8, beyond the sniffed sample
+    body = head.encode() + "René,Paris\n".encode("latin-1")
+    with pytest.raises(BadInputError, match="mixes encodings"):
+        ingest(tmp_path, body)
+
+
+def test_an_ascii_start_with_latin1_later_is_read_as_latin1(tmp_path: Path) -> None:
+    body = ("name,city\n" + "Jose,Zurich\n" * 30_000).encode() + "René,Paris\n".encode("latin-1")
+    result, frame, _ = ingest(tmp_path, body)
+    assert frame["name"][-1] == "René"
+    assert result.dialect.encoding == "cp1252"
+
+
+def test_a_file_padded_with_nul_bytes_is_refused_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="NUL bytes"):
+        ingest(tmp_path, b'15","6' + b"\x00" * 400)

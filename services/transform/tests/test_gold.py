@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import ValidRows
-from flowforge.transform.gold import Model, build_model, build_order, references, refresh_analytics
+from flowforge.common.models import model_references
+from flowforge.transform.gold import Model, build_model, build_order, refresh_analytics
 from polars.testing import assert_frame_equal
 
 TOTALS_SQL = (
@@ -64,12 +65,12 @@ def test_references_lists_every_table_a_query_reads_lower_cased():
         "SELECT o.id FROM Orders o JOIN customers c ON o.customer = c.id"
         " WHERE o.id IN (SELECT order_id FROM refunds)"
     )
-    assert references(sql) == {"orders", "customers", "refunds"}
+    assert model_references(sql) == ["customers", "orders", "refunds"]
 
 
 def test_references_of_sql_that_does_not_parse_raise_bad_input():
     with pytest.raises(BadInputError, match="does not parse"):
-        references("SELEC nonsense")
+        model_references("SELEC nonsense")
 
 
 def test_build_order_returns_only_models_affected_by_the_dataset_in_dependency_order():
@@ -145,3 +146,26 @@ def test_refresh_analytics_creates_a_queryable_view_per_layer(orders, tmp_path):
         assert con.execute("SELECT sum(total) FROM gold_totals").fetchone()[0] == 17
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("SELECT 1; COPY (SELECT 1) TO '/tmp/x.csv'", "2 statements"),
+        ("COPY (SELECT 1) TO '/tmp/x.csv'", "COPY statement"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE statement"),
+    ],
+)
+def test_a_model_is_exactly_one_select(sql: str, problem: str) -> None:
+    with pytest.raises(BadInputError, match=problem):
+        model_references(sql)
+
+
+def test_a_model_cannot_read_files_outside_its_inputs(tmp_path: Path) -> None:
+    secret = tmp_path.parent / "secret.txt"
+    secret.write_text("password=hunter2")
+    model = Model("leak", f"SELECT content FROM read_text('{secret}')", ())
+    out = tmp_path / "out" / "leak.parquet"
+    out.parent.mkdir()
+    with pytest.raises(BadInputError, match="leak"):
+        build_model(model, {}, {}, out)

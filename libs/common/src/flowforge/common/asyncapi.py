@@ -46,6 +46,14 @@ def _envelope(event: type[Event]) -> dict[str, Any]:
     }
 
 
+def _host_only(url: str) -> str:
+    """host:port of the first server, never credentials."""
+    from urllib.parse import urlsplit
+
+    first = url.split(",")[0].strip()
+    return urlsplit(first if "://" in first else f"nats://{first}").netloc.rsplit("@", 1)[-1]
+
+
 def asyncapi_document(nats_url: str = "nats://localhost:4222") -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -90,7 +98,7 @@ def asyncapi_document(nats_url: str = "nats://localhost:4222") -> dict[str, Any]
                 "core NATS and not listed."
             ),
         },
-        "servers": {"nats": {"host": nats_url.split("://", 1)[-1], "protocol": "nats"}},
+        "servers": {"nats": {"host": _host_only(nats_url), "protocol": "nats"}},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

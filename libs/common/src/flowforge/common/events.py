@@ -18,9 +18,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flowforge.common.errors import PermanentError
+from flowforge.common.errors import BadInputError, PermanentError
+from flowforge.common.lake import check_name
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "io.flowforge"
@@ -130,6 +131,15 @@ class PipelineEvent(Event):
     filename: str = ""
     key: list[str] = Field(default_factory=list)
     counts: RunCounts = Field(default_factory=RunCounts)
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_is_a_name(cls, value: str) -> str:
+        # Names end up in object keys and SQL identifiers: only a checked name travels.
+        try:
+            return check_name(value)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from exc
 
     def carried(self) -> dict[str, Any]:
         return {

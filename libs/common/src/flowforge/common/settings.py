@@ -64,16 +64,26 @@ class Settings(BaseSettings):
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def redacted_database_url(self) -> str:
-        return redact_url(self.database_url)
+SENSITIVE_PARAMS = ("password", "passwd", "pwd", "token", "secret", "key", "sslpassword")
 
 
 def redact_url(url: str) -> str:
-    """Hide the password in a URL so it can be logged or shown."""
-    from urllib.parse import urlsplit, urlunsplit
+    """Hide credentials in a URL (or a comma-separated list of URLs) so it can be shown:
+    the whole user-info part (user:password@ or token@) and sensitive query parameters."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    def one(part: str) -> str:
+        try:
+            parts = urlsplit(part)
+        except ValueError:
+            return "***"
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]
+        query = urlencode([
+            (k, "***" if any(s in k.lower() for s in SENSITIVE_PARAMS) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ], safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+    return ",".join(one(part.strip()) for part in url.split(","))

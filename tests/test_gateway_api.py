@@ -101,3 +101,34 @@ def test_service_logs_are_structured_and_carry_the_run_id(platform):
              if line.startswith("{")]
     mine = [line for line in lines if line.get("run_id") == run["run_id"]]
     assert mine and all(line["service"] == "transform" for line in mine)
+
+
+def test_unsafe_upload_names_are_made_safe(platform):
+    for name in ("..", ".", "../../etc/passwd", "a\x00b.csv"):
+        accepted = platform.upload(b"x\n1\n", name, dataset="unsafe_names")
+        assert "/" not in accepted["filename"] and accepted["filename"] not in (".", "..")
+        assert platform.wait_run(accepted["run_id"])["status"] == "succeeded"
+    assert (platform.home / "landing").is_dir()
+
+
+def test_an_unknown_endpoint_answers_with_the_error_shape(platform):
+    response = httpx.get(f"{platform.url}/api/v1/nothing", timeout=10)
+    assert response.status_code == 404
+    assert "no such endpoint" in response.json()["error"]
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(platform):
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(platform.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(  # headers only: the promised body never comes
+            b"POST /api/v1/files HTTP/1.1\r\nHost: test\r\nContent-Length: 1000000000000000\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n\r\n"
+        )
+        reply = sock.recv(65536).decode()
+    head, _, body = reply.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 413")
+    assert "limit" in json.loads(body)["error"]

@@ -77,13 +77,14 @@ def test_event_ids_depend_only_on_subject_and_run() -> None:
     assert bronze_ready(landed()).event_id != landed().event_id
 
 
-def test_dead_letter_and_catalog_ids_name_their_subject_and_layer() -> None:
+def test_dead_letter_and_catalog_ids_name_their_subject_consumer_dataset_and_layer() -> None:
     dead = DeadLettered(run_id="run-1", dataset="sales", original_subject="file.landed",
-                        error="boom", deliveries=5)
+                        error="boom", deliveries=5, consumer="ingest--file-landed")
     catalog = CatalogUpdated(run_id="run-1", dataset="sales", layer="silver", version=3)
 
-    assert (dead.event_id, subject_of(dead)) == ("dlq.file.landed:run-1", "dlq.file.landed")
-    assert catalog.event_id == "catalog.updated:run-1:silver"
+    assert (dead.event_id, subject_of(dead)) == (
+        "dlq.file.landed:ingest--file-landed:run-1", "dlq.file.landed")
+    assert catalog.event_id == "catalog.updated:run-1:sales:silver"
     assert subject_of(catalog) == "catalog.updated"
 
 

@@ -26,7 +26,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, Pu
 from faststream.nats import AckPolicy as JsAckPolicy
 
 from flowforge.common import metrics
-from flowforge.common.errors import PermanentError
+from flowforge.common.errors import PermanentError, TransientError
 from flowforge.common.events import (
     DLQ_PREFIX,
     HEALTH_SUBJECT,
@@ -74,6 +74,31 @@ async def publish(broker: NatsBroker, event: Event, settings: Settings) -> None:
         stream=settings.stream_name,
         timeout=10,
     )
+
+
+TRANSIENT_RETRY_SECONDS = 15 * 60
+
+
+def transient_budget(settings: Settings) -> int:
+    """Deliveries that cover ~15 minutes of backoff (1, 2, 4, ... 60 s): a database or store
+    restart is waited out instead of failing the runs in flight."""
+    waited, delivery = 0.0, 1
+    while waited < TRANSIENT_RETRY_SECONDS:
+        waited += backoff_seconds(delivery)
+        delivery += 1
+    return max(settings.max_deliver, delivery)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError | OSError | TimeoutError | ConnectionError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency of common
+        return False
+    return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+                      | asyncpg.exceptions.CannotConnectNowError
+                      | asyncpg.exceptions.AdminShutdownError)
 
 
 def backoff_seconds(delivery: int) -> float:
@@ -144,7 +169,7 @@ async def _handle(
         event = event_type.from_bytes(msg.body)
         token = run_id_var.set(event.run_id)
         try:
-            if delivery > settings.max_deliver:
+            if delivery > transient_budget(settings):
                 raise PermanentError(f"gave up after {delivery - 1} deliveries")
             log.info("handling %s (delivery %d)", subject, delivery)
             outputs = await handler(event)
@@ -158,7 +183,10 @@ async def _handle(
         await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
         metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
     except Exception as exc:  # noqa: BLE001 - any other failure is retried, then dead-lettered
-        if delivery >= settings.max_deliver:
+        # An outage (database, object store, NATS) gets minutes of retries; an unexpected
+        # error, which retrying rarely fixes, gets `max_deliver` tries.
+        limit = transient_budget(settings) if is_transient(exc) else settings.max_deliver
+        if delivery >= limit:
             await _dead_letter(
                 broker, msg, event, exc, service, settings, stage, delivery, durable
             )
@@ -196,6 +224,12 @@ async def _dead_letter(
 ) -> None:
     subject = msg.raw_message.subject
     error = str(exc) or type(exc).__name__
+    if subject.startswith(DLQ_PREFIX):
+        # A dead letter that cannot be recorded is logged, never dead-lettered again (that
+        # would nest dlq.dlq.… letters for as long as the fault lasts).
+        log.error("could not record dead letter %s: %s", subject, error)
+        await msg.ack()
+        return
     run_id = event.run_id if event else f"unparsed-{_stream_seq(msg)}"
     log.error(
         "%s dead-lettered after %d deliveries: %s", subject, delivery, error,

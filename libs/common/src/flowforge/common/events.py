@@ -222,11 +222,17 @@ class GoldModelBuilt(BaseModel):
     depends_on: list[str]
 
 
+class ModelFailed(BaseModel):
+    name: str
+    error: str
+
+
 class GoldReady(PipelineEvent):
     SUBJECT: ClassVar[str] = GOLD_READY
     SOURCE: ClassVar[str] = "transform"
 
     models: list[GoldModelBuilt]
+    failed: list[ModelFailed] = Field(default_factory=list)
     timing: StageTiming
     # True when built on request (`job.requested`), not as the last stage of a file's run.
     job: bool = False
@@ -283,7 +289,7 @@ class DeadLettered(Event):
 
     @property
     def event_id(self) -> str:
-        return f"{self.subject_name}:{self.run_id}"
+        return f"{self.subject_name}:{self.consumer}:{self.run_id}"
 
 
 class CatalogUpdated(Event):
@@ -296,7 +302,7 @@ class CatalogUpdated(Event):
 
     @property
     def event_id(self) -> str:
-        return f"{self.SUBJECT}:{self.run_id}:{self.layer}"
+        return f"{self.SUBJECT}:{self.run_id}:{self.dataset}:{self.layer}"
 
 
 class SchemaAnalyzed(Event):

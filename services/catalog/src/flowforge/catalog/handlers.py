@@ -114,7 +114,7 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
     else:
         await r.set_stage(event.run_id, "quality", "succeeded", event.timing)
         await r.set_stage(event.run_id, "gold", "running")
-        await r.promote(event.dataset, event.run_id, event.counts.valid or 0)
+        await r.promote(event.dataset, event.run_id, event.silver_uri, event.counts.valid or 0)
     if event.quarantine_uri:
         await r.add_object(event.dataset, "quarantine", event.run_id, event.quarantine_uri,
                            event.counts.quarantined or 0)
@@ -124,7 +124,10 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
 
 
 async def _gold(event: GoldReady, r: Records) -> list[Event]:
-    if not event.job:  # a requested rebuild belongs to no file's run
+    if not event.job and event.failed:  # a requested rebuild belongs to no file's run
+        error = "; ".join(f"gold model {f.name!r}: {f.error}" for f in event.failed)
+        await r.set_stage(event.run_id, "gold", "failed", event.timing, error)
+    elif not event.job:
         await r.set_stage(event.run_id, "gold", "succeeded", event.timing)
     out: list[Event] = []
     for model in event.models:

@@ -3,7 +3,6 @@ same event recorded twice, or events of one run arriving out of order, give the 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -147,16 +146,22 @@ class Records:
         await self.conn.execute(
             "INSERT INTO catalog.asset_objects (dataset, layer, run_id, uri, rows, promoted)"
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dataset, layer, run_id) DO UPDATE"
-            " SET uri = EXCLUDED.uri, rows = EXCLUDED.rows, promoted = EXCLUDED.promoted",
+            " SET uri = EXCLUDED.uri,"
+            # Events of a run may arrive in any order: a promotion recorded first (with the
+            # valid count) is kept when the object's own event comes later.
+            " rows = CASE WHEN catalog.asset_objects.promoted THEN catalog.asset_objects.rows"
+            " ELSE EXCLUDED.rows END,"
+            " promoted = catalog.asset_objects.promoted OR EXCLUDED.promoted",
             dataset, layer, run_id, uri, rows, promoted,
         )
         await self.recount(dataset, layer)
 
-    async def promote(self, dataset: str, run_id: str, valid: int) -> None:
+    async def promote(self, dataset: str, run_id: str, uri: str, valid: int) -> None:
         await self.conn.execute(
-            "UPDATE catalog.asset_objects SET promoted = true, rows = $3"
-            " WHERE dataset = $1 AND layer = 'silver' AND run_id = $2",
-            dataset, run_id, valid,
+            "INSERT INTO catalog.asset_objects (dataset, layer, run_id, uri, rows, promoted)"
+            " VALUES ($1, 'silver', $2, $3, $4, true) ON CONFLICT (dataset, layer, run_id)"
+            " DO UPDATE SET promoted = true, rows = EXCLUDED.rows",
+            dataset, run_id, uri, valid,
         )
         await self.recount(dataset, "silver")
 
@@ -192,7 +197,3 @@ class Records:
 
 def node(layer: str, name: str) -> str:
     return f"{layer}:{name}"
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -68,6 +68,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     @app.middleware("http")
+    async def refuse_oversized_uploads(request: Request, call_next):
+        # Refused before the body is read: the limit is not applied after a disk filled up.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.upload_limit_bytes + 1024 * 1024:
+            return JSONResponse(
+                {"error": f"the upload is {int(length)} bytes; the limit is "
+                          f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)"},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    @app.middleware("http")
     async def count_requests(request: Request, call_next):
         response = await call_next(request)
         route = request.scope.get("route")
@@ -84,6 +96,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
+        return JSONResponse({"error": message}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

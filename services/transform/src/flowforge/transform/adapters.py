@@ -3,6 +3,10 @@ gateway's configuration, which the gateway owns)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import asyncpg
 
 from flowforge.common.errors import NotFoundError
@@ -59,3 +63,24 @@ class ModelRegistry:
             return {}
         rows = await self.pool.fetch("SELECT name, sql, depends_on FROM gateway.models")
         return {r["name"]: Model(r["name"], r["sql"], tuple(r["depends_on"])) for r in rows}
+
+
+class GoldLock:
+    """One Gold build at a time across every transform replica (a PostgreSQL advisory lock on
+    a held connection; a replica that dies releases it with its connection). Without it, two
+    replicas promoting different batches could commit Gold in the wrong order."""
+
+    KEY = 0x476F6C64  # "Gold"
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+        self.local = asyncio.Lock()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        async with self.local, self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", self.KEY)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.KEY)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from flowforge.common.bus import consume
 from flowforge.common.events import BronzeReady, JobRequested, QualityChecked
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
-from flowforge.transform.adapters import Batches, ModelRegistry
+from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry
 from flowforge.transform.handlers import (
     Deps,
     handle_bronze_ready,
@@ -23,7 +22,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def register(rt: Runtime) -> None:
     deps: list[Deps] = []
-    lock = asyncio.Lock()
 
     def resolve() -> Deps:
         # Resources open in the lifespan hook, after registration; bind them on first use.
@@ -35,7 +33,7 @@ def register(rt: Runtime) -> None:
                     models=ModelRegistry(rt.pool),
                     analytics_db=rt.settings.analytics_db_path,
                     scratch=rt.settings.scratch_dir,
-                    gold_lock=lock,
+                    gold_lock=GoldLock(rt.pool),
                 )
             )
         return deps[0]

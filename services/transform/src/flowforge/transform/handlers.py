@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge.common import lake, metrics
+from flowforge.common.errors import BadInputError
 from flowforge.common.events import (
     BronzeReady,
     Column,
@@ -15,6 +16,7 @@ from flowforge.common.events import (
     GoldModelBuilt,
     GoldReady,
     JobRequested,
+    ModelFailed,
     QualityChecked,
     SilverReady,
     StageTiming,
@@ -22,7 +24,7 @@ from flowforge.common.events import (
 )
 from flowforge.common.lake import ValidRows, schema_fingerprint
 from flowforge.common.storage import LakeFiles
-from flowforge.transform.adapters import Batches, ModelRegistry
+from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
 from flowforge.transform.silver import SilverFileResult, silver_file
 
@@ -37,8 +39,7 @@ class Deps:
     models: ModelRegistry
     analytics_db: Path
     scratch: Path
-    # One Gold build at a time in this process: the analytics file has a single writer.
-    gold_lock: asyncio.Lock
+    gold_lock: GoldLock
 
 
 def _to_silver(files: LakeFiles, event: BronzeReady, scratch: Path) -> SilverFileResult:
@@ -95,6 +96,12 @@ async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
     return await asyncio.to_thread(paths)
 
 
+@dataclass
+class GoldBuild:
+    built: list[tuple[BuiltModel, Model]]
+    failed: list[ModelFailed]
+
+
 async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Event]:
     """Promote a batch that passed quality and rebuild the Gold models that read it."""
     if event.verdict == "failed":
@@ -103,27 +110,28 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     started = utcnow()
     quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
     await deps.batches.promote(event.run_id, quarantine)
-    async with deps.gold_lock:
-        built = await _build_gold(deps, event.dataset)
+    async with deps.gold_lock.hold():
+        gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
-    log.info("gold: %d model(s) built in %.2fs", len(built), timing.seconds)
-    return [
-        GoldReady.following(event, models=_built_events(deps, built), timing=timing)
-    ]
+    log.info("gold: %d model(s) built, %d failed, in %.2fs", len(gold.built), len(gold.failed),
+             timing.seconds)
+    return [GoldReady.following(event, models=_built_events(deps, gold.built),
+                                failed=gold.failed, timing=timing)]
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
     """Build the requested Gold models (and those reading them) from the data there is now."""
     started = utcnow()
-    async with deps.gold_lock:
-        built = await _build_gold(deps, "", requested=frozenset(event.models))
+    async with deps.gold_lock.hold():
+        gold = await _build_gold(deps, "", requested=frozenset(event.models))
     timing = StageTiming(started_at=started, finished_at=utcnow())
-    log.info("gold job: %d model(s) built in %.2fs", len(built), timing.seconds)
-    if not built:
+    log.info("gold job: %d model(s) built, %d failed", len(gold.built), len(gold.failed))
+    if not gold.built and not gold.failed:
         return []
     return [GoldReady(run_id=event.run_id, dataset=event.dataset, job=True,
-                      models=_built_events(deps, built), timing=timing)]
+                      models=_built_events(deps, gold.built), failed=gold.failed,
+                      timing=timing)]
 
 
 def _built_events(deps: Deps, built: list[tuple[BuiltModel, Model]]) -> list[GoldModelBuilt]:
@@ -141,7 +149,9 @@ def _built_events(deps: Deps, built: list[tuple[BuiltModel, Model]]) -> list[Gol
 
 async def _build_gold(
     deps: Deps, dataset: str, requested: frozenset[str] = frozenset()
-) -> list[tuple[BuiltModel, Model]]:
+) -> GoldBuild:
+    """Build each affected model on its own: one broken model does not stop the others, nor
+    the analytics views; models reading a failed one are skipped this time."""
     models = await deps.models.all()
     order = build_order(models, dataset, requested=requested)
     inputs: dict[str, ValidRows] = {}
@@ -149,26 +159,37 @@ async def _build_gold(
         rows = await valid_rows(deps, name)
         if rows is not None:
             inputs[name] = rows
-    built: list[tuple[BuiltModel, Model]] = []
+    gold = GoldBuild(built=[], failed=[])
     built_paths: dict[str, Path] = {}
     for name in order:
         model = models[name]
+        broken = [f.name for f in gold.failed if f.name in model.depends_on]
+        if broken:
+            gold.failed.append(ModelFailed(name=name, error=f"reads failed model {broken[0]!r}"))
+            continue
         for dep in model.depends_on:
             if dep in models and dep not in built_paths:
                 if await asyncio.to_thread(deps.files.store.exists, lake.gold_key(dep)):
-                    built_paths[dep] = await asyncio.to_thread(deps.files.path, lake.gold_key(dep))
+                    built_paths[dep] = await asyncio.to_thread(
+                        deps.files.fresh_path, lake.gold_key(dep)
+                    )
         missing = [d for d in model.depends_on if d not in inputs and d not in built_paths]
         if missing:
             log.info("gold model %s waits for %s", name, ", ".join(missing))
             continue
         key = lake.gold_key(name)
         out = deps.files.output(key)
-        result = await asyncio.to_thread(build_model, model, inputs, built_paths, out)
+        try:
+            result = await asyncio.to_thread(build_model, model, inputs, built_paths, out)
+        except BadInputError as exc:
+            log.warning("gold model %s failed: %s", name, exc)
+            gold.failed.append(ModelFailed(name=name, error=str(exc)))
+            continue
         await asyncio.to_thread(deps.files.commit, key, out)
         built_paths[name] = await asyncio.to_thread(deps.files.path, key)
-        built.append((result, model))
+        gold.built.append((result, model))
     await _refresh_views(deps, models)
-    return built
+    return gold
 
 
 async def _refresh_views(deps: Deps, models: dict[str, Model]) -> None:
@@ -186,5 +207,5 @@ async def _refresh_views(deps: Deps, models: dict[str, Model]) -> None:
     for name in models:
         key = lake.gold_key(name)
         if await asyncio.to_thread(deps.files.store.exists, key):
-            gold[name] = await asyncio.to_thread(deps.files.path, key)
+            gold[name] = await asyncio.to_thread(deps.files.fresh_path, key)
     await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold)

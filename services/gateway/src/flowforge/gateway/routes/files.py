@@ -28,6 +28,13 @@ def parse_key(raw: str | None) -> list[str] | None:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def safe_filename(raw: str | None) -> str:
+    """The file's own name, safe as the last part of an object key."""
+    name = Path((raw or "").replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '/\\:*?"<>|')[:200]
+    return name if name.strip(". ") else "upload.csv"
+
+
 def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, str]:
     """Copy the upload to a scratch file, hashing it on the way."""
     digest = hashlib.sha256()
@@ -53,7 +60,7 @@ async def upload_file(
     dataset: Annotated[str | None, Form(description="dataset name; default: the file's stem")] = None,
     key: Annotated[str | None, Form(description="key column(s), comma-separated")] = None,
 ) -> UploadAccepted:
-    filename = Path(file.filename or "upload.csv").name
+    filename = safe_filename(file.filename)
     name = lake.check_name(lake.normalise_name(dataset or Path(filename).stem), "dataset")
     settings = gw.settings
     spooled, size, content_hash = await asyncio.to_thread(

@@ -35,6 +35,7 @@ class Supervisor:
         self.home = home
         self.say = say
         self.stopping = threading.Event()
+        self.lock = threading.Lock()
         (home / "logs").mkdir(parents=True, exist_ok=True)
         (home / "run").mkdir(parents=True, exist_ok=True)
         self.children = {
@@ -43,6 +44,8 @@ class Supervisor:
         }
 
     def _spawn(self, child: Child) -> None:
+        if self.stopping.is_set():
+            return
         if child.log_file is None:
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 - closed in stop()
         child.process = subprocess.Popen(
@@ -59,6 +62,10 @@ class Supervisor:
 
     def poll(self) -> None:
         """Restart children that exited; call it periodically."""
+        with self.lock:
+            self._poll()
+
+    def _poll(self) -> None:
         now = time.monotonic()
         for child in self.children.values():
             proc = child.process
@@ -86,16 +93,18 @@ class Supervisor:
 
     def stop(self, timeout: float = 15.0) -> None:
         self.stopping.set()
-        live = [c for c in self.children.values() if c.process and c.process.poll() is None]
-        for child in live:
-            child.process.send_signal(signal.SIGTERM)
+        with self.lock:  # no restart can be half-way through once we hold it
+            live = [c.process for c in self.children.values()
+                    if c.process is not None and c.process.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for child in live:
+        for process in live:
             try:
-                child.process.wait(max(deadline - time.monotonic(), 0.1))
+                process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+                process.kill()
+                process.wait()
         for child in self.children.values():
             child.pid_path.unlink(missing_ok=True)
             if child.log_file is not None:

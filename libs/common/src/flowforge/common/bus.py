@@ -164,7 +164,8 @@ async def _handle(
     delivery = _delivery_count(msg)
     event: Event | None = None
     started = time.perf_counter()
-    heartbeat = asyncio.create_task(_keep_alive(msg, settings.ack_wait_seconds / 3))
+    ack_wait = await _server_ack_wait(msg, settings.ack_wait_seconds)
+    heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
     try:
         event = event_type.from_bytes(msg.body)
         token = run_id_var.set(event.run_id)
@@ -179,6 +180,11 @@ async def _handle(
             run_id_var.reset(token)
         await msg.ack()
         metrics.MESSAGES.labels(service, subject, "ok").inc()
+    except asyncio.CancelledError:
+        # Shutting down mid-message: hand it back now rather than after a whole ack wait.
+        with contextlib.suppress(Exception):
+            await msg.nack(delay=1)
+        raise
     except PermanentError as exc:
         await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
         metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
@@ -250,6 +256,28 @@ async def _dead_letter(
         failed = STAGE_FAILURES[stage].following(event, stage=stage, error=error)
         await publish(broker, failed, settings)
     await msg.ack()
+
+
+_ACK_WAITS: dict[tuple[str, str], float] = {}
+
+
+async def _server_ack_wait(msg: NatsMessage, configured: float) -> float:
+    """The consumer's ack wait as the server has it. A durable keeps the config it was made
+    with, so after FLOWFORGE_ACK_WAIT changes the server's value is the one that counts."""
+    try:
+        meta = msg.raw_message.metadata
+        key = (meta.stream, meta.consumer)
+        if key not in _ACK_WAITS:
+            js = msg.raw_message._client.jetstream()
+            info = await js.consumer_info(meta.stream, meta.consumer)
+            _ACK_WAITS[key] = float(info.config.ack_wait or configured)
+            if abs(_ACK_WAITS[key] - configured) > 0.5:
+                log.warning("consumer %s keeps ack_wait %.0fs from its creation (configured "
+                            "%.0fs); delete the consumer to apply the new value",
+                            meta.consumer, _ACK_WAITS[key], configured)
+        return _ACK_WAITS[key]
+    except Exception:  # noqa: BLE001 - fall back to the configured value
+        return configured
 
 
 async def _keep_alive(msg: NatsMessage, every: float) -> None:

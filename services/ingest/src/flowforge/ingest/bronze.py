@@ -10,9 +10,8 @@ span lines; the header, when present, is line 1.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,23 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, schema_fingerprint
 from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, sniff
+from flowforge.ingest.lines import LineCounter, RejectedWriter, text_newlines
 
 BLOCK_SIZE = 8 * 1024 * 1024
-REJECTED_SCHEMA = pa.schema(
-    [
-        ("_source_file", pa.string()),
-        ("_source_line", pa.int64()),
-        ("reason", pa.string()),
-        ("expected_fields", pa.int32()),
-        ("actual_fields", pa.int32()),
-        ("raw", pa.string()),
-        ("_run_id", pa.string()),
-    ]
-)
 
 Progress = Callable[[int], None]
 
@@ -50,7 +38,6 @@ class BronzeResult:
     bronze: int = 0
     rejected: int = 0
     blank: int = 0  # records with no value at all (blank lines): not data, not counted parsed
-    rejected_samples: list[dict] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
@@ -107,53 +94,6 @@ def _blank_rows(batch: pa.RecordBatch, newlines: np.ndarray) -> np.ndarray:
     return blank
 
 
-def _text_newlines(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
-class _LineCounter:
-    """Assigns physical line numbers to records, good and rejected, as they come in."""
-
-    def __init__(self) -> None:
-        self.next_record = 1  # the first record number not yet given a line
-        self.next_line = 1
-        self.rejected: list[int] = []  # rejected record numbers, increasing
-        self.rejected_newlines: list[int] = []
-        self.rejected_lines: dict[int, int] = {}
-
-    def reject(self, record: int, newlines: int) -> None:
-        self.rejected.append(record)
-        self.rejected_newlines.append(newlines)
-
-    def lines_for(self, records: np.ndarray, newlines: np.ndarray) -> np.ndarray:
-        """Lines of the good `records` (increasing); resolves rejected ones in between."""
-        base, last = self.next_record, int(records[-1])
-        span = np.ones(last - base + 1, dtype=np.int64)
-        span[records - base] += newlines
-        lo, hi = bisect_left(self.rejected, base), bisect_right(self.rejected, last)
-        between = np.asarray(self.rejected[lo:hi], dtype=np.int64) - base
-        if len(between):
-            span[between] += np.asarray(self.rejected_newlines[lo:hi], dtype=np.int64)
-        starts = self.next_line + np.concatenate(([0], np.cumsum(span)[:-1]))
-        for offset in between.tolist():
-            self.rejected_lines[base + offset] = int(starts[offset])
-        self.next_line = int(starts[-1] + span[-1])
-        self.next_record = last + 1
-        return starts[records - base]
-
-    def line_of_rejected(self, record: int) -> int:
-        if record not in self.rejected_lines:
-            # Rejected records after the last good one: each takes its own lines.
-            line, current = self.next_line, self.next_record
-            for rec, newlines in zip(self.rejected, self.rejected_newlines, strict=True):
-                if rec >= current:
-                    line += rec - current
-                    self.rejected_lines[rec] = line
-                    line, current = line + 1 + newlines, rec + 1
-            self.next_line, self.next_record = line, current
-        return self.rejected_lines[record]
-
-
 def csv_to_bronze(
     source: Path,
     bronze_out: Path,
@@ -204,24 +144,15 @@ def _convert(
 ) -> BronzeResult:
     width = dialect.columns
     raw_names = [f"f{i}" for i in range(width)]
-    lines = _LineCounter()
-    rejected_rows: list[dict] = []
+    lines = LineCounter()
+    rejects = RejectedWriter(rejected_out.with_suffix(".spool.parquet"))
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         record = int(row.number) if row.number is not None else -1
         text = row.text or ""
-        lines.reject(record, _text_newlines(text))
-        if not text.strip():
-            return "skip"  # a blank line is not data: it only takes its line number
-        rejected_rows.append(
-            {
-                "record": record,
-                "reason": f"expected {row.expected_columns} fields, found {row.actual_columns}",
-                "expected_fields": row.expected_columns,
-                "actual_fields": row.actual_columns,
-                "raw": text,
-            }
-        )
+        lines.reject(record, text_newlines(text))
+        if text.strip():  # a blank line is not data: it only takes its line number
+            rejects.add(record, row.expected_columns, row.actual_columns, text)
         return "skip"
 
     reader_file = _CountingFile(source, progress)
@@ -264,12 +195,8 @@ def _convert(
     finally:
         reader_file.close()
 
-    rejected = _rejected_table(rejected_rows, lines, source_file, run_id)
-    result.rejected = rejected.num_rows
+    result.rejected = rejects.write(rejected_out, lines, source_file, run_id)
     result.parsed = result.bronze + result.rejected
-    result.rejected_samples = rejected.slice(0, 20).to_pylist()
-    if rejected.num_rows:
-        pq.write_table(rejected, rejected_out)
     return result
 
 
@@ -277,7 +204,7 @@ def _write(
     reader: pacsv.CSVStreamingReader,
     bronze_out: Path,
     dialect: Dialect,
-    lines: _LineCounter,
+    lines: LineCounter,
     source_file: str,
     run_id: str,
     ingested_at: datetime,
@@ -355,24 +282,3 @@ def _record_numbers(good_before: int, n: int, rejected: list[int]) -> np.ndarray
     r = np.asarray(rejected, dtype=np.int64)
     shifted = r - np.arange(1, len(r) + 1)
     return g + 1 + np.searchsorted(shifted, g, side="right")
-
-
-def _rejected_table(
-    rows: list[dict], lines: _LineCounter, source_file: str, run_id: str
-) -> pa.Table:
-    rows = sorted(rows, key=lambda r: r["record"])
-    return pa.Table.from_pylist(
-        [
-            {
-                "_source_file": source_file,
-                "_source_line": lines.line_of_rejected(r["record"]) if r["record"] > 0 else None,
-                "reason": r["reason"],
-                "expected_fields": r["expected_fields"],
-                "actual_fields": r["actual_fields"],
-                "raw": r["raw"][:10_000],
-                "_run_id": run_id,
-            }
-            for r in rows
-        ],
-        schema=REJECTED_SCHEMA,
-    )

@@ -1,4 +1,4 @@
-"""Sniff a delimited text file: encoding, delimiter, quoting and header. Pure: bytes in, facts out."""
+"""Sniff a delimited text file: encoding, delimiter, quoting, header. Pure: bytes in, facts out."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -69,3 +70,34 @@ def test_sigterm_stops_every_process_that_up_started(fresh_platform):
         assert time.monotonic() < deadline, "embedded PostgreSQL still running"
         time.sleep(0.2)
     assert not (p.home / "postgres" / "postmaster.pid").exists()
+
+
+def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
+    """The README's first command, as a newcomer runs it (on a free port)."""
+    from flowforge.cli.embedded import free_port
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NATS_URL", "DATABASE_URL", "S3_ENDPOINT_URL")}
+    env.update(FLOWFORGE_HOME=str(tmp_path / "home"), FLOWFORGE_PORT=str(free_port()),
+               COLUMNS="200")
+    process = subprocess.Popen([sys.executable, "-m", "flowforge.cli.main", "up", "--demo"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 240
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Explore:") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=90)
+    out = "".join(lines) + rest
+    assert process.returncode == 0, out
+    assert "FlowForge is up" in out
+    assert "parsed=64" in out and "rejected=1" in out and "duplicates=2" in out
+    assert "valid=61" in out
+    silver = out[out.index("silver orders"):out.index("gold revenue_by_state")]
+    assert "order_id:integer" in silver and "zip:string" in silver
+    assert "'zip': '02134'" in silver  # leading zeros survive to Silver
+    assert "gold revenue_by_state" in out
+    assert "rejected line 24: expected 9 fields, found 4" in out

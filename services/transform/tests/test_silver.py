@@ -253,3 +253,27 @@ def test_each_full_key_keeps_the_values_of_its_last_bronze_row(frame, key):
         for row in silver.drop_nulls(subset=key).iter_rows(named=True)
     }
     assert result_rows == last
+
+
+def test_the_file_path_gives_the_same_silver_as_the_in_memory_path(tmp_path) -> None:
+    from flowforge.transform.silver import silver_file
+
+    batch = bronze(
+        {
+            "Order ID": ["1", "2", "2", "3", None, "3"],
+            "zip": ["00501", "02134", "02134", "10001", "60601", "10001"],
+            "when": ["2024-01-02", "2024-01-03", "2024-01-03", "2024-01-04", "2024-01-05",
+                     "2024-01-06"],
+            "amount": ["1.50", " 2 ", " 2 ", "NA", "4.25", "5.00"],
+        }
+    )
+    source, out = tmp_path / "bronze.parquet", tmp_path / "silver.parquet"
+    batch.write_parquet(source)
+    in_memory = bronze_to_silver(batch, ["Order ID"])
+
+    result = silver_file(source, out, ["Order ID"], tmp_path)
+
+    assert (result.bronze, result.silver, result.duplicates) == (6, 4, 2)
+    assert result.types == in_memory.types and result.key == ["order_id"]
+    assert_frame_equal(pl.read_parquet(out), in_memory.frame)
+    assert sorted(tmp_path.iterdir()) == sorted([source, out])  # no scratch left behind

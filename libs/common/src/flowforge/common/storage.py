@@ -236,15 +236,11 @@ class S3ObjectStore(ObjectStore):
                 response.release_conn()
 
     def exists(self, key: str) -> bool:
-        from minio.error import S3Error
-
         try:
             with self._translated("stat", key):
                 self.client.stat_object(self.bucket, key)
             return True
         except NotFoundError:
-            return False
-        except S3Error:
             return False
 
     def list(self, prefix: str) -> list[ObjectInfo]:

@@ -26,6 +26,7 @@ from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
 from flowforge.gateway.deps import Gateway
+from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.routes import datasets, files, models, runs, system
 from flowforge.gateway.state import State
 
@@ -63,8 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "results. Events: see /asyncapi.json.",
         lifespan=lifespan,
     )
+    errors = {code: {"model": ErrorPublic, "description": text} for code, text in (
+        (400, "the request or the data is wrong; `error` says how"),
+        (404, "no such run, dataset, model or endpoint"),
+        (503, "a dependency is unavailable; try again"),
+    )}
     for router in (files.router, runs.router, datasets.router, models.router, system.router):
-        app.include_router(router)
+        app.include_router(router, responses=errors)
     _install_error_handlers(app)
 
     @app.middleware("http")

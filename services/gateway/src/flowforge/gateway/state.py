@@ -119,10 +119,6 @@ class State:
             )
         return [_run(r, by_run.get(r["run_id"], [])) for r in rows]
 
-    async def run_dataset(self, run_id: str) -> str:
-        run = await self.run(run_id)
-        return run.dataset
-
     # --- datasets and assets (catalog) -------------------------------------------------------
 
     async def dataset_names(self) -> list[str]:
@@ -170,10 +166,12 @@ class State:
         )
 
     async def silver_key(self, dataset: str) -> list[str]:
-        """The key (in Silver column names) of the dataset's latest Silver batch."""
+        """The key (in Silver names) of the dataset's latest promoted batch: the same batch
+        transform takes its key from, so samples and Gold agree on the valid rows."""
         key = await self.pool.fetchval(
-            "SELECT details->'key' FROM catalog.runs WHERE dataset = $1 AND details ? 'key'"
-            " ORDER BY created_at DESC LIMIT 1",
+            "SELECT r.details->'key' FROM catalog.runs r JOIN catalog.asset_objects o"
+            " ON o.run_id = r.run_id AND o.layer = 'silver' AND o.promoted"
+            " WHERE r.dataset = $1 ORDER BY o.created_at DESC LIMIT 1",
             dataset,
         )
         return list(key or [])

@@ -63,10 +63,6 @@ def clean_expr(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().replace(NULL_TOKENS, None)
 
 
-def clean_values(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    return frame.with_columns(clean_expr(c) for c in columns)
-
-
 class _Values:
     """A column's present values, with a small probe tried first: most candidate types fail
     on a few values, so the full column is only scanned for a type the probe allows."""

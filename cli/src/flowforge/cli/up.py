@@ -39,7 +39,8 @@ def wait_healthy(url: str, timeout: float, stopping: threading.Event) -> bool:
         except (httpx.HTTPError, ValueError):
             last = "gateway not answering yet"
         time.sleep(0.5)
-    console.print(f"[red]not healthy after {timeout:.0f}s: {last}[/red]")
+    if not stopping.is_set():
+        console.print(f"[red]not healthy after {timeout:.0f}s: {last}[/red]")
     return False
 
 
@@ -117,7 +118,7 @@ def up(*, demo: bool, port: int | None) -> int:
         watcher = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
         watcher.start()
         if not wait_healthy(url, 180, stopping):
-            return 1
+            return 0 if stopping.is_set() else 1  # asked to stop while starting: not a failure
         console.print(f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
                       f"logs in {home / 'logs'}; Ctrl-C stops everything")
         if demo:

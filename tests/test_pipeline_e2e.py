@@ -119,3 +119,41 @@ def test_a_model_registered_after_its_data_landed_is_built_at_once(platform):
         assert detail["built"] is True and detail["row_count"] == 2
         runs = c.get("/api/v1/runs", params={"dataset": model}).json()["runs"]
         assert runs == []  # a rebuild on request is not a file's run
+
+
+def test_a_broken_model_fails_the_gold_stage_but_not_the_other_models(platform):
+    dataset, good, bad = unique("iso"), unique("good"), unique("bad")
+    with platform.client() as c:
+        assert c.post("/api/v1/models", json={
+            "name": bad, "sql": f"SELECT no_such_column FROM {dataset}"}).status_code == 201
+        assert c.post("/api/v1/models", json={
+            "name": good, "sql": f"SELECT count(*) AS n FROM {dataset}"}).status_code == 201
+    run = platform.land(b"a,b\n1,2\n3,4\n", "iso.csv", dataset=dataset)
+
+    assert run["status"] == "failed"
+    gold = {s["name"]: s for s in run["stages"]}["gold"]
+    assert gold["status"] == "failed"
+    assert bad in gold["error"] and "no_such_column" in gold["error"]
+    assert run["counts"]["valid"] == 2  # the data itself landed
+    with platform.client() as c:
+        assert c.get(f"/api/v1/models/{good}/sample").json()["rows"] == [{"n": 2}]
+        assert c.get(f"/api/v1/models/{bad}/sample").status_code == 404
+
+
+def test_a_model_cannot_read_files_of_the_host(platform):
+    import time
+
+    model = unique("peek")
+    with platform.client() as c:
+        created = c.post("/api/v1/models", json={
+            "name": model, "sql": "SELECT content FROM read_text('/etc/hostname')"})
+        assert created.status_code == 201  # a valid SELECT: it is refused when it runs
+        deadline = time.monotonic() + 60
+        while f"gold model {model} failed" not in platform.log("transform"):
+            assert time.monotonic() < deadline, "the build job never reported the model"
+            time.sleep(0.3)
+        sample = c.get(f"/api/v1/models/{model}/sample")
+    assert sample.status_code == 404 and "not been built" in sample.json()["error"]
+    failure = [line for line in platform.log("transform").splitlines()
+               if f"gold model {model} failed" in line]
+    assert "disabled" in failure[0] or "Permission" in failure[0]

@@ -26,11 +26,15 @@ from pathlib import Path
 
 import duckdb
 
-GOLD_SQL = ("SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
-            "FROM orders_bench GROUP BY ALL")
+GOLD_SQL = (
+    "SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
+    "FROM orders_bench GROUP BY ALL"
+)
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "Null", "None", "none", "-", "nan", "NaN"]
-COLUMNS = ("order_id customer_id zip country order_date shipped_date updated_at amount quantity"
-           " discount_pct is_gift status email notes").split()
+COLUMNS = (
+    "order_id customer_id zip country order_date shipped_date updated_at amount quantity"
+    " discount_pct is_gift status email notes"
+).split()
 # column -> SQL over the cleaned string {v} (the schema a script author knows and hard-codes)
 CASTS = {
     "order_id": "CAST({v} AS BIGINT)",
@@ -72,7 +76,8 @@ def run(csv: Path, out: Path, threads: int | None) -> dict:
             store_rejects = true, parallel = true)""")
     read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     rejected = con.execute(
-        "SELECT count(DISTINCT (scan_id, file_id, line)) FROM reject_errors").fetchone()[0]
+        "SELECT count(DISTINCT (scan_id, file_id, line)) FROM reject_errors"
+    ).fetchone()[0]
     parsed = read + rejected  # records seen, as FlowForge counts them (bronze + rejected)
     timings["read_csv"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -87,10 +92,11 @@ def run(csv: Path, out: Path, threads: int | None) -> dict:
 
     # 2. Silver: clean, cast, dedupe (exact duplicates first kept, then last row per key).
     t = time.perf_counter()
-    con.execute(f"CREATE MACRO clean(x) AS CASE WHEN trim(x) IN ({', '.join(map(q, NULL_TOKENS))})"
-                " THEN NULL ELSE trim(x) END")
-    typed = ", ".join(
-        CASTS[c].format(v=f'clean("{c}")') + f' AS "{c}"' for c in COLUMNS)
+    con.execute(
+        f"CREATE MACRO clean(x) AS CASE WHEN trim(x) IN ({', '.join(map(q, NULL_TOKENS))})"
+        " THEN NULL ELSE trim(x) END"
+    )
+    typed = ", ".join(CASTS[c].format(v=f'clean("{c}")') + f' AS "{c}"' for c in COLUMNS)
     con.execute(f"""
         CREATE TEMP TABLE typed AS
         SELECT {typed}, _source_file, _source_line, _ingested_at
@@ -122,9 +128,14 @@ def run(csv: Path, out: Path, threads: int | None) -> dict:
 
     return {
         "counts": {
-            "parsed": parsed, "rejected": rejected, "bronze": read,
-            "exact_duplicates": bronze_rows - distinct, "key_duplicates": distinct - silver_rows,
-            "duplicates": bronze_rows - silver_rows, "silver": silver_rows, "gold": gold_rows,
+            "parsed": parsed,
+            "rejected": rejected,
+            "bronze": read,
+            "exact_duplicates": bronze_rows - distinct,
+            "key_duplicates": distinct - silver_rows,
+            "duplicates": bronze_rows - silver_rows,
+            "silver": silver_rows,
+            "gold": gold_rows,
         },
         "seconds": {k: round(v, 3) for k, v in timings.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -139,8 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
     args = ap.parse_args(argv)
     result = run(args.csv.resolve(), args.out, args.threads)
-    print(f"baseline: {result['counts']}  {result['seconds']}  "
-          f"peak RSS {result['peak_rss_mb']} MB", file=sys.stderr)
+    print(
+        f"baseline: {result['counts']}  {result['seconds']}  peak RSS {result['peak_rss_mb']} MB",
+        file=sys.stderr,
+    )
     print(json.dumps(result))
 
 

@@ -44,8 +44,10 @@ REPO = BENCH.parent
 SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
 STAGES = ("ingest", "silver", "quality", "gold")
 DATASET, KEY, MODEL = "orders_bench", "order_id", "revenue_by_country_status"
-GOLD_SQL = ("SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
-            "FROM orders_bench GROUP BY ALL")
+GOLD_SQL = (
+    "SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
+    "FROM orders_bench GROUP BY ALL"
+)
 TARGET_RATIO, TARGET_RSS_MIB = 3.0, 1.5 * 1024
 POLL, SAMPLE = 0.2, 0.5
 MIB = 1024 * 1024
@@ -56,6 +58,7 @@ def say(msg: str = "") -> None:
 
 
 # ----------------------------------------------------------------------------------- data
+
 
 def size_label(rows: int) -> str:
     if rows % 1_000_000 == 0:
@@ -68,12 +71,28 @@ def size_label(rows: int) -> str:
 def ensure_data(csv: Path, rows: int, seed: int) -> dict:
     sidecar = csv.with_name(csv.name + ".expected.json")
     expected = json.loads(sidecar.read_text()) if sidecar.exists() else None
-    ok = (csv.exists() and expected is not None and expected.get("records") == rows
-          and expected.get("seed") == seed and csv.stat().st_size == expected.get("bytes"))
+    ok = (
+        csv.exists()
+        and expected is not None
+        and expected.get("records") == rows
+        and expected.get("seed") == seed
+        and csv.stat().st_size == expected.get("bytes")
+    )
     if not ok:
         say(f"generating {csv} ({rows:,} rows, seed {seed}) ...")
-        subprocess.run([sys.executable, str(BENCH / "generate.py"), "--rows", str(rows),
-                        "--out", str(csv), "--seed", str(seed)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(BENCH / "generate.py"),
+                "--rows",
+                str(rows),
+                "--out",
+                str(csv),
+                "--seed",
+                str(seed),
+            ],
+            check=True,
+        )
         expected = json.loads(sidecar.read_text())
     return expected
 
@@ -89,6 +108,7 @@ def warm_cache(path: Path) -> float:
 
 # ------------------------------------------------------------------------------- platform
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,8 +116,11 @@ def free_port() -> int:
 
 
 def platform_env(home: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("S3_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("S3_")
+    }
     env.update(FLOWFORGE_HOME=str(home), FLOWFORGE_PORT=str(port), PYTHONUNBUFFERED="1")
     return env
 
@@ -237,9 +260,13 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
     say(f"platform: starting in {home} on port {port} ...")
     t_boot = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flowforge.cli.main", "up"], cwd=REPO,
-        env=platform_env(home, port), stdout=up_log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "flowforge.cli.main", "up"],
+        cwd=REPO,
+        env=platform_env(home, port),
+        stdout=up_log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     sampler = None
     try:
@@ -307,13 +334,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
-def upload_and_wait(c: httpx.Client, csv: Path, proc: subprocess.Popen, timeout: float,
-                    result: dict) -> dict | None:
+def upload_and_wait(
+    c: httpx.Client, csv: Path, proc: subprocess.Popen, timeout: float, result: dict
+) -> dict | None:
     result["upload_wall_start"] = time.time()
     t0 = time.perf_counter()
     with csv.open("rb") as f:  # httpx streams a file object in chunks (no full read)
-        r = c.post("/api/v1/files", files={"file": (csv.name, f, "text/csv")},
-                   data={"dataset": DATASET, "key": KEY})
+        r = c.post(
+            "/api/v1/files",
+            files={"file": (csv.name, f, "text/csv")},
+            data={"dataset": DATASET, "key": KEY},
+        )
     result["upload_seconds"] = round(time.perf_counter() - t0, 3)
     if r.status_code != 202:
         result["error"] = f"upload refused ({r.status_code}): {r.text[:500]}"
@@ -333,8 +364,10 @@ def upload_and_wait(c: httpx.Client, csv: Path, proc: subprocess.Popen, timeout:
         for stage in run.get("stages", []):
             if seen.get(stage["name"]) != stage["status"]:
                 seen[stage["name"]] = stage["status"]
-                say(f"  {time.perf_counter() - t0:8.1f} s  {stage['name']:<8} {stage['status']}"
-                    + (f"  ({stage['error']})" if stage.get("error") else ""))
+                say(
+                    f"  {time.perf_counter() - t0:8.1f} s  {stage['name']:<8} {stage['status']}"
+                    + (f"  ({stage['error']})" if stage.get("error") else "")
+                )
         if run.get("status") in ("succeeded", "failed"):
             break
         if proc.poll() is not None:
@@ -364,11 +397,16 @@ def stop_platform(proc: subprocess.Popen, home: Path) -> dict:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(30)
     left = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
-    return {"stop_seconds": round(time.perf_counter() - t, 2), "stop_forced": forced,
-            "up_exit_code": proc.returncode, "services_left_running": left}
+    return {
+        "stop_seconds": round(time.perf_counter() - t, 2),
+        "stop_forced": forced,
+        "up_exit_code": proc.returncode,
+        "services_left_running": left,
+    }
 
 
 # ------------------------------------------------------------------------------- baseline
+
 
 def run_baseline(csv: Path, expected: dict) -> dict:
     out = Path(tempfile.mkdtemp(prefix="flowforge-baseline-", dir="/tmp"))
@@ -391,16 +429,19 @@ def run_baseline(csv: Path, expected: dict) -> dict:
         say(f"baseline: failed (exit {proc.returncode}): {proc.stderr[-1500:]}")
         shutil.rmtree(out, ignore_errors=True)
         return result
-    result.update(ok=proc.returncode == 0, counts=report["counts"], steps=report["seconds"],
-                  self_peak_rss_mib=report["peak_rss_mb"])
+    result.update(
+        ok=proc.returncode == 0,
+        counts=report["counts"],
+        steps=report["seconds"],
+        self_peak_rss_mib=report["peak_rss_mb"],
+    )
     result["peak_rss_mib"] = result.get("time_v_max_rss_mib", report["peak_rss_mb"])
     result["count_checks"] = check_counts(report["counts"], expected, "baseline")
     try:
         import duckdb
 
         gold = duckdb.sql(f"SELECT * FROM read_parquet('{report['outputs']['gold']}')")
-        result["gold_rows"] = [dict(zip(gold.columns, row, strict=True))
-                               for row in gold.fetchall()]
+        result["gold_rows"] = [dict(zip(gold.columns, row, strict=True)) for row in gold.fetchall()]
     except Exception as exc:  # noqa: BLE001 - a comparison aid only
         result["gold_error"] = str(exc)
     shutil.rmtree(out, ignore_errors=True)
@@ -413,8 +454,10 @@ def compare_gold(platform_rows: list[dict] | None, baseline_rows: list[dict] | N
         return {"compared": False}
 
     def index(rows):
-        return {(r.get("country"), r.get("status")):
-                (int(r["orders"]), float(r["revenue"])) for r in rows}
+        return {
+            (r.get("country"), r.get("status")): (int(r["orders"]), float(r["revenue"]))
+            for r in rows
+        }
 
     p, b = index(platform_rows), index(baseline_rows)
     diffs = []
@@ -422,11 +465,17 @@ def compare_gold(platform_rows: list[dict] | None, baseline_rows: list[dict] | N
         pv, bv = p.get(k), b.get(k)
         if pv is None or bv is None or pv[0] != bv[0] or abs(pv[1] - bv[1]) > 0.005:
             diffs.append({"group": list(k), "platform": pv, "baseline": bv})
-    return {"compared": True, "groups": len(b), "platform_groups": len(p),
-            "equal": not diffs, "differences": diffs[:20]}
+    return {
+        "compared": True,
+        "groups": len(b),
+        "platform_groups": len(p),
+        "equal": not diffs,
+        "differences": diffs[:20],
+    }
 
 
 # --------------------------------------------------------------------------------- report
+
 
 def fmt(v, spec: str = ",.1f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
@@ -437,8 +486,10 @@ def report(res: dict) -> None:
     rows, ps, bs = d["records"], p.get("platform_seconds"), b.get("seconds")
     say()
     say("=" * 72)
-    say(f"FlowForge pipeline benchmark  {res['timestamp']}  ({res['machine']['cpus']} CPUs, "
-        f"{res['machine']['ram_gib']} GiB RAM)")
+    say(
+        f"FlowForge pipeline benchmark  {res['timestamp']}  ({res['machine']['cpus']} CPUs, "
+        f"{res['machine']['ram_gib']} GiB RAM)"
+    )
     say("=" * 72)
     lines = [
         ("file", d["path"]),
@@ -459,9 +510,11 @@ def report(res: dict) -> None:
     say("platform stages (server timestamps; 'starts at' relative to upload start)")
     say(f"  {'stage':<9}{'status':<11}{'seconds':>10}{'starts at':>11}{'ends at':>10}")
     for name, st in p.get("stages", {}).items():
-        say(f"  {name:<9}{st['status']:<11}{fmt(st['seconds'], ',.2f'):>10}"
+        say(
+            f"  {name:<9}{st['status']:<11}{fmt(st['seconds'], ',.2f'):>10}"
             f"{fmt(st['starts_at'], ',.2f'):>11}{fmt(st['ends_at'], ',.2f'):>10}"
-            + (f"  error: {st['error']}" if st.get("error") else ""))
+            + (f"  error: {st['error']}" if st.get("error") else "")
+        )
     steps = b.get("steps") or {}
     say("baseline steps (seconds): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     say()
@@ -470,8 +523,10 @@ def report(res: dict) -> None:
     for s in SERVICES:
         extra = " (restarted!)" if s in p.get("restarted", []) else ""
         say(f"  {s:<10}{fmt(hwm.get(s)):>10}   sampled {fmt(sampled.get(s)):>9}{extra}")
-    say(f"  {'all of up':<10}{'':>10}   sampled {fmt(p.get('tree_peak_rss_mib')):>9}"
-        "  (whole process tree incl. NATS + PostgreSQL, sum)")
+    say(
+        f"  {'all of up':<10}{'':>10}   sampled {fmt(p.get('tree_peak_rss_mib')):>9}"
+        "  (whole process tree incl. NATS + PostgreSQL, sum)"
+    )
     say(f"  {'baseline':<10}{fmt(b.get('peak_rss_mib')):>10}")
     say()
     say("counts            expected      platform      baseline")
@@ -482,13 +537,18 @@ def report(res: dict) -> None:
         cells = []
         for src in (pc, bc):
             c = src.get(name)
-            cells.append("-" if c is None else f"{fmt(c['got'], ',', 'None')}"
-                         + ("" if c["ok"] else " MISMATCH"))
+            cells.append(
+                "-"
+                if c is None
+                else f"{fmt(c['got'], ',', 'None')}" + ("" if c["ok"] else " MISMATCH")
+            )
         say(f"  {name:<12}{fmt(want, ','):>12}  {cells[0]:>12}  {cells[1]:>12}")
     g = res.get("gold_comparison", {})
     if g.get("compared"):
-        say(f"gold: {g['platform_groups']} groups on the platform, {g['groups']} in the baseline:"
-            f" {'identical' if g['equal'] else 'MISMATCH ' + json.dumps(g['differences'][:3])}")
+        say(
+            f"gold: {g['platform_groups']} groups on the platform, {g['groups']} in the baseline:"
+            f" {'identical' if g['equal'] else 'MISMATCH ' + json.dumps(g['differences'][:3])}"
+        )
     say()
     say("targets")
     for t in res["targets"]:
@@ -506,22 +566,37 @@ def report(res: dict) -> None:
 
 def targets(res: dict) -> list[dict]:
     p = res["platform"]
-    out = [{"name": "platform/baseline time ratio", "target": f"<= {TARGET_RATIO:g}x",
+    out = [
+        {
+            "name": "platform/baseline time ratio",
+            "target": f"<= {TARGET_RATIO:g}x",
             "value": fmt(res.get("ratio"), ".2f") + "x",
-            "pass": res.get("ratio") is not None and p.get("ok") and res["ratio"] <= TARGET_RATIO}]
+            "pass": res.get("ratio") is not None and p.get("ok") and res["ratio"] <= TARGET_RATIO,
+        }
+    ]
     hwm, sampled = p.get("vm_hwm_mib") or {}, p.get("sampled_peak_rss_mib") or {}
     for s in SERVICES:
         v = max(x for x in (hwm.get(s), sampled.get(s), 0.0) if x is not None)
-        out.append({"name": f"{s} peak RSS", "target": f"<= {TARGET_RSS_MIB:,.0f} MiB",
-                    "value": f"{v:,.1f} MiB", "pass": 0 < v <= TARGET_RSS_MIB})
+        out.append(
+            {
+                "name": f"{s} peak RSS",
+                "target": f"<= {TARGET_RSS_MIB:,.0f} MiB",
+                "value": f"{v:,.1f} MiB",
+                "pass": 0 < v <= TARGET_RSS_MIB,
+            }
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
-    ap.add_argument("--data", type=Path, default=None,
-                    help="CSV path (default bench/data/orders_<rows>.csv, e.g. orders_5m.csv)")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="CSV path (default bench/data/orders_<rows>.csv, e.g. orders_5m.csv)",
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the run")
     ap.add_argument("--keep", action="store_true", help="keep the platform's FLOWFORGE_HOME")
@@ -535,29 +610,42 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     res: dict = {
         "timestamp": stamp,
-        "machine": {"cpus": os.cpu_count(),
-                    "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),
-                    "python": sys.version.split()[0]},
-        "data": {"path": str(csv.relative_to(REPO) if csv.is_relative_to(REPO) else csv),
-                 "records": expected["records"], "bytes": expected["bytes"],
-                 "mb": round(expected["bytes"] / 1e6, 1), "expected": expected,
-                 "warm_read_seconds": round(warm, 2)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+            "python": sys.version.split()[0],
+        },
+        "data": {
+            "path": str(csv.relative_to(REPO) if csv.is_relative_to(REPO) else csv),
+            "records": expected["records"],
+            "bytes": expected["bytes"],
+            "mb": round(expected["bytes"] / 1e6, 1),
+            "expected": expected,
+            "warm_read_seconds": round(warm, 2),
+        },
         "gold_sql": GOLD_SQL,
     }
-    say(f"data: {csv} ({expected['records']:,} rows, {expected['bytes'] / 1e6:,.1f} MB;"
-        f" read in {warm:.1f} s to warm the page cache)")
-    res["platform"] = ({"ok": False, "error": "skipped", "home": "-"} if args.skip_platform
-                       else run_platform(csv, expected, args.timeout, args.keep))
-    res["baseline"] = ({"ok": False, "error": "skipped"} if args.skip_baseline
-                       else run_baseline(csv, expected))
+    say(
+        f"data: {csv} ({expected['records']:,} rows, {expected['bytes'] / 1e6:,.1f} MB;"
+        f" read in {warm:.1f} s to warm the page cache)"
+    )
+    res["platform"] = (
+        {"ok": False, "error": "skipped", "home": "-"}
+        if args.skip_platform
+        else run_platform(csv, expected, args.timeout, args.keep)
+    )
+    res["baseline"] = (
+        {"ok": False, "error": "skipped"} if args.skip_baseline else run_baseline(csv, expected)
+    )
     ps, bs = res["platform"].get("platform_seconds"), res["baseline"].get("seconds")
     res["ratio"] = round(ps / bs, 3) if ps and bs and res["platform"].get("ok") else None
     res["throughput_rows_per_s"] = {
         "platform": round(expected["records"] / ps) if ps else None,
         "baseline": round(expected["records"] / bs) if bs else None,
     }
-    res["gold_comparison"] = compare_gold(res["platform"].get("gold_rows"),
-                                          res["baseline"].get("gold_rows"))
+    res["gold_comparison"] = compare_gold(
+        res["platform"].get("gold_rows"), res["baseline"].get("gold_rows")
+    )
     res["targets"] = targets(res)
     report(res)
     out_dir = BENCH / "out"

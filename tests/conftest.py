@@ -27,8 +27,16 @@ import pytest
 from flowforge.cli.embedded import Nats, free_port, start_nats, wait_for_port
 
 ACK_WAIT = "5"
-CONFIG_VARS = ("NATS_URL", "DATABASE_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID",
-               "S3_SECRET_ACCESS_KEY", "S3_BUCKET_NAME", "FLOWFORGE_HOME", "FLOWFORGE_PORT")
+CONFIG_VARS = (
+    "NATS_URL",
+    "DATABASE_URL",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_BUCKET_NAME",
+    "FLOWFORGE_HOME",
+    "FLOWFORGE_PORT",
+)
 
 
 @dataclass
@@ -73,14 +81,23 @@ class Platform:
 def start_platform(home: Path, extra_env: dict[str, str]) -> Platform:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-    env.update({"FLOWFORGE_HOME": str(home), "FLOWFORGE_PORT": str(port),
-                "FLOWFORGE_ACK_WAIT": ACK_WAIT, "FLOWFORGE_MAX_DELIVER": "5"})
+    env.update(
+        {
+            "FLOWFORGE_HOME": str(home),
+            "FLOWFORGE_PORT": str(port),
+            "FLOWFORGE_ACK_WAIT": ACK_WAIT,
+            "FLOWFORGE_MAX_DELIVER": "5",
+        }
+    )
     env.update(extra_env)
     home.mkdir(parents=True, exist_ok=True)
     out = open(home / "up.log", "wb")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(
         [sys.executable, "-m", "flowforge.cli.main", "up"],
-        env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -136,12 +153,27 @@ def start_weed(root: Path, access_key: str, secret: str) -> tuple[subprocess.Pop
     env = dict(os.environ, AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret)
     log = open(root / "weed.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
-         f"-filer.port={ports['filer']}", f"-s3.port={ports['s3']}",
-         f"-admin.port={ports['admin']}", "-admin.ui=false", "-webdav=false",
-         "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            weed,
+            "mini",
+            f"-dir={root}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={ports['master']}",
+            f"-volume.port={ports['volume']}",
+            f"-filer.port={ports['filer']}",
+            f"-s3.port={ports['s3']}",
+            f"-admin.port={ports['admin']}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     wait_for_port(ports["s3"], 60, process)
     return process, f"http://127.0.0.1:{ports['s3']}"
@@ -180,14 +212,17 @@ def s3_platform(
             await conn.close()
 
     asyncio.run(create_db())
-    p = start_platform(base / "home", {
-        "NATS_URL": nats.url,
-        "DATABASE_URL": admin_url.rsplit("/", 1)[0] + "/flowforge_s3",
-        "S3_ENDPOINT_URL": s3_server["endpoint"],
-        "S3_ACCESS_KEY_ID": s3_server["access_key"],
-        "S3_SECRET_ACCESS_KEY": s3_server["secret_key"],
-        "S3_BUCKET_NAME": "lake",
-    })
+    p = start_platform(
+        base / "home",
+        {
+            "NATS_URL": nats.url,
+            "DATABASE_URL": admin_url.rsplit("/", 1)[0] + "/flowforge_s3",
+            "S3_ENDPOINT_URL": s3_server["endpoint"],
+            "S3_ACCESS_KEY_ID": s3_server["access_key"],
+            "S3_SECRET_ACCESS_KEY": s3_server["secret_key"],
+            "S3_BUCKET_NAME": "lake",
+        },
+    )
     p.extra.update(s3_server)
     yield p
     stop_platform(p)

@@ -26,12 +26,20 @@ TIMING = StageTiming(started_at=NOW, finished_at=NOW)
 def events(dataset: str, run_id: str) -> tuple[SilverReady, QualityChecked]:
     counts = RunCounts(parsed=10, rejected=0, bronze=10, duplicates=0, silver=10)
     silver = SilverReady(
-        run_id=run_id, dataset=dataset, silver_uri=f"file:///lake/silver/{dataset}/{run_id}",
-        columns=[Column(name="a", type="integer")], schema_fingerprint="f", timing=TIMING,
+        run_id=run_id,
+        dataset=dataset,
+        silver_uri=f"file:///lake/silver/{dataset}/{run_id}",
+        columns=[Column(name="a", type="integer")],
+        schema_fingerprint="f",
+        timing=TIMING,
         counts=counts,
     )
     checked = QualityChecked.following(
-        silver, verdict="warned", checks=[], silver_uri=silver.silver_uri, timing=TIMING,
+        silver,
+        verdict="warned",
+        checks=[],
+        silver_uri=silver.silver_uri,
+        timing=TIMING,
         counts={"quarantined": 3, "valid": 7},
     )
     return silver, checked
@@ -47,10 +55,12 @@ async def _record_in(order: str, dsn: str) -> tuple[bool, int, int]:
         await record(checked, pool)  # a redelivery changes nothing
         obj = await pool.fetchrow(
             "SELECT promoted, rows FROM catalog.asset_objects WHERE dataset = $1"
-            " AND layer = 'silver'", dataset)
+            " AND layer = 'silver'",
+            dataset,
+        )
         asset_rows = await pool.fetchval(
-            "SELECT row_count FROM catalog.assets WHERE dataset = $1 AND layer = 'silver'",
-            dataset)
+            "SELECT row_count FROM catalog.assets WHERE dataset = $1 AND layer = 'silver'", dataset
+        )
         return obj["promoted"], obj["rows"], asset_rows
     finally:
         await pool.close()

@@ -18,9 +18,21 @@ def test_ingest_uploads_waits_and_prints_the_stage_summary(platform, tmp_path):
     source = tmp_path / "cli_orders.csv"
     source.write_text("id,zip\n1,00501\n2,02134\n2,02134\nbad,line,here\n")
     done = subprocess.run(
-        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--key", "id",
-         "--url", platform.url],
-        capture_output=True, text=True, timeout=120, env=platform.env,
+        [
+            sys.executable,
+            "-m",
+            "flowforge.cli.main",
+            "ingest",
+            str(source),
+            "--key",
+            "id",
+            "--url",
+            platform.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=platform.env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -32,9 +44,18 @@ def test_ingest_uploads_waits_and_prints_the_stage_summary(platform, tmp_path):
 
 def test_ingest_of_a_missing_file_says_so(platform, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(tmp_path / "no.csv"),
-         "--url", platform.url],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "flowforge.cli.main",
+            "ingest",
+            str(tmp_path / "no.csv"),
+            "--url",
+            platform.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert "no such file" in done.stdout
@@ -44,9 +65,10 @@ def test_ingest_exits_nonzero_when_the_run_fails(platform, tmp_path):
     source = tmp_path / "only_header.csv"
     source.write_text("a,b\n")
     done = subprocess.run(
-        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--url",
-         platform.url],
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--url", platform.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "failed" in done.stdout
@@ -76,13 +98,21 @@ def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
     """The README's first command, as a newcomer runs it (on a free port)."""
     from flowforge.cli.embedded import free_port
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NATS_URL", "DATABASE_URL", "S3_ENDPOINT_URL")}
-    env.update(FLOWFORGE_HOME=str(tmp_path / "home"), FLOWFORGE_PORT=str(free_port()),
-               COLUMNS="200")
-    process = subprocess.Popen([sys.executable, "-m", "flowforge.cli.main", "up", "--demo"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NATS_URL", "DATABASE_URL", "S3_ENDPOINT_URL")
+    }
+    env.update(
+        FLOWFORGE_HOME=str(tmp_path / "home"), FLOWFORGE_PORT=str(free_port()), COLUMNS="200"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowforge.cli.main", "up", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 240
     for line in process.stdout:
@@ -96,7 +126,7 @@ def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
     assert "FlowForge is up" in out
     assert "parsed=64" in out and "rejected=1" in out and "duplicates=2" in out
     assert "valid=61" in out
-    silver = out[out.index("silver orders"):out.index("gold revenue_by_state")]
+    silver = out[out.index("silver orders") : out.index("gold revenue_by_state")]
     assert "order_id:integer" in silver and "zip:string" in silver
     assert "'zip': '02134'" in silver  # leading zeros survive to Silver
     assert "gold revenue_by_state" in out

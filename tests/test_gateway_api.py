@@ -13,14 +13,19 @@ pytestmark = pytest.mark.e2e
 def test_health_reports_every_service(platform):
     response = httpx.get(f"{platform.url}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json()["services"] == {s: "ok" for s in (
-        "ingest", "transform", "quality", "catalog", "ai", "gateway")}
+    assert response.json()["services"] == {
+        s: "ok" for s in ("ingest", "transform", "quality", "catalog", "ai", "gateway")
+    }
 
 
 def test_unknown_things_are_404_with_a_message_not_a_trace(platform):
     with platform.client() as c:
-        for path in ("/api/v1/runs/nope", "/api/v1/datasets/nope",
-                     "/api/v1/datasets/nope/schema", "/api/v1/models/nope/sample"):
+        for path in (
+            "/api/v1/runs/nope",
+            "/api/v1/datasets/nope",
+            "/api/v1/datasets/nope/schema",
+            "/api/v1/models/nope/sample",
+        ):
             response = c.get(path)
             assert response.status_code == 404, path
             body = response.json()
@@ -84,8 +89,13 @@ def test_openapi_asyncapi_and_metrics_are_served(platform):
         assert "/api/v1/files" in paths and "/api/v1/runs/{run_id}/rejected" in paths
         asyncapi = c.get("/asyncapi.json").json()
         addresses = {ch["address"] for ch in asyncapi["channels"].values()}
-        assert {"file.landed", "bronze.ready", "silver.ready", "quality.checked",
-                "gold.ready"} <= addresses
+        assert {
+            "file.landed",
+            "bronze.ready",
+            "silver.ready",
+            "quality.checked",
+            "gold.ready",
+        } <= addresses
         assert "run_id" in asyncapi["components"]["schemas"]["BronzeReady"]["properties"]
         ingest_metrics = c.get("/api/v1/services/ingest/metrics").text
         assert "flowforge_messages_total" in ingest_metrics
@@ -97,8 +107,9 @@ def test_service_logs_are_structured_and_carry_the_run_id(platform):
     import json
 
     run = platform.land(b"k,v\n1,a\n", "logged.csv")
-    lines = [json.loads(line) for line in platform.log("transform").splitlines()
-             if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in platform.log("transform").splitlines() if line.startswith("{")
+    ]
     mine = [line for line in lines if line.get("run_id") == run["run_id"]]
     assert mine and all(line["service"] == "transform" for line in mine)
 

@@ -13,7 +13,7 @@ MESSY = (
     "1,Ann,00501,2024-01-05,10.50,yes,\n"  # line 2
     "2,Bob,02134,2024-01-06,20.00,no,NA\n"  # line 3
     "2,Bob,02134,2024-01-06,20.00,no,NA\n"  # line 4: exact duplicate of line 3
-    "3,Cid,10001,2024-02-01,5.25,Y,\"multi\nline note\"\n"  # lines 5-6
+    '3,Cid,10001,2024-02-01,5.25,Y,"multi\nline note"\n'  # lines 5-6
     "4,Dee,60601\n"  # line 7: too few fields
     "5, Eve ,94105,2024-03-01, 7.75 ,N,null\n"  # line 8: padded values, null token
     "3,Cid,10001,2024-02-02,6.25,y,updated\n"  # line 9: key 3 again, latest wins
@@ -30,11 +30,14 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
     p = any_platform
     dataset, model = unique("orders"), unique("spend")
     with p.client() as c:
-        created = c.post("/api/v1/models", json={
-            "name": model,
-            "sql": f"SELECT customer, sum(amount) AS spend, count(*) AS n FROM {dataset} "
-                   "GROUP BY customer ORDER BY customer",
-        })
+        created = c.post(
+            "/api/v1/models",
+            json={
+                "name": model,
+                "sql": f"SELECT customer, sum(amount) AS spend, count(*) AS n FROM {dataset} "
+                "GROUP BY customer ORDER BY customer",
+            },
+        )
         assert created.status_code == 201, created.text
         assert created.json()["depends_on"] == [dataset]
 
@@ -42,8 +45,15 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
 
     assert run["status"] == "succeeded", run
     assert [s["status"] for s in run["stages"]] == ["succeeded"] * 4
-    assert run["counts"] == {"parsed": 9, "rejected": 2, "bronze": 7, "duplicates": 2,
-                             "silver": 5, "quarantined": 1, "valid": 4}
+    assert run["counts"] == {
+        "parsed": 9,
+        "rejected": 2,
+        "bronze": 7,
+        "duplicates": 2,
+        "silver": 5,
+        "quarantined": 1,
+        "valid": 4,
+    }
     c = run["counts"]
     assert c["parsed"] == c["rejected"] + c["bronze"]
     assert c["bronze"] == c["duplicates"] + c["silver"]
@@ -52,18 +62,27 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
     with p.client() as client:
         rejected = client.get(f"/api/v1/runs/{run['run_id']}/rejected").json()
         assert [(r["line"], r["reason"]) for r in rejected["rows"]] == [
-            (7, "expected 7 fields, found 3"), (10, "expected 7 fields, found 8")]
+            (7, "expected 7 fields, found 3"),
+            (10, "expected 7 fields, found 8"),
+        ]
 
         schema = client.get(f"/api/v1/datasets/{dataset}/schema", params={"layer": "silver"})
         types = {col["name"]: col["type"] for col in schema.json()["columns"]}
-        assert types == {"order_id": "integer", "customer": "string", "zip": "string",
-                         "order_date": "date", "amount": "decimal(38,2)", "gift": "boolean",
-                         "note": "string"}
+        assert types == {
+            "order_id": "integer",
+            "customer": "string",
+            "zip": "string",
+            "order_date": "date",
+            "amount": "decimal(38,2)",
+            "gift": "boolean",
+            "note": "string",
+        }
         bronze = client.get(f"/api/v1/datasets/{dataset}/schema", params={"layer": "bronze"})
         assert {col["type"] for col in bronze.json()["columns"]} == {"string"}
 
-        rows = client.get(f"/api/v1/datasets/{dataset}/sample",
-                          params={"layer": "silver", "limit": 100}).json()["rows"]
+        rows = client.get(
+            f"/api/v1/datasets/{dataset}/sample", params={"layer": "silver", "limit": 100}
+        ).json()["rows"]
         by_id = {r["order_id"]: r for r in rows}
         assert sorted(by_id) == [1, 2, 3, 5]  # the null-key row (line 11) is quarantined
         assert len(rows) == 4
@@ -73,8 +92,9 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
         assert by_id[5]["customer"] == "Eve" and by_id[5]["note"] is None
         assert by_id[1]["gift"] is True and by_id[5]["gift"] is False
 
-        raw = client.get(f"/api/v1/datasets/{dataset}/sample",
-                         params={"layer": "bronze", "limit": 100}).json()["rows"]
+        raw = client.get(
+            f"/api/v1/datasets/{dataset}/sample", params={"layer": "bronze", "limit": 100}
+        ).json()["rows"]
         assert sorted(r["_source_line"] for r in raw) == [2, 3, 4, 5, 8, 9, 11]
         assert any(r["Customer"] == " Eve " for r in raw)  # Bronze keeps the raw text
 
@@ -88,9 +108,11 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
 
         lineage = client.get(f"/api/v1/datasets/{dataset}/lineage").json()
         edges = {(e["source"], e["target"]) for e in lineage["edges"]}
-        assert edges == {("file:orders.csv", f"bronze:{dataset}"),
-                         (f"bronze:{dataset}", f"silver:{dataset}"),
-                         (f"silver:{dataset}", f"gold:{model}")}
+        assert edges == {
+            ("file:orders.csv", f"bronze:{dataset}"),
+            (f"bronze:{dataset}", f"silver:{dataset}"),
+            (f"silver:{dataset}", f"gold:{model}"),
+        }
 
         listed = client.get("/api/v1/runs", params={"dataset": dataset}).json()["runs"]
         assert [r["run_id"] for r in listed] == [run["run_id"]]
@@ -101,8 +123,9 @@ def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_plat
 
 def test_a_model_registered_after_its_data_landed_is_built_at_once(platform):
     dataset, model = unique("late"), unique("late_total")
-    run = platform.land(b"region,amount\nnorth,1.50\nsouth,2.25\nnorth,3.00\n", "late.csv",
-                        dataset=dataset)
+    run = platform.land(
+        b"region,amount\nnorth,1.50\nsouth,2.25\nnorth,3.00\n", "late.csv", dataset=dataset
+    )
     assert run["status"] == "succeeded"
     with platform.client() as c:
         sql = f"SELECT region, sum(amount) AS total FROM {dataset} GROUP BY region ORDER BY 1"
@@ -113,8 +136,10 @@ def test_a_model_registered_after_its_data_landed_is_built_at_once(platform):
         while (sample := c.get(f"/api/v1/models/{model}/sample")).status_code == 404:
             assert time.monotonic() < deadline, sample.text
             time.sleep(0.3)
-        assert sample.json()["rows"] == [{"region": "north", "total": 4.5},
-                                         {"region": "south", "total": 2.25}]
+        assert sample.json()["rows"] == [
+            {"region": "north", "total": 4.5},
+            {"region": "south", "total": 2.25},
+        ]
         detail = c.get(f"/api/v1/models/{model}").json()
         assert detail["built"] is True and detail["row_count"] == 2
         runs = c.get("/api/v1/runs", params={"dataset": model}).json()["runs"]
@@ -124,10 +149,18 @@ def test_a_model_registered_after_its_data_landed_is_built_at_once(platform):
 def test_a_broken_model_fails_the_gold_stage_but_not_the_other_models(platform):
     dataset, good, bad = unique("iso"), unique("good"), unique("bad")
     with platform.client() as c:
-        assert c.post("/api/v1/models", json={
-            "name": bad, "sql": f"SELECT no_such_column FROM {dataset}"}).status_code == 201
-        assert c.post("/api/v1/models", json={
-            "name": good, "sql": f"SELECT count(*) AS n FROM {dataset}"}).status_code == 201
+        assert (
+            c.post(
+                "/api/v1/models", json={"name": bad, "sql": f"SELECT no_such_column FROM {dataset}"}
+            ).status_code
+            == 201
+        )
+        assert (
+            c.post(
+                "/api/v1/models", json={"name": good, "sql": f"SELECT count(*) AS n FROM {dataset}"}
+            ).status_code
+            == 201
+        )
     run = platform.land(b"a,b\n1,2\n3,4\n", "iso.csv", dataset=dataset)
 
     assert run["status"] == "failed"
@@ -145,8 +178,10 @@ def test_a_model_cannot_read_files_of_the_host(platform):
 
     model = unique("peek")
     with platform.client() as c:
-        created = c.post("/api/v1/models", json={
-            "name": model, "sql": "SELECT content FROM read_text('/etc/hostname')"})
+        created = c.post(
+            "/api/v1/models",
+            json={"name": model, "sql": "SELECT content FROM read_text('/etc/hostname')"},
+        )
         assert created.status_code == 201  # a valid SELECT: it is refused when it runs
         deadline = time.monotonic() + 60
         while f"gold model {model} failed" not in platform.log("transform"):
@@ -154,6 +189,9 @@ def test_a_model_cannot_read_files_of_the_host(platform):
             time.sleep(0.3)
         sample = c.get(f"/api/v1/models/{model}/sample")
     assert sample.status_code == 404 and "not been built" in sample.json()["error"]
-    failure = [line for line in platform.log("transform").splitlines()
-               if f"gold model {model} failed" in line]
+    failure = [
+        line
+        for line in platform.log("transform").splitlines()
+        if f"gold model {model} failed" in line
+    ]
     assert "disabled" in failure[0] or "Permission" in failure[0]

@@ -23,10 +23,13 @@ pytestmark = pytest.mark.e2e
 
 def metric(platform, service: str, subject: str, outcome: str = "ok") -> float:
     text = httpx.get(f"{platform.url}/api/v1/services/{service}/metrics", timeout=10).text
-    pattern = (r'^flowforge_messages_total\{([^}]*)\} (\S+)$')
+    pattern = r"^flowforge_messages_total\{([^}]*)\} (\S+)$"
     for labels, value in re.findall(pattern, text, flags=re.M):
-        if (f'service="{service}"' in labels and f'subject="{subject}"' in labels
-                and f'outcome="{outcome}"' in labels):
+        if (
+            f'service="{service}"' in labels
+            and f'subject="{subject}"' in labels
+            and f'outcome="{outcome}"' in labels
+        ):
             return float(value)
     return 0.0
 
@@ -41,8 +44,9 @@ async def _republish_bronze_ready(nats_url: str, run_id: str) -> None:
             msg = await js.get_msg("FLOWFORGE", seq)
             if msg.subject == "bronze.ready" and json.loads(msg.data)["data"]["run_id"] == run_id:
                 # A new message id: the copy must reach the consumer, not be deduplicated.
-                await js.publish("bronze.ready", msg.data,
-                                 headers={"Nats-Msg-Id": f"redelivery-{uuid.uuid4()}"})
+                await js.publish(
+                    "bronze.ready", msg.data, headers={"Nats-Msg-Id": f"redelivery-{uuid.uuid4()}"}
+                )
                 return
         raise AssertionError(f"no bronze.ready for run {run_id} in the stream")
     finally:
@@ -71,7 +75,8 @@ def test_a_redelivered_bronze_ready_produces_no_duplicate_silver_rows(platform):
     assert after.height == before.height == 3
     assert after["_source_line"].is_unique().all()
     assert sorted((platform.home / "silver" / dataset).iterdir()) == [
-        platform.home / "silver" / dataset / f"{run['run_id']}.parquet"]
+        platform.home / "silver" / dataset / f"{run['run_id']}.parquet"
+    ]
     again = platform.wait_run(run["run_id"])
     assert again["counts"] == run["counts"]
     with platform.client() as c:
@@ -83,12 +88,14 @@ def test_a_redelivered_bronze_ready_produces_no_duplicate_silver_rows(platform):
 
 def big_csv(rows: int) -> bytes:
     rng = np.random.default_rng(7)
-    frame = pl.DataFrame({
-        "id": np.arange(rows).astype(str),
-        "zip": pl.Series(rng.integers(0, 99_999, rows)).cast(pl.String).str.zfill(5),
-        "amount": pl.Series(rng.integers(0, 100_000, rows) / 100).cast(pl.String),
-        "flag": rng.choice(["yes", "no"], rows),
-    })
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(rows).astype(str),
+            "zip": pl.Series(rng.integers(0, 99_999, rows)).cast(pl.String).str.zfill(5),
+            "amount": pl.Series(rng.integers(0, 100_000, rows) / 100).cast(pl.String),
+            "flag": rng.choice(["yes", "no"], rows),
+        }
+    )
     return frame.write_csv().encode()
 
 
@@ -117,11 +124,13 @@ def test_killing_transform_mid_run_completes_the_run_with_no_duplicates(platform
     assert run["status"] == "succeeded", run
     silver = {s["name"]: s for s in run["stages"]}["silver"]
     assert datetime.fromisoformat(silver["finished_at"]) > killed_at, (
-        "Silver finished before the kill: the test did not interrupt it")
+        "Silver finished before the kill: the test did not interrupt it"
+    )
     assert platform.pid("transform") != old_pid
     assert run["counts"]["silver"] == rows and run["counts"]["duplicates"] == 0
-    table = pq.read_table(platform.home / "silver" / dataset / f"{run_id}.parquet",
-                          columns=["id", "_source_line"])
+    table = pq.read_table(
+        platform.home / "silver" / dataset / f"{run_id}.parquet", columns=["id", "_source_line"]
+    )
     assert table.num_rows == rows
     assert pl.from_arrow(table)["id"].n_unique() == rows
     assert len(list((platform.home / "silver" / dataset).glob("*.parquet"))) == 1
@@ -143,9 +152,17 @@ def test_a_service_that_dies_is_restarted_and_health_recovers(platform):
         assert time.monotonic() < deadline, response.text
         time.sleep(0.3)
     assert new != old
-    assert response.json() == {"status": "ok", "services": {
-        "ingest": "ok", "transform": "ok", "quality": "ok", "catalog": "ok", "ai": "ok",
-        "gateway": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "services": {
+            "ingest": "ok",
+            "transform": "ok",
+            "quality": "ok",
+            "catalog": "ok",
+            "ai": "ok",
+            "gateway": "ok",
+        },
+    }
     assert seen_down or new != old
     run = platform.land(b"a,b\n1,2\n", "after_restart.csv")
     assert run["status"] == "succeeded"

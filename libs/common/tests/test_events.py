@@ -6,6 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from flowforge.common.errors import PermanentError
 from flowforge.common.events import (
     BronzeReady,
@@ -18,25 +21,36 @@ from flowforge.common.events import (
     StageTiming,
     subject_of,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 LANDED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TIMING = StageTiming(started_at=LANDED_AT, finished_at=datetime(2024, 5, 1, 12, 0, 3, tzinfo=UTC))
 
 
 def landed(run_id: str = "run-1", **fields: object) -> FileLanded:
-    values = {"run_id": run_id, "dataset": "sales", "content_hash": "abc", "filename": "s.csv",
-              "key": ["order_id"], "landing_uri": "file:///lake/landing/run-1/s.csv",
-              "size_bytes": 42, "landed_at": LANDED_AT, "counts": RunCounts(parsed=3)}
+    values = {
+        "run_id": run_id,
+        "dataset": "sales",
+        "content_hash": "abc",
+        "filename": "s.csv",
+        "key": ["order_id"],
+        "landing_uri": "file:///lake/landing/run-1/s.csv",
+        "size_bytes": 42,
+        "landed_at": LANDED_AT,
+        "counts": RunCounts(parsed=3),
+    }
     return FileLanded(**(values | fields))
 
 
 def bronze_ready(previous: FileLanded) -> BronzeReady:
     return BronzeReady.following(
-        previous, bronze_uri="file:///lake/bronze/sales/run-1.parquet",
-        columns=[Column(name="order_id", type="string")], schema_fingerprint="f00d",
-        encoding="utf-8", delimiter=",", has_header=True, timing=TIMING,
+        previous,
+        bronze_uri="file:///lake/bronze/sales/run-1.parquet",
+        columns=[Column(name="order_id", type="string")],
+        schema_fingerprint="f00d",
+        encoding="utf-8",
+        delimiter=",",
+        has_header=True,
+        timing=TIMING,
         counts={"rejected": 1, "bronze": 2},
     )
 
@@ -52,14 +66,23 @@ def test_the_envelope_is_structured_mode_cloudevents() -> None:
     envelope = json.loads(event.to_bytes())
 
     assert {k: v for k, v in envelope.items() if k not in ("time", "data")} == {
-        "specversion": "1.0", "id": "bronze.ready:run-1", "source": "/flowforge/ingest",
-        "type": "io.flowforge.bronze.ready.v1", "subject": "sales",
+        "specversion": "1.0",
+        "id": "bronze.ready:run-1",
+        "source": "/flowforge/ingest",
+        "type": "io.flowforge.bronze.ready.v1",
+        "subject": "sales",
         "datacontenttype": "application/json",
     }
     assert datetime.fromisoformat(envelope["time"]).tzinfo is not None
-    assert envelope["data"]["counts"] == {"parsed": 3, "rejected": 1, "bronze": 2,
-                                          "duplicates": None, "silver": None,
-                                          "quarantined": None, "valid": None}
+    assert envelope["data"]["counts"] == {
+        "parsed": 3,
+        "rejected": 1,
+        "bronze": 2,
+        "duplicates": None,
+        "silver": None,
+        "quarantined": None,
+        "valid": None,
+    }
 
 
 def test_an_explicit_time_makes_the_envelope_reproducible() -> None:
@@ -78,12 +101,20 @@ def test_event_ids_depend_only_on_subject_and_run() -> None:
 
 
 def test_dead_letter_and_catalog_ids_name_their_subject_consumer_dataset_and_layer() -> None:
-    dead = DeadLettered(run_id="run-1", dataset="sales", original_subject="file.landed",
-                        error="boom", deliveries=5, consumer="ingest--file-landed")
+    dead = DeadLettered(
+        run_id="run-1",
+        dataset="sales",
+        original_subject="file.landed",
+        error="boom",
+        deliveries=5,
+        consumer="ingest--file-landed",
+    )
     catalog = CatalogUpdated(run_id="run-1", dataset="sales", layer="silver", version=3)
 
     assert (dead.event_id, subject_of(dead)) == (
-        "dlq.file.landed:ingest--file-landed:run-1", "dlq.file.landed")
+        "dlq.file.landed:ingest--file-landed:run-1",
+        "dlq.file.landed",
+    )
     assert catalog.event_id == "catalog.updated:run-1:sales:silver"
     assert subject_of(catalog) == "catalog.updated"
 
@@ -97,9 +128,20 @@ def test_fields_unknown_to_this_version_are_ignored() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"\xff\xfe\x00", b"null", b"[]", b'"text"', b"1", b"{}",
-     b'{"data": []}', b'{"data": null}', b'{"data": {"run_id": "r"}}',
-     b'{"data": {"run_id": "r", "dataset": "d", "landing_uri": "u", "size_bytes": "many"}}'],
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe\x00",
+        b"null",
+        b"[]",
+        b'"text"',
+        b"1",
+        b"{}",
+        b'{"data": []}',
+        b'{"data": null}',
+        b'{"data": {"run_id": "r"}}',
+        b'{"data": {"run_id": "r", "dataset": "d", "landing_uri": "u", "size_bytes": "many"}}',
+    ],
 )
 def test_a_malformed_payload_is_a_permanent_error(body: bytes) -> None:
     with pytest.raises(PermanentError, match="malformed file.landed event"):
@@ -123,15 +165,21 @@ def test_the_following_event_carries_the_run_fields() -> None:
 
     following = bronze_ready(previous)
 
-    assert (following.run_id, following.dataset, following.content_hash, following.filename,
-            following.key) == ("run-1", "sales", "abc", "s.csv", ["order_id"])
+    assert (
+        following.run_id,
+        following.dataset,
+        following.content_hash,
+        following.filename,
+        following.key,
+    ) == ("run-1", "sales", "abc", "s.csv", ["order_id"])
 
 
 def test_the_following_event_merges_counts_without_touching_the_previous_one() -> None:
     previous = landed(counts=RunCounts(parsed=10, rejected=1))
 
-    following = IngestFailed.following(previous, stage="ingest", error="bad",
-                                       counts={"bronze": 9, "rejected": 2})
+    following = IngestFailed.following(
+        previous, stage="ingest", error="bad", counts={"bronze": 9, "rejected": 2}
+    )
 
     assert following.counts == RunCounts(parsed=10, rejected=2, bronze=9)
     assert previous.counts == RunCounts(parsed=10, rejected=1)

@@ -8,6 +8,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import (
     ValidRows,
@@ -17,9 +21,6 @@ from flowforge.common.lake import (
     normalise_name,
     schema_fingerprint,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 DAY_1 = datetime(2024, 5, 1, tzinfo=UTC)
 DAY_2 = datetime(2024, 5, 2, tzinfo=UTC)
@@ -29,7 +30,8 @@ def silver(folder: Path, run_id: str, ingested_at: datetime, rows: list[tuple]) 
     """A Silver file of (order_id, amount, _source_line) rows of one run."""
     path = folder / f"silver-{run_id}.parquet"
     pl.DataFrame(
-        rows, schema={"order_id": pl.String, "amount": pl.Int64, "_source_line": pl.Int64},
+        rows,
+        schema={"order_id": pl.String, "amount": pl.Int64, "_source_line": pl.Int64},
         orient="row",
     ).with_columns(_run_id=pl.lit(run_id), _ingested_at=pl.lit(ingested_at)).write_parquet(path)
     return path
@@ -37,8 +39,9 @@ def silver(folder: Path, run_id: str, ingested_at: datetime, rows: list[tuple]) 
 
 def quarantine(folder: Path, run_id: str, lines: list[int]) -> Path:
     path = folder / f"quarantine-{run_id}.parquet"
-    pl.DataFrame({"_run_id": [run_id] * len(lines), "_source_line": lines,
-                  "reason": ["bad"] * len(lines)}).write_parquet(path)
+    pl.DataFrame(
+        {"_run_id": [run_id] * len(lines), "_source_line": lines, "reason": ["bad"] * len(lines)}
+    ).write_parquet(path)
     return path
 
 
@@ -47,15 +50,23 @@ def valid(rows: ValidRows, columns: str = "order_id, amount, _run_id") -> pl.Dat
 
 
 def orders(rows: list[tuple[str, int, str]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"order_id": pl.String, "amount": pl.Int64,
-                                      "_run_id": pl.String}, orient="row")
+    return pl.DataFrame(
+        rows, schema={"order_id": pl.String, "amount": pl.Int64, "_run_id": pl.String}, orient="row"
+    )
 
 
 @pytest.mark.parametrize(
     ("raw", "name"),
-    [("Sales Orders", "sales_orders"), ("customerID", "customer_id"),
-     ("OrderLines-2024.csv", "order_lines_2024_csv"), ("  --weird__name--  ", "weird_name"),
-     ("2024 sales", "d_2024_sales"), ("café", "caf"), ("x" * 100, "x" * 63), ("!!!", "")],
+    [
+        ("Sales Orders", "sales_orders"),
+        ("customerID", "customer_id"),
+        ("OrderLines-2024.csv", "order_lines_2024_csv"),
+        ("  --weird__name--  ", "weird_name"),
+        ("2024 sales", "d_2024_sales"),
+        ("café", "caf"),
+        ("x" * 100, "x" * 63),
+        ("!!!", ""),
+    ],
 )
 def test_names_are_normalised_to_lower_snake_case(raw: str, name: str) -> None:
     assert normalise_name(raw) == name
@@ -90,8 +101,16 @@ def test_a_schema_fingerprint_depends_on_names_types_and_order() -> None:
     fingerprint = schema_fingerprint([("a", "string"), ("b", "int")])
 
     assert fingerprint == schema_fingerprint([("a", "string"), ("b", "int")])
-    assert len({fingerprint, schema_fingerprint([("b", "int"), ("a", "string")]),
-                schema_fingerprint([("a", "string"), ("b", "string")])}) == 3
+    assert (
+        len(
+            {
+                fingerprint,
+                schema_fingerprint([("b", "int"), ("a", "string")]),
+                schema_fingerprint([("a", "string"), ("b", "string")]),
+            }
+        )
+        == 3
+    )
 
 
 def test_no_silver_data_is_bad_input() -> None:
@@ -105,8 +124,9 @@ def test_valid_rows_exclude_quarantined_rows_of_the_same_run(tmp_path: Path) -> 
     # Line 3 of run-1 is bad; line 3 of run-2 is a different row and stays.
     rows = ValidRows([run_1, run_2], [quarantine(tmp_path, "run-1", [3])], key=[])
 
-    assert_frame_equal(valid(rows), orders([("a", 1, "run-1"), ("c", 3, "run-1"),
-                                            ("d", 4, "run-2")]))
+    assert_frame_equal(
+        valid(rows), orders([("a", 1, "run-1"), ("c", 3, "run-1"), ("d", 4, "run-2")])
+    )
 
 
 def test_the_latest_row_per_key_wins_across_files(tmp_path: Path) -> None:
@@ -115,8 +135,9 @@ def test_the_latest_row_per_key_wins_across_files(tmp_path: Path) -> None:
 
     for files in ([run_1, run_2], [run_2, run_1]):
         rows = ValidRows(files, [], key=["order_id"])
-        assert_frame_equal(valid(rows), orders([("a", 1, "run-1"), ("b", 20, "run-2"),
-                                                ("c", 30, "run-2")]))
+        assert_frame_equal(
+            valid(rows), orders([("a", 1, "run-1"), ("b", 20, "run-2"), ("c", 30, "run-2")])
+        )
 
 
 def test_ties_on_ingest_time_go_to_the_later_run_then_the_later_line(tmp_path: Path) -> None:
@@ -141,8 +162,16 @@ def test_a_quarantined_row_never_wins_its_key(tmp_path: Path) -> None:
 def test_files_with_different_columns_are_united_by_name(tmp_path: Path) -> None:
     run_1 = silver(tmp_path, "run-1", DAY_1, [("a", 1, 2)])
     run_2 = tmp_path / "silver-run-2.parquet"
-    pl.DataFrame({"note": ["new"], "order_id": ["b"], "amount": [2], "_source_line": [2],
-                  "_run_id": ["run-2"], "_ingested_at": [DAY_2]}).write_parquet(run_2)
+    pl.DataFrame(
+        {
+            "note": ["new"],
+            "order_id": ["b"],
+            "amount": [2],
+            "_source_line": [2],
+            "_run_id": ["run-2"],
+            "_ingested_at": [DAY_2],
+        }
+    ).write_parquet(run_2)
 
     result = valid(ValidRows([run_1, run_2], [], key=["order_id"]), "order_id, note")
 

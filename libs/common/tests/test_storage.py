@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from flowforge.common.errors import NotFoundError
 from flowforge.common.storage import LakeFiles, LocalObjectStore, ObjectInfo, ObjectStore
 
@@ -41,8 +42,9 @@ class InMemoryStore(ObjectStore):
         return key in self.objects
 
     def list(self, prefix: str) -> list[ObjectInfo]:
-        return [ObjectInfo(k, len(v)) for k, v in sorted(self.objects.items())
-                if k.startswith(prefix)]
+        return [
+            ObjectInfo(k, len(v)) for k, v in sorted(self.objects.items()) if k.startswith(prefix)
+        ]
 
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
@@ -88,12 +90,18 @@ def test_getting_a_missing_object_is_not_found(store: LocalObjectStore, tmp_path
 
 
 def test_listing_returns_the_objects_under_a_prefix_with_sizes(store: LocalObjectStore) -> None:
-    for key in ["bronze/sales/a.parquet", "bronze/sales/b.parquet", "bronze/salesx/c.parquet",
-                "silver/sales/a.parquet"]:
+    for key in [
+        "bronze/sales/a.parquet",
+        "bronze/sales/b.parquet",
+        "bronze/salesx/c.parquet",
+        "silver/sales/a.parquet",
+    ]:
         store.put_bytes(key, b"12345")
 
-    assert store.list("bronze/sales/") == [ObjectInfo("bronze/sales/a.parquet", 5),
-                                           ObjectInfo("bronze/sales/b.parquet", 5)]
+    assert store.list("bronze/sales/") == [
+        ObjectInfo("bronze/sales/a.parquet", 5),
+        ObjectInfo("bronze/sales/b.parquet", 5),
+    ]
     assert [o.key for o in store.list("bronze/sales/a")] == ["bronze/sales/a.parquet"]
     assert len(store.list("")) == 4
     assert store.list("gold/") == []
@@ -104,7 +112,9 @@ def test_a_prefix_matches_keys_as_strings_like_s3(store: LocalObjectStore) -> No
         store.put_bytes(key, b"x")
 
     assert [o.key for o in store.list("bronze/sales")] == [
-        "bronze/sales/a.parquet", "bronze/salesx/c.parquet"]
+        "bronze/sales/a.parquet",
+        "bronze/salesx/c.parquet",
+    ]
 
 
 def test_exists_and_delete(store: LocalObjectStore) -> None:
@@ -128,8 +138,13 @@ def test_a_key_escaping_the_root_is_refused(store: LocalObjectStore, key: str) -
 
 
 @pytest.mark.parametrize(
-    "key", ["bronze/sales/run-1.parquet", "landing/run-1/my data.csv", "landing/run-1/café.csv",
-            "landing/run-1/50%off#1.csv"]
+    "key",
+    [
+        "bronze/sales/run-1.parquet",
+        "landing/run-1/my data.csv",
+        "landing/run-1/café.csv",
+        "landing/run-1/50%off#1.csv",
+    ],
 )
 def test_a_uri_maps_back_to_its_key(store: LocalObjectStore, key: str) -> None:
     uri = store.uri(key)
@@ -173,7 +188,8 @@ def test_lake_files_use_the_local_object_itself(store: LocalObjectStore, tmp_pat
 
     assert files.path("silver/sales/run-1.parquet") == store.root / "silver/sales/run-1.parquet"
     assert files.fresh_path("silver/sales/run-1.parquet") == files.path(
-        "silver/sales/run-1.parquet")
+        "silver/sales/run-1.parquet"
+    )
     with pytest.raises(NotFoundError, match="is missing"):
         files.path("silver/sales/none.parquet")
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from flowforge.common.errors import BadInputError
-from flowforge.ingest import bronze
-from flowforge.ingest.bronze import BronzeResult, csv_to_bronze
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+
+from flowforge.common.errors import BadInputError
+from flowforge.ingest import bronze
+from flowforge.ingest.bronze import BronzeResult, csv_to_bronze
 
 DATA = Path(__file__).parent / "data"
 SPECTRUM = DATA / "csv-spectrum"
@@ -34,8 +35,14 @@ def ingest(folder: Path, source: bytes | Path) -> tuple[BronzeResult, pl.DataFra
     else:
         path = source
     bronze_out, rejected_out = folder / "bronze.parquet", folder / "rejected.parquet"
-    result = csv_to_bronze(path, bronze_out, rejected_out, source_file=path.name,
-                           run_id="run-1", ingested_at=INGESTED_AT)
+    result = csv_to_bronze(
+        path,
+        bronze_out,
+        rejected_out,
+        source_file=path.name,
+        run_id="run-1",
+        ingested_at=INGESTED_AT,
+    )
     rejected = pl.read_parquet(rejected_out) if result.rejected else pl.DataFrame()
     return result, pl.read_parquet(bronze_out), rejected
 
@@ -93,10 +100,18 @@ def test_lineage_columns_name_the_file_run_time_and_physical_start_line(tmp_path
     _, frame, _ = ingest(tmp_path, SPECTRUM / "csvs" / "newlines.csv")
 
     expected = pl.DataFrame(
-        {"_source_file": ["newlines.csv"] * 3, "_source_line": [2, 3, 5],
-         "_ingested_at": [INGESTED_AT] * 3, "_run_id": ["run-1"] * 3},
-        schema={"_source_file": pl.String, "_source_line": pl.Int64,
-                "_ingested_at": pl.Datetime("us", "UTC"), "_run_id": pl.String},
+        {
+            "_source_file": ["newlines.csv"] * 3,
+            "_source_line": [2, 3, 5],
+            "_ingested_at": [INGESTED_AT] * 3,
+            "_run_id": ["run-1"] * 3,
+        },
+        schema={
+            "_source_file": pl.String,
+            "_source_line": pl.Int64,
+            "_ingested_at": pl.Datetime("us", "UTC"),
+            "_run_id": pl.String,
+        },
     )
     assert_frame_equal(frame.select(LINEAGE), expected)
 
@@ -108,10 +123,13 @@ def test_a_utf8_bom_is_not_part_of_the_first_column_name(tmp_path: Path) -> None
     assert_frame_equal(data_of(frame), strings(["id", "name"], [["1", "café"]]))
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"],
-                         ids=["utf16-bom", "utf16-le-no-bom", "utf16-be-no-bom"])
+@pytest.mark.parametrize(
+    "encoding",
+    ["utf-16", "utf-16-le", "utf-16-be"],
+    ids=["utf16-bom", "utf16-le-no-bom", "utf16-be-no-bom"],
+)
 def test_utf16_text_is_decoded(tmp_path: Path, encoding: str) -> None:
-    _, frame, _ = ingest(tmp_path, "id,name\n1,café\n2,\"a\nb\"\n".encode(encoding))
+    _, frame, _ = ingest(tmp_path, 'id,name\n1,café\n2,"a\nb"\n'.encode(encoding))
 
     assert_frame_equal(data_of(frame), strings(["id", "name"], [["1", "café"], ["2", "a\nb"]]))
     assert frame["_source_line"].to_list() == [2, 3]
@@ -158,8 +176,9 @@ def test_short_and_long_records_are_rejected_with_line_and_reason(tmp_path: Path
     result, frame, rejected = ingest(tmp_path, text.encode())
 
     assert frame.select("a", "_source_line").rows() == [("1", 2), ("10", 7)]
-    assert rejected.select("_source_line", "reason", "expected_fields", "actual_fields",
-                           "raw").rows() == [
+    assert rejected.select(
+        "_source_line", "reason", "expected_fields", "actual_fields", "raw"
+    ).rows() == [
         (4, "expected 3 fields, found 2", 3, 2, "4,5"),
         (5, "expected 3 fields, found 4", 3, 4, '"p\nq",7,8,9'),
     ]
@@ -203,8 +222,9 @@ def test_duplicate_blank_and_reserved_header_names_are_made_unique(tmp_path: Pat
 def test_leading_zeros_and_whitespace_are_kept_verbatim(tmp_path: Path) -> None:
     _, frame, _ = ingest(tmp_path, b'zip,name,code\n00501, Holtsville ,"  007"\n')
 
-    assert_frame_equal(data_of(frame),
-                       strings(["zip", "name", "code"], [["00501", " Holtsville ", "  007"]]))
+    assert_frame_equal(
+        data_of(frame), strings(["zip", "name", "code"], [["00501", " Holtsville ", "  007"]])
+    )
 
 
 def test_a_header_only_file_gives_an_empty_bronze_with_its_columns(tmp_path: Path) -> None:
@@ -214,8 +234,11 @@ def test_a_header_only_file_gives_an_empty_bronze_with_its_columns(tmp_path: Pat
     assert frame.columns == ["id", "name", *LINEAGE]
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"   \r\n", codecs.BOM_UTF8],
-                         ids=["zero-bytes", "blank-lines", "whitespace", "bom-only"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n", b"   \r\n", codecs.BOM_UTF8],
+    ids=["zero-bytes", "blank-lines", "whitespace", "bom-only"],
+)
 def test_an_empty_file_is_bad_input_with_a_clear_message(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(BadInputError, match="the file (is empty|has no rows)"):
         ingest(tmp_path, content)
@@ -227,8 +250,18 @@ def test_line_numbers_stay_exact_across_many_blocks(
     monkeypatch.setattr(bronze, "BLOCK_SIZE", 1024)
     rnd, parts = random.Random(7), ["id,name,note\n"]
     for i in range(1500):
-        parts.append(rnd.choice([f"{i},n{i},plain\n", f'{i},"a\nb","c\r\nd"\n', f"{i},short\n",
-                                 f"{i},x,y,z\n", f'{i},"multi\nline"\n', f"{i},n,p\n"]))
+        parts.append(
+            rnd.choice(
+                [
+                    f"{i},n{i},plain\n",
+                    f'{i},"a\nb","c\r\nd"\n',
+                    f"{i},short\n",
+                    f"{i},x,y,z\n",
+                    f'{i},"multi\nline"\n',
+                    f"{i},n,p\n",
+                ]
+            )
+        )
     text = "".join(parts)
     records = physical_records(text)[1:]
     assert len(text) > 16 * bronze.BLOCK_SIZE
@@ -258,13 +291,14 @@ def test_a_single_column_whose_values_contain_semicolons_keeps_every_row(tmp_pat
     assert frame["note"].to_list() == ["buy milk; eggs", "call mom; dad"]
 
 
-VALUE = st.text(st.characters(blacklist_categories=("Cs", "Cc"))
-                | st.sampled_from([",", '"', "\n", "\r", " "]), max_size=8)
+VALUE = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from([",", '"', "\n", "\r", " "]),
+    max_size=8,
+)
 
 
 TABLES = st.integers(1, 4).flatmap(
-    lambda width: st.lists(st.lists(VALUE, min_size=width, max_size=width), min_size=1,
-                           max_size=12)
+    lambda width: st.lists(st.lists(VALUE, min_size=width, max_size=width), min_size=1, max_size=12)
 )
 
 

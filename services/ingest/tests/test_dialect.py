@@ -5,6 +5,9 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS
 from flowforge.ingest.dialect import (
@@ -16,8 +19,6 @@ from flowforge.ingest.dialect import (
     looks_like_value,
     sniff,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 TEXT = "id,name\n1,café\n2,Zoë\n"
 
@@ -35,8 +36,17 @@ TEXT = "id,name\n1,café\n2,Zoë\n"
         (TEXT.encode("latin-1"), "latin-1"),
         ("id,quote\n1,“smart” – dash\n".encode("cp1252"), "cp1252"),
     ],
-    ids=["ascii", "utf8", "utf8-bom", "utf16-le-bom", "utf16-be-bom", "utf16-le", "utf16-be",
-         "latin1", "cp1252"],
+    ids=[
+        "ascii",
+        "utf8",
+        "utf8-bom",
+        "utf16-le-bom",
+        "utf16-be-bom",
+        "utf16-le",
+        "utf16-be",
+        "latin1",
+        "cp1252",
+    ],
 )
 def test_detects_the_encoding_of_the_first_bytes(head: bytes, encoding: str) -> None:
     assert detect_encoding(head) == encoding
@@ -150,7 +160,10 @@ def test_sniff_reports_the_whole_dialect() -> None:
     dialect = sniff("id;name;city\n1;café;Paris\n".encode("utf-16"), complete=True)
 
     assert (dialect.encoding, dialect.delimiter, dialect.has_header, dialect.columns) == (
-        "utf-16", ";", True, 3,
+        "utf-16",
+        ";",
+        True,
+        3,
     )
     assert dialect.arrow_encoding == "utf-16"
 
@@ -163,8 +176,9 @@ def test_a_numeric_first_row_is_sniffed_as_headerless() -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_arrow_reads_utf8_natively(encoding: str) -> None:
-    dialect = sniff(codecs.BOM_UTF8 + b"a,b\n" if encoding == "utf-8-sig" else b"a,b\n",
-                    complete=True)
+    dialect = sniff(
+        codecs.BOM_UTF8 + b"a,b\n" if encoding == "utf-8-sig" else b"a,b\n", complete=True
+    )
 
     assert dialect.encoding == encoding
     assert dialect.arrow_encoding == "utf8"

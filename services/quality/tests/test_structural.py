@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import polars as pl
-from flowforge.quality.structural import QUARANTINE_SCHEMA, Verdict, check_batch
 from polars.testing import assert_frame_equal
+
+from flowforge.quality.structural import QUARANTINE_SCHEMA, Verdict, check_batch
 
 
 def silver(columns: dict[str, list]) -> pl.DataFrame:
@@ -17,8 +18,9 @@ def silver(columns: dict[str, list]) -> pl.DataFrame:
             **columns,
             "_source_file": pl.Series(["orders.csv"] * n, dtype=pl.String),
             "_source_line": pl.Series(range(2, n + 2), dtype=pl.Int64),
-            "_ingested_at": pl.Series([datetime(2024, 5, 1, tzinfo=UTC)] * n,
-                                      dtype=pl.Datetime("us", "UTC")),
+            "_ingested_at": pl.Series(
+                [datetime(2024, 5, 1, tzinfo=UTC)] * n, dtype=pl.Datetime("us", "UTC")
+            ),
             "_run_id": pl.Series(["run-1"] * n, dtype=pl.String),
         }
     )
@@ -61,8 +63,11 @@ def test_rows_with_a_null_key_part_are_quarantined_and_the_batch_warned():
             "rule": ["key_not_null"] * 3,
             "column": ["region", "id", "region"],
             "value": [None] * 3,
-            "reason": ["key column region is null", "key column id is null",
-                       "key column region is null"],
+            "reason": [
+                "key column region is null",
+                "key column id is null",
+                "key column region is null",
+            ],
         },
         schema=QUARANTINE_SCHEMA,
     )

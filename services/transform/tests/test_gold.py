@@ -8,11 +8,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
+
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import ValidRows
 from flowforge.common.models import model_references
 from flowforge.transform.gold import Model, build_model, build_order, refresh_analytics
-from polars.testing import assert_frame_equal
 
 TOTALS_SQL = (
     "SELECT customer, CAST(sum(amount) AS BIGINT) AS total FROM orders"
@@ -24,9 +25,7 @@ def model(name: str, *depends_on: str, sql: str = "SELECT 1") -> Model:
     return Model(name=name, sql=sql, depends_on=depends_on)
 
 
-def write_silver(
-    path: Path, run_id: str, rows: list[tuple[int, str, int]], day: int = 1
-) -> Path:
+def write_silver(path: Path, run_id: str, rows: list[tuple[int, str, int]], day: int = 1) -> Path:
     """A Silver batch of orders (order_id, customer, amount) with its lineage columns."""
     pl.DataFrame(
         {
@@ -82,7 +81,8 @@ def test_build_order_returns_only_models_affected_by_the_dataset_in_dependency_o
     }
     assert build_order(models, "orders") == ["totals", "daily", "report"]
     assert build_order(models, "customers") in (
-        ["by_region", "report"], ["report", "by_region"],
+        ["by_region", "report"],
+        ["report", "by_region"],
     )
     assert build_order(models, "shipments") == []
 

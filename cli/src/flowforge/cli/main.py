@@ -14,10 +14,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowforge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, PostgreSQL (embedded unless configured), "
-                                   "every service and the gateway")
-    up.add_argument("--demo", action="store_true",
-                    help="also load the bundled sample dataset and a Gold model")
+    up = sub.add_parser(
+        "up",
+        help="start NATS, PostgreSQL (embedded unless configured), every service and the gateway",
+    )
+    up.add_argument(
+        "--demo", action="store_true", help="also load the bundled sample dataset and a Gold model"
+    )
     up.add_argument("--port", type=int, default=None, help="gateway port (FLOWFORGE_PORT)")
 
     ingest = sub.add_parser("ingest", help="upload a file through the gateway and follow its run")
@@ -43,8 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         from flowforge.cli.client import ingest
 
         url = args.url or f"http://127.0.0.1:{os.environ.get('FLOWFORGE_PORT', '8000')}"
-        return ingest(args.file, url=url, dataset=args.dataset, key=args.key,
-                      wait=not args.no_wait, timeout=args.timeout)
+        return ingest(
+            args.file,
+            url=url,
+            dataset=args.dataset,
+            key=args.key,
+            wait=not args.no_wait,
+            timeout=args.timeout,
+        )
     if args.command == "test":
         import pytest
 

@@ -50,7 +50,9 @@ class Supervisor:
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 - closed in stop()
         child.process = subprocess.Popen(
             [sys.executable, "-m", f"flowforge.{child.name}.app"],
-            env=self.env, stdout=child.log_file, stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=child.log_file,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         child.started_at = time.monotonic()
@@ -94,8 +96,11 @@ class Supervisor:
     def stop(self, timeout: float = 15.0) -> None:
         self.stopping.set()
         with self.lock:  # no restart can be half-way through once we hold it
-            live = [c.process for c in self.children.values()
-                    if c.process is not None and c.process.poll() is None]
+            live = [
+                c.process
+                for c in self.children.values()
+                if c.process is not None and c.process.poll() is None
+            ]
         for process in live:
             process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout

@@ -53,8 +53,9 @@ def run_demo(url: str) -> None:
         print_run(run)
         console.print("\n[bold]What landed in each layer[/bold]")
         for layer in ("bronze", "silver"):
-            sample = client.get("/api/v1/datasets/orders/sample",
-                                params={"layer": layer, "limit": 3}).json()
+            sample = client.get(
+                "/api/v1/datasets/orders/sample", params={"layer": layer, "limit": 3}
+            ).json()
             schema = client.get("/api/v1/datasets/orders/schema", params={"layer": layer}).json()
             types = ", ".join(f"{c['name']}:{c['type']}" for c in schema.get("columns", []))
             console.print(f"[cyan]{layer}[/cyan] orders ({types})")
@@ -66,8 +67,9 @@ def run_demo(url: str) -> None:
             console.print(f"    {row}")
         rejected = client.get(f"/api/v1/runs/{accepted['run_id']}/rejected").json()
         for row in rejected.get("rows", []):
-            console.print(f"[yellow]rejected[/yellow] line {row['line']}: {row['reason']}: "
-                          f"{row['raw']!r}")
+            console.print(
+                f"[yellow]rejected[/yellow] line {row['line']}: {row['reason']}: {row['raw']!r}"
+            )
         console.print(f"\nExplore: {url}/docs · {url}/api/v1/datasets/orders/lineage")
 
 
@@ -107,8 +109,10 @@ def up(*, demo: bool, port: int | None) -> int:
         if not os.environ.get("DATABASE_URL"):
             pg = start_postgres(home)
             overrides["DATABASE_URL"] = pg.url
-            console.print(f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data}, "
-                          f"password in {home / 'postgres.password'})")
+            console.print(
+                f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data}, "
+                f"password in {home / 'postgres.password'})"
+            )
         store = os.environ.get("S3_ENDPOINT_URL") or f"local folder {home}"
         console.print(f"lake        {store}")
         supervisor = Supervisor(child_env(dict(os.environ), **overrides), home, say=console.print)
@@ -119,8 +123,10 @@ def up(*, demo: bool, port: int | None) -> int:
         watcher.start()
         if not wait_healthy(url, 180, stopping):
             return 0 if stopping.is_set() else 1  # asked to stop while starting: not a failure
-        console.print(f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
-                      f"logs in {home / 'logs'}; Ctrl-C stops everything")
+        console.print(
+            f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
+            f"logs in {home / 'logs'}; Ctrl-C stops everything"
+        )
         if demo:
             try:
                 run_demo(url)

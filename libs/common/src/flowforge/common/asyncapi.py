@@ -15,16 +15,28 @@ from flowforge.common.events import (
 
 # Who publishes and who consumes each subject (the architecture's service table).
 PUBLISHERS = {
-    "file.landed": ["gateway"], "bronze.ready": ["ingest"], "silver.ready": ["transform"],
-    "quality.checked": ["quality"], "gold.ready": ["transform"], "ingest.failed": ["ingest"],
-    "transform.failed": ["transform"], "quality.failed": ["quality"],
-    "catalog.updated": ["catalog"], "ai.schema.analyzed": ["ai"], "job.requested": ["gateway"],
+    "file.landed": ["gateway"],
+    "bronze.ready": ["ingest"],
+    "silver.ready": ["transform"],
+    "quality.checked": ["quality"],
+    "gold.ready": ["transform"],
+    "ingest.failed": ["ingest"],
+    "transform.failed": ["transform"],
+    "quality.failed": ["quality"],
+    "catalog.updated": ["catalog"],
+    "ai.schema.analyzed": ["ai"],
+    "job.requested": ["gateway"],
 }
 CONSUMERS = {
-    "file.landed": ["ingest", "catalog"], "bronze.ready": ["transform", "catalog"],
-    "silver.ready": ["quality", "catalog"], "quality.checked": ["transform", "catalog"],
-    "gold.ready": ["catalog"], "ingest.failed": ["catalog"], "transform.failed": ["catalog"],
-    "quality.failed": ["catalog"], "job.requested": ["transform"],
+    "file.landed": ["ingest", "catalog"],
+    "bronze.ready": ["transform", "catalog"],
+    "silver.ready": ["quality", "catalog"],
+    "quality.checked": ["transform", "catalog"],
+    "gold.ready": ["catalog"],
+    "ingest.failed": ["catalog"],
+    "transform.failed": ["catalog"],
+    "quality.failed": ["catalog"],
+    "job.requested": ["transform"],
 }
 
 
@@ -79,12 +91,14 @@ def asyncapi_document(nats_url: str = "nats://localhost:4222") -> dict[str, Any]
         }
         for service in PUBLISHERS.get(subject, ["any service (dead letters)"]):
             operations[f"{service}_sends_{channel}"] = {
-                "action": "send", "channel": {"$ref": f"#/channels/{channel}"},
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{channel}"},
                 "summary": f"published by {service}",
             }
         for service in CONSUMERS.get(subject, []):
             operations[f"{service}_receives_{channel}"] = {
-                "action": "receive", "channel": {"$ref": f"#/channels/{channel}"},
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel}"},
                 "summary": f"consumed by {service} (durable pull consumer, explicit ack)",
             }
     return {

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from faststream.nats import AckPolicy as JsAckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 
 from flowforge.common import metrics
 from flowforge.common.errors import PermanentError, TransientError
@@ -96,9 +96,13 @@ def is_transient(exc: BaseException) -> bool:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency of common
         return False
-    return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-                      | asyncpg.exceptions.CannotConnectNowError
-                      | asyncpg.exceptions.AdminShutdownError)
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.AdminShutdownError,
+    )
 
 
 def backoff_seconds(delivery: int) -> float:
@@ -193,9 +197,7 @@ async def _handle(
         # error, which retrying rarely fixes, gets `max_deliver` tries.
         limit = transient_budget(settings) if is_transient(exc) else settings.max_deliver
         if delivery >= limit:
-            await _dead_letter(
-                broker, msg, event, exc, service, settings, stage, delivery, durable
-            )
+            await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
             metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
         else:
             delay = backoff_seconds(delivery)
@@ -238,7 +240,10 @@ async def _dead_letter(
         return
     run_id = event.run_id if event else f"unparsed-{_stream_seq(msg)}"
     log.error(
-        "%s dead-lettered after %d deliveries: %s", subject, delivery, error,
+        "%s dead-lettered after %d deliveries: %s",
+        subject,
+        delivery,
+        error,
         extra={"run_id": run_id, "consumer": durable},
     )
     letter = DeadLettered(
@@ -272,9 +277,13 @@ async def _server_ack_wait(msg: NatsMessage, configured: float) -> float:
             info = await js.consumer_info(meta.stream, meta.consumer)
             _ACK_WAITS[key] = float(info.config.ack_wait or configured)
             if abs(_ACK_WAITS[key] - configured) > 0.5:
-                log.warning("consumer %s keeps ack_wait %.0fs from its creation (configured "
-                            "%.0fs); delete the consumer to apply the new value",
-                            meta.consumer, _ACK_WAITS[key], configured)
+                log.warning(
+                    "consumer %s keeps ack_wait %.0fs from its creation (configured "
+                    "%.0fs); delete the consumer to apply the new value",
+                    meta.consumer,
+                    _ACK_WAITS[key],
+                    configured,
+                )
         return _ACK_WAITS[key]
     except Exception:  # noqa: BLE001 - fall back to the configured value
         return configured
@@ -307,8 +316,11 @@ def serve_health(broker: NatsBroker, service: str, checks: Callable[[], Awaitabl
     @broker.subscriber(HEALTH_SUBJECT.format(service=service), title=f"{service}:health")
     async def _health() -> dict:
         detail = await checks()
-        return {"service": service, "status": "ok" if all(detail.values()) else "degraded",
-                "checks": detail}
+        return {
+            "service": service,
+            "status": "ok" if all(detail.values()) else "degraded",
+            "checks": detail,
+        }
 
     @broker.subscriber(METRICS_SUBJECT.format(service=service), title=f"{service}:metrics")
     async def _metrics() -> str:

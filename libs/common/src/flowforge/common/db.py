@@ -22,9 +22,7 @@ MIGRATION_LOCK = 0x466C6F77  # "Flow"
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(
-            kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, *, attempts: int = 30, min_size: int = 1, max_size: int = 5):
@@ -35,7 +33,7 @@ async def create_pool(dsn: str, *, attempts: int = 30, min_size: int = 1, max_si
             return await asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, init=_init_connection
             )
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             last = exc
             await asyncio.sleep(1)
     raise TransientError(f"cannot connect to PostgreSQL: {last}") from last
@@ -43,7 +41,7 @@ async def create_pool(dsn: str, *, attempts: int = 30, min_size: int = 1, max_si
 
 async def migrate(pool: asyncpg.Pool, schema: str, migrations_dir: Path) -> list[str]:
     """Apply this schema's pending migrations; returns the names applied."""
-    files = sorted(p for p in migrations_dir.glob("*.sql"))
+    files = sorted(migrations_dir.glob("*.sql"))  # noqa: ASYNC240 - a few local files, once
     applied: list[str] = []
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)

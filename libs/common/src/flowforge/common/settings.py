@@ -64,6 +64,7 @@ class Settings(BaseSettings):
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+
 SENSITIVE_PARAMS = ("password", "passwd", "pwd", "token", "secret", "key", "sslpassword")
 
 
@@ -80,10 +81,13 @@ def redact_url(url: str) -> str:
         netloc = parts.netloc
         if "@" in netloc:
             netloc = "***@" + netloc.rsplit("@", 1)[1]
-        query = urlencode([
-            (k, "***" if any(s in k.lower() for s in SENSITIVE_PARAMS) else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ], safe="*")
+        query = urlencode(
+            [
+                (k, "***" if any(s in k.lower() for s in SENSITIVE_PARAMS) else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ],
+            safe="*",
+        )
         return urlunsplit(parts._replace(netloc=netloc, query=query))
 
     return ",".join(one(part.strip()) for part in url.split(","))

@@ -24,8 +24,14 @@ from flowforge.common.service import Runtime, run_service
 SERVICE = "catalog"
 MIGRATIONS = Path(__file__).parent / "migrations"
 RECORDED: tuple[type[Event], ...] = (
-    FileLanded, BronzeReady, SilverReady, QualityChecked, GoldReady,
-    IngestFailed, TransformFailed, QualityFailed,
+    FileLanded,
+    BronzeReady,
+    SilverReady,
+    QualityChecked,
+    GoldReady,
+    IngestFailed,
+    TransformFailed,
+    QualityFailed,
 )
 
 
@@ -35,8 +41,14 @@ def register(rt: Runtime) -> None:
 
     for event_type in RECORDED:
         consume(rt.broker, event_type, on_event, service=SERVICE, settings=rt.settings)
-    consume(rt.broker, DeadLettered, on_event, service=SERVICE, settings=rt.settings,
-            subject=f"{DLQ_PREFIX}>")
+    consume(
+        rt.broker,
+        DeadLettered,
+        on_event,
+        service=SERVICE,
+        settings=rt.settings,
+        subject=f"{DLQ_PREFIX}>",
+    )
 
 
 def main() -> None:

@@ -46,8 +46,10 @@ async def record(event: Event, pool: asyncpg.Pool) -> list[Event]:
 async def _apply(event: Event, r: Records) -> list[Event]:
     match event:
         case FileLanded():
-            await r.refresh_status(event.run_id, details={"landing_uri": event.landing_uri,
-                                                          "size_bytes": event.size_bytes})
+            await r.refresh_status(
+                event.run_id,
+                details={"landing_uri": event.landing_uri, "size_bytes": event.size_bytes},
+            )
             await r.add_object(event.dataset, "landing", event.run_id, event.landing_uri, 0)
             return []
         case BronzeReady():
@@ -72,20 +74,31 @@ async def _bronze(event: BronzeReady, r: Records) -> list[Event]:
     await r.set_stage(event.run_id, "ingest", "succeeded", event.timing)
     await r.set_stage(event.run_id, "silver", "running")
     version, changed = await r.upsert_asset(
-        event.dataset, "bronze", event.bronze_uri.rsplit("/", 1)[0] + "/", event.columns,
-        event.schema_fingerprint, event.run_id,
+        event.dataset,
+        "bronze",
+        event.bronze_uri.rsplit("/", 1)[0] + "/",
+        event.columns,
+        event.schema_fingerprint,
+        event.run_id,
     )
-    await r.add_object(event.dataset, "bronze", event.run_id, event.bronze_uri,
-                       event.counts.bronze or 0)
+    await r.add_object(
+        event.dataset, "bronze", event.run_id, event.bronze_uri, event.counts.bronze or 0
+    )
     if event.rejected_uri:
-        await r.add_object(event.dataset, "rejected", event.run_id, event.rejected_uri,
-                           event.counts.rejected or 0)
+        await r.add_object(
+            event.dataset, "rejected", event.run_id, event.rejected_uri, event.counts.rejected or 0
+        )
     await r.edge(f"file:{event.filename}", node("bronze", event.dataset), event.run_id)
-    await r.refresh_status(event.run_id, details={
-        "bronze_uri": event.bronze_uri, "rejected_uri": event.rejected_uri,
-        "encoding": event.encoding, "delimiter": event.delimiter,
-        "has_header": event.has_header,
-    })
+    await r.refresh_status(
+        event.run_id,
+        details={
+            "bronze_uri": event.bronze_uri,
+            "rejected_uri": event.rejected_uri,
+            "encoding": event.encoding,
+            "delimiter": event.delimiter,
+            "has_header": event.has_header,
+        },
+    )
     return _updated(event, "bronze", version, changed)
 
 
@@ -93,14 +106,18 @@ async def _silver(event: SilverReady, r: Records) -> list[Event]:
     await r.set_stage(event.run_id, "silver", "succeeded", event.timing)
     await r.set_stage(event.run_id, "quality", "running")
     version, changed = await r.upsert_asset(
-        event.dataset, "silver", event.silver_uri.rsplit("/", 1)[0] + "/", event.columns,
-        event.schema_fingerprint, event.run_id,
+        event.dataset,
+        "silver",
+        event.silver_uri.rsplit("/", 1)[0] + "/",
+        event.columns,
+        event.schema_fingerprint,
+        event.run_id,
     )
-    await r.add_object(event.dataset, "silver", event.run_id, event.silver_uri,
-                       event.counts.silver or 0)
+    await r.add_object(
+        event.dataset, "silver", event.run_id, event.silver_uri, event.counts.silver or 0
+    )
     await r.edge(node("bronze", event.dataset), node("silver", event.dataset), event.run_id)
-    await r.refresh_status(event.run_id, details={"silver_uri": event.silver_uri,
-                                                  "key": event.key})
+    await r.refresh_status(event.run_id, details={"silver_uri": event.silver_uri, "key": event.key})
     return _updated(event, "silver", version, changed)
 
 
@@ -116,10 +133,18 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
         await r.set_stage(event.run_id, "gold", "running")
         await r.promote(event.dataset, event.run_id, event.silver_uri, event.counts.valid or 0)
     if event.quarantine_uri:
-        await r.add_object(event.dataset, "quarantine", event.run_id, event.quarantine_uri,
-                           event.counts.quarantined or 0)
-    await r.refresh_status(event.run_id, verdict=event.verdict,
-                           details={"checks": checks, "quarantine_uri": event.quarantine_uri})
+        await r.add_object(
+            event.dataset,
+            "quarantine",
+            event.run_id,
+            event.quarantine_uri,
+            event.counts.quarantined or 0,
+        )
+    await r.refresh_status(
+        event.run_id,
+        verdict=event.verdict,
+        details={"checks": checks, "quarantine_uri": event.quarantine_uri},
+    )
     return []
 
 
@@ -132,19 +157,31 @@ async def _gold(event: GoldReady, r: Records) -> list[Event]:
     out: list[Event] = []
     for model in event.models:
         version, changed = await r.upsert_asset(
-            model.name, "gold", model.uri, model.columns,
-            _fingerprint(model.columns), event.run_id,
+            model.name,
+            "gold",
+            model.uri,
+            model.columns,
+            _fingerprint(model.columns),
+            event.run_id,
         )
         await r.set_gold_rows(model.name, model.rows)
         for dep in model.depends_on:
             layer = "gold" if await r.is_model(dep) else "silver"
             await r.edge(node(layer, dep), node("gold", model.name), event.run_id)
         if changed:
-            out.append(CatalogUpdated(run_id=event.run_id, dataset=model.name, layer="gold",
-                                      version=version, changed="schema"))
+            out.append(
+                CatalogUpdated(
+                    run_id=event.run_id,
+                    dataset=model.name,
+                    layer="gold",
+                    version=version,
+                    changed="schema",
+                )
+            )
     if not event.job:
-        await r.refresh_status(event.run_id,
-                               details={"gold_models": [m.name for m in event.models]})
+        await r.refresh_status(
+            event.run_id, details={"gold_models": [m.name for m in event.models]}
+        )
     return out
 
 
@@ -162,8 +199,15 @@ async def _dead_letter(event: DeadLettered, r: Records) -> list[Event]:
 def _updated(event: PipelineEvent, layer: str, version: int, changed: bool) -> list[Event]:
     if not changed:
         return []
-    return [CatalogUpdated(run_id=event.run_id, dataset=event.dataset, layer=layer,
-                           version=version, changed="schema")]
+    return [
+        CatalogUpdated(
+            run_id=event.run_id,
+            dataset=event.dataset,
+            layer=layer,
+            version=version,
+            changed="schema",
+        )
+    ]
 
 
 def _fingerprint(columns) -> str:

@@ -28,13 +28,18 @@ class Records:
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
 
-    async def seen(self, event_id: str, subject: str, event: PipelineEvent | Any,
-                   payload: dict) -> bool:
+    async def seen(
+        self, event_id: str, subject: str, event: PipelineEvent | Any, payload: dict
+    ) -> bool:
         """Audit the event; False when it was already recorded (a redelivery)."""
         done = await self.conn.execute(
             "INSERT INTO catalog.events (id, subject, run_id, dataset, payload)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-            event_id, subject, event.run_id, event.dataset, payload,
+            event_id,
+            subject,
+            event.run_id,
+            event.dataset,
+            payload,
         )
         return done.endswith(" 0")
 
@@ -52,7 +57,10 @@ class Records:
             "content_hash = CASE WHEN EXCLUDED.content_hash <> '' THEN EXCLUDED.content_hash"
             " ELSE catalog.runs.content_hash END, "
             f"{sets}, updated_at = now()",
-            event.run_id, event.dataset, event.filename, event.content_hash,
+            event.run_id,
+            event.dataset,
+            event.filename,
+            event.content_hash,
             *[counts[f] for f in COUNT_FIELDS],
         )
         await self.conn.executemany(
@@ -75,49 +83,68 @@ class Records:
             " finished_at = coalesce($5, finished_at), error = coalesce($6, error)"
             " WHERE run_id = $1 AND name = $2 AND"
             " (status IN ('pending', 'running') OR $3 = 'failed')",
-            run_id, stage, status,
+            run_id,
+            stage,
+            status,
             timing.started_at if timing else None,
             timing.finished_at if timing else None,
             error,
         )
 
     async def skip_after(self, run_id: str, stage: str) -> None:
-        later = list(STAGES[STAGES.index(stage) + 1:])
+        later = list(STAGES[STAGES.index(stage) + 1 :])
         await self.conn.execute(
             "UPDATE catalog.stages SET status = 'skipped' WHERE run_id = $1"
             " AND name = ANY($2::text[]) AND status IN ('pending', 'running')",
-            run_id, later,
+            run_id,
+            later,
         )
 
-    async def refresh_status(self, run_id: str, *, verdict: str | None = None,
-                             error: str | None = None, details: dict | None = None) -> str:
+    async def refresh_status(
+        self,
+        run_id: str,
+        *,
+        verdict: str | None = None,
+        error: str | None = None,
+        details: dict | None = None,
+    ) -> str:
         rows = await self.conn.fetch(
             "SELECT name, status, error FROM catalog.stages WHERE run_id = $1", run_id
         )
         stages = {r["name"]: r["status"] for r in rows}
         status = derive_status(stages)
         first_error = error or next(
-            (r["error"] for r in sorted(rows, key=lambda r: STAGES.index(r["name"]))
-             if r["error"]), None,
+            (r["error"] for r in sorted(rows, key=lambda r: STAGES.index(r["name"])) if r["error"]),
+            None,
         )
         await self.conn.execute(
             "UPDATE catalog.runs SET status = $2, verdict = coalesce($3, verdict),"
             " error = coalesce($4, error), details = details || $5::jsonb, updated_at = now()"
             " WHERE run_id = $1",
-            run_id, status, verdict, first_error, details or {},
+            run_id,
+            status,
+            verdict,
+            first_error,
+            details or {},
         )
         return status
 
     async def upsert_asset(
-        self, dataset: str, layer: str, location: str, columns: list[Column],
-        fingerprint: str, run_id: str,
+        self,
+        dataset: str,
+        layer: str,
+        location: str,
+        columns: list[Column],
+        fingerprint: str,
+        run_id: str,
     ) -> tuple[int, bool]:
         """Record the asset's schema; returns (version, whether the schema changed)."""
         cols = [c.model_dump() for c in columns]
         row = await self.conn.fetchrow(
             "SELECT version, schema_fingerprint FROM catalog.assets"
             " WHERE dataset = $1 AND layer = $2 FOR UPDATE",
-            dataset, layer,
+            dataset,
+            layer,
         )
         if row is None:
             version, changed = 1, True
@@ -131,18 +158,30 @@ class Records:
             " ON CONFLICT (dataset, layer) DO UPDATE SET location = EXCLUDED.location,"
             " columns = EXCLUDED.columns, schema_fingerprint = EXCLUDED.schema_fingerprint,"
             " version = EXCLUDED.version, last_run_id = EXCLUDED.last_run_id, updated_at = now()",
-            dataset, layer, location, cols, fingerprint, version, run_id,
+            dataset,
+            layer,
+            location,
+            cols,
+            fingerprint,
+            version,
+            run_id,
         )
         if changed:
             await self.conn.execute(
                 "INSERT INTO catalog.asset_versions (dataset, layer, version, schema_fingerprint,"
                 " columns, run_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                dataset, layer, version, fingerprint, cols, run_id,
+                dataset,
+                layer,
+                version,
+                fingerprint,
+                cols,
+                run_id,
             )
         return version, changed
 
-    async def add_object(self, dataset: str, layer: str, run_id: str, uri: str, rows: int,
-                         promoted: bool = False) -> None:
+    async def add_object(
+        self, dataset: str, layer: str, run_id: str, uri: str, rows: int, promoted: bool = False
+    ) -> None:
         await self.conn.execute(
             "INSERT INTO catalog.asset_objects (dataset, layer, run_id, uri, rows, promoted)"
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dataset, layer, run_id) DO UPDATE"
@@ -152,7 +191,12 @@ class Records:
             " rows = CASE WHEN catalog.asset_objects.promoted THEN catalog.asset_objects.rows"
             " ELSE EXCLUDED.rows END,"
             " promoted = catalog.asset_objects.promoted OR EXCLUDED.promoted",
-            dataset, layer, run_id, uri, rows, promoted,
+            dataset,
+            layer,
+            run_id,
+            uri,
+            rows,
+            promoted,
         )
         await self.recount(dataset, layer)
 
@@ -161,7 +205,10 @@ class Records:
             "INSERT INTO catalog.asset_objects (dataset, layer, run_id, uri, rows, promoted)"
             " VALUES ($1, 'silver', $2, $3, $4, true) ON CONFLICT (dataset, layer, run_id)"
             " DO UPDATE SET promoted = true, rows = EXCLUDED.rows",
-            dataset, run_id, uri, valid,
+            dataset,
+            run_id,
+            uri,
+            valid,
         )
         await self.recount(dataset, "silver")
 
@@ -171,27 +218,35 @@ class Records:
             "UPDATE catalog.assets SET row_count = (SELECT coalesce(sum(rows), 0) FROM"
             " catalog.asset_objects o WHERE o.dataset = $1 AND o.layer = $2 "
             f"{only_promoted}) WHERE dataset = $1 AND layer = $2",
-            dataset, layer,
+            dataset,
+            layer,
         )
 
     async def set_gold_rows(self, model: str, rows: int) -> None:
         await self.conn.execute(
             "UPDATE catalog.assets SET row_count = $2 WHERE dataset = $1 AND layer = 'gold'",
-            model, rows,
+            model,
+            rows,
         )
 
     async def is_model(self, name: str) -> bool:
-        return bool(await self.conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM catalog.assets WHERE dataset = $1 AND layer = 'gold')",
-            name,
-        ))
+        return bool(
+            await self.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM catalog.assets"
+                " WHERE dataset = $1 AND layer = 'gold')",
+                name,
+            )
+        )
 
     async def edge(self, source: str, target: str, run_id: str, kind: str = "data") -> None:
         await self.conn.execute(
             "INSERT INTO catalog.lineage_edges (source, target, kind, last_run_id)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (source, target) DO UPDATE SET"
             " last_run_id = EXCLUDED.last_run_id, updated_at = now()",
-            source, target, kind, run_id,
+            source,
+            target,
+            kind,
+            run_id,
         )
 
 

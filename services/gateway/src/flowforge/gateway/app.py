@@ -26,8 +26,8 @@ from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
 from flowforge.gateway.deps import Gateway
-from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.routes import datasets, files, models, runs, system
+from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.state import State
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = make_broker(settings, SERVICE)
         await broker.connect()
         app.state.gateway = Gateway(
-            settings=settings, broker=broker, state=State(pool), store=store,
+            settings=settings,
+            broker=broker,
+            state=State(pool),
+            store=store,
             files=LakeFiles(store, settings.home_dir / "cache" / SERVICE),
         )
         log.info("gateway listening on http://%s:%d", settings.host, settings.port)
@@ -64,11 +67,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "results. Events: see /asyncapi.json.",
         lifespan=lifespan,
     )
-    errors = {code: {"model": ErrorPublic, "description": text} for code, text in (
-        (400, "the request or the data is wrong; `error` says how"),
-        (404, "no such run, dataset, model or endpoint"),
-        (503, "a dependency is unavailable; try again"),
-    )}
+    errors = {
+        code: {"model": ErrorPublic, "description": text}
+        for code, text in (
+            (400, "the request or the data is wrong; `error` says how"),
+            (404, "no such run, dataset, model or endpoint"),
+            (503, "a dependency is unavailable; try again"),
+        )
+    }
     for router in (files.router, runs.router, datasets.router, models.router, system.router):
         app.include_router(router, responses=errors)
     _install_error_handlers(app)
@@ -79,8 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > settings.upload_limit_bytes + 1024 * 1024:
             return JSONResponse(
-                {"error": f"the upload is {int(length)} bytes; the limit is "
-                          f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)"},
+                {
+                    "error": f"the upload is {int(length)} bytes; the limit is "
+                    f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)"
+                },
                 status_code=413,
             )
         return await call_next(request)
@@ -127,8 +135,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(
-            {"error": "internal error; the gateway log has the details",
-             "detail": type(exc).__name__},
+            {
+                "error": "internal error; the gateway log has the details",
+                "detail": type(exc).__name__,
+            },
             status_code=500,
         )
 
@@ -139,7 +149,10 @@ def main() -> None:
     settings = Settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
         timeout_graceful_shutdown=5,
     )
 

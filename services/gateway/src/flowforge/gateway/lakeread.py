@@ -37,8 +37,7 @@ def _rows(sql: str, limit: int) -> list[dict[str, Any]]:
         cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
         names = [d[0] for d in cursor.description]
         return [
-            {n: _jsonable(v) for n, v in zip(names, row, strict=True)}
-            for row in cursor.fetchall()
+            {n: _jsonable(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
     finally:
         con.close()
@@ -51,8 +50,9 @@ def sample_bronze(files: LakeFiles, keys: list[str], limit: int) -> list[dict[st
     return _rows(f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)", limit)
 
 
-def sample_silver(files: LakeFiles, silver: list[str], quarantine: list[str], key: list[str],
-                  limit: int) -> list[dict[str, Any]]:
+def sample_silver(
+    files: LakeFiles, silver: list[str], quarantine: list[str], key: list[str], limit: int
+) -> list[dict[str, Any]]:
     if not silver:
         return []
     rows = ValidRows(
@@ -60,8 +60,9 @@ def sample_silver(files: LakeFiles, silver: list[str], quarantine: list[str], ke
         quarantine=[files.path(k) for k in quarantine],
         key=key,
     )
-    return _rows(f"SELECT * FROM ({rows.sql()}) ORDER BY _ingested_at, _run_id, _source_line",
-                 limit)
+    return _rows(
+        f"SELECT * FROM ({rows.sql()}) ORDER BY _ingested_at, _run_id, _source_line", limit
+    )
 
 
 def sample_file(path: Path, limit: int) -> list[dict[str, Any]]:

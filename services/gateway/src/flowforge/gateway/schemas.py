@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from flowforge.common.events import RunCounts
+
 RunStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
@@ -33,16 +35,6 @@ class StagePublic(BaseModel):
     error: str | None = None
 
 
-class CountsPublic(BaseModel):
-    parsed: int | None = None
-    rejected: int | None = None
-    bronze: int | None = None
-    duplicates: int | None = None
-    silver: int | None = None
-    quarantined: int | None = None
-    valid: int | None = None
-
-
 class RunPublic(BaseModel):
     run_id: str
     dataset: str
@@ -53,7 +45,7 @@ class RunPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     stages: list[StagePublic]
-    counts: CountsPublic
+    counts: RunCounts  # the events' own row accounting, one definition
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 
 from flowforge.common.errors import NotFoundError
-from flowforge.common.events import STAGES
-from flowforge.gateway.schemas import CountsPublic, RunPublic, StagePublic
+from flowforge.common.events import STAGES, RunCounts
+from flowforge.gateway.schemas import RunPublic, StagePublic
 
-COUNT_FIELDS = list(CountsPublic.model_fields)
+COUNT_FIELDS = list(RunCounts.model_fields)
 
 
 class State:
@@ -32,20 +32,34 @@ class State:
     async def save_dataset(self, name: str, key: list[str] | None) -> list[str]:
         """Create the dataset if new; a given key replaces the stored one."""
         row = await self.pool.fetchrow(
-            "INSERT INTO gateway.datasets (name, key_columns) VALUES ($1, coalesce($2::text[], '{}'))"
+            "INSERT INTO gateway.datasets (name, key_columns)"
+            " VALUES ($1, coalesce($2::text[], '{}'))"
             " ON CONFLICT (name) DO UPDATE SET key_columns ="
             " coalesce($2::text[], gateway.datasets.key_columns), updated_at = now()"
             " RETURNING key_columns",
-            name, key,
+            name,
+            key,
         )
         return list(row["key_columns"])
 
-    async def record_upload(self, run_id: str, dataset: str, filename: str, size: int,
-                            content_hash: str, landing_uri: str) -> None:
+    async def record_upload(
+        self,
+        run_id: str,
+        dataset: str,
+        filename: str,
+        size: int,
+        content_hash: str,
+        landing_uri: str,
+    ) -> None:
         await self.pool.execute(
             "INSERT INTO gateway.uploads (run_id, dataset, filename, size_bytes, content_hash,"
             " landing_uri) VALUES ($1, $2, $3, $4, $5, $6)",
-            run_id, dataset, filename, size, content_hash, landing_uri,
+            run_id,
+            dataset,
+            filename,
+            size,
+            content_hash,
+            landing_uri,
         )
 
     async def save_model(self, name: str, sql: str, depends_on: list[str]) -> asyncpg.Record:
@@ -53,7 +67,9 @@ class State:
             "INSERT INTO gateway.models (name, sql, depends_on) VALUES ($1, $2, $3)"
             " ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
             " depends_on = EXCLUDED.depends_on, updated_at = now() RETURNING *",
-            name, sql, depends_on,
+            name,
+            sql,
+            depends_on,
         )
 
     async def models(self) -> list[asyncpg.Record]:
@@ -79,9 +95,7 @@ class State:
         runs = await self._runs("r.run_id = $1", run_id)
         if runs:
             return runs[0]
-        upload = await self.pool.fetchrow(
-            "SELECT * FROM gateway.uploads WHERE run_id = $1", run_id
-        )
+        upload = await self.pool.fetchrow("SELECT * FROM gateway.uploads WHERE run_id = $1", run_id)
         if upload is None:
             raise NotFoundError(f"no run with id {run_id!r}")
         return _queued(upload)
@@ -94,7 +108,8 @@ class State:
             "SELECT * FROM gateway.uploads u WHERE ($1::text IS NULL OR u.dataset = $1)"
             " AND NOT EXISTS (SELECT 1 FROM catalog.runs r WHERE r.run_id = u.run_id)"
             " ORDER BY created_at DESC LIMIT $2",
-            dataset, limit,
+            dataset,
+            limit,
         )
         out = recorded + [_queued(u) for u in pending if u["run_id"] not in known]
         out.sort(key=lambda r: r.created_at, reverse=True)
@@ -102,7 +117,8 @@ class State:
 
     async def _runs(self, where: str, arg: Any, limit: int = 1) -> list[RunPublic]:
         rows = await self.pool.fetch(
-            f"SELECT r.* FROM catalog.runs r WHERE {where} ORDER BY r.created_at DESC LIMIT {limit}",
+            f"SELECT r.* FROM catalog.runs r WHERE {where}"
+            f" ORDER BY r.created_at DESC LIMIT {int(limit)}",
             arg,
         )
         if not rows:
@@ -114,8 +130,13 @@ class State:
         by_run: dict[str, list[StagePublic]] = {}
         for s in stages:
             by_run.setdefault(s["run_id"], []).append(
-                StagePublic(name=s["name"], status=s["status"], started_at=s["started_at"],
-                            finished_at=s["finished_at"], error=s["error"])
+                StagePublic(
+                    name=s["name"],
+                    status=s["status"],
+                    started_at=s["started_at"],
+                    finished_at=s["finished_at"],
+                    error=s["error"],
+                )
             )
         return [_run(r, by_run.get(r["run_id"], [])) for r in rows]
 
@@ -147,22 +168,25 @@ class State:
         return await self.pool.fetch(
             "SELECT version, schema_fingerprint, columns, run_id, created_at"
             " FROM catalog.asset_versions WHERE dataset = $1 AND layer = $2 ORDER BY version",
-            dataset, layer,
+            dataset,
+            layer,
         )
 
     async def require_dataset(self, dataset: str) -> None:
         if dataset not in await self.dataset_names():
-            raise NotFoundError(
-                f"no dataset named {dataset!r}; list them at GET /api/v1/datasets"
-            )
+            raise NotFoundError(f"no dataset named {dataset!r}; list them at GET /api/v1/datasets")
 
-    async def objects(self, dataset: str, layer: str, *, promoted_only: bool = False,
-                      run_id: str | None = None) -> list[asyncpg.Record]:
+    async def objects(
+        self, dataset: str, layer: str, *, promoted_only: bool = False, run_id: str | None = None
+    ) -> list[asyncpg.Record]:
         return await self.pool.fetch(
             "SELECT * FROM catalog.asset_objects WHERE dataset = $1 AND layer = $2"
             " AND (NOT $3 OR promoted) AND ($4::text IS NULL OR run_id = $4)"
             " ORDER BY created_at, run_id",
-            dataset, layer, promoted_only, run_id,
+            dataset,
+            layer,
+            promoted_only,
+            run_id,
         )
 
     async def silver_key(self, dataset: str) -> list[str]:
@@ -197,7 +221,7 @@ def _run(row: asyncpg.Record, stages: list[StagePublic]) -> RunPublic:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         stages=stages,
-        counts=CountsPublic(**{f: row[f] for f in COUNT_FIELDS}),
+        counts=RunCounts(**{f: row[f] for f in COUNT_FIELDS}),
         checks=details.get("checks", []),
     )
 
@@ -211,5 +235,5 @@ def _queued(upload: asyncpg.Record) -> RunPublic:
         created_at=upload["created_at"],
         updated_at=upload["created_at"],
         stages=[StagePublic(name=s, status="pending") for s in STAGES],
-        counts=CountsPublic(),
+        counts=RunCounts(),
     )

@@ -15,8 +15,9 @@ def register(rt: Runtime) -> None:
         deps = Deps(store=rt.store, scratch=rt.settings.scratch_dir)
         return await handle_file_landed(event, deps)
 
-    consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings,
-            stage="ingest")
+    consume(
+        rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings, stage="ingest"
+    )
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, schema_fingerprint
 from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, sniff
@@ -110,8 +111,9 @@ def csv_to_bronze(
         head = fh.read(SAMPLE_BYTES)
     dialect = sniff(head, complete=size <= SAMPLE_BYTES)
     try:
-        return _convert(source, bronze_out, rejected_out, dialect, source_file, run_id,
-                        ingested_at, progress)
+        return _convert(
+            source, bronze_out, rejected_out, dialect, source_file, run_id, ingested_at, progress
+        )
     except _EncodingMismatch:
         if dialect.encoding == "utf-8-sig" or any(b >= 0x80 for b in head):
             # Real UTF-8 at the start and invalid bytes later: re-reading it all in a legacy
@@ -124,8 +126,9 @@ def csv_to_bronze(
         fallback = Dialect(
             "cp1252", dialect.delimiter, dialect.quotechar, dialect.has_header, dialect.columns
         )
-        return _convert(source, bronze_out, rejected_out, fallback, source_file, run_id,
-                        ingested_at, progress)
+        return _convert(
+            source, bronze_out, rejected_out, fallback, source_file, run_id, ingested_at, progress
+        )
 
 
 class _EncodingMismatch(Exception):
@@ -209,9 +212,9 @@ def _write(
     run_id: str,
     ingested_at: datetime,
 ) -> BronzeResult:
-    names: list[str] | None = None if dialect.has_header else [
-        f"column_{i + 1}" for i in range(dialect.columns)
-    ]
+    names: list[str] | None = (
+        None if dialect.has_header else [f"column_{i + 1}" for i in range(dialect.columns)]
+    )
     writer: pq.ParquetWriter | None = None
     good = 0  # records accepted so far (header included)
     bronze = blank_lines = 0
@@ -258,8 +261,9 @@ def _write(
     finally:
         if writer is not None:
             writer.close()
-    return BronzeResult(dialect=dialect, columns=list(names or []), bronze=bronze,
-                        blank=blank_lines)
+    return BronzeResult(
+        dialect=dialect, columns=list(names or []), bronze=bronze, blank=blank_lines
+    )
 
 
 def _bronze_schema(names: list[str]) -> pa.Schema:

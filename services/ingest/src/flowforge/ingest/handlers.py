@@ -35,8 +35,10 @@ class Deps:
 def _land(event: FileLanded, deps: Deps) -> BronzeResult:
     store = deps.store
     landing = store.key_of(event.landing_uri)
-    with store.readable(landing, deps.scratch) as source, \
-            tempfile.TemporaryDirectory(dir=deps.scratch) as tmp:
+    with (
+        store.readable(landing, deps.scratch) as source,
+        tempfile.TemporaryDirectory(dir=deps.scratch) as tmp,
+    ):
         bronze_out, rejected_out = Path(tmp) / "bronze.parquet", Path(tmp) / "rejected.parquet"
         result = csv_to_bronze(
             source,
@@ -60,8 +62,9 @@ def _progress_logger(total: int):
     def report(done: int) -> None:
         if done >= state["next"]:
             state["next"] += step
-            log.info("ingest progress: %d of %d bytes (%.0f%%)", done, total,
-                     100 * done / max(total, 1))
+            log.info(
+                "ingest progress: %d of %d bytes (%.0f%%)", done, total, 100 * done / max(total, 1)
+            )
 
     return report
 
@@ -76,16 +79,25 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
         if event.filename and not message.startswith(event.filename):
             message = f"{event.filename}: {message}"
         log.warning("ingest failed: %s", message)
-        return [IngestFailed.following(
-            event, stage="ingest", error=message,
-            timing=StageTiming(started_at=started, finished_at=utcnow()),
-        )]
+        return [
+            IngestFailed.following(
+                event,
+                stage="ingest",
+                error=message,
+                timing=StageTiming(started_at=started, finished_at=utcnow()),
+            )
+        ]
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "ingest").observe(timing.seconds)
-    metrics.count_rows(SERVICE, "ingest", parsed=result.parsed, rejected=result.rejected,
-                       bronze=result.bronze)
-    log.info("bronze: %d rows parsed, %d rejected, in %.2fs", result.parsed, result.rejected,
-             timing.seconds)
+    metrics.count_rows(
+        SERVICE, "ingest", parsed=result.parsed, rejected=result.rejected, bronze=result.bronze
+    )
+    log.info(
+        "bronze: %d rows parsed, %d rejected, in %.2fs",
+        result.parsed,
+        result.rejected,
+        timing.seconds,
+    )
     rejected_uri = (
         deps.store.uri(lake.rejected_key(event.dataset, event.run_id)) if result.rejected else None
     )
@@ -102,7 +114,6 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             has_header=d.has_header,
             blank_lines=result.blank,
             timing=timing,
-            counts={"parsed": result.parsed, "rejected": result.rejected,
-                    "bronze": result.bronze},
+            counts={"parsed": result.parsed, "rejected": result.rejected, "bronze": result.bronze},
         )
     ]

@@ -29,8 +29,14 @@ REJECTED_SCHEMA = pa.schema(
         ("_run_id", pa.string()),
     ]
 )
-_SPOOL_SCHEMA = pa.schema([("record", pa.int64()), ("expected_fields", pa.int32()),
-                           ("actual_fields", pa.int32()), ("raw", pa.string())])
+_SPOOL_SCHEMA = pa.schema(
+    [
+        ("record", pa.int64()),
+        ("expected_fields", pa.int32()),
+        ("actual_fields", pa.int32()),
+        ("raw", pa.string()),
+    ]
+)
 
 
 def text_newlines(text: str) -> int:
@@ -102,9 +108,10 @@ class RejectedWriter:
         if not self.rows:
             return
         columns = list(zip(*self.rows, strict=True))
-        table = pa.table([pa.array(c, t.type) for c, t in zip(columns, _SPOOL_SCHEMA,
-                                                               strict=True)],
-                         schema=_SPOOL_SCHEMA)
+        table = pa.table(
+            [pa.array(c, t.type) for c, t in zip(columns, _SPOOL_SCHEMA, strict=True)],
+            schema=_SPOOL_SCHEMA,
+        )
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.spool, _SPOOL_SCHEMA)
         self._writer.write_table(table)
@@ -123,13 +130,25 @@ class RejectedWriter:
                 n = batch.num_rows
                 expected = batch.column("expected_fields")
                 actual = batch.column("actual_fields")
-                reasons = pa.array([f"expected {e} fields, found {a}" for e, a in
-                                    zip(expected.to_pylist(), actual.to_pylist(), strict=True)])
-                writer.write_table(pa.table(
-                    [pa.repeat(pa.scalar(source_file), n), pa.array(lines.lines_of(records)),
-                     reasons, expected, actual, batch.column("raw"),
-                     pa.repeat(pa.scalar(run_id), n)],
-                    schema=REJECTED_SCHEMA,
-                ))
+                reasons = pa.array(
+                    [
+                        f"expected {e} fields, found {a}"
+                        for e, a in zip(expected.to_pylist(), actual.to_pylist(), strict=True)
+                    ]
+                )
+                writer.write_table(
+                    pa.table(
+                        [
+                            pa.repeat(pa.scalar(source_file), n),
+                            pa.array(lines.lines_of(records)),
+                            reasons,
+                            expected,
+                            actual,
+                            batch.column("raw"),
+                            pa.repeat(pa.scalar(run_id), n),
+                        ],
+                        schema=REJECTED_SCHEMA,
+                    )
+                )
         self.spool.unlink(missing_ok=True)
         return self.count

@@ -12,10 +12,18 @@ SERVICE = "quality"
 
 def register(rt: Runtime) -> None:
     async def on_silver_ready(event: SilverReady):
-        return await handle_silver_ready(event, Deps(store=rt.store, scratch=rt.settings.scratch_dir))
+        return await handle_silver_ready(
+            event, Deps(store=rt.store, scratch=rt.settings.scratch_dir)
+        )
 
-    consume(rt.broker, SilverReady, on_silver_ready, service=SERVICE, settings=rt.settings,
-            stage="quality")
+    consume(
+        rt.broker,
+        SilverReady,
+        on_silver_ready,
+        service=SERVICE,
+        settings=rt.settings,
+        stage="quality",
+    )
 
 
 def main() -> None:

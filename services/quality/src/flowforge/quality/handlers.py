@@ -30,8 +30,9 @@ def _check(event: SilverReady, deps: Deps) -> Verdict:
     store = deps.store
     with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
         # Only the key and lineage columns; the constant lineage strings stay dictionary-coded.
-        table = pq.read_table(path, columns=_needed(path, event.key),
-                              read_dictionary=["_run_id", "_source_file"])
+        table = pq.read_table(
+            path, columns=_needed(path, event.key), read_dictionary=["_run_id", "_source_file"]
+        )
         silver = pl.from_arrow(table)
     verdict = check_batch(silver, event.key)  # Silver names, resolved by transform
     key = lake.quarantine_key(event.dataset, event.run_id)

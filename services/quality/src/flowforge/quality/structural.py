@@ -32,7 +32,11 @@ class Verdict:
 
     @property
     def quarantined(self) -> int:
-        return self.quarantine.select(pl.col("_source_line")).n_unique() if self.quarantine.height else 0
+        return (
+            self.quarantine.select(pl.col("_source_line")).n_unique()
+            if self.quarantine.height
+            else 0
+        )
 
 
 def check_batch(silver: pl.DataFrame, key: list[str]) -> Verdict:
@@ -48,23 +52,32 @@ def check_batch(silver: pl.DataFrame, key: list[str]) -> Verdict:
     if key:
         missing = [k for k in key if k not in silver.columns]
         if missing:
-            checks.append(CheckResult(name="key present", status="failed",
-                                      detail=f"key column(s) {missing} not in the batch"))
+            checks.append(
+                CheckResult(
+                    name="key present",
+                    status="failed",
+                    detail=f"key column(s) {missing} not in the batch",
+                )
+            )
         else:
             quarantine = _null_keys(silver, key)
-            checks.append(CheckResult(
-                name=f"key not null ({', '.join(key)})",
-                status="warned" if quarantine.height else "passed",
-                failed_rows=quarantine.height,
-                detail=f"{quarantine.height} rows quarantined" if quarantine.height else "",
-            ))
+            checks.append(
+                CheckResult(
+                    name=f"key not null ({', '.join(key)})",
+                    status="warned" if quarantine.height else "passed",
+                    failed_rows=quarantine.height,
+                    detail=f"{quarantine.height} rows quarantined" if quarantine.height else "",
+                )
+            )
             repeats = _repeated_keys(silver, key)
-            checks.append(CheckResult(
-                name=f"key unique ({', '.join(key)})",
-                status="failed" if repeats else "passed",
-                failed_rows=repeats,
-                detail=f"{repeats} rows repeat an earlier key" if repeats else "",
-            ))
+            checks.append(
+                CheckResult(
+                    name=f"key unique ({', '.join(key)})",
+                    status="failed" if repeats else "passed",
+                    failed_rows=repeats,
+                    detail=f"{repeats} rows repeat an earlier key" if repeats else "",
+                )
+            )
     statuses = {c.status for c in checks}
     verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
     return Verdict(verdict=verdict, checks=checks, quarantine=quarantine)
@@ -80,9 +93,7 @@ def _repeated_keys(silver: pl.DataFrame, key: list[str]) -> int:
 
 def _null_keys(silver: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     null_any = pl.any_horizontal(pl.col(k).is_null() for k in key)
-    first_null = pl.coalesce(
-        [pl.when(pl.col(k).is_null()).then(pl.lit(k)) for k in key]
-    )
+    first_null = pl.coalesce([pl.when(pl.col(k).is_null()).then(pl.lit(k)) for k in key])
     rows = silver.filter(null_any)
     return rows.select(
         pl.col("_run_id"),

@@ -25,14 +25,19 @@ class Batches:
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id) DO UPDATE SET"
             " bronze_key = EXCLUDED.bronze_key, silver_key = EXCLUDED.silver_key,"
             " key_columns = EXCLUDED.key_columns",
-            run_id, dataset, bronze_key, silver_key, key,
+            run_id,
+            dataset,
+            bronze_key,
+            silver_key,
+            key,
         )
 
     async def promote(self, run_id: str, quarantine_key: str | None) -> None:
         done = await self.pool.execute(
             "UPDATE transform.batches SET promoted = true, quarantine_key = $2,"
             " promoted_at = coalesce(promoted_at, now()) WHERE run_id = $1",
-            run_id, quarantine_key,
+            run_id,
+            quarantine_key,
         )
         if done.endswith(" 0"):
             raise NotFoundError(f"run {run_id} has no Silver batch recorded")

@@ -47,8 +47,12 @@ def register(rt: Runtime) -> None:
     async def on_job(event: JobRequested):
         return await handle_job_requested(event, resolve())
 
-    consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings, stage="silver")
-    consume(rt.broker, QualityChecked, on_quality, service=SERVICE, settings=rt.settings, stage="gold")
+    consume(
+        rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings, stage="silver"
+    )
+    consume(
+        rt.broker, QualityChecked, on_quality, service=SERVICE, settings=rt.settings, stage="gold"
+    )
     consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=rt.settings)
 
 

@@ -60,8 +60,12 @@ def build_model(
     """Run one model's SQL with its inputs bound as views; write the result to `out`.
     The connection can reach only these inputs and `out` (see `sandboxed`)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
-    inputs = [p for d in model.depends_on if d in datasets
-              for p in (*datasets[d].silver, *datasets[d].quarantine)]
+    inputs = [
+        p
+        for d in model.depends_on
+        if d in datasets
+        for p in (*datasets[d].silver, *datasets[d].quarantine)
+    ]
     inputs += [built[d] for d in model.depends_on if d in built]
     con = sandboxed([*inputs, out])
     try:
@@ -69,16 +73,19 @@ def build_model(
             if dep in datasets:
                 con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
             elif dep in built:
-                con.execute(f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
-                            f"read_parquet({sql_string(str(built[dep]))})")
+                con.execute(
+                    f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
+                    f"read_parquet({sql_string(str(built[dep]))})"
+                )
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
-            con.execute(f"COPY (SELECT * FROM __model) TO {sql_string(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(
+                f"COPY (SELECT * FROM __model) TO {sql_string(str(out))}"
+                " (FORMAT parquet, COMPRESSION zstd)"
+            )
         except duckdb.Error as exc:
             raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
-        info = con.execute(
-            f"SELECT count(*) FROM read_parquet({sql_string(str(out))})"
-        ).fetchone()
+        info = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})").fetchone()
         columns = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(out))})"
         ).fetchall()
@@ -104,14 +111,13 @@ def refresh_analytics(
         for dataset, paths in bronze.items():
             if paths:
                 con.execute(
-                    f"CREATE OR REPLACE VIEW {quote_identifier('bronze_' + dataset)} AS SELECT * FROM "
-                    f"read_parquet({sql_list(paths)}, union_by_name = true)"
+                    f"CREATE OR REPLACE VIEW {quote_identifier('bronze_' + dataset)} AS "
+                    f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)"
                 )
         for dataset, rows in silver.items():
             if rows.silver:
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {quote_identifier('silver_' + dataset)} AS {rows.sql()}"
-                )
+                view = quote_identifier(f"silver_{dataset}")
+                con.execute(f"CREATE OR REPLACE VIEW {view} AS {rows.sql()}")
         for model, path in gold.items():
             con.execute(
                 f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "

@@ -65,7 +65,9 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     metrics.count_rows(SERVICE, "silver", duplicates=result.duplicates, silver=result.silver)
     log.info(
         "silver: %d rows (%d duplicates removed) in %.2fs",
-        result.silver, result.duplicates, timing.seconds,
+        result.silver,
+        result.duplicates,
+        timing.seconds,
     )
     return [
         SilverReady.following(
@@ -88,8 +90,9 @@ async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
     def paths() -> ValidRows:
         return ValidRows(
             silver=[deps.files.path(b["silver_key"]) for b in batches],
-            quarantine=[deps.files.path(b["quarantine_key"]) for b in batches
-                        if b["quarantine_key"]],
+            quarantine=[
+                deps.files.path(b["quarantine_key"]) for b in batches if b["quarantine_key"]
+            ],
             key=list(batches[-1]["key_columns"]),
         )
 
@@ -114,10 +117,17 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
         gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
-    log.info("gold: %d model(s) built, %d failed, in %.2fs", len(gold.built), len(gold.failed),
-             timing.seconds)
-    return [GoldReady.following(event, models=_built_events(deps, gold.built),
-                                failed=gold.failed, timing=timing)]
+    log.info(
+        "gold: %d model(s) built, %d failed, in %.2fs",
+        len(gold.built),
+        len(gold.failed),
+        timing.seconds,
+    )
+    return [
+        GoldReady.following(
+            event, models=_built_events(deps, gold.built), failed=gold.failed, timing=timing
+        )
+    ]
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
@@ -129,9 +139,16 @@ async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
     log.info("gold job: %d model(s) built, %d failed", len(gold.built), len(gold.failed))
     if not gold.built and not gold.failed:
         return []
-    return [GoldReady(run_id=event.run_id, dataset=event.dataset, job=True,
-                      models=_built_events(deps, gold.built), failed=gold.failed,
-                      timing=timing)]
+    return [
+        GoldReady(
+            run_id=event.run_id,
+            dataset=event.dataset,
+            job=True,
+            models=_built_events(deps, gold.built),
+            failed=gold.failed,
+            timing=timing,
+        )
+    ]
 
 
 def _built_events(deps: Deps, built: list[tuple[BuiltModel, Model]]) -> list[GoldModelBuilt]:

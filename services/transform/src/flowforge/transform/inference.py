@@ -116,7 +116,9 @@ def infer_type(values: pl.Series) -> tuple[str, pl.Expr | None]:
 def _date_type(v: _Values, name: str) -> tuple[str, pl.Expr] | None:
     fits = []
     for pattern, fmt in _DATE_FORMATS:
-        if v.match(pattern) and v.all(lambda s, f=fmt: s.str.to_date(f, strict=False).is_not_null()):
+        if v.match(pattern) and v.all(
+            lambda s, f=fmt: s.str.to_date(f, strict=False).is_not_null()
+        ):
             fits.append(fmt)
     if len(fits) != 1:
         return None  # none fits, or US and EU both fit: ambiguous, keep the text

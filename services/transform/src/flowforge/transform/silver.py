@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import sql_string
+from flowforge.common.models import quote_identifier
 from flowforge.transform.inference import (
     LINEAGE,
     clean_expr,
@@ -98,17 +99,15 @@ def plan(columns: list[str], column_values, key: list[str]) -> SilverPlan:
     return SilverPlan(names=names, types=types, casts=casts, key=silver_key)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def dedupe_sql(source: str, data_columns: list[str], key: list[str]) -> str:
-    every = ", ".join(_quote(c) for c in data_columns)
-    first_of_each_row = f"QUALIFY row_number() OVER (PARTITION BY {every} ORDER BY _source_line) = 1"
+    every = ", ".join(quote_identifier(c) for c in data_columns)
+    first_of_each_row = (
+        f"QUALIFY row_number() OVER (PARTITION BY {every} ORDER BY _source_line) = 1"
+    )
     if not key:
         return f"SELECT * FROM {source} {first_of_each_row} ORDER BY _source_line"
-    has_key = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in key)
-    by_key = ", ".join(_quote(k) for k in key)
+    has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in key)
+    by_key = ", ".join(quote_identifier(k) for k in key)
     return (
         f"SELECT * FROM (SELECT * FROM {source} WHERE {has_key} QUALIFY row_number() OVER "
         f"(PARTITION BY {by_key} ORDER BY _source_line DESC) = 1 "
@@ -143,8 +142,11 @@ def bronze_to_silver(bronze: pl.DataFrame, key: list[str]) -> SilverResult:
     typed = p.apply(bronze.lazy()).collect()
     result = dedupe(typed, p.columns, p.key)
     return SilverResult(
-        frame=result, bronze=bronze.height, duplicates=bronze.height - result.height,
-        types=p.types, key=p.key,
+        frame=result,
+        bronze=bronze.height,
+        duplicates=bronze.height - result.height,
+        types=p.types,
+        key=p.key,
     )
 
 

@@ -34,8 +34,12 @@ async def _dataset(gw: Gateway, name: str) -> DatasetPublic:
         key=await gw.state.dataset_key(name),
         layers={
             a["layer"]: LayerPublic(
-                layer=a["layer"], location=a["location"], version=a["version"],
-                row_count=a["row_count"], columns=len(a["columns"]), updated_at=a["updated_at"],
+                layer=a["layer"],
+                location=a["location"],
+                version=a["version"],
+                row_count=a["row_count"],
+                columns=len(a["columns"]),
+                updated_at=a["updated_at"],
             )
             for a in assets
         },
@@ -60,13 +64,19 @@ async def get_schema(name: str, gw: GatewayDep, layer: Layer = "silver") -> Sche
     asset = await gw.state.asset(name, layer)
     versions = await gw.state.asset_versions(name, layer)
     return SchemaPublic(
-        dataset=name, layer=layer, version=asset["version"],
+        dataset=name,
+        layer=layer,
+        version=asset["version"],
         fingerprint=asset["schema_fingerprint"],
         columns=[ColumnPublic(**c) for c in asset["columns"]],
         versions=[
-            {"version": v["version"], "fingerprint": v["schema_fingerprint"],
-             "run_id": v["run_id"], "created_at": v["created_at"].isoformat(),
-             "columns": v["columns"]}
+            {
+                "version": v["version"],
+                "fingerprint": v["schema_fingerprint"],
+                "run_id": v["run_id"],
+                "created_at": v["created_at"].isoformat(),
+                "columns": v["columns"],
+            }
             for v in versions
         ],
     )
@@ -74,7 +84,9 @@ async def get_schema(name: str, gw: GatewayDep, layer: Layer = "silver") -> Sche
 
 @router.get("/{name}/sample", response_model=SamplePublic)
 async def get_sample(
-    name: str, gw: GatewayDep, layer: Layer = "silver",
+    name: str,
+    gw: GatewayDep,
+    layer: Layer = "silver",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
 ) -> SamplePublic:
     await gw.state.asset(name, layer)  # 404 with a reason when there is no such data
@@ -85,13 +97,17 @@ async def get_sample(
     else:
         silver = await gw.state.objects(name, "silver", promoted_only=True)
         promoted = {o["run_id"] for o in silver}
-        quarantine = [o for o in await gw.state.objects(name, "quarantine")
-                      if o["run_id"] in promoted]
+        quarantine = [
+            o for o in await gw.state.objects(name, "quarantine") if o["run_id"] in promoted
+        ]
         key = await gw.state.silver_key(name)
         rows = await asyncio.to_thread(
-            lakeread.sample_silver, gw.files,
+            lakeread.sample_silver,
+            gw.files,
             [gw.store.key_of(o["uri"]) for o in silver],
-            [gw.store.key_of(o["uri"]) for o in quarantine], key, limit,
+            [gw.store.key_of(o["uri"]) for o in quarantine],
+            key,
+            limit,
         )
     return SamplePublic(dataset=name, layer=layer, rows=rows)
 
@@ -107,7 +123,8 @@ async def get_lineage(name: str, gw: GatewayDep) -> LineagePublic:
         changed = False
         for source, target in edges:
             if (source in reached) != (target in reached) and (
-                target in reached and not source.startswith(("silver:", "gold:"))
+                target in reached
+                and not source.startswith(("silver:", "gold:"))
                 or source in reached
             ):
                 reached |= {source, target}
@@ -118,7 +135,6 @@ async def get_lineage(name: str, gw: GatewayDep) -> LineagePublic:
     nodes = sorted({n for edge in kept for n in edge})
     return LineagePublic(
         dataset=name,
-        nodes=[LineageNode(id=n, layer=n.split(":", 1)[0], name=n.split(":", 1)[1])
-               for n in nodes],
+        nodes=[LineageNode(id=n, layer=n.split(":", 1)[0], name=n.split(":", 1)[1]) for n in nodes],
         edges=[LineageEdge(source=s, target=t) for s, t in kept],
     )

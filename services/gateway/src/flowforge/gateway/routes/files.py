@@ -57,7 +57,9 @@ def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, st
 async def upload_file(
     gw: GatewayDep,
     file: Annotated[UploadFile, File(description="the file to ingest (CSV, TSV, ...)")],
-    dataset: Annotated[str | None, Form(description="dataset name; default: the file's stem")] = None,
+    dataset: Annotated[
+        str | None, Form(description="dataset name; default: the file's stem")
+    ] = None,
     key: Annotated[str | None, Form(description="key column(s), comma-separated")] = None,
 ) -> UploadAccepted:
     filename = safe_filename(file.filename)
@@ -78,9 +80,21 @@ async def upload_file(
     uri = gw.store.uri(landing)
     await gw.state.record_upload(run_id, name, filename, size, content_hash, uri)
     event = FileLanded(
-        run_id=run_id, dataset=name, content_hash=content_hash, filename=filename,
-        key=key_columns, landing_uri=uri, size_bytes=size, landed_at=utcnow(),
+        run_id=run_id,
+        dataset=name,
+        content_hash=content_hash,
+        filename=filename,
+        key=key_columns,
+        landing_uri=uri,
+        size_bytes=size,
+        landed_at=utcnow(),
     )
     await publish(gw.broker, event, settings)
-    return UploadAccepted(run_id=run_id, dataset=name, filename=filename, size_bytes=size,
-                          content_hash=content_hash, key=key_columns)
+    return UploadAccepted(
+        run_id=run_id,
+        dataset=name,
+        filename=filename,
+        size_bytes=size,
+        content_hash=content_hash,
+        key=key_columns,
+    )

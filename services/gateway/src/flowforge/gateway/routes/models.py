@@ -15,15 +15,24 @@ from flowforge.common.events import JobRequested
 from flowforge.common.models import model_references
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
-from flowforge.gateway.schemas import ColumnPublic, ModelCreate, ModelList, ModelPublic, SamplePublic
+from flowforge.gateway.schemas import (
+    ColumnPublic,
+    ModelCreate,
+    ModelList,
+    ModelPublic,
+    SamplePublic,
+)
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 
 def _public(row) -> ModelPublic:
     return ModelPublic(
-        name=row["name"], sql=row["sql"], depends_on=list(row["depends_on"]),
-        built=row["row_count"] is not None, row_count=row["row_count"],
+        name=row["name"],
+        sql=row["sql"],
+        depends_on=list(row["depends_on"]),
+        built=row["row_count"] is not None,
+        row_count=row["row_count"],
         columns=[ColumnPublic(**c) for c in (row["columns"] or [])],
         updated_at=row["updated_at"],
     )

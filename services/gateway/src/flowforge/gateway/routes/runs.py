@@ -40,6 +40,7 @@ async def get_rejected(
     path = await asyncio.to_thread(gw.files.path, key)
     rows = await asyncio.to_thread(lakeread.rejected_rows, path, limit)
     return RejectedList(
-        run_id=run_id, count=run.counts.rejected or len(rows),
+        run_id=run_id,
+        count=run.counts.rejected or len(rows),
         rows=[RejectedRow(**r) for r in rows],
     )

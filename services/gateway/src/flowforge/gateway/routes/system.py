@@ -19,9 +19,9 @@ router = APIRouter(tags=["system"])
 BACKENDS = [s for s in SERVICES if s != "gateway"]
 
 
-async def _ask(gw: Gateway, subject: str, timeout: float = 2.0) -> bytes | None:
+async def _ask(gw: Gateway, subject: str, wait: float = 2.0) -> bytes | None:
     try:
-        reply = await gw.broker.request(b"", subject, timeout=timeout)
+        reply = await gw.broker.request(b"", subject, timeout=wait)
         return reply.body
     except Exception:  # noqa: BLE001 - no reply (down, or NATS unreachable) is the answer
         return None

@@ -195,3 +195,30 @@ def test_a_model_cannot_read_files_of_the_host(platform):
         if f"gold model {model} failed" in line
     ]
     assert "disabled" in failure[0] or "Permission" in failure[0]
+
+
+def test_a_later_file_keeps_the_dataset_column_types_when_its_values_fit(platform):
+    dataset, model = unique("drift"), unique("drift_sum")
+    first = platform.land(
+        b"id,day,amount\n1,01/13/2024,1.50\n2,02/14/2024,2.25\n", "d1.csv", dataset=dataset
+    )
+    # Alone, this file's dates are ambiguous (US or EU) and its amounts whole numbers.
+    second = platform.land(
+        b"id,day,amount\n3,03/04/2024,3\n4,05/06/2024,4\n", "d2.csv", dataset=dataset
+    )
+    assert first["status"] == second["status"] == "succeeded"
+    with platform.client() as c:
+        types = {
+            col["name"]: col["type"]
+            for col in c.get(f"/api/v1/datasets/{dataset}/schema").json()["columns"]
+        }
+        assert types == {"id": "integer", "day": "date", "amount": "decimal(38,2)"}
+        sql = f"SELECT sum(amount) AS total, min(day) AS first_day FROM {dataset}"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+        import time
+
+        deadline = time.monotonic() + 60
+        while (sample := c.get(f"/api/v1/models/{model}/sample")).status_code == 404:
+            assert time.monotonic() < deadline, sample.text
+            time.sleep(0.3)
+    assert sample.json()["rows"] == [{"total": 10.75, "first_day": "2024-01-13"}]

@@ -294,3 +294,24 @@ def test_the_file_path_gives_the_same_silver_as_the_in_memory_path(tmp_path) -> 
     assert result.types == in_memory.types and result.key == ["order_id"]
     assert_frame_equal(pl.read_parquet(out), in_memory.frame)
     assert sorted(tmp_path.iterdir()) == sorted([source, out])  # no scratch left behind
+
+
+def test_pinned_types_are_kept_when_every_value_fits_and_dropped_when_one_does_not(
+    tmp_path,
+) -> None:
+    from flowforge.transform.silver import silver_file
+
+    batch = bronze(
+        {"day": ["03/04/2024", "05/06/2024"], "amount": ["3", "4"], "code": ["007", "8"]}
+    )
+    source = tmp_path / "bronze.parquet"
+    batch.write_parquet(source)
+    pinned = {"day": "date:%m/%d/%Y", "amount": "decimal:2", "code": "integer"}
+
+    result = silver_file(source, tmp_path / "silver.parquet", [], tmp_path, pinned)
+
+    assert result.specs == {"day": "date:%m/%d/%Y", "amount": "decimal:2", "code": "string"}
+    assert result.types == {"day": "date", "amount": "decimal(38,2)", "code": "string"}
+    silver = pl.read_parquet(tmp_path / "silver.parquet")
+    assert silver["day"].to_list() == [date(2024, 3, 4), date(2024, 5, 6)]
+    assert silver["code"].to_list() == ["007", "8"]  # a leading zero never fits an integer

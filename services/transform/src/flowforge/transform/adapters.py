@@ -49,6 +49,23 @@ class Batches:
             dataset,
         )
 
+    async def pinned_specs(self, dataset: str) -> dict[str, str]:
+        specs = await self.pool.fetchval(
+            "SELECT specs FROM transform.schemas WHERE dataset = $1", dataset
+        )
+        return dict(specs or {})
+
+    async def pin_specs(self, dataset: str, specs: dict[str, str]) -> None:
+        """Pin the specs of columns not pinned yet (a pinned column keeps its first type)."""
+        await self.pool.execute(
+            "INSERT INTO transform.schemas (dataset, specs) VALUES ($1, $2)"
+            # jsonb `||` keeps the right side's value for a shared column: the pinned one.
+            " ON CONFLICT (dataset) DO UPDATE SET"
+            " specs = EXCLUDED.specs || transform.schemas.specs, updated_at = now()",
+            dataset,
+            specs,
+        )
+
     async def datasets(self) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT DISTINCT dataset FROM transform.batches WHERE promoted ORDER BY 1"

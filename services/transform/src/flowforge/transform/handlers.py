@@ -42,11 +42,13 @@ class Deps:
     gold_lock: GoldLock
 
 
-def _to_silver(files: LakeFiles, event: BronzeReady, scratch: Path) -> SilverFileResult:
+def _to_silver(
+    files: LakeFiles, event: BronzeReady, scratch: Path, pinned: dict[str, str]
+) -> SilverFileResult:
     bronze = files.path(files.store.key_of(event.bronze_uri))
     key = lake.silver_key(event.dataset, event.run_id)
     out = files.output(key)
-    result = silver_file(bronze, out, event.key, scratch)
+    result = silver_file(bronze, out, event.key, scratch, pinned)
     files.commit(key, out)
     return result
 
@@ -54,7 +56,18 @@ def _to_silver(files: LakeFiles, event: BronzeReady, scratch: Path) -> SilverFil
 async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     """Clean one Bronze batch into Silver (same run → same object, so redelivery is safe)."""
     started = utcnow()
-    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch)
+    pinned = await deps.batches.pinned_specs(event.dataset)
+    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch, pinned)
+    for column, spec in result.specs.items():
+        if column in pinned and pinned[column] != spec:
+            log.warning(
+                "column %s of %s no longer fits its type %s in this file; typed %s here",
+                column,
+                event.dataset,
+                pinned[column],
+                spec,
+            )
+    await deps.batches.pin_specs(event.dataset, result.specs)
     key = lake.silver_key(event.dataset, event.run_id)
     await deps.batches.record_silver(
         event.run_id, event.dataset, deps.files.store.key_of(event.bronze_uri), key, result.key

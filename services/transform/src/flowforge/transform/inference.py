@@ -81,64 +81,122 @@ class _Values:
 
 def infer_type(values: pl.Series) -> tuple[str, pl.Expr | None]:
     """The narrowest safe type of a cleaned string column, and the expression casting it."""
+    spec = infer_spec(values)
+    return public_kind(spec), cast_expr(spec, values.name)
+
+
+# A type spec names a Silver type and how text becomes it: "boolean", "integer",
+# "decimal:<scale>", "double", "date:<strptime format>", "timestamp:<unit>",
+# "timestamptz:<unit>" or "string". Transform pins a dataset's specs, so later files are cast
+# the same way whenever every value fits.
+
+
+def infer_spec(values: pl.Series) -> str:
     present = values.drop_nulls()
-    name = values.name
     if present.len() == 0:
-        return "string", None
+        return "string"
     v = _Values(present)
     if v.all(lambda s: s.str.to_lowercase().is_in(TRUE_TOKENS | FALSE_TOKENS)):
-        expr = pl.col(name).str.to_lowercase().is_in(TRUE_TOKENS)
-        return "boolean", pl.when(pl.col(name).is_null()).then(None).otherwise(expr)
+        return "boolean"
     if v.match(_INT):
-        if present.str.strip_chars("+-").str.len_chars().max() <= 18:
-            return "integer", pl.col(name).str.strip_chars_start("+").cast(pl.Int64)
-        return "string", None
+        return "integer" if _int_fits(present) else "string"
     if v.match(_INT + "|" + _DECIMAL):
-        scale = present.str.extract(r"\.(\d*)$").str.len_chars().fill_null(0).max()
-        digits = present.str.replace_all(r"[^0-9]", "").str.len_chars().max()
-        if scale <= 18 and digits <= 38:
-            dtype = pl.Decimal(38, int(scale))
-            return f"decimal(38,{scale})", pl.col(name).str.strip_chars_start("+").cast(dtype)
-        return "string", None  # wider than an exact decimal: the text is the only safe form
+        scale, digits = _scale_digits(present)
+        # Wider than an exact decimal: the text is the only safe form.
+        return f"decimal:{scale}" if scale <= 18 and digits <= 38 else "string"
     if v.match(_FLOAT_EXP + "|" + _INT + "|" + _DECIMAL):
-        as_float = present.cast(pl.Float64, strict=False)
-        if as_float.null_count() == 0 and not as_float.is_infinite().any():
-            return "double", pl.col(name).cast(pl.Float64)
-        return "string", None
-    date = _date_type(v, name)
-    if date is not None:
-        return date
+        return "double" if _double_fits(present) else "string"
+    dates = [fmt for pattern, fmt in _DATE_FORMATS if _date_fits(v, pattern, fmt)]
+    if len(dates) == 1:  # none fits, or US and EU both fit (ambiguous): not a date
+        return f"date:{dates[0]}"
     if v.match(_DATETIME):
-        return _datetime_type(present, name)
-    return "string", None
+        return _datetime_spec(present)
+    return "string"
 
 
-def _date_type(v: _Values, name: str) -> tuple[str, pl.Expr] | None:
-    fits = []
-    for pattern, fmt in _DATE_FORMATS:
-        if v.match(pattern) and v.all(
-            lambda s, f=fmt: s.str.to_date(f, strict=False).is_not_null()
-        ):
-            fits.append(fmt)
-    if len(fits) != 1:
-        return None  # none fits, or US and EU both fit: ambiguous, keep the text
-    return "date", pl.col(name).str.to_date(fits[0], strict=True)
+def fits(spec: str, values: pl.Series) -> bool:
+    """Whether every value of the column converts under `spec` without loss."""
+    present = values.drop_nulls()
+    kind, _, detail = spec.partition(":")
+    if kind == "string" or present.len() == 0:
+        return True
+    v = _Values(present)
+    if kind == "boolean":
+        return v.all(lambda s: s.str.to_lowercase().is_in(TRUE_TOKENS | FALSE_TOKENS))
+    if kind == "integer":
+        return v.match(_INT) and _int_fits(present)
+    if kind == "decimal":
+        if not v.match(_INT + "|" + _DECIMAL):
+            return False
+        scale, digits = _scale_digits(present)
+        return scale <= int(detail) and digits - scale <= 38 - int(detail)
+    if kind == "double":
+        return v.match(_FLOAT_EXP + "|" + _INT + "|" + _DECIMAL) and _double_fits(present)
+    if kind == "date":
+        return bool(v.all(lambda s: s.str.to_date(detail, strict=False).is_not_null()))
+    if kind in ("timestamp", "timestamptz"):
+        return v.match(_DATETIME) and _datetime_spec(present, unit=detail) == spec
+    return False
 
 
-def _datetime_type(present: pl.Series, name: str) -> tuple[str, pl.Expr | None]:
+def public_kind(spec: str) -> str:
+    kind, _, detail = spec.partition(":")
+    return {
+        "decimal": f"decimal(38,{detail})",
+        "date": "date",
+        "timestamptz": "timestamp with time zone",
+    }.get(kind, kind)
+
+
+def cast_expr(spec: str, name: str) -> pl.Expr | None:
+    kind, _, detail = spec.partition(":")
+    col = pl.col(name)
+    if kind == "boolean":
+        return (
+            pl.when(col.is_null()).then(None).otherwise(col.str.to_lowercase().is_in(TRUE_TOKENS))
+        )
+    if kind == "integer":
+        return col.str.strip_chars_start("+").cast(pl.Int64)
+    if kind == "decimal":
+        return col.str.strip_chars_start("+").cast(pl.Decimal(38, int(detail)))
+    if kind == "double":
+        return col.cast(pl.Float64)
+    if kind == "date":
+        return col.str.to_date(detail, strict=True)
+    if kind in ("timestamp", "timestamptz"):
+        normalised = col.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+        zone = "UTC" if kind == "timestamptz" else None
+        return normalised.str.to_datetime(time_unit=detail, time_zone=zone, strict=False)
+    return None
+
+
+def _int_fits(present: pl.Series) -> bool:
+    return present.str.strip_chars("+-").str.len_chars().max() <= 18
+
+
+def _scale_digits(present: pl.Series) -> tuple[int, int]:
+    scale = present.str.extract(r"\.(\d*)$").str.len_chars().fill_null(0).max()
+    digits = present.str.replace_all(r"[^0-9]", "").str.len_chars().max()
+    return int(scale), int(digits)
+
+
+def _double_fits(present: pl.Series) -> bool:
+    as_float = present.cast(pl.Float64, strict=False)
+    return as_float.null_count() == 0 and not as_float.is_infinite().any()
+
+
+def _date_fits(v: _Values, pattern: str, fmt: str) -> bool:
+    return v.match(pattern) and v.all(lambda s: s.str.to_date(fmt, strict=False).is_not_null())
+
+
+def _datetime_spec(present: pl.Series, unit: str | None = None) -> str:
     with_tz = present.str.contains(_DATETIME_TZ)
     if with_tz.any() and not with_tz.all():
-        return "string", None  # some with an offset, some without: no safe common instant
-    normalised = pl.col(name).str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+        return "string"  # some with an offset, some without: no safe common instant
     # Microseconds unless a value has more fraction digits: a type never truncates a value.
-    unit = "ns" if present.str.contains(r"\.\d{7,}").any() else "us"
-    if with_tz.all():
-        expr = normalised.str.to_datetime(time_unit=unit, time_zone="UTC", strict=False)
-        kind = "timestamp with time zone"
-    else:
-        expr = normalised.str.to_datetime(time_unit=unit, strict=False)
-        kind = "timestamp"
-    probe = present.to_frame().select(expr.alias(name)).to_series()
-    if probe.null_count():
-        return "string", None
-    return kind, expr
+    unit = unit or ("ns" if present.str.contains(r"\.\d{7,}").any() else "us")
+    if unit == "us" and present.str.contains(r"\.\d{7,}").any():
+        return "string"
+    spec = f"timestamptz:{unit}" if with_tz.all() else f"timestamp:{unit}"
+    parsed = present.to_frame().select(cast_expr(spec, present.name)).to_series()
+    return "string" if parsed.null_count() else spec

@@ -26,9 +26,12 @@ from flowforge.common.lake import sql_string
 from flowforge.common.models import quote_identifier
 from flowforge.transform.inference import (
     LINEAGE,
+    cast_expr,
     clean_expr,
-    infer_type,
+    fits,
+    infer_spec,
     normalise_names,
+    public_kind,
     snake_case,
 )
 
@@ -44,6 +47,7 @@ class SilverPlan:
     types: dict[str, str]  # silver name → type
     casts: dict[str, pl.Expr]  # silver name → cast of the cleaned text
     key: list[str]  # in silver names
+    specs: dict[str, str]  # silver name → type spec (see inference.infer_spec)
 
     @property
     def columns(self) -> list[str]:
@@ -75,28 +79,44 @@ class SilverFileResult:
     silver: int
     types: dict[str, str]
     key: list[str]
+    specs: dict[str, str]
 
     @property
     def duplicates(self) -> int:
         return self.bronze - self.silver
 
 
-def plan(columns: list[str], column_values, key: list[str]) -> SilverPlan:
-    """Infer every column's type; `column_values(name)` returns that Bronze column."""
+def plan(
+    columns: list[str], column_values, key: list[str], pinned: dict[str, str] | None = None
+) -> SilverPlan:
+    """Infer every column's type; `column_values(name)` returns that Bronze column.
+
+    `pinned` holds the dataset's type specs from earlier batches: a column keeps its pinned
+    type whenever every value of this batch fits it, so one file with, say, only unambiguous
+    dates or only whole amounts does not change the dataset's column types."""
     names = normalise_names([c for c in columns if c not in LINEAGE])
     silver_key = resolve_key(key, names)
+    pinned = pinned or {}
 
-    def infer(item: tuple[str, str]) -> tuple[str, pl.Expr | None]:
+    def infer(item: tuple[str, str]) -> str:
         bronze_name, silver_name = item
         values = column_values(bronze_name).to_frame().select(clean_expr(bronze_name))
-        return infer_type(values.to_series().rename(silver_name))
+        series = values.to_series().rename(silver_name)
+        if silver_name in pinned and fits(pinned[silver_name], series):
+            return pinned[silver_name]
+        return infer_spec(series)
 
     # Two columns at a time: Polars releases the GIL, and memory holds two columns at most.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        inferred = list(pool.map(infer, names.items()))
-    types = {n: kind for n, (kind, _) in zip(names.values(), inferred, strict=True)}
-    casts = {n: e for n, (_, e) in zip(names.values(), inferred, strict=True) if e is not None}
-    return SilverPlan(names=names, types=types, casts=casts, key=silver_key)
+        specs = dict(zip(names.values(), pool.map(infer, names.items()), strict=True))
+    casts = {n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None}
+    return SilverPlan(
+        names=names,
+        types={n: public_kind(spec) for n, spec in specs.items()},
+        casts=casts,
+        key=silver_key,
+        specs=specs,
+    )
 
 
 def dedupe_sql(source: str, data_columns: list[str], key: list[str]) -> str:
@@ -150,7 +170,13 @@ def bronze_to_silver(bronze: pl.DataFrame, key: list[str]) -> SilverResult:
     )
 
 
-def silver_file(bronze: Path, out: Path, key: list[str], scratch: Path) -> SilverFileResult:
+def silver_file(
+    bronze: Path,
+    out: Path,
+    key: list[str],
+    scratch: Path,
+    pinned: dict[str, str] | None = None,
+) -> SilverFileResult:
     """Clean, type and dedupe one Bronze Parquet file into `out`, in bounded memory."""
     columns = pq.read_schema(bronze).names
     rows = pq.ParquetFile(bronze).metadata.num_rows
@@ -158,7 +184,7 @@ def silver_file(bronze: Path, out: Path, key: list[str], scratch: Path) -> Silve
     def column(name: str) -> pl.Series:
         return pl.read_parquet(bronze, columns=[name]).to_series()
 
-    p = plan(columns, column, key)
+    p = plan(columns, column, key, pinned)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         typed = Path(tmp) / "typed.parquet"
         _cast_in_batches(bronze, typed, p)
@@ -171,7 +197,7 @@ def silver_file(bronze: Path, out: Path, key: list[str], scratch: Path) -> Silve
         finally:
             con.close()
     silver = pq.ParquetFile(out).metadata.num_rows
-    return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key)
+    return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key, specs=p.specs)
 
 
 def _cast_in_batches(bronze: Path, typed: Path, p: SilverPlan, rows: int = 256_000) -> None:

@@ -27,6 +27,7 @@ import pytest
 from flowforge.cli.embedded import Nats, free_port, start_nats, wait_for_port
 
 ACK_WAIT = "5"
+S3_SWEEP_SECONDS = 15  # slow enough to tell a notification's run from the sweep's
 CONFIG_VARS = (
     "NATS_URL",
     "DATABASE_URL",
@@ -87,6 +88,7 @@ def start_platform(home: Path, extra_env: dict[str, str]) -> Platform:
             "FLOWFORGE_PORT": str(port),
             "FLOWFORGE_ACK_WAIT": ACK_WAIT,
             "FLOWFORGE_MAX_DELIVER": "5",
+            "FLOWFORGE_LANDING_SWEEP": "1",
         }
     )
     env.update(extra_env)
@@ -221,6 +223,7 @@ def s3_platform(
             "S3_ACCESS_KEY_ID": s3_server["access_key"],
             "S3_SECRET_ACCESS_KEY": s3_server["secret_key"],
             "S3_BUCKET_NAME": "lake",
+            "FLOWFORGE_LANDING_SWEEP": str(S3_SWEEP_SECONDS),
         },
     )
     p.extra.update(s3_server)

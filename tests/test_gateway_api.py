@@ -119,7 +119,7 @@ def test_unsafe_upload_names_are_made_safe(platform):
         accepted = platform.upload(b"x\n1\n", name, dataset="unsafe_names")
         assert "/" not in accepted["filename"] and accepted["filename"] not in (".", "..")
         assert platform.wait_run(accepted["run_id"])["status"] == "succeeded"
-    assert (platform.home / "landing").is_dir()
+    assert (platform.home / "uploads").is_dir()
 
 
 def test_an_unknown_endpoint_answers_with_the_error_shape(platform):

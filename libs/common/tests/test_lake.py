@@ -17,9 +17,9 @@ from flowforge.common.lake import (
     ValidRows,
     bronze_key,
     check_name,
-    landing_key,
     normalise_name,
     schema_fingerprint,
+    upload_key,
 )
 
 DAY_1 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_invalid_names_are_bad_input_saying_what_is_allowed(name: str) -> None:
 
 
 def test_keys_are_derived_from_the_run() -> None:
-    assert landing_key("run-1", "/tmp/up/orders.csv") == "landing/run-1/orders.csv"
+    assert upload_key("run-1", "/tmp/up/orders.csv") == "uploads/run-1/orders.csv"
     assert bronze_key("sales", "run-1") == "bronze/sales/run-1.parquet"
 
 

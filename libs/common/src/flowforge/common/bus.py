@@ -142,14 +142,14 @@ def consume(
             max_ack_pending=1000,
         ),
         ack_policy=AckPolicy.MANUAL,
-        decoder=_raw_body,
+        decoder=raw_body,
         title=f"{service}:{subject}",
     )
     async def _on_message(body: bytes, msg: NatsMessage) -> None:
         await _handle(broker, msg, event_type, handler, service, settings, stage, durable)
 
 
-async def _raw_body(msg: Any) -> bytes:
+async def raw_body(msg: Any) -> bytes:
     """Hand the handler wrapper the raw bytes: it parses (and dead-letters what is malformed)."""
     return msg.body
 

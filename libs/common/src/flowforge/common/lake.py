@@ -34,8 +34,12 @@ def check_name(name: str, what: str = "dataset") -> str:
     return name
 
 
-def landing_key(run_id: str, filename: str) -> str:
-    return f"landing/{run_id}/{Path(filename).name}"
+LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched by ingest)
+
+
+def upload_key(run_id: str, filename: str) -> str:
+    """Where the gateway keeps an uploaded file (announced directly, so not in the drop zone)."""
+    return f"uploads/{run_id}/{Path(filename).name}"
 
 
 def bronze_key(dataset: str, run_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,8 @@ class Runtime:
     _pool: asyncpg.Pool | None = None
     _store: ObjectStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Long-running tasks started once the broker is connected, cancelled at shutdown.
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -99,7 +101,20 @@ def build_app(
         finally:
             await rt.pool.close()
 
-    return FastStream(broker, lifespan=lifespan), rt
+    app = FastStream(broker, lifespan=lifespan)
+    tasks: list[asyncio.Task] = []
+
+    @app.after_startup
+    async def start_background() -> None:
+        tasks.extend(asyncio.create_task(job()) for job in rt.background)
+
+    @app.on_shutdown
+    async def stop_background() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    return app, rt
 
 
 def run_service(

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     log_format: str = Field("json", validation_alias="FLOWFORGE_LOG_FORMAT")
     metrics_port: int | None = Field(None, validation_alias="FLOWFORGE_METRICS_PORT")
     upload_limit_bytes: int = Field(20 * 1024**3, validation_alias="FLOWFORGE_UPLOAD_LIMIT")
+    # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
+    # sweep makes it certain.
+    landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")
+    minio_subject: str = Field("minio.landing", validation_alias="FLOWFORGE_MINIO_SUBJECT")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -17,7 +17,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowforge.common.errors import NotFoundError, TransientError
@@ -29,6 +29,7 @@ class ObjectInfo:
     key: str
     size: int
     etag: str = ""
+    modified: float = field(default=0.0, compare=False)  # seconds since the epoch
 
 
 class ObjectStore(ABC):
@@ -154,7 +155,8 @@ class LocalObjectStore(ObjectStore):
             if path.is_file() and not path.name.startswith("."):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    out.append(ObjectInfo(key=key, size=path.stat().st_size))
+                    stat = path.stat()
+                    out.append(ObjectInfo(key=key, size=stat.st_size, modified=stat.st_mtime))
         return out
 
     def delete(self, key: str) -> None:
@@ -246,7 +248,12 @@ class S3ObjectStore(ObjectStore):
     def list(self, prefix: str) -> list[ObjectInfo]:
         with self._translated("list", prefix):
             return [
-                ObjectInfo(key=o.object_name, size=o.size or 0, etag=(o.etag or "").strip('"'))
+                ObjectInfo(
+                    key=o.object_name,
+                    size=o.size or 0,
+                    etag=(o.etag or "").strip('"'),
+                    modified=o.last_modified.timestamp() if o.last_modified else 0.0,
+                )
                 for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
                 if not o.is_dir
             ]

@@ -117,19 +117,11 @@ async def get_lineage(name: str, gw: GatewayDep) -> LineagePublic:
     await gw.state.require_dataset(name)
     edges = [(e["source"], e["target"]) for e in await gw.state.lineage_edges()]
     start = {f"bronze:{name}", f"silver:{name}"}
-    reached = set(start)
-    changed = True
-    while changed:  # everything upstream and downstream of the dataset's own nodes
-        changed = False
-        for source, target in edges:
-            if (source in reached) != (target in reached) and (
-                target in reached
-                and not source.startswith(("silver:", "gold:"))
-                or source in reached
-            ):
-                reached |= {source, target}
-                changed = True
-    kept = [(s, t) for s, t in edges if s in reached and t in reached]
+    # Everything downstream of the dataset, and everything upstream of it; not the other
+    # datasets that share a file name or feed the same Gold model.
+    down = _closure(start, edges)
+    up = _closure(start, [(t, s) for s, t in edges])
+    kept = [(s, t) for s, t in edges if (s in down and t in down) or (s in up and t in up)]
     if not kept:
         raise NotFoundError(f"dataset {name!r} has no lineage yet: no file has landed in it")
     nodes = sorted({n for edge in kept for n in edge})
@@ -138,3 +130,11 @@ async def get_lineage(name: str, gw: GatewayDep) -> LineagePublic:
         nodes=[LineageNode(id=n, layer=n.split(":", 1)[0], name=n.split(":", 1)[1]) for n in nodes],
         edges=[LineageEdge(source=s, target=t) for s, t in kept],
     )
+
+
+def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
+    reached, frontier = set(start), set(start)
+    while frontier:
+        frontier = {t for s, t in edges if s in frontier} - reached
+        reached |= frontier
+    return reached

@@ -1,4 +1,4 @@
-"""Uploads: a file posted here lands in `landing/` and starts a run (`file.landed`)."""
+"""Uploads: a file posted here is kept under `uploads/` and starts a run (`file.landed`)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ async def upload_file(
         if size == 0:
             raise BadInputError(f"{filename}: the file is empty")
         run_id = uuid.uuid4().hex
-        landing = lake.landing_key(run_id, filename)
+        landing = lake.upload_key(run_id, filename)
         await asyncio.to_thread(gw.store.put_file, landing, spooled)
     finally:
         await asyncio.to_thread(spooled.unlink, True)

@@ -166,3 +166,36 @@ def test_a_service_that_dies_is_restarted_and_health_recovers(platform):
     assert seen_down or new != old
     run = platform.land(b"a,b\n1,2\n", "after_restart.csv")
     assert run["status"] == "succeeded"
+
+
+def test_killing_ingest_mid_drop_still_yields_one_run_and_one_bronze_object(platform):
+    dataset = f"dropkill_{uuid.uuid4().hex[:6]}"
+    rows = 3_000_000
+    folder = platform.home / "landing" / dataset
+    folder.mkdir(parents=True)
+    staging = platform.home / f".{dataset}.csv"
+    staging.write_bytes(big_csv(rows))
+    staging.rename(folder / "big.csv")  # appears whole, as a copy tool's rename does
+    with platform.client() as c:
+        deadline = time.monotonic() + 60
+        while not (runs := c.get("/api/v1/runs", params={"dataset": dataset}).json()["runs"]):
+            assert time.monotonic() < deadline, "the drop was never picked up"
+            time.sleep(0.1)
+    time.sleep(0.5)
+    old_pid = platform.pid("ingest")
+    os.kill(old_pid, signal.SIGKILL)
+    killed_at = datetime.now().astimezone()
+
+    run = platform.wait_run(runs[0]["run_id"], timeout=240)
+
+    assert run["status"] == "succeeded", run
+    ingest = {s["name"]: s for s in run["stages"]}["ingest"]
+    assert datetime.fromisoformat(ingest["finished_at"]) > killed_at, (
+        "ingest finished before the kill: the test did not interrupt it"
+    )
+    assert platform.pid("ingest") != old_pid
+    with platform.client() as c:
+        assert len(c.get("/api/v1/runs", params={"dataset": dataset}).json()["runs"]) == 1
+    bronze = list((platform.home / "bronze" / dataset).glob("*.parquet"))
+    assert len(bronze) == 1
+    assert pq.ParquetFile(bronze[0]).metadata.num_rows == rows == run["counts"]["bronze"]

@@ -49,7 +49,8 @@ Handler = Callable[[Any], Awaitable[Sequence[Event]]]
 def stream_for(settings: Settings) -> JStream:
     return JStream(
         name=settings.stream_name,
-        subjects=list(STREAM_SUBJECTS),
+        # MinIO's bucket notifications are captured too, so its JetStream publish is acked.
+        subjects=[*STREAM_SUBJECTS, settings.minio_subject],
         duplicate_window=3600.0,
         max_age=30 * 24 * 3600.0,
     )

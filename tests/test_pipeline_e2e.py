@@ -222,3 +222,27 @@ def test_a_later_file_keeps_the_dataset_column_types_when_its_values_fit(platfor
             assert time.monotonic() < deadline, sample.text
             time.sleep(0.3)
     assert sample.json()["rows"] == [{"total": 10.75, "first_day": "2024-01-13"}]
+
+
+def test_json_and_compressed_files_land_like_csv(platform):
+    import gzip
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ndjson = b'{"id": 1, "zip": "00501", "shop": {"city": "Boston"}}\n{"id": 2, "zip": "02134"}\n'
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 2], "amount": [1.5, 2.25]}), buffer)
+    cases = [
+        ("o.ndjson", ndjson, {"id": "integer", "zip": "string", "shop__city": "string"}),
+        ("o.csv.gz", gzip.compress(b"id,zip\n1,00501\n"), {"id": "integer", "zip": "string"}),
+        ("o.parquet", buffer.getvalue(), {"id": "integer", "amount": "decimal(38,2)"}),
+    ]
+    for filename, body, types in cases:
+        dataset = unique("fmt")
+        run = platform.land(body, filename, dataset=dataset)
+        assert run["status"] == "succeeded", (filename, run)
+        with platform.client() as c:
+            schema = c.get(f"/api/v1/datasets/{dataset}/schema").json()
+        assert {col["name"]: col["type"] for col in schema["columns"]} == types, filename

@@ -182,6 +182,7 @@ class BronzeReady(PipelineEvent):
     encoding: str
     delimiter: str
     has_header: bool
+    format: str = "csv"
     blank_lines: int = 0
     timing: StageTiming
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")
     minio_subject: str = Field("minio.landing", validation_alias="FLOWFORGE_MINIO_SUBJECT")
+    # Compressed drops are refused past these (zip bombs): absolute size, and unpacked/packed.
+    unpack_max_bytes: int = Field(50 * 1024**3, validation_alias="FLOWFORGE_UNPACK_MAX_BYTES")
+    unpack_max_ratio: float = Field(100.0, validation_alias="FLOWFORGE_UNPACK_MAX_RATIO")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -9,6 +9,7 @@ from flowforge.common.bus import consume, publish, raw_body
 from flowforge.common.events import Event, FileLanded
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
+from flowforge.ingest.formats import Limits
 from flowforge.ingest.handlers import Deps, handle_file_landed
 from flowforge.ingest.landing import minio_drops
 from flowforge.ingest.watcher import Ledger, Watcher
@@ -32,7 +33,8 @@ def register(rt: Runtime) -> None:
         return watchers[0]
 
     async def on_file_landed(event: FileLanded):
-        deps = Deps(store=rt.store, scratch=settings.scratch_dir)
+        limits = Limits(settings.unpack_max_bytes, settings.unpack_max_ratio)
+        deps = Deps(store=rt.store, scratch=settings.scratch_dir, limits=limits)
         return await handle_file_landed(event, deps)
 
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=settings,

@@ -39,6 +39,7 @@ class BronzeResult:
     bronze: int = 0
     rejected: int = 0
     blank: int = 0  # records with no value at all (blank lines): not data, not counted parsed
+    format: str = "csv"
 
     @property
     def fingerprint(self) -> str:

@@ -20,7 +20,8 @@ from flowforge.common.events import (
     utcnow,
 )
 from flowforge.common.storage import ObjectStore
-from flowforge.ingest.bronze import BronzeResult, csv_to_bronze
+from flowforge.ingest.bronze import BronzeResult
+from flowforge.ingest.formats import Limits, to_bronze
 
 log = logging.getLogger(__name__)
 SERVICE = "ingest"
@@ -30,6 +31,7 @@ SERVICE = "ingest"
 class Deps:
     store: ObjectStore
     scratch: Path
+    limits: Limits
 
 
 def _land(event: FileLanded, deps: Deps) -> BronzeResult:
@@ -40,13 +42,14 @@ def _land(event: FileLanded, deps: Deps) -> BronzeResult:
         tempfile.TemporaryDirectory(dir=deps.scratch) as tmp,
     ):
         bronze_out, rejected_out = Path(tmp) / "bronze.parquet", Path(tmp) / "rejected.parquet"
-        result = csv_to_bronze(
+        result = to_bronze(
             source,
+            event.filename or Path(landing).name,
             bronze_out,
             rejected_out,
-            source_file=event.filename or Path(landing).name,
             run_id=event.run_id,
             ingested_at=event.landed_at,
+            limits=deps.limits,
             progress=_progress_logger(event.size_bytes),
         )
         if rejected_out.exists():
@@ -112,6 +115,7 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             encoding=d.encoding,
             delimiter=d.delimiter,
             has_header=d.has_header,
+            format=result.format,
             blank_lines=result.blank,
             timing=timing,
             counts={"parsed": result.parsed, "rejected": result.rejected, "bronze": result.bronze},

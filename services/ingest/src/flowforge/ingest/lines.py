@@ -35,6 +35,7 @@ _SPOOL_SCHEMA = pa.schema(
         ("expected_fields", pa.int32()),
         ("actual_fields", pa.int32()),
         ("raw", pa.string()),
+        ("reason", pa.string()),
     ]
 )
 
@@ -98,8 +99,11 @@ class RejectedWriter:
         self.count = 0
         self._writer: pq.ParquetWriter | None = None
 
-    def add(self, record: int, expected: int, actual: int, raw: str) -> None:
-        self.rows.append((record, expected, actual, raw[:MAX_RAW_CHARS]))
+    def add(
+        self, record: int, expected: int, actual: int, raw: str, reason: str | None = None
+    ) -> None:
+        reason = reason or f"expected {expected} fields, found {actual}"
+        self.rows.append((record, expected, actual, raw[:MAX_RAW_CHARS], reason))
         self.count += 1
         if len(self.rows) >= FLUSH_ROWS:
             self._flush()
@@ -117,8 +121,11 @@ class RejectedWriter:
         self._writer.write_table(table)
         self.rows.clear()
 
-    def write(self, out: Path, lines: LineCounter, source_file: str, run_id: str) -> int:
-        """Write the rejected file (when there is anything to write); returns the count."""
+    def write(
+        self, out: Path, lines: LineCounter, source_file: str, run_id: str, resolve: bool = True
+    ) -> int:
+        """Write the rejected file (when there is anything to write); returns the count.
+        With `resolve`, record numbers become physical lines; else they are lines already."""
         self._flush()
         if self._writer is None:
             return 0
@@ -128,27 +135,16 @@ class RejectedWriter:
             for batch in pq.ParquetFile(self.spool).iter_batches(batch_size=FLUSH_ROWS):
                 records = batch.column("record").to_numpy()
                 n = batch.num_rows
-                expected = batch.column("expected_fields")
-                actual = batch.column("actual_fields")
-                reasons = pa.array(
-                    [
-                        f"expected {e} fields, found {a}"
-                        for e, a in zip(expected.to_pylist(), actual.to_pylist(), strict=True)
-                    ]
-                )
-                writer.write_table(
-                    pa.table(
-                        [
-                            pa.repeat(pa.scalar(source_file), n),
-                            pa.array(lines.lines_of(records)),
-                            reasons,
-                            expected,
-                            actual,
-                            batch.column("raw"),
-                            pa.repeat(pa.scalar(run_id), n),
-                        ],
-                        schema=REJECTED_SCHEMA,
-                    )
-                )
+                line = lines.lines_of(records) if resolve else records
+                columns = [
+                    pa.repeat(pa.scalar(source_file), n),
+                    pa.array(line, pa.int64()),
+                    batch.column("reason"),
+                    batch.column("expected_fields"),
+                    batch.column("actual_fields"),
+                    batch.column("raw"),
+                    pa.repeat(pa.scalar(run_id), n),
+                ]
+                writer.write_table(pa.table(columns, schema=REJECTED_SCHEMA))
         self.spool.unlink(missing_ok=True)
         return self.count

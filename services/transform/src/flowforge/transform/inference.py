@@ -36,8 +36,10 @@ _DATETIME_TZ = r"(Z|[+-]\d{2}:?\d{2})$"
 
 
 def snake_case(name: str) -> str:
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
-    text = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    """snake_case, keeping `__` (the separator of flattened nested fields: `shop__city`)."""
+    parts = [re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", p.strip()) for p in name.split("__")]
+    parts = [re.sub(r"[^0-9a-zA-Z]+", "_", p).strip("_").lower() for p in parts]
+    text = "__".join(p for p in parts if p)
     if not text:
         text = "column"
     if text[0].isdigit():

@@ -1,0 +1,84 @@
+"""Compressed files (gzip, zstd, zip) are unpacked to scratch before parsing, within limits:
+a file that would grow past `max_bytes`, or more than `max_ratio` times its packed size, is
+refused (a zip bomb), never written out whole."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pyarrow as pa
+
+from flowforge.common.errors import BadInputError
+
+GZIP, ZSTD, ZIP = b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PK\x03\x04"
+CHUNK = 4 * 1024 * 1024
+MAX_DEPTH = 2
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(8)
+
+
+def _copy_limited(source, target: Path, name: str, limit: int) -> None:
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > limit:
+                out.close()
+                target.unlink()
+                raise BadInputError(
+                    f"{name}: refused, it unpacks to more than {limit:,} bytes "
+                    "(a compression bomb, or raise FLOWFORGE_UNPACK_MAX_BYTES / _RATIO)"
+                )
+            out.write(chunk)
+
+
+def _zip_member(path: Path, name: str) -> zipfile.ZipInfo:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if any(n.startswith("xl/") for n in names):
+            raise BadInputError(
+                f"{name}: Excel workbooks are not supported yet; save the sheet as CSV"
+            )
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not PurePosixPath(info.filename).name.startswith(".")
+        ]
+    if len(members) != 1:
+        listed = ", ".join(m.filename for m in members[:10]) or "nothing"
+        raise BadInputError(f"{name}: a zip must hold exactly one data file; it holds {listed}")
+    return members[0]
+
+
+def unpack(
+    path: Path, name: str, scratch: Path, *, max_bytes: int, max_ratio: float
+) -> tuple[Path, str]:
+    """The data file inside `path` (itself when not compressed) and its name."""
+    for _ in range(MAX_DEPTH):
+        head = _head(path)
+        packed = path.stat().st_size
+        limit = int(min(max_bytes, max(packed, 1) * max_ratio))
+        target = scratch / f"unpacked-{len(path.name)}-{PurePosixPath(name).stem}"
+        try:
+            if head.startswith((GZIP, ZSTD)):
+                codec = "gzip" if head.startswith(GZIP) else "zstd"
+                with pa.CompressedInputStream(pa.OSFile(str(path)), codec) as stream:
+                    _copy_limited(stream, target, name, limit)
+                name = PurePosixPath(name).stem if name.endswith((".gz", ".zst")) else name
+            elif head.startswith(ZIP):
+                member = _zip_member(path, name)
+                with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+                    _copy_limited(stream, target, name, limit)
+                name = PurePosixPath(member.filename).name
+            else:
+                return path, name
+        except (OSError, zipfile.BadZipFile, pa.ArrowException) as exc:
+            raise BadInputError(f"{name}: the compressed file is damaged: {exc}") from exc
+        path = target
+    return path, name

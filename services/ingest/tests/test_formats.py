@@ -1,0 +1,117 @@
+"""Every supported format lands in the same Bronze shape; compressed files within limits."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flowforge.common.errors import BadInputError
+from flowforge.ingest.formats import Limits, to_bronze
+
+LIMITS = Limits(unpack_max_bytes=10**9, unpack_max_ratio=100)
+LINEAGE = ["_source_file", "_source_line", "_ingested_at", "_run_id"]
+
+
+def land(tmp_path: Path, name: str, body: bytes, limits: Limits = LIMITS):
+    source = tmp_path / name
+    source.write_bytes(body)
+    out, rejected = tmp_path / "bronze.parquet", tmp_path / "rejected.parquet"
+    result = to_bronze(source, name, out, rejected, run_id="run-1",
+                       ingested_at=datetime(2026, 1, 1, tzinfo=UTC), limits=limits)  # fmt: skip
+    frame = pl.read_parquet(out)
+    rejects = pl.read_parquet(rejected) if result.rejected else pl.DataFrame()
+    return result, frame, rejects
+
+
+def test_ndjson_records_are_flattened_and_bad_lines_rejected_with_their_line(tmp_path):
+    body = (
+        b'{"id": 1, "customer": {"name": "Ann", "zip": "00501"}, "tags": ["a", "b"]}\n'
+        b"\n"
+        b"{not json}\n"
+        b'{"id": 2, "customer": {"name": "Bob"}, "vip": true, "note": null}\n'
+        b"[1, 2]\n"
+    )
+    result, frame, rejects = land(tmp_path, "orders.ndjson", body)
+    assert (result.format, result.parsed, result.bronze, result.rejected) == ("json", 4, 2, 2)
+    assert frame.drop(LINEAGE).to_dicts() == [
+        {"id": "1", "customer__name": "Ann", "customer__zip": "00501", "tags": '["a", "b"]',
+         "vip": None, "note": None},
+        {"id": "2", "customer__name": "Bob", "customer__zip": None, "tags": None,
+         "vip": "true", "note": None},
+    ]  # fmt: skip
+    assert frame["_source_line"].to_list() == [1, 4]
+    assert rejects["_source_line"].to_list() == [3, 5]
+    assert rejects["reason"][0].startswith("not valid JSON")
+
+
+def test_a_json_array_document_lands_one_row_per_object(tmp_path):
+    body = json.dumps([{"a": 1, "b": {"c": 2.5}}, {"a": 3}]).encode()
+    result, frame, _ = land(tmp_path, "doc.json", body)
+    assert frame.drop(LINEAGE).to_dicts() == [{"a": "1", "b__c": "2.5"}, {"a": "3", "b__c": None}]
+    assert frame["_source_line"].to_list() == [1, 2]
+
+
+def test_json_that_is_not_records_is_refused_by_name(tmp_path):
+    with pytest.raises(BadInputError, match="x.json: expected a JSON array of objects"):
+        land(tmp_path, "x.json", b"[1, 2, 3]")
+
+
+def test_parquet_keeps_every_value_as_text_with_structs_flattened(tmp_path):
+    table = pa.table({
+        "id": pa.array([1, 2], pa.int64()),
+        "zip": pa.array(["00501", None]),
+        "when": pa.array([datetime(2024, 1, 2, tzinfo=UTC), None], pa.timestamp("us", "UTC")),
+        "ok": pa.array([True, False]),
+        "addr": pa.array([{"city": "Boston", "n": 1}, {"city": "Austin", "n": 2}]),
+        "tags": pa.array([["x"], []], pa.list_(pa.string())),
+    })  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    result, frame, _ = land(tmp_path, "t.parquet", buffer.getvalue())
+    assert result.format == "parquet" and result.bronze == 2
+    row = frame.drop(LINEAGE).to_dicts()[0]
+    assert row["id"] == "1" and row["zip"] == "00501" and row["ok"] == "true"
+    assert row["addr__city"] == "Boston" and row["addr__n"] == "1" and row["tags"] == '["x"]'
+    assert row["when"].startswith("2024-01-02")
+    assert frame["_source_line"].to_list() == [1, 2]
+
+
+def test_gzip_and_zip_files_are_unpacked(tmp_path):
+    csv = b"id,zip\n1,00501\n2,02134\n"
+    result, frame, _ = land(tmp_path, "a.csv.gz", gzip.compress(csv))
+    assert frame["zip"].to_list() == ["00501", "02134"] and result.format == "csv"
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/orders.ndjson", b'{"id": 1}\n{"id": 2}\n')
+    result, frame, _ = land(tmp_path, "b.zip", packed.getvalue())
+    assert result.format == "json" and frame["id"].to_list() == ["1", "2"]
+
+
+def test_a_zip_bomb_is_refused_before_it_fills_the_disk(tmp_path):
+    bomb = gzip.compress(b"0" * 20_000_000)  # ~20 KB that unpacks to 20 MB (ratio ~1000)
+    with pytest.raises(BadInputError, match="bomb.csv.gz: refused, it unpacks to more than"):
+        land(tmp_path, "bomb.csv.gz", bomb)
+    assert not list(tmp_path.glob("unpacked-*"))  # the partial output is removed
+
+
+def test_archives_with_several_files_and_excel_workbooks_are_refused_clearly(tmp_path):
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("a.csv", b"x\n1\n")
+        archive.writestr("b.csv", b"x\n2\n")
+    with pytest.raises(BadInputError, match="exactly one data file; it holds a.csv, b.csv"):
+        land(tmp_path, "two.zip", packed.getvalue())
+    workbook = io.BytesIO()
+    with zipfile.ZipFile(workbook, "w") as archive:
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+    with pytest.raises(BadInputError, match="Excel workbooks are not supported yet"):
+        land(tmp_path, "book.xlsx", workbook.getvalue())

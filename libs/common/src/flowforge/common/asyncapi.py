@@ -26,6 +26,7 @@ PUBLISHERS = {
     "catalog.updated": ["catalog"],
     "ai.schema.analyzed": ["ai"],
     "job.requested": ["gateway"],
+    "schema.changed": ["catalog"],
 }
 CONSUMERS = {
     "file.landed": ["ingest", "catalog"],

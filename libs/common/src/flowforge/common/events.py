@@ -37,6 +37,7 @@ TRANSFORM_FAILED = "transform.failed"
 QUALITY_FAILED = "quality.failed"
 CATALOG_UPDATED = "catalog.updated"
 JOB_REQUESTED = "job.requested"
+SCHEMA_CHANGED = "schema.changed"
 AI_SCHEMA_ANALYZED = "ai.schema.analyzed"
 DLQ_PREFIX = "dlq."
 
@@ -166,6 +167,8 @@ class FileLanded(PipelineEvent):
 
     landing_uri: str
     size_bytes: int = 0
+    # The dataset's schema contract for this file: evolve, freeze or discard_row.
+    schema_policy: Literal["evolve", "freeze", "discard_row"] = "evolve"
     # When the file landed; stamped on every Bronze row as `_ingested_at`, so that processing
     # the same event again writes identical rows.
     landed_at: datetime = Field(default_factory=utcnow)
@@ -306,6 +309,58 @@ class CatalogUpdated(Event):
         return f"{self.SUBJECT}:{self.run_id}:{self.dataset}:{self.layer}"
 
 
+class Rename(BaseModel):
+    old: str
+    new: str
+
+
+class Retype(BaseModel):
+    column: str
+    old: str
+    new: str
+
+
+class SchemaDiff(BaseModel):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    probable_renames: list[Rename] = Field(default_factory=list)
+    retyped: list[Retype] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.retyped)
+
+    def describe(self) -> str:
+        parts = []
+        if self.added:
+            parts.append("added " + ", ".join(self.added))
+        if self.removed:
+            parts.append("missing " + ", ".join(self.removed))
+        if self.probable_renames:
+            pairs = ", ".join(f"{r.old} → {r.new}" for r in self.probable_renames)
+            parts.append(f"probably renamed {pairs}")
+        if self.retyped:
+            parts.append(
+                "retyped " + ", ".join(f"{t.column} {t.old}→{t.new}" for t in self.retyped)
+            )
+        return "; ".join(parts) or "no change"
+
+
+class SchemaChanged(Event):
+    """A dataset's schema in a layer got a new version (published by the catalog)."""
+
+    SUBJECT: ClassVar[str] = SCHEMA_CHANGED
+    SOURCE: ClassVar[str] = "catalog"
+
+    layer: str
+    version: int
+    diff: SchemaDiff
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.SUBJECT}:{self.dataset}:{self.layer}:{self.version}"
+
+
 class SchemaAnalyzed(Event):
     SUBJECT: ClassVar[str] = AI_SCHEMA_ANALYZED
     SOURCE: ClassVar[str] = "ai"
@@ -338,6 +393,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CatalogUpdated,
         SchemaAnalyzed,
         JobRequested,
+        SchemaChanged,
     )
 }
 STREAM_SUBJECTS: list[str] = [*EVENT_TYPES, f"{DLQ_PREFIX}>"]

@@ -16,6 +16,8 @@ from flowforge.common.events import (
     GoldReady,
     PipelineEvent,
     QualityChecked,
+    SchemaChanged,
+    SchemaDiff,
     SilverReady,
     StageFailed,
     subject_of,
@@ -73,7 +75,7 @@ async def _apply(event: Event, r: Records) -> list[Event]:
 async def _bronze(event: BronzeReady, r: Records) -> list[Event]:
     await r.set_stage(event.run_id, "ingest", "succeeded", event.timing)
     await r.set_stage(event.run_id, "silver", "running")
-    version, changed = await r.upsert_asset(
+    version, changed, diff = await r.upsert_asset(
         event.dataset,
         "bronze",
         event.bronze_uri.rsplit("/", 1)[0] + "/",
@@ -99,13 +101,13 @@ async def _bronze(event: BronzeReady, r: Records) -> list[Event]:
             "has_header": event.has_header,
         },
     )
-    return _updated(event, "bronze", version, changed)
+    return _updated(event, "bronze", version, changed, diff)
 
 
 async def _silver(event: SilverReady, r: Records) -> list[Event]:
     await r.set_stage(event.run_id, "silver", "succeeded", event.timing)
     await r.set_stage(event.run_id, "quality", "running")
-    version, changed = await r.upsert_asset(
+    version, changed, diff = await r.upsert_asset(
         event.dataset,
         "silver",
         event.silver_uri.rsplit("/", 1)[0] + "/",
@@ -118,7 +120,7 @@ async def _silver(event: SilverReady, r: Records) -> list[Event]:
     )
     await r.edge(node("bronze", event.dataset), node("silver", event.dataset), event.run_id)
     await r.refresh_status(event.run_id, details={"silver_uri": event.silver_uri, "key": event.key})
-    return _updated(event, "silver", version, changed)
+    return _updated(event, "silver", version, changed, diff)
 
 
 async def _quality(event: QualityChecked, r: Records) -> list[Event]:
@@ -156,7 +158,7 @@ async def _gold(event: GoldReady, r: Records) -> list[Event]:
         await r.set_stage(event.run_id, "gold", "succeeded", event.timing)
     out: list[Event] = []
     for model in event.models:
-        version, changed = await r.upsert_asset(
+        version, changed, _ = await r.upsert_asset(
             model.name,
             "gold",
             model.uri,
@@ -196,18 +198,19 @@ async def _dead_letter(event: DeadLettered, r: Records) -> list[Event]:
     return []
 
 
-def _updated(event: PipelineEvent, layer: str, version: int, changed: bool) -> list[Event]:
+def _updated(
+    event: PipelineEvent, layer: str, version: int, changed: bool, diff: SchemaDiff | None
+) -> list[Event]:
     if not changed:
         return []
-    return [
-        CatalogUpdated(
-            run_id=event.run_id,
-            dataset=event.dataset,
-            layer=layer,
-            version=version,
-            changed="schema",
-        )
-    ]
+    out: list[Event] = [
+        CatalogUpdated(run_id=event.run_id, dataset=event.dataset, layer=layer,
+                       version=version, changed="schema")
+    ]  # fmt: skip
+    if diff is not None:
+        out.append(SchemaChanged(run_id=event.run_id, dataset=event.dataset, layer=layer,
+                                 version=version, diff=diff))  # fmt: skip
+    return out
 
 
 def _fingerprint(columns) -> str:

@@ -7,7 +7,15 @@ from typing import Any
 
 import asyncpg
 
-from flowforge.common.events import STAGES, Column, PipelineEvent, RunCounts, StageTiming
+from flowforge.common.events import (
+    STAGES,
+    Column,
+    PipelineEvent,
+    RunCounts,
+    SchemaDiff,
+    StageTiming,
+)
+from flowforge.common.schema import schema_diff
 
 COUNT_FIELDS = tuple(RunCounts.model_fields)
 
@@ -137,19 +145,22 @@ class Records:
         columns: list[Column],
         fingerprint: str,
         run_id: str,
-    ) -> tuple[int, bool]:
-        """Record the asset's schema; returns (version, whether the schema changed)."""
+    ) -> tuple[int, bool, SchemaDiff | None]:
+        """Record the asset's schema; returns (version, whether the schema changed, and what
+        changed from the previous version when there was one)."""
         cols = [c.model_dump() for c in columns]
         row = await self.conn.fetchrow(
-            "SELECT version, schema_fingerprint FROM catalog.assets"
+            "SELECT version, schema_fingerprint, columns FROM catalog.assets"
             " WHERE dataset = $1 AND layer = $2 FOR UPDATE",
             dataset,
             layer,
         )
+        diff = None
         if row is None:
             version, changed = 1, True
         elif row["schema_fingerprint"] != fingerprint:
             version, changed = row["version"] + 1, True
+            diff = schema_diff([Column(**c) for c in row["columns"]], columns)
         else:
             version, changed = row["version"], False
         await self.conn.execute(
@@ -158,26 +169,17 @@ class Records:
             " ON CONFLICT (dataset, layer) DO UPDATE SET location = EXCLUDED.location,"
             " columns = EXCLUDED.columns, schema_fingerprint = EXCLUDED.schema_fingerprint,"
             " version = EXCLUDED.version, last_run_id = EXCLUDED.last_run_id, updated_at = now()",
-            dataset,
-            layer,
-            location,
-            cols,
-            fingerprint,
-            version,
-            run_id,
-        )
+            dataset, layer, location, cols, fingerprint, version, run_id,
+        )  # fmt: skip
         if changed:
             await self.conn.execute(
                 "INSERT INTO catalog.asset_versions (dataset, layer, version, schema_fingerprint,"
-                " columns, run_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                dataset,
-                layer,
-                version,
-                fingerprint,
-                cols,
-                run_id,
-            )
-        return version, changed
+                " columns, run_id, changes) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT DO NOTHING",
+                dataset, layer, version, fingerprint, cols, run_id,
+                diff.model_dump() if diff else None,
+            )  # fmt: skip
+        return version, changed, diff
 
     async def add_object(
         self, dataset: str, layer: str, run_id: str, uri: str, rows: int, promoted: bool = False

@@ -91,6 +91,10 @@ class DatasetList(BaseModel):
     datasets: list[DatasetPublic]
 
 
+class ContractPublic(BaseModel):
+    schema_policy: Literal["evolve", "freeze", "discard_row"] = "evolve"
+
+
 class SchemaPublic(BaseModel):
     dataset: str
     layer: str

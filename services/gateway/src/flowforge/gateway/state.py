@@ -29,6 +29,21 @@ class State:
         )
         return list(key or [])
 
+    async def schema_policy(self, name: str) -> str:
+        policy = await self.pool.fetchval(
+            "SELECT schema_policy FROM gateway.datasets WHERE name = $1", name
+        )
+        return policy or "evolve"
+
+    async def set_schema_policy(self, name: str, policy: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO gateway.datasets (name, schema_policy) VALUES ($1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET schema_policy = EXCLUDED.schema_policy,"
+            " updated_at = now()",
+            name,
+            policy,
+        )
+
     async def save_dataset(self, name: str, key: list[str] | None) -> list[str]:
         """Create the dataset if new; a given key replaces the stored one."""
         row = await self.pool.fetchrow(
@@ -166,7 +181,7 @@ class State:
 
     async def asset_versions(self, dataset: str, layer: str) -> list[asyncpg.Record]:
         return await self.pool.fetch(
-            "SELECT version, schema_fingerprint, columns, run_id, created_at"
+            "SELECT version, schema_fingerprint, columns, run_id, created_at, changes"
             " FROM catalog.asset_versions WHERE dataset = $1 AND layer = $2 ORDER BY version",
             dataset,
             layer,

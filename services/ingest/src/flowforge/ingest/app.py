@@ -34,7 +34,8 @@ def register(rt: Runtime) -> None:
 
     async def on_file_landed(event: FileLanded):
         limits = Limits(settings.unpack_max_bytes, settings.unpack_max_ratio)
-        deps = Deps(store=rt.store, scratch=settings.scratch_dir, limits=limits)
+        deps = Deps(store=rt.store, scratch=settings.scratch_dir, limits=limits,
+                    previous_columns=Ledger(rt.pool).previous_columns)  # fmt: skip
         return await handle_file_landed(event, deps)
 
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=settings,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from flowforge.common.events import (
 )
 from flowforge.common.storage import ObjectStore
 from flowforge.ingest.bronze import BronzeResult
+from flowforge.ingest.contract import check_contract, discard_rows
 from flowforge.ingest.formats import Limits, to_bronze
 
 log = logging.getLogger(__name__)
@@ -32,29 +35,48 @@ class Deps:
     store: ObjectStore
     scratch: Path
     limits: Limits
+    # The dataset's Bronze columns so far (None for a new dataset), for its schema contract.
+    previous_columns: Callable[[str], Awaitable[list[str] | None]]
 
 
-def _land(event: FileLanded, deps: Deps) -> BronzeResult:
+def _convert(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
     store = deps.store
     landing = store.key_of(event.landing_uri)
-    with (
-        store.readable(landing, deps.scratch) as source,
-        tempfile.TemporaryDirectory(dir=deps.scratch) as tmp,
-    ):
-        bronze_out, rejected_out = Path(tmp) / "bronze.parquet", Path(tmp) / "rejected.parquet"
-        result = to_bronze(
+    with store.readable(landing, deps.scratch) as source:
+        return to_bronze(
             source,
             event.filename or Path(landing).name,
-            bronze_out,
-            rejected_out,
+            work / "bronze.parquet",
+            work / "rejected.parquet",
             run_id=event.run_id,
             ingested_at=event.landed_at,
             limits=deps.limits,
             progress=_progress_logger(event.size_bytes),
         )
-        if rejected_out.exists():
-            store.put_file(lake.rejected_key(event.dataset, event.run_id), rejected_out)
-        store.put_file(lake.bronze_key(event.dataset, event.run_id), bronze_out)
+
+
+def _commit(event: FileLanded, deps: Deps, work: Path) -> None:
+    if (work / "rejected.parquet").exists():
+        deps.store.put_file(
+            lake.rejected_key(event.dataset, event.run_id), work / "rejected.parquet"
+        )
+    deps.store.put_file(lake.bronze_key(event.dataset, event.run_id), work / "bronze.parquet")
+
+
+async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
+    result = await asyncio.to_thread(_convert, event, deps, work)
+    previous = await deps.previous_columns(event.dataset)
+    name = event.filename or "the file"
+    diff = check_contract(event.schema_policy, previous, result.columns, name)
+    if event.schema_policy == "discard_row" and previous is not None and diff and not diff.empty:
+        moved = await asyncio.to_thread(
+            discard_rows, work / "bronze.parquet", work / "rejected.parquet", previous, name
+        )
+        result.bronze -= moved
+        result.rejected += moved
+        result.columns = list(previous)
+        log.info("discard_row: %d row(s) with values in unknown columns rejected", moved)
+    await asyncio.to_thread(_commit, event, deps, work)
     return result
 
 
@@ -75,8 +97,9 @@ def _progress_logger(total: int):
 async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
     """Parse one landed file into Bronze. A file that cannot be read fails the run, clearly."""
     started = utcnow()
+    work = Path(tempfile.mkdtemp(dir=deps.scratch))
     try:
-        result = await asyncio.to_thread(_land, event, deps)
+        result = await _land(event, deps, work)
     except BadInputError as exc:
         message = str(exc)
         if event.filename and not message.startswith(event.filename):
@@ -90,6 +113,8 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
                 timing=StageTiming(started_at=started, finished_at=utcnow()),
             )
         ]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "ingest").observe(timing.seconds)
     metrics.count_rows(

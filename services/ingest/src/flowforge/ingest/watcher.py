@@ -67,14 +67,23 @@ class Ledger:
             older_than,
         )
 
-    async def dataset_key(self, dataset: str) -> list[str]:
-        """The key the dataset was configured with (the gateway's table, read only)."""
+    async def dataset_config(self, dataset: str) -> dict:
+        """The dataset's configuration (key, schema policy) as the gateway stores it."""
         if not await self.pool.fetchval("SELECT to_regclass('gateway.datasets') IS NOT NULL"):
-            return []
-        key = await self.pool.fetchval(
-            "SELECT key_columns FROM gateway.datasets WHERE name = $1", dataset
+            return {}
+        row = await self.pool.fetchval(
+            "SELECT to_jsonb(d) FROM gateway.datasets d WHERE name = $1", dataset
         )
-        return list(key or [])
+        return dict(row or {})
+
+    async def previous_columns(self, dataset: str) -> list[str] | None:
+        """The dataset's Bronze columns as the catalog has them (None for a new dataset)."""
+        if not await self.pool.fetchval("SELECT to_regclass('catalog.assets') IS NOT NULL"):
+            return None
+        columns = await self.pool.fetchval(
+            "SELECT columns FROM catalog.assets WHERE dataset = $1 AND layer = 'bronze'", dataset
+        )
+        return [c["name"] for c in columns] if columns else None
 
 
 class Watcher:
@@ -104,12 +113,14 @@ class Watcher:
 
     async def _publish(self, row: asyncpg.Record) -> None:
         version = row["version"]
+        config = await self.ledger.dataset_config(row["dataset"])
         event = FileLanded(
             run_id=row["run_id"],
             dataset=row["dataset"],
             content_hash=version if len(version) == 64 else f"etag:{version}",
             filename=PurePosixPath(row["key"]).name,
-            key=await self.ledger.dataset_key(row["dataset"]),
+            key=list(config.get("key_columns") or []),
+            schema_policy=config.get("schema_policy") or "evolve",
             landing_uri=self.store.uri(row["key"]),
             size_bytes=row["size_bytes"],
             landed_at=row["first_seen"],

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from flowforge.common.errors import NotFoundError
+from flowforge.common.lake import check_name
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.schemas import (
     ColumnPublic,
+    ContractPublic,
     DatasetList,
     DatasetPublic,
     LayerPublic,
@@ -59,6 +61,23 @@ async def get_dataset(name: str, gw: GatewayDep) -> DatasetPublic:
     return await _dataset(gw, name)
 
 
+@router.put("/{name}/contract", response_model=ContractPublic)
+async def set_contract(name: str, body: ContractPublic, gw: GatewayDep) -> ContractPublic:
+    """Set what happens when a new file's columns differ from the dataset's: `evolve`
+    (accept and version the schema), `freeze` (refuse the file, with the difference) or
+    `discard_row` (rows with values in unknown columns go to rejected; missing columns are
+    null)."""
+    check_name(name)
+    await gw.state.set_schema_policy(name, body.schema_policy)
+    return body
+
+
+@router.get("/{name}/contract", response_model=ContractPublic)
+async def get_contract(name: str, gw: GatewayDep) -> ContractPublic:
+    await gw.state.require_dataset(name)
+    return ContractPublic(schema_policy=await gw.state.schema_policy(name))
+
+
 @router.get("/{name}/schema", response_model=SchemaPublic)
 async def get_schema(name: str, gw: GatewayDep, layer: Layer = "silver") -> SchemaPublic:
     asset = await gw.state.asset(name, layer)
@@ -76,6 +95,7 @@ async def get_schema(name: str, gw: GatewayDep, layer: Layer = "silver") -> Sche
                 "run_id": v["run_id"],
                 "created_at": v["created_at"].isoformat(),
                 "columns": v["columns"],
+                "changes": v["changes"],
             }
             for v in versions
         ],

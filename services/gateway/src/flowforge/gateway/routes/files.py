@@ -7,7 +7,7 @@ import hashlib
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
@@ -19,6 +19,7 @@ from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.schemas import UploadAccepted
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
+SchemaPolicy = Literal["evolve", "freeze", "discard_row"]
 CHUNK = 4 * 1024 * 1024
 
 
@@ -61,6 +62,10 @@ async def upload_file(
         str | None, Form(description="dataset name; default: the file's stem")
     ] = None,
     key: Annotated[str | None, Form(description="key column(s), comma-separated")] = None,
+    schema_policy: Annotated[
+        SchemaPolicy | None,
+        Form(description="the dataset's schema contract from now on: evolve, freeze, discard_row"),
+    ] = None,
 ) -> UploadAccepted:
     filename = safe_filename(file.filename)
     name = lake.check_name(lake.normalise_name(dataset or Path(filename).stem), "dataset")
@@ -77,6 +82,8 @@ async def upload_file(
     finally:
         await asyncio.to_thread(spooled.unlink, True)
     key_columns = await gw.state.save_dataset(name, parse_key(key))
+    if schema_policy is not None:
+        await gw.state.set_schema_policy(name, schema_policy)
     uri = gw.store.uri(landing)
     await gw.state.record_upload(run_id, name, filename, size, content_hash, uri)
     event = FileLanded(
@@ -85,6 +92,7 @@ async def upload_file(
         content_hash=content_hash,
         filename=filename,
         key=key_columns,
+        schema_policy=await gw.state.schema_policy(name),
         landing_uri=uri,
         size_bytes=size,
         landed_at=utcnow(),

@@ -199,3 +199,22 @@ def test_killing_ingest_mid_drop_still_yields_one_run_and_one_bronze_object(plat
     bronze = list((platform.home / "bronze" / dataset).glob("*.parquet"))
     assert len(bronze) == 1
     assert pq.ParquetFile(bronze[0]).metadata.num_rows == rows == run["counts"]["bronze"]
+
+
+def test_a_long_ingest_shows_its_progress_on_the_run(platform):
+    accepted = platform.upload(big_csv(2_000_000), "progress.csv",
+                               dataset=f"progress_{uuid.uuid4().hex[:6]}")  # fmt: skip
+    seen = []
+    with platform.client() as c:
+        deadline = time.monotonic() + 120
+        while (run := c.get(f"/api/v1/runs/{accepted['run_id']}").json())["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            if run.get("progress"):
+                seen.append(run["progress"])
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    assert run["status"] == "succeeded" and run.get("progress") is None
+    assert seen and seen[0]["stage"] == "ingest"
+    assert all(0 < f["done"] <= f["total"] == accepted["size_bytes"] for f in seen)

@@ -73,8 +73,13 @@ def wait_for_run(client: httpx.Client, run_id: str, timeout: float) -> dict:
         while True:
             run = client.get(f"/api/v1/runs/{run_id}").json()
             done = [s["name"] for s in run.get("stages", []) if s["status"] == "succeeded"]
+            figure = run.get("progress") or {}
+            live = ""
+            if figure.get("total"):
+                live = f"; {figure['stage']} {100 * figure['done'] / figure['total']:.0f}%"
             status.update(
-                f"run {run_id[:8]}: {run.get('status')} (done: {', '.join(done) or 'nothing yet'})"
+                f"run {run_id[:8]}: {run.get('status')} "
+                f"(done: {', '.join(done) or 'nothing yet'}{live})"
             )
             if run.get("status") in TERMINAL:
                 return run

@@ -45,6 +45,7 @@ DLQ_PREFIX = "dlq."
 HEALTH_SUBJECT = "flowforge.svc.health.{service}"
 METRICS_SUBJECT = "flowforge.svc.metrics.{service}"
 AI_ANALYZE = "ai.analyze"
+PROGRESS_SUBJECT = "flowforge.progress.{run_id}"  # core NATS: a live figure, not history
 
 SERVICES = ("ingest", "transform", "quality", "catalog", "ai", "gateway")
 STAGES = ("ingest", "silver", "quality", "gold")

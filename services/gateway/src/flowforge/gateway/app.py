@@ -22,10 +22,11 @@ from flowforge.common.errors import (
     NotFoundError,
     TransientError,
 )
+from flowforge.common.events import PROGRESS_SUBJECT
 from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
-from flowforge.gateway.deps import Gateway
+from flowforge.gateway.deps import Gateway, ProgressBoard
 from flowforge.gateway.routes import datasets, files, models, runs, system
 from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.state import State
@@ -45,13 +46,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migrate(pool, SERVICE, MIGRATIONS)
         store = await asyncio.to_thread(open_store, settings)
         broker = make_broker(settings, SERVICE)
-        await broker.connect()
+        progress = ProgressBoard()
+
+        @broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
+        async def on_progress(figure: dict) -> None:
+            progress.update(figure)
+
+        await broker.start()
         app.state.gateway = Gateway(
             settings=settings,
             broker=broker,
             state=State(pool),
             store=store,
             files=LakeFiles(store, settings.home_dir / "cache" / SERVICE),
+            progress=progress,
         )
         log.info("gateway listening on http://%s:%d", settings.host, settings.port)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,6 +14,26 @@ from flowforge.common.storage import LakeFiles, ObjectStore
 from flowforge.gateway.state import State
 
 
+class ProgressBoard:
+    """The latest live progress figure of runs in flight (what ingest last reported)."""
+
+    LIMIT = 1000
+
+    def __init__(self) -> None:
+        self.figures: OrderedDict[str, dict] = OrderedDict()
+
+    def update(self, figure: dict) -> None:
+        run_id = str(figure.get("run_id", ""))
+        if run_id:
+            self.figures[run_id] = {k: figure.get(k) for k in ("stage", "done", "total")}
+            self.figures.move_to_end(run_id)
+            while len(self.figures) > self.LIMIT:
+                self.figures.popitem(last=False)
+
+    def get(self, run_id: str) -> dict | None:
+        return self.figures.get(run_id)
+
+
 @dataclass
 class Gateway:
     settings: Settings
@@ -20,6 +41,7 @@ class Gateway:
     state: State
     store: ObjectStore
     files: LakeFiles
+    progress: ProgressBoard
 
 
 def get_gateway(request: Request) -> Gateway:

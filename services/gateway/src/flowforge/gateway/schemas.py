@@ -47,6 +47,8 @@ class RunPublic(BaseModel):
     stages: list[StagePublic]
     counts: RunCounts  # the events' own row accounting, one definition
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    # While a long stage works: {"stage", "done", "total"} (bytes for ingest).
+    progress: dict[str, Any] | None = None
 
 
 class RunList(BaseModel):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish, raw_body
-from flowforge.common.events import Event, FileLanded
+from flowforge.common.events import PROGRESS_SUBJECT, Event, FileLanded
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
 from flowforge.ingest.formats import Limits
@@ -32,10 +32,17 @@ def register(rt: Runtime) -> None:
             watchers.append(Watcher(rt.store, Ledger(rt.pool), send))
         return watchers[0]
 
+    async def send_progress(run_id: str, figure: dict) -> None:
+        try:
+            await rt.broker.publish(figure, subject=PROGRESS_SUBJECT.format(run_id=run_id))
+        except Exception:  # noqa: BLE001 - a lost progress figure is harmless
+            pass
+
     async def on_file_landed(event: FileLanded):
         limits = Limits(settings.unpack_max_bytes, settings.unpack_max_ratio)
         deps = Deps(store=rt.store, scratch=settings.scratch_dir, limits=limits,
-                    previous_columns=Ledger(rt.pool).previous_columns)  # fmt: skip
+                    previous_columns=Ledger(rt.pool).previous_columns,
+                    progress=send_progress)  # fmt: skip
         return await handle_file_landed(event, deps)
 
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=settings,

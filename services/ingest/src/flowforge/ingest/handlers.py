@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,10 @@ class Deps:
     limits: Limits
     # The dataset's Bronze columns so far (None for a new dataset), for its schema contract.
     previous_columns: Callable[[str], Awaitable[list[str] | None]]
+    progress: Callable[[str, dict], Awaitable[None]] | None = None
 
 
-def _convert(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
+def _convert(event: FileLanded, deps: Deps, work: Path, progress) -> BronzeResult:
     store = deps.store
     landing = store.key_of(event.landing_uri)
     with store.readable(landing, deps.scratch) as source:
@@ -51,7 +53,7 @@ def _convert(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
             run_id=event.run_id,
             ingested_at=event.landed_at,
             limits=deps.limits,
-            progress=_progress_logger(event.size_bytes),
+            progress=progress,
         )
 
 
@@ -64,7 +66,7 @@ def _commit(event: FileLanded, deps: Deps, work: Path) -> None:
 
 
 async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
-    result = await asyncio.to_thread(_convert, event, deps, work)
+    result = await asyncio.to_thread(_convert, event, deps, work, _progress_reporter(event, deps))
     previous = await deps.previous_columns(event.dataset)
     name = event.filename or "the file"
     diff = check_contract(event.schema_policy, previous, result.columns, name)
@@ -80,15 +82,24 @@ async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
     return result
 
 
-def _progress_logger(total: int):
+def _progress_reporter(event: FileLanded, deps: Deps):
+    """Called from the parsing thread with bytes read: logs every ~10%, and sends the live
+    figure (at most once a second) to `flowforge.progress.<run_id>` for the gateway."""
+    total = max(event.size_bytes, 1)
     step = max(total // 10, 64 * 1024 * 1024)
-    state = {"next": step}
+    state = {"log": step, "sent": 0.0}
+    loop = asyncio.get_running_loop()
 
     def report(done: int) -> None:
-        if done >= state["next"]:
-            state["next"] += step
-            log.info(
-                "ingest progress: %d of %d bytes (%.0f%%)", done, total, 100 * done / max(total, 1)
+        if done >= state["log"]:
+            state["log"] += step
+            log.info("ingest progress: %d of %d bytes (%.0f%%)", done, total, 100 * done / total)
+        now = time.monotonic()
+        if deps.progress is not None and now - state["sent"] >= 1.0:
+            state["sent"] = now
+            figure = {"run_id": event.run_id, "stage": "ingest", "done": done, "total": total}
+            loop.call_soon_threadsafe(
+                lambda: asyncio.ensure_future(deps.progress(event.run_id, figure))
             )
 
     return report

@@ -26,7 +26,10 @@ async def list_runs(
 
 @router.get("/{run_id}", response_model=RunPublic)
 async def get_run(run_id: str, gw: GatewayDep) -> RunPublic:
-    return await gw.state.run(run_id)
+    run = await gw.state.run(run_id)
+    if run.status in ("queued", "running"):
+        run.progress = gw.progress.get(run_id)
+    return run
 
 
 @router.get("/{run_id}/rejected", response_model=RejectedList)

@@ -246,3 +246,33 @@ def test_json_and_compressed_files_land_like_csv(platform):
         with platform.client() as c:
             schema = c.get(f"/api/v1/datasets/{dataset}/schema").json()
         assert {col["name"]: col["type"] for col in schema["columns"]} == types, filename
+
+
+def test_each_sheet_of_a_workbook_lands_as_its_own_dataset(platform):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Orders"
+    for row in (["id", "zip"], [1, "00501"], [2, "02134"]):
+        book.active.append(row)
+    refunds = book.create_sheet("Refunds")
+    for row in (["id", "amount"], [1, 0.5]):
+        refunds.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    dataset = unique("book")
+    run = platform.land(buffer.getvalue(), "book.xlsx", dataset=dataset)
+    assert run["status"] == "succeeded" and run["counts"]["valid"] == 2
+    with platform.client() as c:
+        import time
+
+        deadline = time.monotonic() + 60
+        while not (
+            runs := c.get("/api/v1/runs", params={"dataset": f"{dataset}_refunds"}).json()["runs"]
+        ):
+            assert time.monotonic() < deadline, "the second sheet never landed"
+            time.sleep(0.3)
+    other = platform.wait_run(runs[0]["run_id"])
+    assert other["status"] == "succeeded" and other["counts"]["valid"] == 1

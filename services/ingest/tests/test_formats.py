@@ -103,15 +103,54 @@ def test_a_zip_bomb_is_refused_before_it_fills_the_disk(tmp_path):
     assert not list(tmp_path.glob("unpacked-*"))  # the partial output is removed
 
 
-def test_archives_with_several_files_and_excel_workbooks_are_refused_clearly(tmp_path):
+def test_archives_with_several_files_are_refused_with_their_contents(tmp_path):
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as archive:
         archive.writestr("a.csv", b"x\n1\n")
         archive.writestr("b.csv", b"x\n2\n")
     with pytest.raises(BadInputError, match="exactly one data file; it holds a.csv, b.csv"):
         land(tmp_path, "two.zip", packed.getvalue())
-    workbook = io.BytesIO()
-    with zipfile.ZipFile(workbook, "w") as archive:
-        archive.writestr("xl/workbook.xml", b"<workbook/>")
-    with pytest.raises(BadInputError, match="Excel workbooks are not supported yet"):
-        land(tmp_path, "book.xlsx", workbook.getvalue())
+
+
+def workbook(sheets: dict[str, list[list]]) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_the_first_sheet_of_a_workbook_lands_and_the_others_are_named(tmp_path):
+    body = workbook({
+        "Orders": [["id", "zip", "amount"], [1, "00501", 1.5], [2, "02134", 2.25]],
+        "Refunds": [["id", "amount"], [1, 0.5]],
+    })  # fmt: skip
+    result, frame, _ = land(tmp_path, "book.xlsx", body)
+    assert (result.format, result.bronze, result.other_sheets) == ("xlsx", 2, ["Refunds"])
+    assert frame.drop(LINEAGE).to_dicts() == [
+        {"id": "1", "zip": "00501", "amount": "1.5"},
+        {"id": "2", "zip": "02134", "amount": "2.25"},
+    ]
+    assert frame["_source_line"].to_list() == [2, 3]
+
+
+def test_a_chosen_sheet_lands_alone_and_an_unknown_one_is_refused(tmp_path):
+    from flowforge.ingest.formats import to_bronze
+
+    body = workbook({"A": [["x"], [1]], "B": [["y"], [2], [3]]})
+    source = tmp_path / "b.xlsx"
+    source.write_bytes(body)
+    result = to_bronze(source, "b.xlsx", tmp_path / "o.parquet", tmp_path / "r.parquet",
+                       run_id="r", ingested_at=datetime(2026, 1, 1, tzinfo=UTC),
+                       limits=LIMITS, sheet="B")  # fmt: skip
+    assert (result.bronze, result.other_sheets) == (2, [])
+    with pytest.raises(BadInputError, match="no sheet 'C'; its sheets are A, B"):
+        to_bronze(source, "b.xlsx", tmp_path / "o.parquet", tmp_path / "r.parquet",
+                  run_id="r", ingested_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  limits=LIMITS, sheet="C")  # fmt: skip

@@ -170,6 +170,9 @@ class FileLanded(PipelineEvent):
     size_bytes: int = 0
     # The dataset's schema contract for this file: evolve, freeze or discard_row.
     schema_policy: Literal["evolve", "freeze", "discard_row"] = "evolve"
+    # For a workbook: the sheet this run lands (None: the first, and each other sheet gets
+    # a run of its own).
+    sheet: str | None = None
     # When the file landed; stamped on every Bronze row as `_ingested_at`, so that processing
     # the same event again writes identical rows.
     landed_at: datetime = Field(default_factory=utcnow)

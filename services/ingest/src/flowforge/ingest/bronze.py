@@ -11,7 +11,7 @@ span lines; the header, when present, is line 1.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class BronzeResult:
     rejected: int = 0
     blank: int = 0  # records with no value at all (blank lines): not data, not counted parsed
     format: str = "csv"
+    other_sheets: list[str] = field(default_factory=list)  # a workbook's sheets left to land
 
     @property
     def fingerprint(self) -> str:

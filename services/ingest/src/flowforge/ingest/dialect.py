@@ -126,7 +126,7 @@ def detect_header(rows: list[list[str]]) -> bool:
 # Signatures of formats that are not delimited text, so they get a name instead of a parse error.
 _SIGNATURES = (
     (b"PAR1", "a Parquet file"),
-    (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
+    (b"PK\x03\x04", "a ZIP archive"),
     (b"\x1f\x8b", "a gzip-compressed file"),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
     (b"\xd0\xcf\x11\xe0", "an old Excel/Office document"),

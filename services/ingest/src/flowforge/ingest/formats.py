@@ -8,8 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from flowforge.ingest.bronze import BronzeResult, Progress, csv_to_bronze
+from flowforge.ingest.excel import excel_to_bronze
 from flowforge.ingest.records import json_to_bronze, parquet_to_bronze
-from flowforge.ingest.unpack import unpack
+from flowforge.ingest.unpack import is_workbook, unpack
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -30,12 +31,15 @@ def to_bronze(
     ingested_at: datetime,
     limits: Limits,
     progress: Progress | None = None,
+    sheet: str | None = None,
 ) -> BronzeResult:
     path, inner = unpack(source, name, bronze_out.parent, max_bytes=limits.unpack_max_bytes,
                          max_ratio=limits.unpack_max_ratio)  # fmt: skip
     with open(path, "rb") as fh:
         head = fh.read(64)
     common = {"source_file": name, "run_id": run_id, "ingested_at": ingested_at}
+    if is_workbook(path):
+        return excel_to_bronze(path, bronze_out, sheet=sheet, **common)
     if head.startswith(b"PAR1"):
         return parquet_to_bronze(path, bronze_out, **common)
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from flowforge.common.events import (
     StageTiming,
     utcnow,
 )
+from flowforge.common.lake import normalise_name
 from flowforge.common.storage import ObjectStore
 from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.contract import check_contract, discard_rows
@@ -54,6 +56,7 @@ def _convert(event: FileLanded, deps: Deps, work: Path, progress) -> BronzeResul
             ingested_at=event.landed_at,
             limits=deps.limits,
             progress=progress,
+            sheet=event.sheet,
         )
 
 
@@ -80,6 +83,17 @@ async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
         log.info("discard_row: %d row(s) with values in unknown columns rejected", moved)
     await asyncio.to_thread(_commit, event, deps, work)
     return result
+
+
+def _sheet_runs(event: FileLanded, sheets: list[str]) -> list[Event]:
+    """Each other sheet of a workbook lands as a run of its own, in `<dataset>_<sheet>`."""
+    runs: list[Event] = []
+    for sheet in sheets:
+        run_id = hashlib.sha256(f"{event.run_id}\n{sheet}".encode()).hexdigest()[:32]
+        dataset = normalise_name(f"{event.dataset}_{sheet}")[:63]
+        runs.append(FileLanded(**(event.model_dump() | {"run_id": run_id, "dataset": dataset,
+                                                         "sheet": sheet, "key": []})))  # fmt: skip
+    return runs
 
 
 def _progress_reporter(event: FileLanded, deps: Deps):
@@ -142,6 +156,7 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
     )
     d = result.dialect
     return [
+        *_sheet_runs(event, result.other_sheets),
         BronzeReady.following(
             event,
             bronze_uri=deps.store.uri(lake.bronze_key(event.dataset, event.run_id)),
@@ -155,5 +170,5 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             blank_lines=result.blank,
             timing=timing,
             counts={"parsed": result.parsed, "rejected": result.rejected, "bronze": result.bronze},
-        )
+        ),
     ]

@@ -21,6 +21,14 @@ def _head(path: Path) -> bytes:
         return fh.read(8)
 
 
+def is_workbook(path: Path) -> bool:
+    """An Excel .xlsx file (a zip holding `xl/workbook.xml`)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return "xl/workbook.xml" in archive.namelist()
+
+
 def _copy_limited(source, target: Path, name: str, limit: int) -> None:
     written = 0
     with open(target, "wb") as out:
@@ -38,11 +46,6 @@ def _copy_limited(source, target: Path, name: str, limit: int) -> None:
 
 def _zip_member(path: Path, name: str) -> zipfile.ZipInfo:
     with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        if any(n.startswith("xl/") for n in names):
-            raise BadInputError(
-                f"{name}: Excel workbooks are not supported yet; save the sheet as CSV"
-            )
         members = [
             info
             for info in archive.infolist()
@@ -71,7 +74,7 @@ def unpack(
                 with pa.CompressedInputStream(pa.OSFile(str(path)), codec) as stream:
                     _copy_limited(stream, target, name, limit)
                 name = PurePosixPath(name).stem if name.endswith((".gz", ".zst")) else name
-            elif head.startswith(ZIP):
+            elif head.startswith(ZIP) and not is_workbook(path):  # a workbook is read as is
                 member = _zip_member(path, name)
                 with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
                     _copy_limited(stream, target, name, limit)

@@ -62,6 +62,9 @@ async def upload_file(
         str | None, Form(description="dataset name; default: the file's stem")
     ] = None,
     key: Annotated[str | None, Form(description="key column(s), comma-separated")] = None,
+    sheet: Annotated[
+        str | None, Form(description="for an Excel workbook: the one sheet to land")
+    ] = None,
     schema_policy: Annotated[
         SchemaPolicy | None,
         Form(description="the dataset's schema contract from now on: evolve, freeze, discard_row"),
@@ -93,6 +96,7 @@ async def upload_file(
         filename=filename,
         key=key_columns,
         schema_policy=await gw.state.schema_policy(name),
+        sheet=sheet or None,
         landing_uri=uri,
         size_bytes=size,
         landed_at=utcnow(),

@@ -346,3 +346,15 @@ def test_an_ascii_start_with_latin1_later_is_read_as_latin1(tmp_path: Path) -> N
 def test_a_file_padded_with_nul_bytes_is_refused_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="NUL bytes"):
         ingest(tmp_path, b'15","6' + b"\x00" * 400)
+
+
+def test_legacy_encodings_of_other_scripts_are_recognised_not_read_as_latin1(
+    tmp_path: Path,
+) -> None:
+    shift_jis = Path(__file__).parent / "data" / "duckdb-csv" / "shift_jis.csv"
+    result, frame, _ = ingest(tmp_path, shift_jis)
+    assert result.dialect.encoding in ("cp932", "shift_jis")
+    assert result.columns == ["名前", "年齢"]
+    cyrillic = "имя,город\nИван,Москва\nОльга,Санкт-Петербург\n".encode("cp1251")
+    result, frame, _ = ingest(tmp_path, cyrillic)
+    assert result.dialect.encoding == "cp1251" and frame["город"].to_list()[0] == "Москва"

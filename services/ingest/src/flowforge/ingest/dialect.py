@@ -58,6 +58,30 @@ def detect_encoding(head: bytes) -> str:
         # A multi-byte character cut by the sample boundary is still UTF-8.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
+    return _legacy_encoding(head)
+
+
+# Encodings of other scripts, trusted when the detector names them. Between the Latin code
+# pages (cp1252, cp1250, ...) a small sample cannot decide; those read as Latin-1/cp1252.
+_OTHER_SCRIPTS = {
+    "cp932", "shift_jis", "shift_jis_2004", "euc_jp", "iso2022_jp", "gb2312", "gbk", "gb18030",
+    "big5", "big5hkscs", "euc_kr", "cp949", "johab", "cp1251", "koi8_r", "koi8_u", "iso8859_5",
+    "mac_cyrillic", "cp866", "cp1253", "iso8859_7", "cp1255", "iso8859_8", "cp1256",
+    "iso8859_6", "tis_620", "cp874",
+}  # fmt: skip
+_NOT_LEGACY = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
+
+
+def _legacy_encoding(head: bytes) -> str:
+    """A single- or multi-byte legacy encoding, from the bytes themselves (Shift-JIS, cp1251,
+    GBK, ...); the Latin family as Latin-1, or cp1252 when its extra characters are used."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head, cp_exclusion=_NOT_LEGACY).best()
+    if best is None:
+        raise BadInputError("the text encoding cannot be recognised; save the file as UTF-8")
+    if best.encoding in _OTHER_SCRIPTS:
+        return best.encoding
     return "cp1252" if any(b in _CP1252_ONLY for b in head) else "latin-1"
 
 

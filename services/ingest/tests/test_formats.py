@@ -154,3 +154,14 @@ def test_a_chosen_sheet_lands_alone_and_an_unknown_one_is_refused(tmp_path):
         to_bronze(source, "b.xlsx", tmp_path / "o.parquet", tmp_path / "r.parquet",
                   run_id="r", ingested_at=datetime(2026, 1, 1, tzinfo=UTC),
                   limits=LIMITS, sheet="C")  # fmt: skip
+
+
+def test_empty_json_objects_are_not_data(tmp_path):
+    result, frame, _ = land(tmp_path, "e.json", b'[{}, {"a": 1}, {"b": {}}]')
+    assert (result.parsed, result.bronze) == (1, 1)
+    assert frame["_source_line"].to_list() == [2]
+
+
+def test_control_characters_never_reach_column_names(tmp_path):
+    result, _, _ = land(tmp_path, "n.csv", b"id,na\x00me\n1,x\n")
+    assert result.columns == ["id", "name"]

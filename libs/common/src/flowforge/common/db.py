@@ -20,9 +20,16 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x466C6F77  # "Flow"
 
 
+def _encode_json(value: object) -> str:
+    # PostgreSQL's jsonb cannot hold U+0000 (fuzzed files put it in column names and values).
+    return json.dumps(value).replace("\\u0000", "\\ufffd")
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            kind, encoder=_encode_json, decoder=json.loads, schema="pg_catalog"
+        )
 
 
 async def create_pool(dsn: str, *, attempts: int = 30, min_size: int = 1, max_size: int = 5):

@@ -191,7 +191,8 @@ def header_names(raw: list[str], reserved: set[str]) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     for index, value in enumerate(raw, start=1):
-        name = value.strip() or f"column_{index}"
+        printable = "".join(ch for ch in value if ch.isprintable() or ch == " ")
+        name = printable.strip() or f"column_{index}"
         candidate, n = name, 2
         while candidate in seen or candidate in reserved:
             candidate, n = f"{name}_{n}", n + 1

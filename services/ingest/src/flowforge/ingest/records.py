@@ -58,6 +58,8 @@ class _ChunkWriter:
         self.lineage = (source_file, run_id, ingested_at)
 
     def add(self, records: list[dict[str, str | None]], lines: list[int]) -> None:
+        kept = [(r, n) for r, n in zip(records, lines, strict=True) if r]  # `{}` holds no data
+        records, lines = [r for r, _ in kept], [n for _, n in kept]
         if not records:
             return
         for record in records:

@@ -120,7 +120,7 @@ def plan(
 
 
 def dedupe_sql(source: str, data_columns: list[str], key: list[str]) -> str:
-    every = ", ".join(quote_identifier(c) for c in data_columns)
+    every = ", ".join(quote_identifier(c) for c in data_columns) or "1"
     first_of_each_row = (
         f"QUALIFY row_number() OVER (PARTITION BY {every} ORDER BY _source_line) = 1"
     )

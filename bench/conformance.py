@@ -377,9 +377,19 @@ class Sweep:
         rec["status"] = run.get("status")
         rec["counts"] = run.get("counts")
         rec["stages"] = [
-            {"name": s.get("name"), "status": s.get("status"), "error": s.get("error")}
+            {
+                "name": s.get("name"),
+                "status": s.get("status"),
+                "error": s.get("error"),
+                "seconds": span(s.get("started_at"), s.get("finished_at")),
+            }
             for s in run.get("stages", [])
         ]
+        starts = [iso_ts(s.get("started_at")) for s in run.get("stages", [])]
+        starts = [t for t in starts if t is not None]
+        created = iso_ts(run.get("created_at"))
+        if starts and created is not None:
+            rec["queued_seconds"] = max(0.0, round(min(starts) - created, 3))
         fivexx = [e for e in poll_errors if e["status"] is None or e["status"] >= 500]
         if fivexx:
             rec["poll_errors"] = fivexx[:3]
@@ -419,6 +429,39 @@ def iso_ts(value: str | None) -> float | None:
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def settle_logs(home: Path, quiet: float, cap: float = 180) -> None:
+    """Wait until no service log has grown for `quiet` seconds (at most `cap`)."""
+
+    def sizes() -> dict[str, int]:
+        return {p.name: p.stat().st_size for p in (home / "logs").glob("*.log")}
+
+    last, since, deadline = sizes(), time.monotonic(), time.monotonic() + cap
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(1)
+        now_sizes = sizes()
+        if now_sizes != last:
+            last, since = now_sizes, time.monotonic()
+
+
+def span(start: str | None, end: str | None) -> float | None:
+    a, b = iso_ts(start), iso_ts(end)
+    return round(b - a, 3) if a is not None and b is not None else None
+
+
+def exception_line(exc: str) -> str | None:
+    """The `module.ExceptionType: message` line of a formatted traceback (the last one)."""
+    found = None
+    for line in exc.splitlines():
+        if line[:1].isspace() or not line.strip():
+            continue
+        head = line.split(":", 1)[0]
+        if head in ("Traceback (most recent call last)", "DETAIL", "HINT", "LINE", "CONTEXT"):
+            continue
+        if re.fullmatch(r"[A-Za-z_][\w.]*", head):
+            found = line.strip()
+    return found or (exc.strip().splitlines()[-1] if exc.strip() else None)
 
 
 def read_logs(home: Path) -> dict:
@@ -464,7 +507,7 @@ def read_logs(home: Path) -> dict:
                     "t": iso_ts(item.get("ts")),
                     "msg": item.get("msg", ""),
                     "traceback": has_tb,
-                    "exc_last": exc.strip().splitlines()[-1] if exc.strip() else None,
+                    "exc_last": exception_line(exc),
                     "exc": exc[-4000:] if exc else None,
                 }
                 if item.get("run_id"):
@@ -684,21 +727,49 @@ def build_report(res: dict, records: list[dict], corpus: Path) -> str:
         add("None: no 5xx, no run past the timeout, no unhandled exception, no service death.")
         add("")
     if crashed:
+        add("| what | exception / detail | files | which |")
+        add("|---|---|---:|---|")
+        groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for r in crashed:
+            detail = r.get("exception") or short(r.get("detail") or "", 160)
+            groups[(r.get("crash") or "?", detail)].append(r)
+        for (what, detail), rs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            status = Counter(r.get("status") or "-" for r in rs)
+            shown = ", ".join(f"`{r['file']}`" for r in rs[:8]) + (
+                f" … (+{len(rs) - 8})" if len(rs) > 8 else ""
+            )
+            add(
+                f"| {md_cell(what)} | {md_cell(detail, 300)} | {len(rs)} | {shown}; run status: "
+                + ", ".join(f"{k} {v}" for k, v in status.most_common())
+                + " |"
+            )
+        add("")
+        add("<details><summary>Every crashed file</summary>")
+        add("")
         add("| file | what | detail |")
         add("|---|---|---|")
         for r in crashed:
-            detail = r.get("detail") or ""
+            detail = (r.get("exception") + " — " if r.get("exception") else "") + (
+                r.get("detail") or ""
+            )
             if r.get("late"):
-                detail = f"{detail} later: {r['late']}".strip()
+                detail = f"{detail}; later: {r['late']}"
             add(f"| `{r['file']}` | {md_cell(r.get('crash'))} | {md_cell(detail, 400)} |")
+        add("")
+        add("</details>")
         add("")
     if res["deaths"]:
         add("Service process deaths/restarts seen by the pid watcher:")
         add("")
         for d in res["deaths"]:
             add(
-                f"- {d['when']}: **{d['service']}** {d['kind']} (pid {d['old_pid']} → "
-                f"{d['new_pid']}); files in flight: "
+                f"- {d['when']}: **{d['service']}** "
+                + (
+                    f"restarted (pid {d['old_pid']} → {d['new_pid']})"
+                    if d["kind"] == "restarted"
+                    else f"process {d['new_pid']} gone"
+                )
+                + "; files in flight: "
                 + (", ".join(f"`{f}`" for f in d["inflight"]) or "none")
                 + (
                     f"; reproduced alone by: {', '.join(f'`{f}`' for f in d['culprits'])}"
@@ -711,15 +782,18 @@ def build_report(res: dict, records: list[dict], corpus: Path) -> str:
         add("")
     tb_runs = res["traceback_examples"]
     if tb_runs:
-        add("Unhandled exceptions logged (last line of each distinct traceback):")
+        add(
+            "Tracebacks in the service logs, by service, exception and what became of the "
+            "message (dead-lettered after its retries, or recovered on a retry):"
+        )
         add("")
-        add("| service | exception | files |")
-        add("|---|---|---|")
-        for (service, last), files in sorted(tb_runs.items(), key=lambda kv: -len(kv[1])):
+        add("| service | exception | fate | files |")
+        add("|---|---|---|---|")
+        for (service, last, fate), files in sorted(tb_runs.items(), key=lambda kv: -len(kv[1])):
             shown = ", ".join(f"`{f}`" for f in files[:6]) + (
                 f" … (+{len(files) - 6})" if len(files) > 6 else ""
             )
-            add(f"| {service} | {md_cell(last, 200)} | {shown} |")
+            add(f"| {service} | {md_cell(last, 200)} | {fate} | {shown} |")
         add("")
     if res["raw_log_blocks"]:
         add("Non-JSON output in service logs (interpreter crashes, fatal errors):")
@@ -771,6 +845,21 @@ def build_report(res: dict, records: list[dict], corpus: Path) -> str:
             add(f"| `{f}` | {md_cell('; '.join(bad))} | {md_cell(counts)} |")
         add("")
 
+    odd = res["stage_inconsistent"]
+    add(
+        f"Stage consistency: {len(odd)} succeeded run(s) with a stage still pending or running"
+        + (":" if odd else ".")
+    )
+    add("")
+    if odd:
+        add("| file | stages |")
+        add("|---|---|")
+        for f, stages in sorted(odd.items())[:30]:
+            add(f"| `{f}` | {md_cell(stages)} |")
+        if len(odd) > 30:
+            add(f"| … {len(odd) - 30} more | |")
+        add("")
+
     # ------------------------------------------------------------ encodings
     enc = [r for r in records if r["file"].startswith("duckdb-csv/encodings/")]
     if enc:
@@ -804,6 +893,42 @@ def build_report(res: dict, records: list[dict], corpus: Path) -> str:
                 f"| {suspect} |"
             )
         add("")
+
+    # ------------------------------------------------------------ latency
+    add("## Latency along the sweep")
+    add("")
+    add(
+        "Median seconds per file in each tenth of the sweep (in upload order; by then that many "
+        "datasets exist): upload to finished, waiting before the first stage started, and each "
+        "stage's own duration (server timestamps)."
+    )
+    add("")
+    names = ["ingest", "silver", "quality", "gold"]
+    add("| files | total | queued | " + " | ".join(names) + " |")
+    add("|---|---:|---:|" + "---:|" * len(names))
+    ordered = sorted(records, key=lambda r: r["start"])
+    step = max(1, -(-len(ordered) // 10))
+    for i in range(0, len(ordered), step):
+        chunk = ordered[i : i + step]
+
+        def med(values: list) -> str:
+            values = [v for v in values if v is not None]
+            return f"{statistics.median(values):.2f}" if values else "-"
+
+        cells = [med([r["seconds"] for r in chunk]), med([r.get("queued_seconds") for r in chunk])]
+        for n in names:
+            cells.append(
+                med(
+                    [
+                        s.get("seconds")
+                        for r in chunk
+                        for s in r.get("stages") or []
+                        if s["name"] == n and s.get("status") == "succeeded"
+                    ]
+                )
+            )
+        add(f"| {i + 1}–{i + len(chunk)} | " + " | ".join(cells) + " |")
+    add("")
 
     # ------------------------------------------------------------ slowest
     add("## Slowest files")
@@ -843,6 +968,12 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take")
     ap.add_argument("--report", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="before stopping, wait until the service logs are quiet this many seconds",
+    )
     ap.add_argument("--keep", action="store_true", help="keep FLOWFORGE_HOME afterwards")
     ap.add_argument(
         "--no-recheck",
@@ -936,6 +1067,8 @@ def main() -> int:
                     )
                     orig["detail"] = f"reproduced alone (recheck {rec['outcome']})"
             deaths = watcher.events  # includes deaths during the rechecks
+        # Let retries still in progress (backoff 1, 2, 4, 8 s ...) end before reading the logs.
+        settle_logs(home, args.settle)
         followup = time.perf_counter() - t1
     finally:
         watcher.stop_event.set()
@@ -949,31 +1082,38 @@ def main() -> int:
     # ---------------------------------------------------------- logs -> crashes
     logs = read_logs(home)
     file_of_run = {r["run_id"]: r for r in records if r.get("run_id")}
-    tb_examples: dict[tuple[str, str], list[str]] = defaultdict(list)
+    tb_examples: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for run_id, entries in logs["by_run"].items():
         r = file_of_run.get(run_id)
+        if r is None:
+            continue  # a recheck's run
+        r["log_errors"] = [
+            {k: e[k] for k in ("service", "level", "ts", "msg", "exc_last")} for e in entries
+        ][:6]
+        dead = {e["service"] for e in entries if e["level"] in ("error", "critical")}
         tbs = [e for e in entries if e["traceback"]]
-        if r is not None:
-            r["log_errors"] = [
-                {k: e[k] for k in ("service", "level", "ts", "msg", "exc_last")} for e in entries
-            ][:6]
-        if tbs:
-            if r is not None:
-                for e in tbs:
-                    key = (e["service"], e["exc_last"] or e["msg"][:120])
-                    if r["file"] not in tb_examples[key]:
-                        tb_examples[key].append(r["file"])
-            if r is not None and r["outcome"] != "crashed":
-                r["was"] = r["outcome"]
-                r["outcome"] = "crashed"
-                e = tbs[-1]
-                r["crash"] = f"unhandled exception in {e['service']} (run {r.get('status')})"
-                r["detail"] = f"{e['exc_last']} — {short(e['msg'], 200)}"
+        for e in tbs:
+            fate = "dead-lettered" if e["service"] in dead else "recovered on retry"
+            key = (e["service"], e["exc_last"] or e["msg"][:120], fate)
+            if r["file"] not in tb_examples[key]:
+                tb_examples[key].append(r["file"])
+        # An unhandled exception that used up its retries: the service logged the traceback
+        # and then an error (the dead letter) for this run.
+        fatal = [e for e in tbs if e["service"] in dead]
+        if fatal and r["outcome"] != "crashed":
+            e = fatal[-1]
+            r["was"] = r["outcome"]
+            r["outcome"] = "crashed"
+            r["crash"] = f"unhandled exception in {e['service']}, dead-lettered"
+            r["exception"] = e["exc_last"]
+            r["detail"] = f"run {r.get('status')}" + (
+                f" ({short(r.get('error'), 160)})" if r.get("error") else ""
+            )
     for e in logs["unattributed"]:
         if e["traceback"]:
             t = e["t"] or 0
             flying = [r["file"] for r in records if r["start"] - 1 <= t <= r["end"] + 1]
-            key = (e["service"], (e["exc_last"] or e["msg"][:120]) + " (no run_id)")
+            key = (e["service"], (e["exc_last"] or e["msg"][:120]) + " (no run_id)", e["level"])
             tb_examples[key].extend(f for f in flying[:8] if f not in tb_examples[key])
             if not flying:
                 tb_examples[key].append("(no file in flight)")
@@ -991,6 +1131,12 @@ def main() -> int:
             if bad:
                 cons[r["file"]] = (bad, r.get("counts"))
 
+    stage_odd = {
+        r["file"]: {s["name"]: s["status"] for s in r.get("stages") or []}
+        for r in records
+        if r.get("status") == "succeeded"
+        and any(s["status"] in ("pending", "running") for s in r.get("stages") or [])
+    }
     deaths_out = [
         {
             **d,
@@ -1014,6 +1160,8 @@ def main() -> int:
         cmd += ["--concurrency", str(args.concurrency)]
     if args.timeout != 60:
         cmd += ["--timeout", str(args.timeout)]
+    if args.settle != 20:
+        cmd += ["--settle", str(args.settle)]
     res = {
         "date": stamp.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM",
@@ -1032,6 +1180,7 @@ def main() -> int:
         "raw_log_blocks": logs["raw"],
         "exactness": exactness,
         "conservation": cons,
+        "stage_inconsistent": stage_odd,
         "accepted": sum(1 for r in records if r.get("status") == "succeeded"),
         "log_levels": {s: dict(c) for s, c in logs["levels"].items()},
     }
@@ -1046,7 +1195,8 @@ def main() -> int:
     dump = {
         **{k: v for k, v in res.items() if k != "traceback_examples"},
         "traceback_examples": [
-            {"service": s, "exception": e, "files": f} for (s, e), f in tb_examples.items()
+            {"service": s, "exception": e, "fate": fate, "files": f}
+            for (s, e, fate), f in tb_examples.items()
         ],
         "unattributed_log_errors": logs["unattributed"][:200],
         "home": str(home),

@@ -120,7 +120,12 @@ def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
         if line.startswith("Explore:") or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGTERM)
-    rest, _ = process.communicate(timeout=90)
+    try:
+        rest, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rest, _ = process.communicate()
+        pytest.fail("`up` still running 120 s after SIGTERM:\n" + "".join(lines) + rest)
     out = "".join(lines) + rest
     assert process.returncode == 0, out
     assert "FlowForge is up" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,10 @@ def _error(response: httpx.Response) -> str:
         return response.text
 
 
-def wait_for_run(client: httpx.Client, run_id: str, timeout: float) -> dict:
+def wait_for_run(
+    client: httpx.Client, run_id: str, timeout: float, cancelled: Callable[[], bool] | None = None
+) -> dict | None:
+    """Poll the run until it ends (its last state), or None once `cancelled()` says so."""
     deadline = time.monotonic() + timeout
     with console.status("processing...") as status:
         while True:
@@ -85,6 +89,8 @@ def wait_for_run(client: httpx.Client, run_id: str, timeout: float) -> dict:
                 return run
             if time.monotonic() > deadline:
                 raise SystemExit(f"run {run_id} did not finish within {timeout:.0f}s")
+            if cancelled is not None and cancelled():
+                return None
             time.sleep(0.5)
 
 

@@ -99,7 +99,7 @@ class Postgres:
 
     def stop(self) -> None:
         """Stop the server; a stale pid file (server already gone) is not an error."""
-        for mode, timeout in (("fast", 60), ("immediate", 30)):
+        for mode, timeout in (("fast", 30), ("immediate", 20)):
             if not (self.data / "postmaster.pid").exists():
                 return
             try:

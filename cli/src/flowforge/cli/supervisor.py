@@ -116,9 +116,35 @@ class Supervisor:
                 child.log_file.close()
 
 
+class StopFlag:
+    """Set from a signal handler, read from any thread, without a lock.
+
+    A `threading.Event` is the wrong tool here: `Event.set()` takes the event's lock, and a
+    signal that lands while the main thread holds that very lock (inside `Event.wait()`)
+    deadlocks the process, which then never stops.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None, interval: float = 0.2) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._set:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            time.sleep(interval)
+        return self._set
+
+
 def install_signal_handlers(on_stop) -> None:
     def handler(signum, frame):  # noqa: ARG001
-        on_stop()
+        on_stop()  # must not take a lock: see StopFlag
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
@@ -133,4 +159,4 @@ def child_env(base: dict[str, str], **overrides: str) -> dict[str, str]:
     return env
 
 
-__all__ = ["SERVICES", "Supervisor", "child_env", "install_signal_handlers"]
+__all__ = ["SERVICES", "StopFlag", "Supervisor", "child_env", "install_signal_handlers"]

@@ -12,7 +12,7 @@ import httpx
 
 from flowforge.cli.client import console, print_run, upload, wait_for_run
 from flowforge.cli.embedded import start_nats, start_postgres
-from flowforge.cli.supervisor import Supervisor, child_env, install_signal_handlers
+from flowforge.cli.supervisor import StopFlag, Supervisor, child_env, install_signal_handlers
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_MODEL = (
@@ -27,7 +27,7 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def wait_healthy(url: str, timeout: float, stopping: threading.Event) -> bool:
+def wait_healthy(url: str, timeout: float, stopping: StopFlag) -> bool:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline and not stopping.is_set():
@@ -44,12 +44,14 @@ def wait_healthy(url: str, timeout: float, stopping: threading.Event) -> bool:
     return False
 
 
-def run_demo(url: str) -> None:
+def run_demo(url: str, stopping: StopFlag) -> None:
     with httpx.Client(base_url=url, timeout=60) as client:
         name, sql = DEMO_MODEL
         client.post("/api/v1/models", json={"name": name, "sql": sql}).raise_for_status()
         accepted = upload(client, DEMO_DIR / "orders.csv", "orders", "order_id")
-        run = wait_for_run(client, accepted["run_id"], 300)
+        run = wait_for_run(client, accepted["run_id"], 300, stopping.is_set)
+        if run is None:
+            return
         print_run(run)
         console.print("\n[bold]What landed in each layer[/bold]")
         for layer in ("bronze", "silver"):
@@ -97,7 +99,7 @@ def up(*, demo: bool, port: int | None) -> int:
         console.print(f"[red]port {port} is in use; stop what uses it or set FLOWFORGE_PORT[/red]")
         return 2
     (home / "logs").mkdir(parents=True, exist_ok=True)
-    stopping = threading.Event()
+    stopping = StopFlag()
     nats = pg = supervisor = None
     install_signal_handlers(stopping.set)
     try:
@@ -129,16 +131,17 @@ def up(*, demo: bool, port: int | None) -> int:
         )
         if demo:
             try:
-                run_demo(url)
+                run_demo(url, stopping)
             except (httpx.HTTPError, SystemExit) as exc:
                 console.print(f"[red]demo failed: {exc}[/red]")
         stopping.wait()
         console.print("stopping...")
         return 0
     finally:
-        if supervisor is not None:
-            supervisor.stop()
-        if pg is not None:
-            pg.stop()
-        if nats is not None:
-            nats.stop()
+        # Each step is bounded (services 15 s, PostgreSQL 50 s, NATS 10 s) and says how long it
+        # took, so a slow stop shows where the time went.
+        for name, part in (("services", supervisor), ("postgresql", pg), ("nats", nats)):
+            if part is not None:
+                began = time.monotonic()
+                part.stop()
+                console.print(f"  stopped {name} in {time.monotonic() - began:.1f}s")

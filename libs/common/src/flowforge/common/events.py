@@ -31,6 +31,7 @@ FILE_LANDED = "file.landed"
 BRONZE_READY = "bronze.ready"
 SILVER_READY = "silver.ready"
 QUALITY_CHECKED = "quality.checked"
+QUALITY_RECONCILED = "quality.reconciled"
 GOLD_READY = "gold.ready"
 INGEST_FAILED = "ingest.failed"
 TRANSFORM_FAILED = "transform.failed"
@@ -45,6 +46,8 @@ DLQ_PREFIX = "dlq."
 HEALTH_SUBJECT = "flowforge.svc.health.{service}"
 METRICS_SUBJECT = "flowforge.svc.metrics.{service}"
 AI_ANALYZE = "ai.analyze"
+QUALITY_REPLAY = "flowforge.svc.quality.replay"  # re-evaluate batches with today's rules
+QUALITY_RELEASE = "flowforge.svc.quality.release"  # release quarantined rows, then re-evaluate
 PROGRESS_SUBJECT = "flowforge.progress.{run_id}"  # core NATS: a live figure, not history
 
 SERVICES = ("ingest", "transform", "quality", "catalog", "ai", "gateway")
@@ -133,6 +136,15 @@ class PipelineEvent(Event):
     filename: str = ""
     key: list[str] = Field(default_factory=list)
     counts: RunCounts = Field(default_factory=RunCounts)
+    # 0 for a file's first pass; a later quality evaluation of the same batch (a replay after
+    # its rules changed, or rows released from quarantine) is revision N, and so are the
+    # events that follow it, so their ids (and `Nats-Msg-Id`) differ from the first pass's.
+    revision: int = 0
+
+    @property
+    def event_id(self) -> str:
+        base = f"{self.SUBJECT}:{self.run_id}"
+        return f"{base}:r{self.revision}" if self.revision else base
 
     @field_validator("dataset")
     @classmethod
@@ -150,6 +162,7 @@ class PipelineEvent(Event):
             "content_hash": self.content_hash,
             "filename": self.filename,
             "key": list(self.key),
+            "revision": self.revision,
         }
 
     @classmethod
@@ -205,10 +218,16 @@ class SilverReady(PipelineEvent):
 
 
 class CheckResult(BaseModel):
+    """One check of a batch: a structural check, a dataset rule, or a reconciliation."""
+
     name: str
     status: Literal["passed", "warned", "failed"]
     failed_rows: int = 0
     detail: str = ""
+    rule_type: str = "structural"  # a rule's type, "structural" or "reconciliation"
+    column: str | None = None
+    action: Literal["warn", "quarantine", "fail"] | None = None
+    total_rows: int | None = None
 
 
 class QualityChecked(PipelineEvent):
@@ -220,6 +239,17 @@ class QualityChecked(PipelineEvent):
     silver_uri: str
     quarantine_uri: str | None = None
     timing: StageTiming
+
+
+class QualityReconciled(PipelineEvent):
+    """Cross-layer reconciliation after Gold: sums of the columns a model declares additive,
+    Silver's valid rows against the Gold model. `status` is failed on any mismatch."""
+
+    SUBJECT: ClassVar[str] = QUALITY_RECONCILED
+    SOURCE: ClassVar[str] = "quality"
+
+    status: Literal["passed", "failed"]
+    checks: list[CheckResult]
 
 
 class GoldModelBuilt(BaseModel):
@@ -390,6 +420,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BronzeReady,
         SilverReady,
         QualityChecked,
+        QualityReconciled,
         GoldReady,
         IngestFailed,
         TransformFailed,

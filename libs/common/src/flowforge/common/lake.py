@@ -34,6 +34,10 @@ def check_name(name: str, what: str = "dataset") -> str:
     return name
 
 
+# PostgreSQL advisory lock held while Gold is built (transform) or reconciled (quality): one
+# Gold build at a time cluster-wide, and no batch promoted while quality compares sums.
+GOLD_LOCK_KEY = 0x476F6C64  # "Gold"
+
 LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched by ingest)
 
 
@@ -54,8 +58,11 @@ def silver_key(dataset: str, run_id: str) -> str:
     return f"silver/{dataset}/{run_id}.parquet"
 
 
-def quarantine_key(dataset: str, run_id: str) -> str:
-    return f"quarantine/{dataset}/{run_id}.parquet"
+def quarantine_key(dataset: str, run_id: str, revision: int = 0) -> str:
+    """Each evaluation of a batch writes its own object (readers of an older revision keep a
+    consistent file while a replay writes the next one)."""
+    suffix = f".r{revision}" if revision else ""
+    return f"quarantine/{dataset}/{run_id}{suffix}.parquet"
 
 
 def gold_key(model: str) -> str:

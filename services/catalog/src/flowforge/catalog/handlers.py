@@ -125,15 +125,25 @@ async def _silver(event: SilverReady, r: Records) -> list[Event]:
 
 async def _quality(event: QualityChecked, r: Records) -> list[Event]:
     checks = [c.model_dump() for c in event.checks]
+    if event.revision:
+        current = await r.revision_of(event.run_id)
+        if event.revision < current:
+            return []  # a later revision already decided this run
+        if await r.advance_revision(event.run_id, event.revision):
+            await r.reopen(event.run_id, ["quality", "gold"])
     if event.verdict == "failed":
         failed = "; ".join(f"{c.name}: {c.detail}" for c in event.checks if c.status == "failed")
         error = f"quality checks failed, Gold not built: {failed}"
         await r.set_stage(event.run_id, "quality", "failed", event.timing, error)
         await r.skip_after(event.run_id, "quality")
+        if event.revision:
+            await r.demote(event.dataset, event.run_id)
     else:
         await r.set_stage(event.run_id, "quality", "succeeded", event.timing)
         await r.set_stage(event.run_id, "gold", "running")
         await r.promote(event.dataset, event.run_id, event.silver_uri, event.counts.valid or 0)
+    if event.revision and not event.quarantine_uri:
+        await r.drop_object(event.dataset, "quarantine", event.run_id)
     if event.quarantine_uri:
         await r.add_object(
             event.dataset,
@@ -151,6 +161,15 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
 
 
 async def _gold(event: GoldReady, r: Records) -> list[Event]:
+    if event.revision and not event.job:
+        current = await r.revision_of(event.run_id)
+        if event.revision < current:
+            return []  # Gold of an older revision: a newer one has been (or will be) built
+        if await r.advance_revision(event.run_id, event.revision):
+            # Arrived before its quality.checked: that event finds the revision recorded
+            # and leaves the stages as this one sets them.
+            await r.reopen(event.run_id, ["quality", "gold"])
+            await r.set_stage(event.run_id, "quality", "succeeded", None)
     if not event.job and event.failed:  # a requested rebuild belongs to no file's run
         error = "; ".join(f"gold model {f.name!r}: {f.error}" for f in event.failed)
         await r.set_stage(event.run_id, "gold", "failed", event.timing, error)

@@ -99,6 +99,31 @@ class Records:
             error,
         )
 
+    async def revision_of(self, run_id: str) -> int:
+        return await self.conn.fetchval(
+            "SELECT revision FROM catalog.runs WHERE run_id = $1", run_id
+        ) or 0
+
+    async def advance_revision(self, run_id: str, revision: int) -> bool:
+        """True when `revision` is newer than the run's recorded one (and records it)."""
+        done = await self.conn.execute(
+            "UPDATE catalog.runs SET revision = $2 WHERE run_id = $1 AND revision < $2",
+            run_id,
+            revision,
+        )
+        return not done.endswith(" 0")
+
+    async def reopen(self, run_id: str, stages: list[str]) -> None:
+        """A later revision of a run (a quality replay or release) decides these stages anew:
+        back to pending, with the run's error cleared (it is derived again)."""
+        await self.conn.execute(
+            "UPDATE catalog.stages SET status = 'pending', error = NULL, finished_at = NULL"
+            " WHERE run_id = $1 AND name = ANY($2::text[])",
+            run_id,
+            stages,
+        )
+        await self.conn.execute("UPDATE catalog.runs SET error = NULL WHERE run_id = $1", run_id)
+
     async def skip_after(self, run_id: str, stage: str) -> None:
         later = list(STAGES[STAGES.index(stage) + 1 :])
         await self.conn.execute(
@@ -213,6 +238,23 @@ class Records:
             valid,
         )
         await self.recount(dataset, "silver")
+
+    async def demote(self, dataset: str, run_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE catalog.asset_objects SET promoted = false"
+            " WHERE dataset = $1 AND layer = 'silver' AND run_id = $2",
+            dataset,
+            run_id,
+        )
+        await self.recount(dataset, "silver")
+
+    async def drop_object(self, dataset: str, layer: str, run_id: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM catalog.asset_objects WHERE dataset = $1 AND layer = $2 AND run_id = $3",
+            dataset,
+            layer,
+            run_id,
+        )
 
     async def recount(self, dataset: str, layer: str) -> None:
         only_promoted = "AND promoted" if layer == "silver" else ""

@@ -27,7 +27,7 @@ from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
 from flowforge.gateway.deps import Gateway, ProgressBoard
-from flowforge.gateway.routes import datasets, files, models, runs, system
+from flowforge.gateway.routes import datasets, files, models, quality, runs, system
 from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.state import State
 
@@ -83,7 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (503, "a dependency is unavailable; try again"),
         )
     }
-    for router in (files.router, runs.router, datasets.router, models.router, system.router):
+    for router in (
+        files.router,
+        runs.router,
+        datasets.router,
+        quality.router,
+        models.router,
+        system.router,
+    ):
         app.include_router(router, responses=errors)
     _install_error_handlers(app)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,46 @@ def rejected_rows(path: Path, limit: int) -> list[dict[str, Any]]:
         " ORDER BY _source_line",
         limit,
     )
+
+
+def quarantine_rows(
+    files: LakeFiles,
+    batches: list[tuple[str, str]],
+    rule: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Quarantine entries of the given (quarantine key, Silver key) batches, newest batch
+    first, each with the quarantined row's Silver values under `row`."""
+    if not batches:
+        return 0, []
+    parts = []
+    for i, (qkey, skey) in enumerate(batches):
+        q, s = sql_string(str(files.path(qkey))), sql_string(str(files.path(skey)))
+        parts.append(
+            f"SELECT {i} AS batch, q._run_id AS run_id, q._source_file AS file,"
+            ' q._source_line AS line, q.rule, q."column", q.value, q.reason,'
+            " to_json(s) AS row"
+            f" FROM read_parquet({q}) q LEFT JOIN read_parquet({s}) s"
+            " ON s._run_id = q._run_id AND s._source_line = q._source_line"
+        )
+    union = " UNION ALL ".join(parts)
+    where = f" WHERE rule = {sql_string(rule)}" if rule else ""
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        total = con.execute(f"SELECT count(*) FROM ({union}){where}").fetchone()[0]
+        cursor = con.execute(
+            f'SELECT run_id, file, line, rule, "column", value, reason, row::VARCHAR AS row'
+            f" FROM ({union}){where} ORDER BY batch, line, rule"
+            f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
+        names = [d[0] for d in cursor.description]
+        rows = []
+        for record in cursor.fetchall():
+            item = dict(zip(names, record, strict=True))
+            row = json.loads(item["row"]) if item["row"] else {}
+            item["row"] = {k: v for k, v in row.items() if not k.startswith("_")}
+            rows.append({k: _jsonable(v) for k, v in item.items()})
+        return int(total), rows
+    finally:
+        con.close()

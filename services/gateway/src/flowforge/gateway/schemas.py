@@ -132,6 +132,13 @@ class LineagePublic(BaseModel):
 class ModelCreate(BaseModel):
     name: str = Field(description="lower snake_case name of the Gold model")
     sql: str = Field(description="DuckDB SELECT reading Silver datasets/models by name")
+    reconcile: dict[str, str] = Field(
+        default_factory=dict,
+        description="additive Gold columns: {gold column: 'dataset.column'}; after each build "
+        "quality checks that sum(gold column) equals the source column's sum over the "
+        "dataset's valid rows",
+        examples=[{"revenue": "orders.amount"}],
+    )
 
 
 class ModelPublic(BaseModel):
@@ -142,6 +149,7 @@ class ModelPublic(BaseModel):
     row_count: int | None = None
     columns: list[ColumnPublic] = Field(default_factory=list)
     updated_at: datetime
+    reconcile: dict[str, str] = Field(default_factory=dict)
 
 
 class ModelList(BaseModel):
@@ -151,3 +159,71 @@ class ModelList(BaseModel):
 class HealthPublic(BaseModel):
     status: Literal["ok", "degraded"]
     services: dict[str, str]
+
+
+class RuleSetPublic(BaseModel):
+    dataset: str
+    rules: list[dict[str, Any]] = Field(
+        description="each rule as written in YAML/JSON (docs/quality.md)"
+    )
+
+
+class CheckPublic(BaseModel):
+    name: str
+    rule_type: str
+    column: str | None = None
+    action: str | None = None
+    status: str
+    failed_rows: int
+    total_rows: int | None = None
+    detail: str
+    examples: list[str] = Field(default_factory=list)
+
+
+class EvaluationPublic(BaseModel):
+    run_id: str
+    revision: int
+    trigger: str
+    verdict: str
+    rows: int
+    quarantined: int
+    evaluated_at: datetime
+    seconds: float
+    checks: list[CheckPublic] = Field(default_factory=list)
+    failed_by_rule: dict[str, int] = Field(default_factory=dict)
+
+
+class ReconciliationPublic(BaseModel):
+    run_id: str
+    revision: int
+    model: str
+    name: str
+    status: str
+    expected: float | None
+    actual: float | None
+    detail: str
+    checked_at: datetime
+
+
+class QualityPublic(BaseModel):
+    dataset: str
+    latest: EvaluationPublic | None
+    trend: list[EvaluationPublic]
+    reconciliation: list[ReconciliationPublic]
+
+
+class QuarantinePublic(BaseModel):
+    dataset: str
+    total: int
+    rows: list[dict[str, Any]]
+
+
+class ReleaseRequest(BaseModel):
+    run_id: str | None = Field(default=None, description="only this run's rows")
+    rule: str | None = Field(default=None, description="only rows quarantined by this rule")
+    lines: list[int] | None = Field(default=None, description="only these lines (with run_id)")
+    reason: str = Field(default="", description="why, kept with the release")
+
+
+class ReplayRequest(BaseModel):
+    run_ids: list[str] | None = Field(default=None, description="default: every batch")

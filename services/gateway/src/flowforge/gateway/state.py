@@ -12,7 +12,15 @@ import asyncpg
 
 from flowforge.common.errors import NotFoundError
 from flowforge.common.events import STAGES, RunCounts
-from flowforge.gateway.schemas import RunPublic, StagePublic
+from flowforge.common.rules import Rule
+from flowforge.gateway.schemas import (
+    CheckPublic,
+    EvaluationPublic,
+    QualityPublic,
+    ReconciliationPublic,
+    RunPublic,
+    StagePublic,
+)
 
 COUNT_FIELDS = list(RunCounts.model_fields)
 
@@ -77,14 +85,131 @@ class State:
             landing_uri,
         )
 
-    async def save_model(self, name: str, sql: str, depends_on: list[str]) -> asyncpg.Record:
+    async def save_model(
+        self, name: str, sql: str, depends_on: list[str], reconcile: dict[str, str] | None = None
+    ) -> asyncpg.Record:
         return await self.pool.fetchrow(
-            "INSERT INTO gateway.models (name, sql, depends_on) VALUES ($1, $2, $3)"
+            "INSERT INTO gateway.models (name, sql, depends_on, reconcile) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
-            " depends_on = EXCLUDED.depends_on, updated_at = now() RETURNING *",
+            " depends_on = EXCLUDED.depends_on, reconcile = EXCLUDED.reconcile,"
+            " updated_at = now() RETURNING *",
             name,
             sql,
             depends_on,
+            reconcile or {},
+        )
+
+    # --- data-quality rules (owned) ------------------------------------------------------------
+
+    async def rules(self, dataset: str) -> list[Rule]:
+        rows = await self.pool.fetch(
+            "SELECT spec FROM gateway.rules WHERE dataset = $1 ORDER BY position, name", dataset
+        )
+        return [Rule.model_validate(r["spec"]) for r in rows]
+
+    async def replace_rules(self, dataset: str, rules: list[Rule]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._ensure_dataset(conn, dataset)
+            await conn.execute("DELETE FROM gateway.rules WHERE dataset = $1", dataset)
+            await conn.executemany(
+                "INSERT INTO gateway.rules (dataset, name, position, spec) VALUES ($1, $2, $3, $4)",
+                [(dataset, r.name, i, r.spec()) for i, r in enumerate(rules)],
+            )
+
+    async def add_rule(self, dataset: str, rule: Rule) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._ensure_dataset(conn, dataset)
+            await conn.execute(
+                "INSERT INTO gateway.rules (dataset, name, position, spec) VALUES ($1, $2,"
+                " (SELECT coalesce(max(position) + 1, 0) FROM gateway.rules WHERE dataset = $1),"
+                " $3) ON CONFLICT (dataset, name) DO UPDATE SET spec = EXCLUDED.spec,"
+                " updated_at = now()",
+                dataset,
+                rule.name,
+                rule.spec(),
+            )
+
+    async def delete_rule(self, dataset: str, name: str) -> bool:
+        done = await self.pool.execute(
+            "DELETE FROM gateway.rules WHERE dataset = $1 AND name = $2", dataset, name
+        )
+        return not done.endswith(" 0")
+
+    @staticmethod
+    async def _ensure_dataset(conn: asyncpg.Connection, dataset: str) -> None:
+        await conn.execute(
+            "INSERT INTO gateway.datasets (name) VALUES ($1) ON CONFLICT DO NOTHING", dataset
+        )
+
+    # --- quality results (read; the quality service writes them) -------------------------------
+
+    async def _has(self, table: str) -> bool:
+        return await self.pool.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
+
+    async def quality(self, dataset: str, limit: int) -> QualityPublic:
+        if not await self._has("quality.evaluations"):
+            return QualityPublic(dataset=dataset, latest=None, trend=[], reconciliation=[])
+        evaluations = await self.pool.fetch(
+            "SELECT * FROM quality.evaluations WHERE dataset = $1"
+            " ORDER BY started_at DESC, revision DESC LIMIT $2",
+            dataset,
+            limit,
+        )
+        keys = [(e["run_id"], e["revision"]) for e in evaluations]
+        checks = await self.pool.fetch(
+            "SELECT c.* FROM quality.check_results c JOIN unnest($1::text[], $2::int[])"
+            " AS k(run_id, revision) USING (run_id, revision) ORDER BY position",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        by_eval: dict[tuple[str, int], list[asyncpg.Record]] = {}
+        for c in checks:
+            by_eval.setdefault((c["run_id"], c["revision"]), []).append(c)
+        trend = []
+        for i, e in enumerate(evaluations):
+            mine = by_eval.get((e["run_id"], e["revision"]), [])
+            trend.append(
+                EvaluationPublic(
+                    run_id=e["run_id"],
+                    revision=e["revision"],
+                    trigger=e["trigger"],
+                    verdict=e["verdict"],
+                    rows=e["rows"],
+                    quarantined=e["quarantined"],
+                    evaluated_at=e["started_at"],
+                    seconds=e["seconds"],
+                    checks=[_check(c) for c in mine] if i == 0 else [],
+                    failed_by_rule={c["name"]: c["failed_rows"] for c in mine},
+                )
+            )
+        reconciliation = await self.pool.fetch(
+            "SELECT * FROM quality.reconciliations WHERE dataset = $1 OR model = $1"
+            " ORDER BY checked_at DESC, model, name LIMIT $2",
+            dataset,
+            limit,
+        )
+        return QualityPublic(
+            dataset=dataset,
+            latest=trend[0] if trend else None,
+            trend=trend,
+            reconciliation=[
+                ReconciliationPublic(**{k: r[k] for k in ReconciliationPublic.model_fields})
+                for r in reconciliation
+            ],
+        )
+
+    async def quarantine_batches(self, dataset: str, run_id: str | None) -> list[asyncpg.Record]:
+        """Each run's latest evaluation (its quarantine object and Silver object), newest
+        first."""
+        if not await self._has("quality.evaluations"):
+            return []
+        return await self.pool.fetch(
+            "SELECT * FROM (SELECT DISTINCT ON (run_id) run_id, started_at,"
+            " silver_event->>'silver_uri' AS silver_uri, quarantine_key FROM quality.evaluations"
+            " WHERE dataset = $1 AND ($2::text IS NULL OR run_id = $2)"
+            " ORDER BY run_id, revision DESC) e ORDER BY started_at DESC",
+            dataset,
+            run_id,
         )
 
     async def models(self) -> list[asyncpg.Record]:
@@ -251,4 +376,18 @@ def _queued(upload: asyncpg.Record) -> RunPublic:
         updated_at=upload["created_at"],
         stages=[StagePublic(name=s, status="pending") for s in STAGES],
         counts=RunCounts(),
+    )
+
+
+def _check(row: asyncpg.Record) -> CheckPublic:
+    return CheckPublic(
+        name=row["name"],
+        rule_type=row["rule_type"],
+        column=row["column_name"],
+        action=row["action"],
+        status=row["status"],
+        failed_rows=row["failed_rows"],
+        total_rows=row["total_rows"],
+        detail=row["detail"],
+        examples=list(row["examples"] or []),
     )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from flowforge.common import lake
 from flowforge.common.errors import NotFoundError
 from flowforge.transform.gold import Model
 
@@ -41,6 +42,15 @@ class Batches:
         )
         if done.endswith(" 0"):
             raise NotFoundError(f"run {run_id} has no Silver batch recorded")
+
+    async def demote(self, run_id: str) -> bool:
+        """Take a batch out of Gold's inputs (a replay failed it); True if it was promoted."""
+        done = await self.pool.execute(
+            "UPDATE transform.batches SET promoted = false, promoted_at = NULL"
+            " WHERE run_id = $1 AND promoted",
+            run_id,
+        )
+        return not done.endswith(" 0")
 
     async def promoted(self, dataset: str) -> list[asyncpg.Record]:
         return await self.pool.fetch(
@@ -92,7 +102,7 @@ class GoldLock:
     a held connection; a replica that dies releases it with its connection). Without it, two
     replicas promoting different batches could commit Gold in the wrong order."""
 
-    KEY = 0x476F6C64  # "Gold"
+    KEY = lake.GOLD_LOCK_KEY
 
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool

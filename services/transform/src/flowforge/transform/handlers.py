@@ -120,13 +120,32 @@ class GoldBuild:
 
 async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Event]:
     """Promote a batch that passed quality and rebuild the Gold models that read it."""
-    if event.verdict == "failed":
-        log.info("quality failed for this batch: Gold is not built from it")
-        return []
     started = utcnow()
+    if event.verdict == "failed":
+        # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
+        async with deps.gold_lock.hold():
+            demoted = await deps.batches.demote(event.run_id)
+            gold = await _build_gold(deps, event.dataset) if demoted else None
+        log.info("quality failed for this batch: Gold is not built from it")
+        if gold is None:
+            return []
+        timing = StageTiming(started_at=started, finished_at=utcnow())
+        return [
+            GoldReady(
+                run_id=event.run_id,
+                dataset=event.dataset,
+                revision=event.revision,
+                job=True,  # Gold of the other batches, not of this run
+                models=_built_events(deps, gold.built),
+                failed=gold.failed,
+                timing=timing,
+            )
+        ]
     quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
-    await deps.batches.promote(event.run_id, quarantine)
     async with deps.gold_lock.hold():
+        # Promoted under the lock: quality reconciles Gold against the promoted batches
+        # under the same lock, so it never sees a batch promoted but not yet built.
+        await deps.batches.promote(event.run_id, quarantine)
         gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)

@@ -31,6 +31,7 @@ def _public(row) -> ModelPublic:
         name=row["name"],
         sql=row["sql"],
         depends_on=list(row["depends_on"]),
+        reconcile=dict(row["reconcile"] or {}),
         built=row["row_count"] is not None,
         row_count=row["row_count"],
         columns=[ColumnPublic(**c) for c in (row["columns"] or [])],
@@ -49,11 +50,30 @@ async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
     depends_on = model_references(sql)
     if name in depends_on:
         raise BadInputError(f"model {name!r} reads itself")
-    await gw.state.save_model(name, sql, depends_on)
+    reconcile = _reconcile(body.reconcile, depends_on)
+    await gw.state.save_model(name, sql, depends_on, reconcile)
     # Build it now from the data already landed (transform skips it if its inputs are missing).
     job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
     await publish(gw.broker, job, gw.settings)
     return _public(await gw.state.model(name))
+
+
+def _reconcile(declared: dict[str, str], depends_on: list[str]) -> dict[str, str]:
+    """Check `{gold column: 'dataset.column'}`: the dataset must be one the model reads."""
+    out = {}
+    for gold_column, source in declared.items():
+        dataset, _, column = source.strip().partition(".")
+        if not gold_column.strip() or not column:
+            raise BadInputError(
+                f"reconcile {gold_column!r}: {source!r} should be '<dataset>.<column>'"
+            )
+        if dataset not in depends_on:
+            raise BadInputError(
+                f"reconcile {gold_column!r}: the model does not read {dataset!r} "
+                f"(it reads {', '.join(depends_on) or 'nothing'})"
+            )
+        out[gold_column.strip()] = f"{dataset}.{column}"
+    return out
 
 
 @router.get("", response_model=ModelList)

@@ -1,0 +1,216 @@
+"""Quality's I/O: its own tables (`quality.*`, it is their only writer) and what it reads from
+others: the dataset's rules and models' reconciliation declarations (`gateway.*`) and the
+promoted Silver batches of a referenced dataset (`transform.batches`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from flowforge.common.events import CheckResult, SilverReady
+from flowforge.common.rules import Rule
+
+
+class Results:
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    @asynccontextmanager
+    async def run_lock(self, run_id: str) -> AsyncIterator[asyncpg.Connection]:
+        """One evaluation of a run at a time, across replicas (a transaction-scoped lock)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quality:' || $1))", run_id)
+            yield conn
+
+    @staticmethod
+    async def latest_revision(conn: asyncpg.Connection, run_id: str) -> int | None:
+        return await conn.fetchval(
+            "SELECT max(revision) FROM quality.evaluations WHERE run_id = $1", run_id
+        )
+
+    @staticmethod
+    async def silver_event(conn: asyncpg.Connection, run_id: str) -> SilverReady | None:
+        payload = await conn.fetchval(
+            "SELECT silver_event FROM quality.evaluations WHERE run_id = $1"
+            " ORDER BY revision DESC LIMIT 1",
+            run_id,
+        )
+        return None if payload is None else SilverReady.model_validate(payload)
+
+    @staticmethod
+    async def previous_rows(conn: asyncpg.Connection, dataset: str, run_id: str) -> int | None:
+        """Rows of the batch evaluated before this run's first evaluation."""
+        return await conn.fetchval(
+            "SELECT rows FROM quality.evaluations e WHERE dataset = $1 AND run_id <> $2"
+            " AND revision = 0 AND started_at < coalesce((SELECT min(started_at) FROM"
+            " quality.evaluations WHERE run_id = $2), now())"
+            " ORDER BY started_at DESC LIMIT 1",
+            dataset,
+            run_id,
+        )
+
+    @staticmethod
+    async def released(conn: asyncpg.Connection, run_id: str) -> list[tuple[int, str]]:
+        rows = await conn.fetch(
+            "SELECT source_line, rule FROM quality.releases WHERE run_id = $1", run_id
+        )
+        return [(r["source_line"], r["rule"]) for r in rows]
+
+    @staticmethod
+    async def save(
+        conn: asyncpg.Connection,
+        *,
+        event: SilverReady,
+        revision: int,
+        trigger: str,
+        verdict: str,
+        rows: int,
+        quarantined: int,
+        quarantine_key: str | None,
+        started_at: datetime,
+        seconds: float,
+        checks: list[CheckResult],
+        examples: dict[str, list[str]],
+    ) -> None:
+        """Store an evaluation and its checks (replacing the same revision: a redelivery)."""
+        await conn.execute(
+            "DELETE FROM quality.evaluations WHERE run_id = $1 AND revision = $2",
+            event.run_id,
+            revision,
+        )
+        await conn.execute(
+            "INSERT INTO quality.evaluations (run_id, revision, dataset, trigger, verdict, rows,"
+            " quarantined, quarantine_key, silver_event, started_at, seconds)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            event.run_id,
+            revision,
+            event.dataset,
+            trigger,
+            verdict,
+            rows,
+            quarantined,
+            quarantine_key,
+            event.model_dump(mode="json"),
+            started_at,
+            seconds,
+        )
+        await conn.executemany(
+            "INSERT INTO quality.check_results (run_id, revision, position, name, rule_type,"
+            " column_name, action, status, failed_rows, total_rows, detail, examples)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            [
+                (
+                    event.run_id,
+                    revision,
+                    i,
+                    c.name,
+                    c.rule_type,
+                    c.column,
+                    c.action,
+                    c.status,
+                    c.failed_rows,
+                    c.total_rows,
+                    c.detail,
+                    [str(v) for v in examples.get(c.name, [])],
+                )
+                for i, c in enumerate(checks)
+            ],
+        )
+
+    async def release(self, dataset: str, entries: list[tuple[str, int, str]], reason: str) -> int:
+        """Record (run_id, line, rule) releases; returns how many were new."""
+        if not entries:
+            return 0
+        async with self.pool.acquire() as conn:
+            before = await conn.fetchval(
+                "SELECT count(*) FROM quality.releases WHERE dataset = $1", dataset
+            )
+            await conn.executemany(
+                "INSERT INTO quality.releases (run_id, source_line, rule, dataset, reason)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [(run, line, rule, dataset, reason) for run, line, rule in entries],
+            )
+            after = await conn.fetchval(
+                "SELECT count(*) FROM quality.releases WHERE dataset = $1", dataset
+            )
+        return after - before
+
+    async def latest_evaluations(self, dataset: str) -> list[asyncpg.Record]:
+        """Each run's latest evaluation of the dataset, newest run first."""
+        return await self.pool.fetch(
+            "SELECT DISTINCT ON (run_id) run_id, revision, verdict, quarantine_key, started_at"
+            " FROM quality.evaluations WHERE dataset = $1"
+            " ORDER BY run_id, revision DESC",
+            dataset,
+        )
+
+    async def save_reconciliation(
+        self, run_id: str, revision: int, dataset: str, checks: list[dict[str, Any]]
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO quality.reconciliations (run_id, revision, dataset, model, name,"
+                " status, expected, actual, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                " ON CONFLICT (run_id, revision, model, name) DO UPDATE SET"
+                " status = EXCLUDED.status, expected = EXCLUDED.expected,"
+                " actual = EXCLUDED.actual, detail = EXCLUDED.detail, checked_at = now()",
+                [
+                    (
+                        run_id,
+                        revision,
+                        dataset,
+                        c["model"],
+                        c["name"],
+                        c["status"],
+                        c["expected"],
+                        c["actual"],
+                        c["detail"],
+                    )
+                    for c in checks
+                ],
+            )
+
+
+class Config:
+    """What quality reads from the gateway's configuration and transform's batches."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def _has(self, table: str) -> bool:
+        return await self.pool.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
+
+    async def rules(self, dataset: str) -> list[Rule]:
+        if not await self._has("gateway.rules"):
+            return []
+        rows = await self.pool.fetch(
+            "SELECT spec FROM gateway.rules WHERE dataset = $1 ORDER BY position, name", dataset
+        )
+        return [Rule.model_validate(_json(r["spec"])) for r in rows]
+
+    async def reconcile(self, models: list[str]) -> dict[str, dict[str, str]]:
+        """{model: {gold column: 'dataset.column'}} for the models that declare sums."""
+        if not models or not await self._has("gateway.models"):
+            return {}
+        rows = await self.pool.fetch(
+            "SELECT name, reconcile FROM gateway.models WHERE name = ANY($1::text[])", models
+        )
+        return {r["name"]: dict(_json(r["reconcile"])) for r in rows if r["reconcile"]}
+
+    async def promoted_batches(self, dataset: str) -> list[asyncpg.Record]:
+        if not await self._has("transform.batches"):
+            return []
+        return await self.pool.fetch(
+            "SELECT silver_key, quarantine_key, key_columns FROM transform.batches"
+            " WHERE dataset = $1 AND promoted ORDER BY promoted_at, run_id",
+            dataset,
+        )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,469 @@
+"""The rule engine: every rule of a dataset on one Silver batch. Pure: frames in, results out.
+
+All row rules are Polars expressions evaluated in one `select` over the batch (one
+vectorised pass, run in parallel by Polars); `sql` rules are DuckDB expressions evaluated in
+one more query over the same Arrow data. Each rule yields a failing-row mask; rows failing a
+`quarantine` or `fail` rule are written to the quarantine frame with the rule, the column,
+the value and the row's lineage. Released rows (a person's decision, recorded per row and
+rule) count as passing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+
+from flowforge.common.events import CheckResult
+from flowforge.common.rules import FORMATS, Rule, parse_duration
+from flowforge.quality.structural import QUARANTINE_SCHEMA, check_batch
+
+EXAMPLES = 5
+
+
+@dataclass
+class Reference:
+    """The values a referential rule checks against (None: they could not be read, and why)."""
+
+    values: pl.Series | None
+    problem: str = ""
+
+
+@dataclass
+class Evaluation:
+    verdict: str
+    checks: list[CheckResult]
+    quarantine: pl.DataFrame
+    rows: int
+    seconds: float
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        if not self.quarantine.height:
+            return 0
+        return self.quarantine.select(pl.col("_source_line")).n_unique()
+
+
+class RuleError(Exception):
+    """A rule that cannot be evaluated on this batch (a missing column, a bad pattern...)."""
+
+
+def columns_needed(rules: list[Rule], key: list[str], available: list[str]) -> list[str] | None:
+    """The Silver columns to read (None: all of them, for sql rules)."""
+    if any(r.type == "sql" for r in rules):
+        return None
+    wanted = {"_run_id", "_source_file", "_source_line", *key}
+    for rule in rules:
+        wanted.update(rule.columns or [])
+        if rule.column:
+            wanted.add(rule.column)
+    return [c for c in available if c in wanted]
+
+
+def evaluate(
+    silver: pl.DataFrame,
+    rules: list[Rule],
+    *,
+    key: list[str],
+    references: dict[str, Reference] | None = None,
+    previous_rows: int | None = None,
+    released: pl.DataFrame | None = None,
+    now: datetime | None = None,
+) -> Evaluation:
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    references = references or {}
+    total = silver.height
+    structural = check_batch(silver, key)
+    checks = list(structural.checks)
+    parts = [structural.quarantine] if structural.quarantine.height else []
+    examples: dict[str, list[str]] = {}
+
+    row_rules = [r for r in rules if r.is_row_rule]
+    masks: dict[str, pl.Expr] = {}
+    problems: dict[str, str] = {}
+    for rule in row_rules:
+        try:
+            masks[rule.name] = _without_released(_failing(silver, rule, references), rule, released)
+        except RuleError as exc:
+            problems[rule.name] = str(exc)
+    flags = (
+        silver.select(mask.alias(name) for name, mask in masks.items()) if masks else pl.DataFrame()
+    )
+    counts = (
+        flags.select(pl.col(name).fill_null(False).sum() for name in flags.columns).row(
+            0, named=True
+        )
+        if masks and total
+        else dict.fromkeys(masks, 0)
+    )
+
+    for rule in rules:
+        if rule.name in problems:
+            checks.append(_unevaluated(rule, problems[rule.name], total))
+            continue
+        if not rule.is_row_rule:
+            checks.append(_batch_rule(silver, rule, previous_rows, now))
+            continue
+        failed = int(counts.get(rule.name) or 0)
+        status = rule.status_for(failed, total)
+        detail = ""
+        if failed:
+            mask = flags.get_column(rule.name).fill_null(False)
+            rows = silver.filter(mask)
+            values = _values(rows, rule)
+            examples[rule.name] = (
+                values.drop_nulls().unique(maintain_order=True).head(EXAMPLES).to_list()
+            )
+            share = 100.0 * failed / total if total else 0.0
+            detail = f"{failed} of {total} rows ({share:.2f}%) fail"
+            if rule.effective_action in ("quarantine", "fail"):
+                detail += ", quarantined"
+                parts.append(_entries(rows, values, rule))
+        checks.append(
+            CheckResult(
+                name=rule.name,
+                status=status,
+                failed_rows=failed,
+                detail=detail,
+                rule_type=rule.type,
+                column=rule.target,
+                action=rule.effective_action,
+                total_rows=total,
+            )
+        )
+    quarantine = (
+        pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    )
+    statuses = {c.status for c in checks}
+    verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
+    return Evaluation(
+        verdict=verdict,
+        checks=checks,
+        quarantine=quarantine,
+        rows=total,
+        seconds=time.perf_counter() - started,
+        examples=examples,
+    )
+
+
+# ------------------------------------------------------------------------------- row rules
+
+
+def _column(silver: pl.DataFrame, name: str | None) -> pl.DataType:
+    if name is None or name not in silver.columns:
+        raise RuleError(f"column {name!r} is not in this batch")
+    return silver.schema[name]
+
+
+def _failing(silver: pl.DataFrame, rule: Rule, references: dict[str, Reference]) -> pl.Expr:
+    """A boolean expression, true where the row fails the rule."""
+    kind = rule.type
+    if kind == "sql":
+        return _sql_failing(silver, rule)
+    if kind == "unique":
+        names = rule.columns or [rule.column]
+        for name in names:
+            _column(silver, name)
+        cols = [pl.col(n) for n in names]
+        present = pl.all_horizontal(c.is_not_null() for c in cols)
+        repeated = (cols[0] if len(cols) == 1 else pl.struct(cols)).is_duplicated()
+        return present & repeated
+    dtype = _column(silver, rule.column)
+    col = pl.col(rule.column)
+    if kind == "not_null":
+        return col.is_null()
+    present = col.is_not_null()
+    if kind == "accepted_values":
+        return present & ~_is_in(col, dtype, list(rule.values or []))
+    if kind == "range":
+        return present & _out_of_range(col, dtype, rule)
+    if kind == "length":
+        length = _text(col, dtype).str.len_chars()
+        outside = pl.lit(False)
+        if rule.min is not None:
+            outside = outside | (length < int(rule.min))
+        if rule.max is not None:
+            outside = outside | (length > int(rule.max))
+        return present & outside
+    if kind == "regex":
+        _check_pattern(rule.pattern or "")
+        return present & ~_text(col, dtype).str.contains(f"^(?:{rule.pattern})$")
+    if kind == "format":
+        return present & ~_has_format(col, dtype, rule)
+    if kind == "referential":
+        ref = references.get(rule.to or "")
+        if ref is None or ref.values is None:
+            raise RuleError(ref.problem if ref else f"the values of {rule.to} could not be read")
+        return present & ~_is_in(col, dtype, ref.values)
+    raise RuleError(f"{kind} is not a row rule")
+
+
+def _text(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    return col if dtype == pl.String else col.cast(pl.String)
+
+
+def _is_in(col: pl.Expr, dtype: pl.DataType, values: list[Any] | pl.Series) -> pl.Expr:
+    """Membership with the values in the column's type; as text when they do not convert."""
+    series = values if isinstance(values, pl.Series) else pl.Series(values, strict=False)
+    if series.dtype == dtype:
+        return col.is_in(series.implode())
+    if dtype != pl.String and series.dtype != pl.Null:
+        try:
+            typed = series.cast(dtype, strict=True)
+            return col.is_in(typed.implode())
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
+            pass
+    text = series.cast(pl.String) if series.dtype != pl.Boolean else _bool_text(series)
+    return _text(col, dtype).is_in(text.implode())
+
+
+def _bool_text(series: pl.Series) -> pl.Series:
+    return series.cast(pl.String).str.to_lowercase()
+
+
+def _bound(value: Any, dtype: pl.DataType) -> Any:
+    """A range bound in the column's type: numbers for numeric columns, dates for dates."""
+    try:
+        if dtype.is_numeric():
+            return float(value)
+        if dtype == pl.Date:
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if isinstance(dtype, pl.Datetime):
+            moment = datetime.fromisoformat(str(value))
+            if dtype.time_zone and moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            if not dtype.time_zone and moment.tzinfo is not None:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            return moment
+    except (TypeError, ValueError) as exc:
+        raise RuleError(f"bound {value!r} does not fit a {dtype} column") from exc
+    return str(value)
+
+
+def _out_of_range(col: pl.Expr, dtype: pl.DataType, rule: Rule) -> pl.Expr:
+    if dtype.is_numeric():
+        col = col.cast(pl.Float64)
+    elif dtype not in (pl.Date, pl.String) and not isinstance(dtype, pl.Datetime):
+        raise RuleError(f"a range does not apply to a {dtype} column")
+    outside = pl.lit(False)
+    if rule.min is not None:
+        low = pl.lit(_bound(rule.min, dtype))
+        outside = outside | ((col < low) if rule.inclusive else (col <= low))
+    if rule.max is not None:
+        high = pl.lit(_bound(rule.max, dtype))
+        outside = outside | ((col > high) if rule.inclusive else (col >= high))
+    return outside
+
+
+def _has_format(col: pl.Expr, dtype: pl.DataType, rule: Rule) -> pl.Expr:
+    name = rule.format or ""
+    if name == "date" and dtype == pl.Date or name == "datetime" and isinstance(dtype, pl.Datetime):
+        return pl.lit(True)  # Silver already typed every value as one
+    text = _text(col, dtype)
+    if name in ("date", "datetime") and rule.date_format:
+        parse = (
+            text.str.to_date(rule.date_format, strict=False)
+            if name == "date"
+            else text.str.to_datetime(rule.date_format, strict=False)
+        )
+        return parse.is_not_null()
+    return text.str.contains(f"^(?:{FORMATS[name]})$")
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        pl.Series([""]).str.contains(f"^(?:{pattern})$")
+    except pl.exceptions.ComputeError as exc:
+        raise RuleError(f"pattern {pattern!r} is not supported: {exc}") from exc
+
+
+def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
+    """Rows whose expression is false (null passes), found by DuckDB over the batch's Arrow
+    data in a sandboxed connection; returned as a membership test on the row's line."""
+    import duckdb
+
+    from flowforge.common.models import sandboxed
+
+    con = sandboxed([], memory_limit="1GB")
+    try:
+        con.register("batch", silver.to_arrow())
+        lines = con.sql(
+            "SELECT _source_line FROM batch"
+            f" WHERE NOT coalesce(CAST(({rule.expression}) AS BOOLEAN), true)"
+        ).pl()
+    except duckdb.Error as exc:
+        raise RuleError(f"expression {rule.expression!r} failed: {_first_line(exc)}") from exc
+    finally:
+        con.close()
+    return pl.col("_source_line").is_in(lines.get_column("_source_line").implode())
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _without_released(mask: pl.Expr, rule: Rule, released: pl.DataFrame | None) -> pl.Expr:
+    if released is None or not released.height:
+        return mask
+    lines = released.filter(pl.col("rule").is_in([rule.name, "*"])).get_column("_source_line")
+    if not lines.len():
+        return mask
+    return mask & ~pl.col("_source_line").is_in(lines.implode())
+
+
+def _values(rows: pl.DataFrame, rule: Rule) -> pl.Series:
+    names = rule.columns or ([rule.column] if rule.column else [])
+    names = [n for n in names if n in rows.columns]
+    if not names:
+        return pl.Series("value", [None] * rows.height, dtype=pl.String)
+    if len(names) == 1:
+        return rows.get_column(names[0]).cast(pl.String).alias("value")
+    return rows.select(
+        pl.concat_str([pl.col(n).cast(pl.String).fill_null("") for n in names], separator=", ")
+    ).to_series()
+
+
+def _entries(rows: pl.DataFrame, values: pl.Series, rule: Rule) -> pl.DataFrame:
+    reason = _reason(rule)
+    return pl.DataFrame(
+        {
+            "_run_id": rows.get_column("_run_id").cast(pl.String),
+            "_source_file": rows.get_column("_source_file").cast(pl.String),
+            "_source_line": rows.get_column("_source_line"),
+            "rule": pl.Series([rule.name] * rows.height, dtype=pl.String),
+            "column": pl.Series([rule.target] * rows.height, dtype=pl.String),
+            "value": values,
+            "reason": pl.Series([reason] * rows.height, dtype=pl.String),
+        }
+    ).cast(QUARANTINE_SCHEMA)
+
+
+def _reason(rule: Rule) -> str:
+    match rule.type:
+        case "not_null":
+            return f"{rule.column} is null"
+        case "unique":
+            return f"{rule.target} repeats in this batch"
+        case "accepted_values":
+            shown = ", ".join(map(str, (rule.values or [])[:10]))
+            return f"{rule.column} is not one of: {shown}"
+        case "range":
+            low = "[" if rule.inclusive else "("
+            high = "]" if rule.inclusive else ")"
+            lo = "" if rule.min is None else rule.min
+            hi = "" if rule.max is None else rule.max
+            return f"{rule.column} is outside {low}{lo}, {hi}{high}"
+        case "length":
+            return f"length of {rule.column} is outside [{rule.min or 0}, {rule.max or ''}]"
+        case "regex":
+            return f"{rule.column} does not match {rule.pattern}"
+        case "format":
+            layout = f" ({rule.date_format})" if rule.date_format else ""
+            return f"{rule.column} is not a valid {rule.format}{layout}"
+        case "referential":
+            return f"{rule.column} has no match in {rule.to}"
+        case "sql":
+            return f"not ({rule.expression})"
+    return rule.type
+
+
+# ----------------------------------------------------------------------------- batch rules
+
+
+def _batch_rule(
+    silver: pl.DataFrame, rule: Rule, previous_rows: int | None, now: datetime
+) -> CheckResult:
+    if rule.type == "row_count":
+        bad, detail = _row_count(silver.height, rule, previous_rows)
+    else:
+        try:
+            bad, detail = _freshness(silver, rule, now)
+        except RuleError as exc:
+            return _unevaluated(rule, str(exc), silver.height)
+    return CheckResult(
+        name=rule.name,
+        status=rule.status_for(1 if bad else 0, 1),
+        failed_rows=0,
+        detail=detail,
+        rule_type=rule.type,
+        column=rule.target,
+        action=rule.effective_action,
+        total_rows=silver.height,
+    )
+
+
+def _row_count(rows: int, rule: Rule, previous: int | None) -> tuple[bool, str]:
+    problems = []
+    if rule.min is not None and rows < float(rule.min):
+        problems.append(f"{rows} rows, fewer than {rule.min:g}")
+    if rule.max is not None and rows > float(rule.max):
+        problems.append(f"{rows} rows, more than {rule.max:g}")
+    detail = f"{rows} rows"
+    if rule.max_change_pct is not None:
+        if previous is None:
+            detail += "; no previous batch to compare with"
+        else:
+            change = 100.0 * (rows - previous) / previous if previous else float("inf")
+            detail += f"; {change:+.1f}% versus the previous batch ({previous} rows)"
+            if abs(change) > rule.max_change_pct:
+                problems.append(
+                    f"{rows} rows, {change:+.1f}% versus the previous batch ({previous}),"
+                    f" beyond ±{rule.max_change_pct:g}%"
+                )
+    return (True, "; ".join(problems)) if problems else (False, detail)
+
+
+def _freshness(silver: pl.DataFrame, rule: Rule, now: datetime) -> tuple[bool, str]:
+    dtype = _column(silver, rule.column)
+    col = silver.get_column(rule.column)
+    if dtype == pl.Date:
+        newest = col.max()
+        newest_at = datetime(newest.year, newest.month, newest.day, tzinfo=UTC) if newest else None
+    elif isinstance(dtype, pl.Datetime):
+        newest_at = col.max()
+        if newest_at is not None and newest_at.tzinfo is None:
+            newest_at = newest_at.replace(tzinfo=UTC)
+    elif dtype == pl.String:
+        parsed = col.str.to_datetime(strict=False, time_zone="UTC")
+        newest_at = parsed.max()
+    else:
+        raise RuleError(f"freshness needs a date or time column; {rule.column} is {dtype}")
+    max_age = parse_duration(rule.max_age or "0s")
+    if newest_at is None:
+        return True, f"{rule.column} has no values"
+    age = now - newest_at
+    text = f"newest {rule.column} is {newest_at.isoformat()}, {_age(age.total_seconds())} old"
+    if age > max_age:
+        return True, f"{text} (max {rule.max_age})"
+    return False, text
+
+
+def _age(seconds: float) -> str:
+    if seconds < 0:
+        return "in the future, 0s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _unevaluated(rule: Rule, problem: str, total: int) -> CheckResult:
+    """A rule that could not run: it fails the batch if its action is fail, else warns."""
+    return CheckResult(
+        name=rule.name,
+        status="failed" if rule.effective_action == "fail" else "warned",
+        failed_rows=0,
+        detail=f"could not evaluate: {problem}",
+        rule_type=rule.type,
+        column=rule.target,
+        action=rule.effective_action,
+        total_rows=total,
+    )
+
+
+__all__ = ["Evaluation", "Reference", "RuleError", "columns_needed", "evaluate"]

@@ -108,6 +108,17 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(platform):
             },
         )
         assert created.status_code == 201, created.text
+        # Declared additive, but it drops rows: reconciliation must catch the difference.
+        leaky = c.post(
+            "/api/v1/models",
+            json={
+                "name": f"{model}_big",
+                "sql": f"SELECT customer, sum(amount) AS revenue FROM {orders} "
+                "WHERE amount > 20 GROUP BY customer",
+                "reconcile": {"revenue": f"{orders}.amount"},
+            },
+        )
+        assert leaky.status_code == 201, leaky.text
 
     run = p.land(ORDERS.encode(), "orders.csv", dataset=orders)
     assert run["status"] == "succeeded", run  # warnings do not block Gold
@@ -171,10 +182,19 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(platform):
         # Gold has only the valid rows, and its sum reconciles with Silver's valid rows.
         assert gold_sum(c, model) == 85.0  # 10 + 50 + 25
         recon = wait_for(
-            lambda: c.get(f"/api/v1/datasets/{orders}/quality").json()["reconciliation"],
+            lambda: (
+                len(r := c.get(f"/api/v1/datasets/{orders}/quality").json()["reconciliation"]) == 2
+                and r
+            ),
             what="gold reconciliation",
         )
-        assert recon[0]["status"] == "passed" and recon[0]["expected"] == 85.0, recon[0]["detail"]
+        by_model = {r["model"]: r for r in recon}
+        good, leaky = by_model[model], by_model[f"{model}_big"]
+        assert good["status"] == "passed" and good["expected"] == 85.0, good["detail"]
+        assert good["actual"] == 85.0
+        assert leaky["status"] == "failed", leaky["detail"]  # 50 + 25 of the valid 85
+        assert (leaky["expected"], leaky["actual"]) == (85.0, 75.0)
+        assert "off by -10" in leaky["detail"]
 
         # Release: customer c9 was onboarded late; line 4 re-enters the valid view.
         released = c.post(

@@ -100,9 +100,10 @@ class Records:
         )
 
     async def revision_of(self, run_id: str) -> int:
-        return await self.conn.fetchval(
-            "SELECT revision FROM catalog.runs WHERE run_id = $1", run_id
-        ) or 0
+        return (
+            await self.conn.fetchval("SELECT revision FROM catalog.runs WHERE run_id = $1", run_id)
+            or 0
+        )
 
     async def advance_revision(self, run_id: str, revision: int) -> bool:
         """True when `revision` is newer than the run's recorded one (and records it)."""

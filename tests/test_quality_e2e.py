@@ -68,6 +68,23 @@ def wait_for(check, timeout: float = 60, what: str = "condition"):
         time.sleep(0.3)
 
 
+def analytics_count(platform, view: str) -> int:
+    """Rows of a view of $FLOWFORGE_HOME/analytics.duckdb (retried while transform writes)."""
+    import duckdb
+
+    def attempt():
+        try:
+            con = duckdb.connect(str(platform.home / "analytics.duckdb"), read_only=True)
+        except duckdb.Error:
+            return None
+        try:
+            return [con.execute(f'SELECT count(*) FROM "{view}"').fetchall()[0][0]]
+        finally:
+            con.close()
+
+    return wait_for(attempt, 30, f"analytics view {view}")[0]
+
+
 def gold_sum(client, model: str) -> float:
     rows = client.get(f"/api/v1/models/{model}/sample", params={"limit": 100}).json()["rows"]
     return round(sum(r["revenue"] for r in rows), 2)
@@ -195,6 +212,11 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(platform):
         assert leaky["status"] == "failed", leaky["detail"]  # 50 + 25 of the valid 85
         assert (leaky["expected"], leaky["actual"]) == (85.0, 75.0)
         assert "off by -10" in leaky["detail"]
+
+        # The analytics file has views of both datasets (each made when its batch landed).
+        assert analytics_count(p, f"silver_{orders}") == 3
+        assert analytics_count(p, f"bronze_{orders}") == 10
+        assert analytics_count(p, f"silver_{customers}") == 3
 
         # Release: customer c9 was onboarded late; line 4 re-enters the valid view.
         released = c.post(

@@ -237,14 +237,17 @@ async def _build_gold(
         await asyncio.to_thread(deps.files.commit, key, out)
         built_paths[name] = await asyncio.to_thread(deps.files.path, key)
         gold.built.append((result, model))
-    await _refresh_views(deps, models)
+    await _refresh_views(deps, dataset, [b.name for b, _ in gold.built])
     return gold
 
 
-async def _refresh_views(deps: Deps, models: dict[str, Model]) -> None:
+async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
+    """Views of what changed: the dataset's Bronze and Silver (its promoted batches) and the
+    models just built. Each dataset's views were made when its own batches were promoted, so
+    refreshing every dataset on every run (slower as datasets accumulate) is not needed."""
     silver: dict[str, ValidRows] = {}
     bronze: dict[str, list[Path]] = {}
-    for dataset in await deps.batches.datasets():
+    if dataset:
         rows = await valid_rows(deps, dataset)
         if rows is not None:
             silver[dataset] = rows

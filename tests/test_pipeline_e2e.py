@@ -248,6 +248,43 @@ def test_json_and_compressed_files_land_like_csv(platform):
         assert {col["name"]: col["type"] for col in schema["columns"]} == types, filename
 
 
+def test_arrays_land_as_the_datasets_array_policy_says(platform):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ndjson = (
+        b'{"id": 1, "tags": ["a", "b"], "items": [{"sku": "X1", "qty": 2}]}\n'
+        b'{"id": 2, "tags": ["c"], "items": []}\n'
+    )
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 2], "tags": [["a", "b"], None]}), buffer)
+    as_json, as_columns = unique("arr_json"), unique("arr_cols")
+    with platform.client() as c:
+        for dataset, policy in ((as_json, "json"), (as_columns, "columns")):
+            response = c.put(f"/api/v1/datasets/{dataset}/contract", json={"array_policy": policy})
+            assert response.status_code == 200, response.text
+    assert platform.land(ndjson, "a.ndjson", dataset=as_json)["status"] == "succeeded"
+    assert platform.land(ndjson, "a.ndjson", dataset=as_columns)["status"] == "succeeded"
+    with platform.client() as c:
+        rows = c.get(f"/api/v1/datasets/{as_json}/sample", params={"layer": "bronze"}).json()
+        assert [r["tags"] for r in rows["rows"]] == ['["a", "b"]', '["c"]']
+        rows = c.get(f"/api/v1/datasets/{as_columns}/sample", params={"layer": "bronze"}).json()
+        first, second = rows["rows"]
+        assert (first["tags__0"], first["tags__1"], first["items__0__sku"]) == ("a", "b", "X1")
+        assert (second["tags__0"], second["tags__1"], second["items__0__qty"]) == ("c", None, None)
+        assert c.get(f"/api/v1/datasets/{as_columns}/contract").json()["array_policy"] == "columns"
+    parquet = unique("arr_pq")
+    with platform.client() as c:
+        c.put(f"/api/v1/datasets/{parquet}/contract", json={"array_policy": "columns"})
+    assert platform.land(buffer.getvalue(), "t.parquet", dataset=parquet)["status"] == "succeeded"
+    with platform.client() as c:
+        schema = c.get(f"/api/v1/datasets/{parquet}/schema", params={"layer": "bronze"}).json()
+    names = [col["name"] for col in schema["columns"]]
+    assert "tags__0" in names and "tags__1" in names and "tags" not in names
+
+
 def test_each_sheet_of_a_workbook_lands_as_its_own_dataset(platform):
     import io
 

@@ -183,6 +183,8 @@ class FileLanded(PipelineEvent):
     size_bytes: int = 0
     # The dataset's schema contract for this file: evolve, freeze or discard_row.
     schema_policy: Literal["evolve", "freeze", "discard_row"] = "evolve"
+    # How arrays in JSON/Parquet records land: as JSON text, or one column per element.
+    array_policy: Literal["json", "columns"] = "json"
     # For a workbook: the sheet this run lands (None: the first, and each other sheet gets
     # a run of its own).
     sheet: str | None = None

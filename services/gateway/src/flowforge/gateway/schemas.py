@@ -95,6 +95,13 @@ class DatasetList(BaseModel):
 
 class ContractPublic(BaseModel):
     schema_policy: Literal["evolve", "freeze", "discard_row"] = "evolve"
+    array_policy: Literal["json", "columns"] = Field(
+        default="json",
+        description="arrays in JSON/Parquet records: `json` keeps each array as its JSON text "
+        "in one column; `columns` spreads it into one column per element (`tags__0`, "
+        "`tags__1`, ...; objects flattened inside, past 100 elements the rest as JSON in "
+        "`tags__more`)",
+    )
 
 
 class SchemaPublic(BaseModel):

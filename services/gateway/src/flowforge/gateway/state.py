@@ -43,6 +43,21 @@ class State:
         )
         return policy or "evolve"
 
+    async def array_policy(self, name: str) -> str:
+        policy = await self.pool.fetchval(
+            "SELECT array_policy FROM gateway.datasets WHERE name = $1", name
+        )
+        return policy or "json"
+
+    async def set_array_policy(self, name: str, policy: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO gateway.datasets (name, array_policy) VALUES ($1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET array_policy = EXCLUDED.array_policy,"
+            " updated_at = now()",
+            name,
+            policy,
+        )
+
     async def set_schema_policy(self, name: str, policy: str) -> None:
         await self.pool.execute(
             "INSERT INTO gateway.datasets (name, schema_policy) VALUES ($1, $2)"

@@ -32,6 +32,7 @@ def to_bronze(
     limits: Limits,
     progress: Progress | None = None,
     sheet: str | None = None,
+    arrays: str = "json",
 ) -> BronzeResult:
     path, inner = unpack(source, name, bronze_out.parent, max_bytes=limits.unpack_max_bytes,
                          max_ratio=limits.unpack_max_ratio)  # fmt: skip
@@ -41,8 +42,8 @@ def to_bronze(
     if is_workbook(path):
         return excel_to_bronze(path, bronze_out, sheet=sheet, **common)
     if head.startswith(b"PAR1"):
-        return parquet_to_bronze(path, bronze_out, **common)
+        return parquet_to_bronze(path, bronze_out, arrays=arrays, **common)
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if inner.lower().endswith(JSON_SUFFIXES) or start in (b"{", b"["):
-        return json_to_bronze(path, bronze_out, rejected_out, **common)
+        return json_to_bronze(path, bronze_out, rejected_out, arrays=arrays, **common)
     return csv_to_bronze(path, bronze_out, rejected_out, progress=progress, **common)

@@ -57,6 +57,7 @@ def _convert(event: FileLanded, deps: Deps, work: Path, progress) -> BronzeResul
             limits=deps.limits,
             progress=progress,
             sheet=event.sheet,
+            arrays=event.array_policy,
         )
 
 

@@ -1,8 +1,11 @@
 """JSON, NDJSON and Parquet into Bronze: the same shape as delimited text (every value as text,
 plus the lineage columns), so Silver types them all the same way.
 
-Nested objects are flattened with `__` (`{"a": {"b": 1}}` → column `a__b`); arrays are kept
-as their JSON text. `_source_line` is the line of an NDJSON record, the position of a record
+Nested objects are flattened with `__` (`{"a": {"b": 1}}` → column `a__b`); arrays follow the
+dataset's array policy: `json` keeps each as its JSON text in one column, `columns` spreads it
+into a column per element (`tags__0`, `tags__1`, objects flattened inside: `items__0__sku`),
+up to `MAX_ARRAY_COLUMNS` elements, the rest kept as JSON text in `<name>__more`.
+`_source_line` is the line of an NDJSON record, the position of a record
 in a JSON array, or the row number in a Parquet file. An NDJSON line that is not a JSON object
 goes to the rejected file with its line and the parser's reason. Memory is bounded by one
 chunk of records (a JSON array document is read whole, up to `JSON_DOCUMENT_MAX` bytes).
@@ -28,23 +31,37 @@ from flowforge.ingest.lines import LineCounter, RejectedWriter
 
 CHUNK_ROWS = 50_000
 JSON_DOCUMENT_MAX = 512 * 1024 * 1024
+MAX_ARRAY_COLUMNS = 100
 
 
-def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
+def flatten(
+    record: dict[str, Any], prefix: str = "", arrays: str = "json"
+) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}__"))
-        elif value is None:
-            out[name] = None
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, list):
-            out[name] = json.dumps(value, ensure_ascii=False)
-        else:
-            out[name] = str(value)
+        _put(out, f"{prefix}{key}", value, arrays)
     return out
+
+
+def _put(out: dict[str, str | None], name: str, value: Any, arrays: str) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _put(out, f"{name}__{key}", inner, arrays)
+    elif value is None:
+        out[name] = None
+    elif isinstance(value, bool):
+        out[name] = "true" if value else "false"
+    elif isinstance(value, list):
+        if arrays == "columns":
+            for i, item in enumerate(value[:MAX_ARRAY_COLUMNS]):
+                _put(out, f"{name}__{i}", item, arrays)
+            if len(value) > MAX_ARRAY_COLUMNS:
+                rest = value[MAX_ARRAY_COLUMNS:]
+                out[f"{name}__more"] = json.dumps(rest, ensure_ascii=False, default=str)
+        else:
+            out[name] = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        out[name] = str(value)
 
 
 class _ChunkWriter:
@@ -109,7 +126,9 @@ class _ChunkWriter:
         return renamed
 
 
-def _ndjson_records(path: Path, rejects: RejectedWriter) -> Iterator[tuple[list[dict], list[int]]]:
+def _ndjson_records(
+    path: Path, rejects: RejectedWriter, arrays: str = "json"
+) -> Iterator[tuple[list[dict], list[int]]]:
     records, lines = [], []
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as fh:
         for number, line in enumerate(fh, start=1):
@@ -122,7 +141,7 @@ def _ndjson_records(path: Path, rejects: RejectedWriter) -> Iterator[tuple[list[
             except ValueError as exc:
                 rejects.add(number, 1, 0, line.rstrip("\r\n"), reason=f"not valid JSON: {exc}")
                 continue
-            records.append(flatten(value))
+            records.append(flatten(value, arrays=arrays))
             lines.append(number)
             if len(records) >= CHUNK_ROWS:
                 yield records, lines
@@ -131,7 +150,9 @@ def _ndjson_records(path: Path, rejects: RejectedWriter) -> Iterator[tuple[list[
         yield records, lines
 
 
-def _json_document(path: Path, name: str) -> Iterator[tuple[list[dict], list[int]]]:
+def _json_document(
+    path: Path, name: str, arrays: str = "json"
+) -> Iterator[tuple[list[dict], list[int]]]:
     if path.stat().st_size > JSON_DOCUMENT_MAX:
         raise BadInputError(
             f"{name}: a JSON document this large cannot be streamed; send it as NDJSON "
@@ -148,20 +169,24 @@ def _json_document(path: Path, name: str) -> Iterator[tuple[list[dict], list[int
         raise BadInputError(f"{name}: expected a JSON array of objects (or NDJSON)")
     for start in range(0, len(value), CHUNK_ROWS):
         chunk = value[start : start + CHUNK_ROWS]
-        yield [flatten(v) for v in chunk], list(range(start + 1, start + len(chunk) + 1))
+        yield (
+            [flatten(v, arrays=arrays) for v in chunk],
+            list(range(start + 1, start + len(chunk) + 1)),
+        )
 
 
 def json_to_bronze(source: Path, bronze_out: Path, rejected_out: Path, *, source_file: str,
-                   run_id: str, ingested_at: datetime) -> BronzeResult:  # fmt: skip
+                   run_id: str, ingested_at: datetime, arrays: str = "json"
+                   ) -> BronzeResult:  # fmt: skip
     writer = _ChunkWriter(bronze_out.parent, source_file, run_id, ingested_at)
     rejects = RejectedWriter(rejected_out.with_suffix(".spool.parquet"))
     with open(source, "rb") as fh:
         first = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     try:
         if first == b"[" or _is_single_document(source):
-            chunks = _json_document(source, source_file)
+            chunks = _json_document(source, source_file, arrays)
         else:
-            chunks = _ndjson_records(source, rejects)
+            chunks = _ndjson_records(source, rejects, arrays)
         for records, lines in chunks:
             writer.add(records, lines)
     except UnicodeDecodeError as exc:
@@ -181,13 +206,13 @@ def _is_single_document(path: Path) -> bool:
 
 
 def parquet_to_bronze(source: Path, bronze_out: Path, *, source_file: str, run_id: str,
-                      ingested_at: datetime) -> BronzeResult:  # fmt: skip
+                      ingested_at: datetime, arrays: str = "json") -> BronzeResult:  # fmt: skip
     writer = _ChunkWriter(bronze_out.parent, source_file, run_id, ingested_at)
     try:
         parquet = pq.ParquetFile(source)
         row = 0
         for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
-            table = _as_text(pa.Table.from_batches([batch]))
+            table = _as_text(pa.Table.from_batches([batch]), arrays)
             writer.add_table(table, list(range(row + 1, row + batch.num_rows + 1)))
             row += batch.num_rows
     except pa.ArrowException as exc:
@@ -198,31 +223,46 @@ def parquet_to_bronze(source: Path, bronze_out: Path, *, source_file: str, run_i
                         bronze=writer.rows, format="parquet")  # fmt: skip
 
 
-def _as_text(table: pa.Table) -> pa.Table:
-    """Every column as text: structs flattened with `__`, lists as JSON text."""
+def _as_text(table: pa.Table, arrays: str = "json") -> pa.Table:
+    """Every column as text: structs flattened with `__`, lists as the array policy says."""
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     table = table.rename_columns([n.replace(".", "__") for n in table.column_names])
-    columns = []
+    names: list[str] = []
+    columns: list[pa.Array | pa.ChunkedArray] = []
     for field, column in zip(table.schema, table.columns, strict=True):
+        listed = pa.types.is_list(field.type) or pa.types.is_large_list(field.type)
         if pa.types.is_string(field.type):
-            columns.append(column)
+            text = column
         elif pa.types.is_boolean(field.type):
-            columns.append(column.cast(pa.string()))  # "true" / "false"
-        elif (
-            pa.types.is_list(field.type)
-            or pa.types.is_large_list(field.type)
-            or pa.types.is_map(field.type)
-        ):
+            text = column.cast(pa.string())  # "true" / "false"
+        elif listed and arrays == "columns":
+            spread = _spread(field.name, column.to_pylist())
+            names.extend(spread)
+            columns.extend(pa.array(v, pa.string()) for v in spread.values())
+            continue
+        elif listed or pa.types.is_map(field.type):
             values = [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()]
-            columns.append(pa.array(values, pa.string()))
+            text = pa.array(values, pa.string())
         else:
             try:
-                columns.append(column.cast(pa.string()))
+                text = column.cast(pa.string())
             except pa.ArrowNotImplementedError:
-                columns.append(
-                    pa.array(
-                        [None if v is None else str(v) for v in column.to_pylist()], pa.string()
-                    )
+                text = pa.array(
+                    [None if v is None else str(v) for v in column.to_pylist()], pa.string()
                 )
-    return pa.table(columns, names=table.column_names)
+        names.append(field.name)
+        columns.append(text)
+    return pa.table(columns, names=names)
+
+
+def _spread(name: str, values: list[Any]) -> dict[str, list[str | None]]:
+    """One list column → a column per element (the `columns` array policy)."""
+    rows = [flatten({name: v}, arrays="columns") if v is not None else {} for v in values]
+    out: dict[str, list[str | None]] = {}
+    for row in rows:
+        for key in row:
+            out.setdefault(key, [])
+    for key, column in out.items():
+        column.extend(row.get(key) for row in rows)
+    return out or {name: [None] * len(values)}

@@ -121,6 +121,7 @@ class Watcher:
             filename=PurePosixPath(row["key"]).name,
             key=list(config.get("key_columns") or []),
             schema_policy=config.get("schema_policy") or "evolve",
+            array_policy=config.get("array_policy") or "json",
             landing_uri=self.store.uri(row["key"]),
             size_bytes=row["size_bytes"],
             landed_at=row["first_seen"],

@@ -69,13 +69,17 @@ async def set_contract(name: str, body: ContractPublic, gw: GatewayDep) -> Contr
     null)."""
     check_name(name)
     await gw.state.set_schema_policy(name, body.schema_policy)
+    await gw.state.set_array_policy(name, body.array_policy)
     return body
 
 
 @router.get("/{name}/contract", response_model=ContractPublic)
 async def get_contract(name: str, gw: GatewayDep) -> ContractPublic:
     await gw.state.require_dataset(name)
-    return ContractPublic(schema_policy=await gw.state.schema_policy(name))
+    return ContractPublic(
+        schema_policy=await gw.state.schema_policy(name),
+        array_policy=await gw.state.array_policy(name),
+    )
 
 
 @router.get("/{name}/schema", response_model=SchemaPublic)

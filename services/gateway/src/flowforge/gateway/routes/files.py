@@ -96,6 +96,7 @@ async def upload_file(
         filename=filename,
         key=key_columns,
         schema_policy=await gw.state.schema_policy(name),
+        array_policy=await gw.state.array_policy(name),
         sheet=sheet or None,
         landing_uri=uri,
         size_bytes=size,

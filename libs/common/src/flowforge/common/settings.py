@@ -44,12 +44,29 @@ class Settings(BaseSettings):
     # Compressed drops are refused past these (zip bombs): absolute size, and unpacked/packed.
     unpack_max_bytes: int = Field(50 * 1024**3, validation_alias="FLOWFORGE_UNPACK_MAX_BYTES")
     unpack_max_ratio: float = Field(100.0, validation_alias="FLOWFORGE_UNPACK_MAX_RATIO")
+    # AI schema analysis: Claude first, OpenAI when Claude fails or has no key, and the offline
+    # profiler always. The SDKs also read ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    anthropic_model: str = Field("claude-sonnet-4-5", validation_alias="FLOWFORGE_AI_MODEL")
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    openai_model: str = Field("gpt-4.1", validation_alias="FLOWFORGE_AI_OPENAI_MODEL")
+    ai_timeout_seconds: float = Field(60.0, validation_alias="FLOWFORGE_AI_TIMEOUT")
+    # Tokens (prompt + answer) one dataset may spend on LLM analysis in total.
+    ai_token_budget: int = Field(200_000, validation_alias="FLOWFORGE_AI_TOKEN_BUDGET")
+    # PII columns' values are masked in prompts unless this is turned off.
+    ai_mask_pii: bool = Field(True, validation_alias="FLOWFORGE_AI_MASK_PII")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
-        secret = self.s3_secret_access_key
-        if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("S3_SECRET_ACCESS_KEY is a placeholder; set the real secret")
+        for name, secret in (
+            ("S3_SECRET_ACCESS_KEY", self.s3_secret_access_key),
+            ("ANTHROPIC_API_KEY", self.anthropic_api_key),
+            ("OPENAI_API_KEY", self.openai_api_key),
+        ):
+            if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name} is a placeholder; set the real secret")
         return self
 
     @property

@@ -1,0 +1,175 @@
+"""Fakes shared by tests: a local LLM server speaking the Anthropic Messages and OpenAI
+chat-completions protocols, so the real SDKs are exercised with no network.
+
+    fake = FakeLLM().start()
+    fake.script["anthropic"] = ["429", "answer"]      # then "answer" for every later call
+    Settings(ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.anthropic_url, ...)
+    fake.requests["anthropic"]                        # the JSON bodies received
+
+Actions: `answer` (a valid analysis of the columns in the prompt's <data> block), `malformed`
+(an answer that breaks the schema), `429`, `500`. A custom `answer_for(body) -> dict` can
+replace the default answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request  # test-only module: the workspace has FastAPI
+from fastapi.responses import JSONResponse
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prompt_columns(text: str) -> list[dict[str, Any]]:
+    """The column briefs inside a prompt's <data> block."""
+    match = re.search(r"<data>\s*(.*?)\s*</data>", text, re.S)
+    if not match:
+        return []
+    return json.loads(match.group(1)).get("columns", [])
+
+
+def default_answer(columns: list[dict[str, Any]]) -> dict[str, Any]:
+    out = []
+    for c in columns:
+        name = c["name"]
+        out.append(
+            {
+                "name": name,
+                "suggested_name": re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "col",
+                "description": f"The {name} of each record.",
+                "semantic_type": c.get("offline_guess") or "free_text",
+                "pii": bool(c.get("samples_masked")),
+                "cast": None,
+                "date_format": None,
+            }
+        )
+    rules = (
+        [{"type": "not_null", "column": columns[0]["name"], "action": "warn"}] if columns else []
+    )
+    return {"columns": out, "dedupe_key": [], "rules": rules}
+
+
+class FakeLLM:
+    def __init__(self, answer_for: Callable[[list[dict[str, Any]]], dict] | None = None):
+        self.port = _free_port()
+        self.answer_for = answer_for or default_answer
+        self.script: dict[str, list[str]] = {"anthropic": [], "openai": []}
+        self.requests: dict[str, list[dict[str, Any]]] = {"anthropic": [], "openai": []}
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def anthropic_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _next(self, provider: str) -> str:
+        queue = self.script.get(provider) or []
+        return queue.pop(0) if queue else "answer"
+
+    def _app(self) -> FastAPI:
+        app = FastAPI()
+
+        def error(status: int, kind: str) -> JSONResponse:
+            body = {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
+            return JSONResponse(body, status_code=status)
+
+        @app.post("/v1/messages")
+        async def messages(request: Request):
+            body = await request.json()
+            self.requests["anthropic"].append(body)
+            action = self._next("anthropic")
+            if action in ("429", "500"):
+                return error(int(action), "rate_limit_error" if action == "429" else "api_error")
+            text = body["messages"][-1]["content"]
+            answer = self.answer_for(prompt_columns(text))
+            if action == "malformed":
+                answer = {"cols": "not a list"}
+            return {
+                "id": f"msg_{len(self.requests['anthropic'])}",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model", "fake"),
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": body["tools"][0]["name"],
+                        "input": answer,
+                    }
+                ],
+                "stop_reason": "tool_use",
+                "stop_sequence": None,
+                "usage": {"input_tokens": len(text) // 4, "output_tokens": 200},
+            }
+
+        @app.post("/v1/chat/completions")
+        async def completions(request: Request):
+            body = await request.json()
+            self.requests["openai"].append(body)
+            action = self._next("openai")
+            if action in ("429", "500"):
+                return error(int(action), "rate_limit_exceeded" if action == "429" else "server")
+            text = body["messages"][-1]["content"]
+            answer = self.answer_for(prompt_columns(text))
+            content = json.dumps(answer) if action != "malformed" else "{not json"
+            return {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(text) // 4,
+                    "completion_tokens": 200,
+                    "total_tokens": len(text) // 4 + 200,
+                },
+            }
+
+        return app
+
+    def start(self) -> FakeLLM:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError("the fake LLM server did not start")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+__all__ = ["FakeLLM", "default_answer", "prompt_columns"]

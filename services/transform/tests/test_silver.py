@@ -315,3 +315,28 @@ def test_pinned_types_are_kept_when_every_value_fits_and_dropped_when_one_does_n
     silver = pl.read_parquet(tmp_path / "silver.parquet")
     assert silver["day"].to_list() == [date(2024, 3, 4), date(2024, 5, 6)]
     assert silver["code"].to_list() == ["007", "8"]  # a leading zero never fits an integer
+
+
+def test_a_declared_spec_renames_columns_and_types_what_inference_cannot():
+    from flowforge.transform.silver import plan
+
+    bronze = pl.DataFrame(
+        {
+            "Order Date": ["01/02/2024", "03/04/2024"],  # US or EU: inference keeps text
+            "Code": ["007", "123"],
+            "Qty": ["1", "x"],
+        }
+    )
+    p = plan(
+        bronze.columns,
+        bronze.get_column,
+        ["order_date"],
+        types={"order_date": "date:%d/%m/%Y", "qty": "integer", "code": "string"},
+        renames={"order_date": "ordered_on", "code": "qty"},  # the second one collides
+    )
+    assert p.names == {"Order Date": "ordered_on", "Code": "code", "Qty": "qty"}
+    assert p.types == {"ordered_on": "date", "code": "string", "qty": "string"}  # "x" ≠ int
+    assert p.key == ["ordered_on"]
+    lineage = {c: [None, None] for c in LINEAGE}
+    typed = p.apply(bronze.with_columns(**lineage).lazy()).collect()
+    assert typed.get_column("ordered_on").to_list()[1] == date(2024, 4, 3)

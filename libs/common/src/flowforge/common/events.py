@@ -398,12 +398,24 @@ class SchemaChanged(Event):
 
 
 class SchemaAnalyzed(Event):
+    """A batch's columns analysed: by the offline detector (`provider` "offline", always, within
+    seconds of `bronze.ready`) and, with an API key, by an LLM (`provider` "anthropic:<model>"
+    or "openai:<model>"). Suggestions are proposals: nothing changes until one is accepted."""
+
     SUBJECT: ClassVar[str] = AI_SCHEMA_ANALYZED
     SOURCE: ClassVar[str] = "ai"
 
     schema_fingerprint: str
     provider: str
     columns: list[dict[str, Any]] = Field(default_factory=list)
+    pii_columns: list[str] = Field(default_factory=list)
+    suggestions: int = 0
+    cached: bool = False
+
+    @property
+    def event_id(self) -> str:
+        kind = "offline" if self.provider == "offline" else "llm"
+        return f"{self.SUBJECT}:{self.run_id}:{kind}"
 
 
 STAGE_FAILURES: dict[str, type[StageFailed]] = {

@@ -76,6 +76,16 @@ class Batches:
             specs,
         )
 
+    async def declared_spec(self, dataset: str) -> dict:
+        """The dataset's Silver spec as the gateway stores it (renames, declared types)."""
+        try:
+            spec = await self.pool.fetchval(
+                "SELECT silver_spec FROM gateway.datasets WHERE name = $1", dataset
+            )
+        except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
+            return {}  # the gateway has not created (or migrated) its tables yet
+        return dict(spec or {})
+
     async def datasets(self) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT DISTINCT dataset FROM transform.batches WHERE promoted ORDER BY 1"

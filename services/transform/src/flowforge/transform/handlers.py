@@ -43,12 +43,20 @@ class Deps:
 
 
 def _to_silver(
-    files: LakeFiles, event: BronzeReady, scratch: Path, pinned: dict[str, str]
+    files: LakeFiles, event: BronzeReady, scratch: Path, pinned: dict[str, str], declared: dict
 ) -> SilverFileResult:
     bronze = files.path(files.store.key_of(event.bronze_uri))
     key = lake.silver_key(event.dataset, event.run_id)
     out = files.output(key)
-    result = silver_file(bronze, out, event.key, scratch, pinned)
+    result = silver_file(
+        bronze,
+        out,
+        event.key,
+        scratch,
+        pinned,
+        types=dict(declared.get("types") or {}),
+        renames=dict(declared.get("renames") or {}),
+    )
     files.commit(key, out)
     return result
 
@@ -57,7 +65,8 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     """Clean one Bronze batch into Silver (same run → same object, so redelivery is safe)."""
     started = utcnow()
     pinned = await deps.batches.pinned_specs(event.dataset)
-    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch, pinned)
+    declared = await deps.batches.declared_spec(event.dataset)
+    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch, pinned, declared)
     for column, spec in result.specs.items():
         if column in pinned and pinned[column] != spec:
             log.warning(

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 LINEAGE = ("_source_file", "_source_line", "_ingested_at", "_run_id")
@@ -33,32 +31,6 @@ _DATE_FORMATS = [
 ]
 _DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
 _DATETIME_TZ = r"(Z|[+-]\d{2}:?\d{2})$"
-
-
-def snake_case(name: str) -> str:
-    """snake_case, keeping `__` (the separator of flattened nested fields: `shop__city`)."""
-    parts = [re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", p.strip()) for p in name.split("__")]
-    parts = [re.sub(r"[^0-9a-zA-Z]+", "_", p).strip("_").lower() for p in parts]
-    text = "__".join(p for p in parts if p)
-    if not text:
-        text = "column"
-    if text[0].isdigit():
-        text = f"c_{text}"
-    return text
-
-
-def normalise_names(names: list[str]) -> dict[str, str]:
-    """Original → snake_case, made unique with a numeric suffix."""
-    out: dict[str, str] = {}
-    seen: set[str] = set(LINEAGE)
-    for name in names:
-        base = snake_case(name)
-        candidate, n = base, 2
-        while candidate in seen:
-            candidate, n = f"{base}_{n}", n + 1
-        seen.add(candidate)
-        out[name] = candidate
-    return out
 
 
 def clean_expr(column: str) -> pl.Expr:

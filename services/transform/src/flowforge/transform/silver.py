@@ -12,6 +12,7 @@ Both the file path and the in-memory path use the same SQL, so they cannot disag
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,19 +25,19 @@ import pyarrow.parquet as pq
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import sql_string
 from flowforge.common.models import quote_identifier
+from flowforge.common.naming import normalise_names, snake_case
 from flowforge.transform.inference import (
     LINEAGE,
     cast_expr,
     clean_expr,
     fits,
     infer_spec,
-    normalise_names,
     public_kind,
-    snake_case,
 )
 
 __all__ = ["LINEAGE", "SilverPlan", "SilverResult", "bronze_to_silver", "dedupe", "silver_file"]
 DUCKDB_MEMORY = "600MB"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,39 @@ class SilverFileResult:
 
 
 def plan(
-    columns: list[str], column_values, key: list[str], pinned: dict[str, str] | None = None
+    columns: list[str],
+    column_values,
+    key: list[str],
+    pinned: dict[str, str] | None = None,
+    *,
+    types: dict[str, str] | None = None,
+    renames: dict[str, str] | None = None,
 ) -> SilverPlan:
     """Infer every column's type; `column_values(name)` returns that Bronze column.
 
     `pinned` holds the dataset's type specs from earlier batches: a column keeps its pinned
     type whenever every value of this batch fits it, so one file with, say, only unambiguous
     dates or only whole amounts does not change the dataset's column types."""
-    names = normalise_names([c for c in columns if c not in LINEAGE])
-    silver_key = resolve_key(key, names)
+    base = normalise_names([c for c in columns if c not in LINEAGE])
+    names = rename(base, renames or {})
+    silver_key = resolve_key(key, names, renames or {})
     pinned = pinned or {}
+    types = types or {}
 
     def infer(item: tuple[str, str]) -> str:
         bronze_name, silver_name = item
         values = column_values(bronze_name).to_frame().select(clean_expr(bronze_name))
         series = values.to_series().rename(silver_name)
+        wanted = types.get(silver_name) or types.get(base[bronze_name])  # new or old name
+        if wanted:
+            declared = declared_spec(wanted, series)
+            if declared is not None:
+                return declared
+            log.warning(
+                "column %s does not fit its declared type %s in this file; inferred instead",
+                silver_name,
+                wanted,
+            )
         if silver_name in pinned and fits(pinned[silver_name], series):
             return pinned[silver_name]
         return infer_spec(series)
@@ -176,6 +195,9 @@ def silver_file(
     key: list[str],
     scratch: Path,
     pinned: dict[str, str] | None = None,
+    *,
+    types: dict[str, str] | None = None,
+    renames: dict[str, str] | None = None,
 ) -> SilverFileResult:
     """Clean, type and dedupe one Bronze Parquet file into `out`, in bounded memory."""
     columns = pq.read_schema(bronze).names
@@ -184,7 +206,7 @@ def silver_file(
     def column(name: str) -> pl.Series:
         return pl.read_parquet(bronze, columns=[name]).to_series()
 
-    p = plan(columns, column, key, pinned)
+    p = plan(columns, column, key, pinned, types=types, renames=renames)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         typed = Path(tmp) / "typed.parquet"
         _cast_in_batches(bronze, typed, p)
@@ -218,9 +240,44 @@ def _cast_in_batches(bronze: Path, typed: Path, p: SilverPlan, rows: int = 256_0
             writer.close()
 
 
-def resolve_key(key: list[str], names: dict[str, str]) -> list[str]:
-    """Map declared key columns (original or snake_case names) to Silver names."""
+def rename(names: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
+    """Apply the dataset's renames (Silver name → new name); one that would collide with
+    another column, or is not a valid name, is skipped (logged)."""
+    if not renames:
+        return names
+    taken = set(names.values())
+    out = {}
+    for bronze_name, silver_name in names.items():
+        new = renames.get(silver_name)
+        if new and new != silver_name:
+            if new in taken or snake_case(new) != new:
+                log.warning("rename %s → %s skipped: not a free snake_case name", silver_name, new)
+            else:
+                taken.discard(silver_name)
+                taken.add(new)
+                silver_name = new
+        out[bronze_name] = silver_name
+    return out
+
+
+def declared_spec(spec: str, values: pl.Series) -> str | None:
+    """A declared type, resolved against this batch: `date` / `decimal` / `datetime` without
+    detail take the detail inference finds; None when the values do not fit it (no value is
+    ever lost to a declared type)."""
+    kind, _, detail = spec.partition(":")
+    if kind in ("date", "decimal", "datetime") and not detail:
+        inferred = infer_spec(values)
+        family = ("timestamp", "timestamptz") if kind == "datetime" else (kind,)
+        return inferred if inferred.partition(":")[0] in family else None
+    return spec if fits(spec, values) else None
+
+
+def resolve_key(
+    key: list[str], names: dict[str, str], renames: dict[str, str] | None = None
+) -> list[str]:
+    """Map declared key columns (original, snake_case or renamed names) to Silver names."""
     silver = set(names.values())
+    renames = renames or {}
     out = []
     for column in key:
         if column in names:
@@ -229,6 +286,8 @@ def resolve_key(key: list[str], names: dict[str, str]) -> list[str]:
             out.append(column)
         elif snake_case(column) in silver:
             out.append(snake_case(column))
+        elif renames.get(snake_case(column)) in silver:
+            out.append(renames[snake_case(column)])
         else:
             raise BadInputError(
                 f"key column {column!r} is not in the file; its columns are {sorted(names)}"

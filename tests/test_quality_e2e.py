@@ -347,3 +347,66 @@ def test_rules_api_refuses_bad_rules_with_a_clear_message(platform):
             headers={"content-type": "application/yaml"},
         )
         assert again.json()["rules"] == good.json()["rules"]
+
+
+def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_it(platform):
+    p = platform
+    dataset, model = unique("sales"), unique("total")
+    with p.client() as c:
+        created = c.post(
+            "/api/v1/models",
+            json={
+                "name": model,
+                "sql": f"SELECT count(*) AS n, sum(amount) AS revenue FROM {dataset}",
+            },
+        )
+        assert created.status_code == 201, created.text
+    body = "id,amount\n1,10\n2,20\n3,-5\n"
+    run = p.land(body.encode(), "sales.csv", dataset=dataset)
+    assert run["status"] == "succeeded" and run["counts"]["valid"] == 3
+
+    with p.client() as c:
+        rows = c.get(f"/api/v1/models/{model}/sample").json()["rows"]
+        assert rows == [{"n": 3, "revenue": 25}]
+        rule = {"name": "positive", "type": "range", "column": "amount", "min": 0, "action": "fail"}
+        assert c.post(f"/api/v1/datasets/{dataset}/rules", json=rule).status_code == 201
+        assert c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={}).status_code == 422
+        replayed = c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={"all": True})
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json()["runs"][0]["verdict"] == "failed"
+
+    failed = wait_for(
+        lambda: (r := p.wait_run(run["run_id"]))["status"] == "failed" and r, what="run failed"
+    )
+    assert failed["counts"]["quarantined"] == 1
+    with p.client() as c:
+        # Gold now reads no valid rows of the dataset (its only batch failed), not stale data.
+        wait_for(
+            lambda: (
+                c.get(f"/api/v1/models/{model}/sample").json()["rows"]
+                == [{"n": 0, "revenue": None}]
+            ),
+            what="Gold emptied",
+        )
+        assert analytics_count(p, f"silver_{dataset}") == 0
+        # A release needs a scope and a reason.
+        refused = c.post(f"/api/v1/datasets/{dataset}/quarantine/release", json={"reason": "x"})
+        assert refused.status_code == 422 and "say which rows" in refused.json()["error"]
+        released = c.post(
+            f"/api/v1/datasets/{dataset}/quarantine/release",
+            json={"rule": "positive", "reason": "refund, expected"},
+        )
+        assert released.status_code == 200, released.text
+        assert released.json()["released_rows"] == 1
+        assert released.json()["runs"][0]["verdict"] in ("passed", "warned")
+        wait_for(
+            lambda: (
+                c.get(f"/api/v1/models/{model}/sample").json()["rows"] == [{"n": 3, "revenue": 25}]
+            ),
+            what="Gold restored by the release",
+        )
+    restored = wait_for(
+        lambda: (r := p.wait_run(run["run_id"]))["status"] == "succeeded" and r,
+        what="run succeeded again",
+    )
+    assert restored["counts"]["quarantined"] == 0 and restored["counts"]["valid"] == 3

@@ -159,8 +159,31 @@ def test_a_rule_that_cannot_run_is_reported_not_raised():
     assert sql.status == "warned" and sql.detail.startswith("could not evaluate")
     _, ref = one({"type": "referential", "column": "v", "to": "other.id"}, frame)
     assert "could not be read" in ref.detail
-    _, lookaround = one({"type": "regex", "column": "v", "pattern": "(?=1)1"}, frame)
-    assert "not supported" in lookaround.detail
+    _, mixed = one({"type": "accepted_values", "column": "v", "values": ["x", 1.5]}, frame)
+    assert mixed.failed_rows == 2  # compared as text: neither 1 nor 2 is listed
+
+
+def test_values_are_compared_in_the_columns_type_without_loss():
+    ints = batch(v=[1, 2, None])
+    assert (
+        one({"type": "accepted_values", "column": "v", "values": [1.5]}, ints)[1].failed_rows == 2
+    )
+    flags = batch(v=[True, False, None])
+    assert (
+        one({"type": "accepted_values", "column": "v", "values": ["True"]}, flags)[1].failed_rows
+        == 1
+    )
+    text = batch(v=["9", "500", "20000", "abc", None])
+    _, check = one({"type": "range", "column": "v", "min": 0, "max": 10000}, text)
+    assert check.failed_rows == 2  # 20000, and abc which is not a number
+
+
+def test_regex_patterns_are_checked_by_the_engine_that_runs_them():
+    from flowforge.common.errors import BadInputError
+
+    assert parse_rules([{"type": "regex", "column": "v", "pattern": r"\p{L}+"}]).rules
+    with pytest.raises(BadInputError, match="look-around"):
+        parse_rules([{"type": "regex", "column": "v", "pattern": "(?=1)1"}])
 
 
 def test_sql_rules_cannot_reach_files():
@@ -180,9 +203,9 @@ def test_only_the_columns_the_rules_need_are_read():
         "b",
         "k",
     ]
-    assert (
-        columns_needed(parse_rules([{"type": "sql", "expression": "a > 1"}]).rules, [], []) is None
-    )
+    sql = parse_rules([{"type": "sql", "expression": "a > 1 AND \"B c\" = 'x'"}]).rules
+    available = ["_run_id", "_source_line", "a", "B c", "d"]
+    assert columns_needed(sql, [], available) == ["_run_id", "_source_line", "a", "B c"]
 
 
 def test_yaml_round_trip_keeps_every_setting():

@@ -48,6 +48,7 @@ METRICS_SUBJECT = "flowforge.svc.metrics.{service}"
 AI_ANALYZE = "ai.analyze"
 QUALITY_REPLAY = "flowforge.svc.quality.replay"  # re-evaluate batches with today's rules
 QUALITY_RELEASE = "flowforge.svc.quality.release"  # release quarantined rows, then re-evaluate
+QUALITY_DRYRUN = "flowforge.svc.quality.dryrun"  # how many rows a rule would quarantine
 PROGRESS_SUBJECT = "flowforge.progress.{run_id}"  # core NATS: a live figure, not history
 
 SERVICES = ("ingest", "transform", "quality", "catalog", "ai", "gateway")

@@ -84,9 +84,19 @@ class ValidRows:
     silver: list[Path]
     quarantine: list[Path]
     key: list[str]
+    # A dataset whose every batch was taken out of Gold (quality failed them) has no valid
+    # rows, yet its readers must see that: an empty relation shaped like this Silver file.
+    empty_from: Path | None = None
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file the SQL reads (a sandboxed connection must be allowed to)."""
+        return [*self.silver, *self.quarantine, *([self.empty_from] if self.empty_from else [])]
 
     def sql(self) -> str:
         """DuckDB SQL selecting the valid rows; with a key, the latest row per key wins."""
+        if not self.silver and self.empty_from is not None:
+            return f"SELECT * FROM read_parquet({sql_string(str(self.empty_from))}) WHERE false"
         if not self.silver:
             raise BadInputError("the dataset has no Silver data yet")
         query = f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"

@@ -20,7 +20,7 @@ Nulls pass every value rule (`accepted_values`, `range`, `regex`, `length`, `for
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import yaml
@@ -145,6 +145,23 @@ class Rule(BaseModel):
     def _threshold(cls, value: Any) -> Any:
         return None if value is None else Threshold.parse(value)
 
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _iso_bound(cls, value: Any) -> Any:
+        # YAML reads `min: 2024-01-01` as a date: keep it as the ISO text the docs show.
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _scalar_values(cls, values: list[Any] | None) -> list[Any] | None:
+        if values is not None:
+            for value in values:
+                if isinstance(value, list | dict):
+                    raise ValueError(f"accepted values are single values, not {value!r}")
+        return values
+
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         kind = self.type
@@ -186,10 +203,7 @@ class Rule(BaseModel):
         if kind == "regex":
             if not self.pattern:
                 raise ValueError("a regex rule needs `pattern`")
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {self.pattern!r} is not a valid regex: {exc}") from exc
+            _check_pattern(self.pattern)
         if kind == "format":
             if self.format not in FORMATS:
                 raise ValueError(
@@ -210,6 +224,8 @@ class Rule(BaseModel):
             _check_expression(self.expression)
         if kind in BATCH_RULES and self.action == "quarantine":
             raise ValueError(f"a {kind} rule judges the batch, not rows: action is warn or fail")
+        if kind in BATCH_RULES and (self.warn_if or self.fail_if):
+            raise ValueError(f"a {kind} rule judges the batch: warn_if/fail_if do not apply")
         if not self.name:
             self.name = default_name(self)
         if not _RULE_NAME.match(self.name):
@@ -265,6 +281,22 @@ class Rule(BaseModel):
 def default_name(rule: Rule) -> str:
     target = "_".join(rule.columns) if rule.columns else rule.column
     return f"{rule.type}_{target}" if target else rule.type
+
+
+def _check_pattern(pattern: str) -> None:
+    """Checked by the engine that runs it (Polars' Rust regex: no look-around or
+    back-references, but \\p{L} and the like)."""
+    import polars as pl
+
+    try:
+        pl.Series([""]).str.contains(f"^(?:{pattern})$")
+    except pl.exceptions.PolarsError as exc:
+        problem = str(exc).strip().splitlines()
+        detail = next(
+            (p.strip().removeprefix("error: ") for p in problem if p.startswith("error:")),
+            problem[0] if problem else "",
+        )
+        raise ValueError(f"pattern {pattern!r} is not a valid regex here: {detail}") from exc
 
 
 def _check_expression(expression: str) -> None:

@@ -41,6 +41,8 @@ async def record(event: Event, pool: asyncpg.Pool) -> list[Event]:
         if await records.seen(event.event_id, subject_of(event), event, event.to_cloudevent()):
             return []
         if isinstance(event, PipelineEvent) and not getattr(event, "job", False):
+            if event.revision < await records.revision_of(event.run_id):
+                return []  # an older revision's event, late: its counts are stale
             await records.touch_run(event)
         return await _apply(event, records)
 
@@ -125,12 +127,10 @@ async def _silver(event: SilverReady, r: Records) -> list[Event]:
 
 async def _quality(event: QualityChecked, r: Records) -> list[Event]:
     checks = [c.model_dump() for c in event.checks]
-    if event.revision:
-        current = await r.revision_of(event.run_id)
-        if event.revision < current:
-            return []  # a later revision already decided this run
-        if await r.advance_revision(event.run_id, event.revision):
-            await r.reopen(event.run_id, ["quality", "gold"])
+    if event.revision < await r.revision_of(event.run_id):
+        return []  # a later revision (a replay or release) already decided this run
+    if event.revision and await r.advance_revision(event.run_id, event.revision):
+        await r.reopen(event.run_id, ["quality", "gold"])
     if event.verdict == "failed":
         failed = "; ".join(f"{c.name}: {c.detail}" for c in event.checks if c.status == "failed")
         error = f"quality checks failed, Gold not built: {failed}"
@@ -161,10 +161,9 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
 
 
 async def _gold(event: GoldReady, r: Records) -> list[Event]:
+    if not event.job and event.revision < await r.revision_of(event.run_id):
+        return []  # Gold of an older revision: a newer one has been (or will be) built
     if event.revision and not event.job:
-        current = await r.revision_of(event.run_id)
-        if event.revision < current:
-            return []  # Gold of an older revision: a newer one has been (or will be) built
         if await r.advance_revision(event.run_id, event.revision):
             # Arrived before its quality.checked: that event finds the revision recorded
             # and leaves the stages as this one sets them.

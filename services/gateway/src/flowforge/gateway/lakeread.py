@@ -86,36 +86,43 @@ def quarantine_rows(
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Quarantine entries of the given (quarantine key, Silver key) batches, newest batch
-    first, each with the quarantined row's Silver values under `row`."""
+    first, each with the quarantined row's Silver values under `row`. Counting and paging
+    read only the (small) quarantine objects; Silver is read for the page's rows alone."""
     if not batches:
         return 0, []
-    parts = []
-    for i, (qkey, skey) in enumerate(batches):
-        q, s = sql_string(str(files.path(qkey))), sql_string(str(files.path(skey)))
-        parts.append(
-            f"SELECT {i} AS batch, q._run_id AS run_id, q._source_file AS file,"
-            ' q._source_line AS line, q.rule, q."column", q.value, q.reason,'
-            " to_json(s) AS row"
-            f" FROM read_parquet({q}) q LEFT JOIN read_parquet({s}) s"
-            " ON s._run_id = q._run_id AND s._source_line = q._source_line"
-        )
-    union = " UNION ALL ".join(parts)
+    union = " UNION ALL ".join(
+        f"SELECT {i} AS batch, _run_id AS run_id, _source_file AS file, _source_line AS line,"
+        f' rule, "column", value, reason FROM read_parquet({sql_string(str(files.path(q)))})'
+        for i, (q, _) in enumerate(batches)
+    )
     where = f" WHERE rule = {sql_string(rule)}" if rule else ""
     con = duckdb.connect(config={"threads": 1})
     try:
         total = con.execute(f"SELECT count(*) FROM ({union}){where}").fetchone()[0]
         cursor = con.execute(
-            f'SELECT run_id, file, line, rule, "column", value, reason, row::VARCHAR AS row'
-            f" FROM ({union}){where} ORDER BY batch, line, rule"
+            f"SELECT * FROM ({union}){where} ORDER BY batch, line, rule"
             f" LIMIT {int(limit)} OFFSET {int(offset)}"
         )
         names = [d[0] for d in cursor.description]
-        rows = []
-        for record in cursor.fetchall():
-            item = dict(zip(names, record, strict=True))
-            row = json.loads(item["row"]) if item["row"] else {}
-            item["row"] = {k: v for k, v in row.items() if not k.startswith("_")}
-            rows.append({k: _jsonable(v) for k, v in item.items()})
-        return int(total), rows
+        page = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        silver_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        for index in sorted({p["batch"] for p in page}):
+            lines = sorted({int(p["line"]) for p in page if p["batch"] == index})
+            path = sql_string(str(files.path(batches[index][1])))
+            found = con.execute(
+                f"SELECT _source_line, to_json(s)::VARCHAR FROM read_parquet({path}) s"
+                f" WHERE _source_line IN ({', '.join(map(str, lines))})"
+            ).fetchall()
+            for line, row in found:
+                values = json.loads(row)
+                silver_rows[(index, line)] = {
+                    k: v for k, v in values.items() if not k.startswith("_")
+                }
     finally:
         con.close()
+    rows = []
+    for p in page:
+        item = {k: _jsonable(v) for k, v in p.items() if k != "batch"}
+        item["row"] = silver_rows.get((p["batch"], p["line"]), {})
+        rows.append(item)
+    return int(total), rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flowforge.common.events import RunCounts
 
@@ -226,11 +226,33 @@ class QuarantinePublic(BaseModel):
 
 
 class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     run_id: str | None = Field(default=None, description="only this run's rows")
     rule: str | None = Field(default=None, description="only rows quarantined by this rule")
-    lines: list[int] | None = Field(default=None, description="only these lines (with run_id)")
-    reason: str = Field(default="", description="why, kept with the release")
+    lines: list[int] | None = Field(
+        default=None, min_length=1, description="only these lines (with run_id)"
+    )
+    all: bool = Field(default=False, description="every quarantined row of the dataset")
+    reason: str = Field(min_length=1, description="why, kept with the release")
+
+    @model_validator(mode="after")
+    def _scoped(self) -> ReleaseRequest:
+        if not (self.run_id or self.rule or self.lines or self.all):
+            raise ValueError(
+                "say which rows: `run_id`, `rule`, `lines` (with run_id), or `all: true`"
+            )
+        return self
 
 
 class ReplayRequest(BaseModel):
-    run_ids: list[str] | None = Field(default=None, description="default: every batch")
+    model_config = ConfigDict(extra="forbid")
+
+    run_ids: list[str] | None = Field(default=None, min_length=1, description="these batches")
+    all: bool = Field(default=False, description="every batch of the dataset")
+
+    @model_validator(mode="after")
+    def _scoped(self) -> ReplayRequest:
+        if bool(self.run_ids) == self.all:
+            raise ValueError("give `run_ids` or `all: true` (one of them)")
+        return self

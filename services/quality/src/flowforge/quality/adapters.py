@@ -43,6 +43,14 @@ class Results:
         return None if payload is None else SilverReady.model_validate(payload)
 
     @staticmethod
+    async def published(conn: asyncpg.Connection, run_id: str) -> dict | None:
+        return await conn.fetchval(
+            "SELECT checked_event FROM quality.evaluations WHERE run_id = $1"
+            " ORDER BY revision DESC LIMIT 1",
+            run_id,
+        )
+
+    @staticmethod
     async def previous_rows(conn: asyncpg.Connection, dataset: str, run_id: str) -> int | None:
         """Rows of the batch evaluated before this run's first evaluation."""
         return await conn.fetchval(
@@ -76,6 +84,7 @@ class Results:
         seconds: float,
         checks: list[CheckResult],
         examples: dict[str, list[str]],
+        checked: Any = None,
     ) -> None:
         """Store an evaluation and its checks (replacing the same revision: a redelivery)."""
         await conn.execute(
@@ -85,8 +94,8 @@ class Results:
         )
         await conn.execute(
             "INSERT INTO quality.evaluations (run_id, revision, dataset, trigger, verdict, rows,"
-            " quarantined, quarantine_key, silver_event, started_at, seconds)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            " quarantined, quarantine_key, silver_event, started_at, seconds, checked_event)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             event.run_id,
             revision,
             event.dataset,
@@ -98,6 +107,7 @@ class Results:
             event.model_dump(mode="json"),
             started_at,
             seconds,
+            checked.model_dump(mode="json") if checked is not None else None,
         )
         await conn.executemany(
             "INSERT INTO quality.check_results (run_id, revision, position, name, rule_type,"
@@ -126,26 +136,24 @@ class Results:
         """Record (run_id, line, rule) releases; returns how many were new."""
         if not entries:
             return 0
-        async with self.pool.acquire() as conn:
-            before = await conn.fetchval(
-                "SELECT count(*) FROM quality.releases WHERE dataset = $1", dataset
-            )
-            await conn.executemany(
-                "INSERT INTO quality.releases (run_id, source_line, rule, dataset, reason)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [(run, line, rule, dataset, reason) for run, line, rule in entries],
-            )
-            after = await conn.fetchval(
-                "SELECT count(*) FROM quality.releases WHERE dataset = $1", dataset
-            )
-        return after - before
+        rows = await self.pool.fetch(
+            "INSERT INTO quality.releases (run_id, source_line, rule, dataset, reason)"
+            " SELECT r, l, u, $4, $5 FROM unnest($1::text[], $2::bigint[], $3::text[])"
+            " AS e(r, l, u) ON CONFLICT DO NOTHING RETURNING 1",
+            [e[0] for e in entries],
+            [e[1] for e in entries],
+            [e[2] for e in entries],
+            dataset,
+            reason,
+        )
+        return len(rows)
 
     async def latest_evaluations(self, dataset: str) -> list[asyncpg.Record]:
         """Each run's latest evaluation of the dataset, newest run first."""
         return await self.pool.fetch(
-            "SELECT DISTINCT ON (run_id) run_id, revision, verdict, quarantine_key, started_at"
-            " FROM quality.evaluations WHERE dataset = $1"
-            " ORDER BY run_id, revision DESC",
+            "SELECT * FROM (SELECT DISTINCT ON (run_id) run_id, revision, verdict,"
+            " quarantine_key, quarantined, started_at FROM quality.evaluations"
+            " WHERE dataset = $1 ORDER BY run_id, revision DESC) e ORDER BY started_at DESC",
             dataset,
         )
 
@@ -206,7 +214,7 @@ class Config:
         if not await self._has("transform.batches"):
             return []
         return await self.pool.fetch(
-            "SELECT silver_key, quarantine_key, key_columns FROM transform.batches"
+            "SELECT run_id, silver_key, quarantine_key, key_columns FROM transform.batches"
             " WHERE dataset = $1 AND promoted ORDER BY promoted_at, run_id",
             dataset,
         )

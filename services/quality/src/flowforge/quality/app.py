@@ -7,8 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from flowforge.common.bus import consume, publish
-from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
+from flowforge.common.errors import (
+    BadInputError,
+    FlowForgeError,
+    NotFoundError,
+    TransientError,
+)
 from flowforge.common.events import (
+    QUALITY_DRYRUN,
     QUALITY_RELEASE,
     QUALITY_REPLAY,
     Event,
@@ -85,6 +91,16 @@ def register(rt: Runtime) -> None:
                 reason=str(body.get("reason") or ""),
                 deps=resolve(),
             )
+
+        return await _answer(work)
+
+    @rt.broker.subscriber(QUALITY_DRYRUN, queue=SERVICE, title="quality:dryrun")
+    async def on_dry_run(body: dict) -> dict:
+        async def work() -> Any:
+            rule = body.get("rule")
+            if not isinstance(rule, dict):
+                raise BadInputError("a dry run needs `rule`, one rule as a mapping")
+            return await handlers.dry_run(check_name(str(body.get("dataset", ""))), rule, resolve())
 
         return await _answer(work)
 

@@ -10,6 +10,8 @@ rule) count as passing.
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +24,7 @@ from flowforge.common.rules import FORMATS, Rule, parse_duration
 from flowforge.quality.structural import QUARANTINE_SCHEMA, check_batch
 
 EXAMPLES = 5
+SQL_SECONDS = 120  # the longest one sql rule may run on one batch
 
 
 @dataclass
@@ -52,16 +55,24 @@ class RuleError(Exception):
     """A rule that cannot be evaluated on this batch (a missing column, a bad pattern...)."""
 
 
-def columns_needed(rules: list[Rule], key: list[str], available: list[str]) -> list[str] | None:
-    """The Silver columns to read (None: all of them, for sql rules)."""
-    if any(r.type == "sql" for r in rules):
-        return None
+def columns_needed(rules: list[Rule], key: list[str], available: list[str]) -> list[str]:
+    """The Silver columns the rules read (an sql rule: every column its expression names)."""
     wanted = {"_run_id", "_source_file", "_source_line", *key}
     for rule in rules:
         wanted.update(rule.columns or [])
         if rule.column:
             wanted.add(rule.column)
+        if rule.type == "sql" and rule.expression:
+            wanted.update(_named(rule.expression, available))
     return [c for c in available if c in wanted]
+
+
+def _named(expression: str, available: list[str]) -> set[str]:
+    """Columns an expression may name: its bare words and "quoted" identifiers that are
+    columns (a word inside a string literal may be included too: harmless, one more column)."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expression)}
+    quoted = {q.replace('""', '"') for q in re.findall(r'"((?:[^"]|"")*)"', expression)}
+    return {c for c in available if c.lower() in words or c in quoted}
 
 
 def evaluate(
@@ -91,9 +102,7 @@ def evaluate(
             masks[rule.name] = _without_released(_failing(silver, rule, references), rule, released)
         except RuleError as exc:
             problems[rule.name] = str(exc)
-    flags = (
-        silver.select(mask.alias(name) for name, mask in masks.items()) if masks else pl.DataFrame()
-    )
+    flags = _flags(silver, masks, problems)
     counts = (
         flags.select(pl.col(name).fill_null(False).sum() for name in flags.columns).row(
             0, named=True
@@ -149,6 +158,25 @@ def evaluate(
         seconds=time.perf_counter() - started,
         examples=examples,
     )
+
+
+def _flags(silver: pl.DataFrame, masks: dict[str, pl.Expr], problems: dict[str, str]):
+    """Every mask in one `select` (one pass); if that fails, mask by mask, so one rule that
+    breaks at run time (a cast Polars refuses, say) is reported, not the whole batch lost."""
+    if not masks:
+        return pl.DataFrame()
+    try:
+        return silver.select(mask.alias(name) for name, mask in masks.items())
+    except pl.exceptions.PolarsError:
+        pass
+    columns = []
+    for name, mask in list(masks.items()):
+        try:
+            columns.append(silver.select(mask.alias(name)).to_series())
+        except pl.exceptions.PolarsError as exc:
+            problems[name] = _first_line(exc)
+            del masks[name]
+    return pl.DataFrame(columns) if columns else pl.DataFrame()
 
 
 # ------------------------------------------------------------------------------- row rules
@@ -212,23 +240,28 @@ def _is_in(col: pl.Expr, dtype: pl.DataType, values: list[Any] | pl.Series) -> p
     series = values if isinstance(values, pl.Series) else pl.Series(values, strict=False)
     if series.dtype == dtype:
         return col.is_in(series.implode())
+    if dtype == pl.Boolean:
+        truth = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False,
+                 "t": True, "f": False, "1": True, "0": False}  # fmt: skip
+        wanted = {truth.get(str(v).strip().lower()) for v in series.to_list()} - {None}
+        return col.is_in(pl.Series(sorted(wanted), dtype=pl.Boolean).implode())
     if dtype != pl.String and series.dtype != pl.Null:
         try:
             typed = series.cast(dtype, strict=True)
-            return col.is_in(typed.implode())
+            # Only a lossless conversion (1.5 must not become 1 for an integer column).
+            if typed.cast(series.dtype, strict=False).equals(series, check_names=False):
+                return col.is_in(typed.implode())
+            return col.cast(series.dtype, strict=False).is_in(series.implode())
         except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
             pass
-    text = series.cast(pl.String) if series.dtype != pl.Boolean else _bool_text(series)
-    return _text(col, dtype).is_in(text.implode())
-
-
-def _bool_text(series: pl.Series) -> pl.Series:
-    return series.cast(pl.String).str.to_lowercase()
+    return _text(col, dtype).is_in(series.cast(pl.String).implode())
 
 
 def _bound(value: Any, dtype: pl.DataType) -> Any:
     """A range bound in the column's type: numbers for numeric columns, dates for dates."""
     try:
+        if dtype.is_integer() and isinstance(value, int):
+            return value
         if dtype.is_numeric():
             return float(value)
         if dtype == pl.Date:
@@ -246,7 +279,15 @@ def _bound(value: Any, dtype: pl.DataType) -> Any:
 
 
 def _out_of_range(col: pl.Expr, dtype: pl.DataType, rule: Rule) -> pl.Expr:
-    if dtype.is_numeric():
+    numeric_bounds = all(isinstance(b, int | float) for b in (rule.min, rule.max) if b is not None)
+    if dtype == pl.String and numeric_bounds:
+        # Silver keeps a numeric column as text when some values are not numbers: compare the
+        # numbers as numbers, and a value that is not one is out of range.
+        number = col.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+        return number.is_null() | _out_of_range(number, pl.Float64, rule)
+    if dtype.is_integer() and numeric_bounds:
+        pass  # integers compare exactly with integer bounds (no float rounding past 2^53)
+    elif dtype.is_numeric():
         col = col.cast(pl.Float64)
     elif dtype not in (pl.Date, pl.String) and not isinstance(dtype, pl.Datetime):
         raise RuleError(f"a range does not apply to a {dtype} column")
@@ -290,6 +331,9 @@ def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
     from flowforge.common.models import sandboxed
 
     con = sandboxed([], memory_limit="1GB")
+    # An expression can be made to run for ever (a huge range() subquery): cut it off.
+    timer = threading.Timer(SQL_SECONDS, con.interrupt)
+    timer.start()
     try:
         con.register("batch", silver.to_arrow())
         lines = con.sql(
@@ -297,8 +341,11 @@ def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
             f" WHERE NOT coalesce(CAST(({rule.expression}) AS BOOLEAN), true)"
         ).pl()
     except duckdb.Error as exc:
+        if not timer.is_alive():
+            raise RuleError(f"expression {rule.expression!r} ran past {SQL_SECONDS}s") from exc
         raise RuleError(f"expression {rule.expression!r} failed: {_first_line(exc)}") from exc
     finally:
+        timer.cancel()
         con.close()
     return pl.col("_source_line").is_in(lines.get_column("_source_line").implode())
 
@@ -329,17 +376,16 @@ def _values(rows: pl.DataFrame, rule: Rule) -> pl.Series:
 
 
 def _entries(rows: pl.DataFrame, values: pl.Series, rule: Rule) -> pl.DataFrame:
-    reason = _reason(rule)
-    return pl.DataFrame(
-        {
-            "_run_id": rows.get_column("_run_id").cast(pl.String),
-            "_source_file": rows.get_column("_source_file").cast(pl.String),
-            "_source_line": rows.get_column("_source_line"),
-            "rule": pl.Series([rule.name] * rows.height, dtype=pl.String),
-            "column": pl.Series([rule.target] * rows.height, dtype=pl.String),
-            "value": values,
-            "reason": pl.Series([reason] * rows.height, dtype=pl.String),
-        }
+    return (
+        rows.select(
+            pl.col("_run_id").cast(pl.String),
+            pl.col("_source_file").cast(pl.String),
+            pl.col("_source_line"),
+            pl.lit(rule.name, dtype=pl.String).alias("rule"),
+            pl.lit(rule.target, dtype=pl.String).alias("column"),
+            values.alias("value"),
+            pl.lit(_reason(rule), dtype=pl.String).alias("reason"),
+        )
     ).cast(QUARANTINE_SCHEMA)
 
 

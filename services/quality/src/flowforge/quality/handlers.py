@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,29 +57,52 @@ async def handle_silver_ready(event: SilverReady, deps: Deps) -> list[Event]:
     return [await evaluate_batch(event, deps, trigger="silver.ready")]
 
 
-async def evaluate_batch(event: SilverReady, deps: Deps, *, trigger: str) -> QualityChecked:
-    """Evaluate one batch with the dataset's rules of now. `silver.ready` (re)does the run's
-    current revision, so a redelivery rewrites the same results; a replay makes the next."""
+async def evaluate_batch(
+    event: SilverReady,
+    deps: Deps,
+    *,
+    trigger: str,
+    publish: Callable[[Event], Awaitable[None]] | None = None,
+) -> QualityChecked:
+    """Evaluate one batch with the dataset's rules of now, as the run's next revision.
+
+    A `silver.ready` for a batch already evaluated (a redelivery) republishes what was
+    published, unchanged: rules or referenced data may have changed since, and an object
+    once written is never rewritten. A replay's result is published (`publish`) while the
+    run's lock is held, so revisions leave in order."""
     started = utcnow()
     rules = await deps.config.rules(event.dataset)
     references = await _references(rules, deps)
     async with deps.results.run_lock(event.run_id) as conn:
         latest = await Results.latest_revision(conn, event.run_id)
-        if trigger == "silver.ready":
-            revision = latest or 0
-        else:
-            revision = 0 if latest is None else latest + 1
+        if trigger == "silver.ready" and latest is not None:
+            published = await Results.published(conn, event.run_id)
+            if published is not None:
+                log.info("batch already evaluated (revision %d): republishing", latest)
+                return QualityChecked.model_validate(published)
+        revision = 0 if latest is None else latest + 1
         previous = await Results.previous_rows(conn, event.dataset, event.run_id)
         released = await Results.released(conn, event.run_id)
-        evaluation = await asyncio.to_thread(
+        evaluation, lines = await asyncio.to_thread(
             _evaluate_file, event, deps, rules, references, previous, released
         )
-        checks = evaluation.checks + _reconcile_counts(event.counts, evaluation)
-        verdict = _verdict(checks)
-        quarantined = evaluation.quarantined
         qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
-        await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
+        written = await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
+        counts = _valid_count(lines, written)
+        checks = evaluation.checks + _reconcile_counts(event.counts, evaluation.rows, *counts)
+        verdict = _verdict(checks)
+        quarantined, valid = counts
         timing = StageTiming(started_at=started, finished_at=utcnow())
+        checked = QualityChecked.following(
+            event,
+            revision=revision,
+            verdict=verdict,
+            checks=checks,
+            silver_uri=event.silver_uri,
+            quarantine_uri=deps.files.store.uri(qkey) if quarantined else None,
+            timing=timing,
+            counts={"quarantined": quarantined, "valid": valid},
+        )
         await Results.save(
             conn,
             event=event,
@@ -92,10 +116,12 @@ async def evaluate_batch(event: SilverReady, deps: Deps, *, trigger: str) -> Qua
             seconds=timing.seconds,
             checks=checks,
             examples=evaluation.examples,
+            checked=checked,
         )
-    silver = evaluation.rows
+        if publish is not None:
+            await publish(checked)
     metrics.STAGE_SECONDS.labels(SERVICE, "quality").observe(timing.seconds)
-    metrics.count_rows(SERVICE, "quality", quarantined=quarantined, valid=silver - quarantined)
+    metrics.count_rows(SERVICE, "quality", quarantined=quarantined, valid=valid)
     log.info(
         "quality (%s, revision %d): verdict %s, %d rule(s), %d of %d rows quarantined, %.2fs",
         trigger,
@@ -103,19 +129,10 @@ async def evaluate_batch(event: SilverReady, deps: Deps, *, trigger: str) -> Qua
         verdict,
         len(rules),
         quarantined,
-        silver,
+        evaluation.rows,
         timing.seconds,
     )
-    return QualityChecked.following(
-        event,
-        revision=revision,
-        verdict=verdict,
-        checks=checks,
-        silver_uri=event.silver_uri,
-        quarantine_uri=deps.files.store.uri(qkey) if quarantined else None,
-        timing=timing,
-        counts={"quarantined": quarantined, "valid": silver - quarantined},
-    )
+    return checked
 
 
 def _evaluate_file(
@@ -125,7 +142,7 @@ def _evaluate_file(
     references: dict[str, Reference],
     previous: int | None,
     released: list[tuple[int, str]],
-) -> Evaluation:
+) -> tuple[Evaluation, pl.Series]:
     store = deps.files.store
     with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
         available = pq.read_schema(path).names
@@ -139,25 +156,42 @@ def _evaluate_file(
         {"_source_line": [r[0] for r in released], "rule": [r[1] for r in released]},
         schema={"_source_line": pl.Int64, "rule": pl.String},
     )
-    return evaluate(
+    evaluation = evaluate(
         silver,
         rules,
         key=event.key,
         references=references,
         previous_rows=previous,
         released=release,
+        # Freshness is judged as of when the batch arrived, so a replay months later does
+        # not fail batches that were fresh when they landed.
+        now=event.timing.started_at,
     )
+    return evaluation, silver.get_column("_source_line")
 
 
-def _write_quarantine(deps: Deps, key: str, quarantine: pl.DataFrame) -> None:
+def _write_quarantine(deps: Deps, key: str, quarantine: pl.DataFrame) -> pl.Series:
+    """Write the quarantine object and read back its lines (what readers will subtract)."""
     if not quarantine.height:
-        return
+        return pl.Series("_source_line", [], dtype=pl.Int64)
     out = deps.files.output(key)
     quarantine.write_parquet(out)
     deps.files.commit(key, out)
+    with deps.files.store.readable(key, deps.scratch) as path:
+        return pl.read_parquet(path, columns=["_source_line"]).get_column("_source_line")
 
 
-def _reconcile_counts(counts: RunCounts, evaluation: Evaluation) -> list[CheckResult]:
+def _valid_count(lines: pl.Series, quarantined: pl.Series) -> tuple[int, int]:
+    """(quarantined, valid) rows as readers see them: Silver's lines, minus the lines of the
+    quarantine object as written."""
+    out = quarantined.unique()
+    valid = int((~lines.is_in(out.implode())).sum()) if out.len() else lines.len()
+    return int(lines.is_in(out.implode()).sum()) if out.len() else 0, valid
+
+
+def _reconcile_counts(
+    counts: RunCounts, rows: int, quarantined: int, valid: int
+) -> list[CheckResult]:
     """The run's row accounting, checked: every row is in exactly one place."""
     checks = []
 
@@ -177,7 +211,6 @@ def _reconcile_counts(counts: RunCounts, evaluation: Evaluation) -> list[CheckRe
             )
         )
 
-    quarantined = evaluation.quarantined
     check("parsed = rejected + bronze", counts.parsed, [counts.rejected, counts.bronze], "r + b")
     check(
         "bronze = duplicates + silver",
@@ -185,9 +218,8 @@ def _reconcile_counts(counts: RunCounts, evaluation: Evaluation) -> list[CheckRe
         [counts.duplicates, counts.silver],
         "d + s",
     )
-    check("silver = rows in the Silver file", counts.silver, [evaluation.rows], "file rows")
-    valid = evaluation.rows - quarantined
-    check("silver = quarantined + valid", evaluation.rows, [quarantined, valid], "q + v")
+    check("silver = rows in the Silver file", counts.silver, [rows], "file rows")
+    check("silver = quarantined + valid", rows, [quarantined, valid], "q + v")
     return checks
 
 
@@ -219,7 +251,7 @@ def _valid_rows(deps: Deps, batches: list[Any]) -> ValidRows:
 
 def _reference_values(deps: Deps, batches: list[Any], column: str) -> Reference:
     rows = _valid_rows(deps, batches)
-    con = sandboxed([*rows.silver, *rows.quarantine])
+    con = sandboxed(rows.paths)
     try:
         values = con.sql(
             f"SELECT DISTINCT {quote_identifier(column)} AS v FROM ({rows.sql()}) r"
@@ -247,9 +279,7 @@ async def replay(dataset: str, run_ids: list[str] | None, deps: Deps) -> list[di
             event = await Results.silver_event(conn, run_id)
         if event is None or event.dataset != dataset:
             raise NotFoundError(f"run {run_id} has no evaluated Silver batch in {dataset!r}")
-        checked = await evaluate_batch(event, deps, trigger="replay")
-        if deps.publish is not None:
-            await deps.publish(checked)
+        checked = await evaluate_batch(event, deps, trigger="replay", publish=deps.publish)
         out.append(
             {
                 "run_id": run_id,
@@ -293,18 +323,86 @@ async def release(
         evaluations = [e for e in evaluations if e["run_id"] == run_id]
         if not evaluations:
             raise NotFoundError(f"run {run_id} has no evaluated batch in dataset {dataset!r}")
+    if rule in STRUCTURAL_RULES:
+        raise BadInputError(
+            f"rows quarantined by {rule} cannot be released: a row with no key cannot be "
+            "matched to the rows it updates; fix the file and land it again"
+        )
     entries: list[tuple[str, int, str]] = []
-    rows = 0
+    kept_back = 0
+    before: dict[str, int] = {}
     for e in evaluations:
         if not e["quarantine_key"]:
             continue
         found = await asyncio.to_thread(_matching_entries, deps, e["quarantine_key"], rule, lines)
-        rows += found.select(pl.col("_source_line")).n_unique() if found.height else 0
+        structural = found.filter(pl.col("rule").is_in(list(STRUCTURAL_RULES)))
+        kept_back += structural.height
+        found = found.filter(~pl.col("rule").is_in(list(STRUCTURAL_RULES)))
+        if found.height:
+            before[e["run_id"]] = e["quarantined"]
         entries.extend((e["run_id"], int(line), r) for _, line, r in found.iter_rows())
     recorded = await deps.results.release(dataset, entries, reason)
-    runs = sorted({run for run, _, _ in entries})
-    replayed = await replay(dataset, runs, deps) if runs else []
-    return {"released_rows": rows, "released_entries": recorded, "runs": replayed}
+    replayed = await replay(dataset, sorted(before), deps) if before else []
+    released = sum(before[r["run_id"]] - (r["quarantined"] or 0) for r in replayed)
+    return {
+        # Rows that left quarantine: a row failing another rule too stays quarantined.
+        "released_rows": released,
+        "released_entries": recorded,
+        "not_released": kept_back,
+        "runs": replayed,
+    }
+
+
+async def dry_run(dataset: str, spec: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """What a rule would do to the dataset's Silver batches (promoted ones), without storing
+    or quarantining anything: failing rows per batch and in all."""
+    from flowforge.common.rules import parse_rules
+
+    rule = parse_rules({"rules": [spec]}).rules[0]
+    batches = await deps.config.promoted_batches(dataset)
+    if not batches:
+        raise NotFoundError(f"dataset {dataset!r} has no Silver data to try the rule on yet")
+    references = await _references([rule], deps)
+    per_batch = []
+    for b in batches:
+        check, examples = await asyncio.to_thread(
+            _try_rule, deps, b["silver_key"], rule, references
+        )
+        per_batch.append(
+            {
+                "run_id": b["run_id"],
+                "status": check.status,
+                "failed_rows": check.failed_rows,
+                "total_rows": check.total_rows,
+                "detail": check.detail,
+                "examples": examples,
+            }
+        )
+    failed = sum(b["failed_rows"] for b in per_batch)
+    quarantining = rule.is_row_rule and rule.effective_action in ("quarantine", "fail")
+    return {
+        "rule": rule.spec(),
+        "failed_rows": failed,
+        "total_rows": sum(b["total_rows"] or 0 for b in per_batch),
+        "would_quarantine": failed if quarantining else 0,
+        "would_fail_batches": sum(1 for b in per_batch if b["status"] == "failed"),
+        "batches": per_batch,
+    }
+
+
+def _try_rule(
+    deps: Deps, silver_key: str, rule: Rule, references: dict[str, Reference]
+) -> tuple[CheckResult, list[str]]:
+    store = deps.files.store
+    with store.readable(silver_key, deps.scratch) as path:
+        wanted = columns_needed([rule], [], pq.read_schema(path).names)
+        silver = pl.from_arrow(pq.read_table(path, columns=wanted))
+    evaluation = evaluate(silver, [rule], key=[], references=references)
+    check = next(c for c in evaluation.checks if c.name == rule.name)
+    return check, [str(v) for v in evaluation.examples.get(rule.name, [])]
+
+
+STRUCTURAL_RULES = frozenset({"key_not_null"})
 
 
 # -------------------------------------------------------------------- Gold reconciliation
@@ -314,19 +412,29 @@ TOLERANCE = 1e-9
 
 async def handle_gold_ready(event: GoldReady, deps: Deps) -> list[Event]:
     """Sums of each built model's additive columns against the source column's sum over
-    Silver's valid rows, both read under the Gold lock (so no batch is promoted in between)."""
+    Silver's valid rows. What to compare is captured under the Gold lock (the promoted
+    batches, and a copy of each Gold file), so no build slips in between; the sums are then
+    computed outside it, so Gold builds do not wait for them."""
     declared = await deps.config.reconcile([m.name for m in event.models])
     if not declared:
         return []
-    checks: list[dict[str, Any]] = []
-    async with deps.results.pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", lake.GOLD_LOCK_KEY)
-        try:
-            for model, columns in sorted(declared.items()):
-                for gold_column, source in sorted(columns.items()):
-                    checks.append(await _sum_check(deps, model, gold_column, source))
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", lake.GOLD_LOCK_KEY)
+    sources = sorted({s.partition(".")[0] for cols in declared.values() for s in cols.values()})
+    with tempfile.TemporaryDirectory(dir=deps.scratch) as tmp:
+        async with deps.results.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", lake.GOLD_LOCK_KEY)
+            try:
+                batches = {d: await deps.config.promoted_batches(d) for d in sources}
+                gold = {
+                    m: await asyncio.to_thread(_copy_gold, deps, m, Path(tmp)) for m in declared
+                }
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", lake.GOLD_LOCK_KEY)
+        checks = []
+        for model, columns in sorted(declared.items()):
+            for gold_column, source in sorted(columns.items()):
+                checks.append(
+                    await _sum_check(deps, model, gold[model], gold_column, source, batches)
+                )
     await deps.results.save_reconciliation(event.run_id, event.revision, event.dataset, checks)
     status = "failed" if any(c["status"] == "failed" for c in checks) else "passed"
     for c in checks:
@@ -350,15 +458,32 @@ async def handle_gold_ready(event: GoldReady, deps: Deps) -> list[Event]:
     ]
 
 
-async def _sum_check(deps: Deps, model: str, gold_column: str, source: str) -> dict[str, Any]:
+def _copy_gold(deps: Deps, model: str, folder: Path) -> Path | None:
+    key = lake.gold_key(model)
+    if not deps.files.store.exists(key):
+        return None
+    copy = folder / f"{model}.parquet"
+    shutil.copyfile(deps.files.fresh_path(key), copy)
+    return copy
+
+
+async def _sum_check(
+    deps: Deps,
+    model: str,
+    gold: Path | None,
+    gold_column: str,
+    source: str,
+    batches: dict[str, list[Any]],
+) -> dict[str, Any]:
     check = {"model": model, "name": gold_column, "expected": None, "actual": None}
     dataset, _, column = source.partition(".")
-    batches = await deps.config.promoted_batches(dataset)
-    if not batches:
+    if gold is None:
+        return check | {"status": "failed", "detail": f"model {model!r} has no Gold data"}
+    if not batches.get(dataset):
         return check | {"status": "failed", "detail": f"{dataset!r} has no valid rows"}
     try:
         expected, actual = await asyncio.to_thread(
-            _sums, deps, batches, column, lake.gold_key(model), gold_column
+            _sums, deps, batches[dataset], column, gold, gold_column
         )
     except Exception as exc:  # noqa: BLE001 - a check that cannot run is a failed check
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -377,12 +502,10 @@ async def _sum_check(deps: Deps, model: str, gold_column: str, source: str) -> d
 
 
 def _sums(
-    deps: Deps, batches: list[Any], column: str, gold_key: str, gold_column: str
+    deps: Deps, batches: list[Any], column: str, gold: Path, gold_column: str
 ) -> tuple[float, float]:
-    started = time.perf_counter()
     rows = _valid_rows(deps, batches)
-    gold = deps.files.fresh_path(gold_key)
-    con = sandboxed([*rows.silver, *rows.quarantine, gold])
+    con = sandboxed([*rows.paths, gold])
     try:
         expected = con.sql(
             f"SELECT coalesce(sum(CAST({quote_identifier(column)} AS DOUBLE)), 0)"
@@ -394,5 +517,4 @@ def _sums(
         ).fetchall()[0][0]
     finally:
         con.close()
-    log.debug("sums in %.2fs", time.perf_counter() - started)
     return float(expected), float(actual)

@@ -33,29 +33,47 @@ class Batches:
             key,
         )
 
-    async def promote(self, run_id: str, quarantine_key: str | None) -> None:
+    async def promote(self, run_id: str, quarantine_key: str | None, revision: int = 0) -> bool:
+        """Promote the batch as quality's revision `revision` says; False (nothing done) when a
+        newer revision has already decided it."""
         done = await self.pool.execute(
-            "UPDATE transform.batches SET promoted = true, quarantine_key = $2,"
-            " promoted_at = coalesce(promoted_at, now()) WHERE run_id = $1",
+            "UPDATE transform.batches SET promoted = true, quarantine_key = $2, revision = $3,"
+            " promoted_at = coalesce(promoted_at, now()) WHERE run_id = $1 AND revision <= $3",
             run_id,
             quarantine_key,
+            revision,
         )
         if done.endswith(" 0"):
+            if await self.pool.fetchval(
+                "SELECT 1 FROM transform.batches WHERE run_id = $1", run_id
+            ):
+                return False
             raise NotFoundError(f"run {run_id} has no Silver batch recorded")
+        return True
 
-    async def demote(self, run_id: str) -> bool:
-        """Take a batch out of Gold's inputs (a replay failed it); True if it was promoted."""
-        done = await self.pool.execute(
-            "UPDATE transform.batches SET promoted = false, promoted_at = NULL"
-            " WHERE run_id = $1 AND promoted",
+    async def demote(self, run_id: str, revision: int = 0) -> bool:
+        """Take a batch out of Gold's inputs (quality failed it); True if it was promoted.
+        Recorded even when it was not, so an older passing revision cannot promote it later."""
+        was = await self.pool.fetchval(
+            "UPDATE transform.batches b SET promoted = false, promoted_at = NULL, revision = $2"
+            " FROM (SELECT promoted FROM transform.batches WHERE run_id = $1) old"
+            " WHERE b.run_id = $1 AND b.revision <= $2 RETURNING old.promoted",
             run_id,
+            revision,
         )
-        return not done.endswith(" 0")
+        return bool(was)
 
     async def promoted(self, dataset: str) -> list[asyncpg.Record]:
         return await self.pool.fetch(
             "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted"
             " ORDER BY promoted_at, run_id",
+            dataset,
+        )
+
+    async def latest_silver_key(self, dataset: str) -> str | None:
+        return await self.pool.fetchval(
+            "SELECT silver_key FROM transform.batches WHERE dataset = $1"
+            " ORDER BY silver_at DESC LIMIT 1",
             dataset,
         )
 

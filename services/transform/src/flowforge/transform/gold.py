@@ -64,7 +64,7 @@ def build_model(
         p
         for d in model.depends_on
         if d in datasets
-        for p in (*datasets[d].silver, *datasets[d].quarantine)
+        for p in datasets[d].paths
     ]
     inputs += [built[d] for d in model.depends_on if d in built]
     con = sandboxed([*inputs, out])
@@ -115,7 +115,7 @@ def refresh_analytics(
                     f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)"
                 )
         for dataset, rows in silver.items():
-            if rows.silver:
+            if rows.silver or rows.empty_from is not None:
                 view = quote_identifier(f"silver_{dataset}")
                 con.execute(f"CREATE OR REPLACE VIEW {view} AS {rows.sql()}")
         for model, path in gold.items():

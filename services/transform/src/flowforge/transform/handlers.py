@@ -105,9 +105,15 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
 
 
 async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
+    """The dataset's valid rows; None for a dataset with no Silver batch at all (its models
+    wait for it), an empty relation when every batch is out of Gold (its models go empty)."""
     batches = await deps.batches.promoted(dataset)
     if not batches:
-        return None
+        latest = await deps.batches.latest_silver_key(dataset)
+        if latest is None:
+            return None
+        path = await asyncio.to_thread(deps.files.path, latest)
+        return ValidRows(silver=[], quarantine=[], key=[], empty_from=path)
 
     def paths() -> ValidRows:
         return ValidRows(
@@ -133,7 +139,7 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     if event.verdict == "failed":
         # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
         async with deps.gold_lock.hold():
-            demoted = await deps.batches.demote(event.run_id)
+            demoted = await deps.batches.demote(event.run_id, event.revision)
             gold = await _build_gold(deps, event.dataset) if demoted else None
         log.info("quality failed for this batch: Gold is not built from it")
         if gold is None:
@@ -154,7 +160,9 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     async with deps.gold_lock.hold():
         # Promoted under the lock: quality reconciles Gold against the promoted batches
         # under the same lock, so it never sees a batch promoted but not yet built.
-        await deps.batches.promote(event.run_id, quarantine)
+        if not await deps.batches.promote(event.run_id, quarantine, event.revision):
+            log.info("revision %d of this batch is older than its last decision", event.revision)
+            return []
         gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)

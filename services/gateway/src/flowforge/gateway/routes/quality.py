@@ -5,21 +5,16 @@ owns results and quarantine, over NATS request/reply)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from flowforge.common.errors import (
-    BadInputError,
-    ConflictError,
-    NotFoundError,
-    TransientError,
-)
+from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.events import QUALITY_RELEASE, QUALITY_REPLAY
 from flowforge.common.lake import check_name
 from flowforge.common.rules import Rule, RuleSet, dump_yaml, load_yaml, parse_rules
 from flowforge.gateway import lakeread
+from flowforge.gateway.ask import ask
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.schemas import (
     QualityPublic,
@@ -66,6 +61,8 @@ async def put_rules(
     batches already landed."""
     name = check_name(name)
     rules = parse_rules(body, dataset=name)
+    if rules.dataset != name:
+        raise BadInputError(f"these rules are for dataset {rules.dataset!r}, not {name!r}")
     await gw.state.replace_rules(name, rules.rules)
     return _public(name, rules.rules)
 
@@ -111,6 +108,10 @@ async def import_rules(name: str, request: Request, gw: GatewayDep) -> RuleSetPu
     if kind and kind not in YAML_TYPES:
         raise BadInputError(f"send the YAML file as application/yaml, not {kind}")
     raw = await request.body()
+    if not raw.strip():
+        raise BadInputError(
+            "the body is empty: send the rules file (to remove every rule, send `rules: []`)"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -170,34 +171,18 @@ async def release_rows(name: str, body: ReleaseRequest, gw: GatewayDep) -> dict[
     rule's, some lines of one run), recorded with the reason; the affected batches are
     re-evaluated at once and Gold is rebuilt. Returns how many rows left quarantine."""
     name = check_name(name)
-    request = {"dataset": name, **body.model_dump(exclude_none=True)}
+    request = {"dataset": name, **body.model_dump(exclude_none=True, exclude={"all"})}
     return await _ask_quality(gw, QUALITY_RELEASE, request)
 
 
 @router.post("/{name}/quality/replay")
-async def replay(name: str, gw: GatewayDep, body: ReplayRequest | None = None) -> dict[str, Any]:
-    """Re-evaluate the dataset's batches (or the runs given) with its rules of now; each
-    batch's new verdict, quarantine and Gold follow."""
+async def replay(name: str, body: ReplayRequest, gw: GatewayDep) -> dict[str, Any]:
+    """Re-evaluate the runs given (`run_ids`), or every batch (`all: true`), with the
+    dataset's rules of now; each batch's new verdict, quarantine and Gold follow."""
     name = check_name(name)
-    request = {"dataset": name, "run_ids": (body.run_ids if body else None)}
+    request = {"dataset": name, "run_ids": None if body.all else body.run_ids}
     return await _ask_quality(gw, QUALITY_REPLAY, request)
 
 
 async def _ask_quality(gw: Gateway, subject: str, request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        reply = await gw.broker.request(
-            json.dumps(request).encode(), subject, timeout=REQUEST_TIMEOUT
-        )
-    except Exception as exc:  # noqa: BLE001 - no answer (quality down or NATS unreachable)
-        raise TransientError(f"the quality service did not answer: {exc}") from exc
-    try:
-        answer = json.loads(reply.body)
-    except ValueError as exc:
-        raise TransientError("the quality service sent an unreadable answer") from exc
-    if "error" in answer:
-        code = int(answer.get("status", 400))
-        kind = {404: NotFoundError, 409: ConflictError}.get(
-            code, TransientError if code >= 500 else BadInputError
-        )
-        raise kind(answer["error"])
-    return answer.get("ok", {})
+    return await ask(gw, subject, request, REQUEST_TIMEOUT)

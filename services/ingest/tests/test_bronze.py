@@ -358,3 +358,33 @@ def test_legacy_encodings_of_other_scripts_are_recognised_not_read_as_latin1(
     cyrillic = "имя,город\nИван,Москва\nОльга,Санкт-Петербург\n".encode("cp1251")
     result, frame, _ = ingest(tmp_path, cyrillic)
     assert result.dialect.encoding == "cp1251" and frame["город"].to_list()[0] == "Москва"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Имя,Город\nИван,Москва\nПётр,Санкт-Петербург\n", "cp1251"),
+        ("όνομα,πόλη\nΓιάννης,Αθήνα\nΜαρία,Θεσσαλονίκη\n", "cp1253"),
+        ("名前,年齢\n山田,30\n佐藤,28\n", "cp932"),
+        ("nom,ville\nJosé,Paris\nAnaïs,Orléans\nFrançois,Besançon\n", "latin-1"),
+        ("Name,Stadt\nJürgen,München\n€uro,Straße\n", "cp1252"),
+    ],
+)
+def test_legacy_encodings_of_other_scripts_are_named_and_read(tmp_path: Path, text, encoding):
+    _, frame, _ = ingest(tmp_path, text.encode(encoding))
+    expected = [line.split(",") for line in text.strip().split("\n")]
+    assert_frame_equal(data_of(frame), strings(expected[0], expected[1:]))
+
+
+def test_every_duckdb_encoding_file_reads_as_its_real_text(tmp_path: Path) -> None:
+    """A Latin-1 file of one repeated letter must not come out as Cyrillic (any byte string
+    decodes as cp1251): a single-byte script is trusted only when its letters read as a
+    language; a file of all 256 Latin-1 bytes reads as Latin-1."""
+    folder = DATA / "duckdb-csv" / "encodings"
+    for name, encoding in (("only_latin1.csv", "latin-1"), ("all_latin1.csv", "latin-1"),
+                           ("shift_jis.csv", "cp932"), ("latin1.csv", "latin-1")):  # fmt: skip
+        (tmp_path / name).mkdir()
+        result, frame, _ = ingest(tmp_path / name, folder / name)
+        assert result.dialect.encoding == encoding, name
+        if name == "only_latin1.csv":
+            assert "ý" in frame.columns[0] and "э" not in frame.columns[0]

@@ -15,8 +15,8 @@ SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T].*)?$")
-# Bytes that cp1252 maps to printable characters but Latin-1 maps to C1 controls.
-_CP1252_ONLY = bytes(range(0x80, 0xA0))
+# The bytes of 0x80-0x9F that cp1252 leaves undefined (a file using them is not cp1252).
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,20 @@ def detect_encoding(head: bytes) -> str:
     return _legacy_encoding(head)
 
 
-# Encodings of other scripts, trusted when the detector names them. Between the Latin code
-# pages (cp1252, cp1250, ...) a small sample cannot decide; those read as Latin-1/cp1252.
-_OTHER_SCRIPTS = {
-    "cp932", "shift_jis", "shift_jis_2004", "euc_jp", "iso2022_jp", "gb2312", "gbk", "gb18030",
-    "big5", "big5hkscs", "euc_kr", "cp949", "johab", "cp1251", "koi8_r", "koi8_u", "iso8859_5",
-    "mac_cyrillic", "cp866", "cp1253", "iso8859_7", "cp1255", "iso8859_8", "cp1256",
-    "iso8859_6", "tis_620", "cp874",
+# Encodings of other scripts. A multi-byte one is trusted when the detector names it (its byte
+# sequences must be valid, which random Latin text does not manage); a single-byte one only
+# when the decoded letters also read as a language (coherence): any byte string decodes as
+# cp1251, so `ýýý ýýý` in Latin-1 must not come out as `эээ эээ`. Between the Latin code pages
+# (cp1252, cp1250, ...) a small sample cannot decide; those read as Latin-1/cp1252.
+_MULTI_BYTE = {
+    "cp932", "shift_jis", "shift_jis_2004", "euc_jp", "euc_jis_2004", "iso2022_jp", "gb2312",
+    "gbk", "gb18030", "big5", "big5hkscs", "euc_kr", "cp949", "johab",
 }  # fmt: skip
+_SINGLE_BYTE_SCRIPTS = {
+    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866", "cp1253", "iso8859_7",
+    "cp1255", "iso8859_8", "cp1256", "iso8859_6", "tis_620", "cp874",
+}  # fmt: skip
+_COHERENT = 0.1
 _NOT_LEGACY = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
 
 
@@ -78,11 +84,14 @@ def _legacy_encoding(head: bytes) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(head, cp_exclusion=_NOT_LEGACY).best()
-    if best is None:
-        raise BadInputError("the text encoding cannot be recognised; save the file as UTF-8")
-    if best.encoding in _OTHER_SCRIPTS:
+    if best is not None and best.encoding in _MULTI_BYTE:
         return best.encoding
-    return "cp1252" if any(b in _CP1252_ONLY for b in head) else "latin-1"
+    if best is not None and best.encoding in _SINGLE_BYTE_SCRIPTS and best.coherence >= _COHERENT:
+        return best.encoding
+    # The Latin family: Latin-1 reads every byte; cp1252 when its extra characters (€, “ ”,
+    # –, ...) are used and every byte is one cp1252 defines.
+    high = {b for b in head if 0x80 <= b < 0xA0}
+    return "cp1252" if high and not high & _CP1252_UNDEFINED else "latin-1"
 
 
 def decode_sample(head: bytes, encoding: str, *, complete: bool) -> str:

@@ -37,6 +37,11 @@ CONFIG_VARS = (
     "S3_BUCKET_NAME",
     "FLOWFORGE_HOME",
     "FLOWFORGE_PORT",
+    # No test may reach a real LLM: keys and endpoints come only from a test's own settings.
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
 )
 
 

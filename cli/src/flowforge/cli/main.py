@@ -58,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         import pytest
 
         os.chdir(REPO_ROOT)
+        # The suite talks to a fake LLM of its own: a key in the caller's environment must
+        # never send test data to a real provider.
+        for name in (
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+        ):
+            os.environ.pop(name, None)
         extra = [a for a in args.pytest_args if a != "--"]
         return int(pytest.main(extra))
     return 2

@@ -2,7 +2,8 @@
 Great Expectations, on the Silver Parquet of one messy CSV, measured in one run.
 
 Usage (from the repository root, with the workspace venv):
-    uv sync --group bench-ge                          # once: Great Expectations (optional group)
+    uv sync --group bench-ge   # Great Expectations, an optional group (plain `uv sync` and
+                               # ./flowforge, which runs `uv sync --frozen`, remove it again)
     .venv/bin/python bench/quality.py                  # 5,000,000 rows (bench/data/orders_5m.csv)
     .venv/bin/python bench/quality.py --rows 200000    # quick run on bench/data/orders_200k.csv
     .venv/bin/python bench/quality.py --skip-ge        # without Great Expectations
@@ -16,11 +17,14 @@ One run:
      (bench/conformance.py) and no pytest run is on the machine;
   3. runs each engine in its own subprocess of this Python, one after the other; FlowForge and
      Polars --repeat times each (interleaved; the median is reported), Great Expectations once.
-     Each child times its step from reading the Silver file to the quarantine Parquet written,
-     and reports its peak RSS (VmHWM) and its per-rule failing-row counts:
-       flowforge  the quality service's path (handlers._evaluate_file + _write_quarantine):
-                  pq.read_table(columns=columns_needed(...), read_dictionary=lineage) ->
-                  pl.from_arrow -> engine.evaluate -> .quarantined -> quarantine.write_parquet
+     Each child times its step from reading the Silver file to the quarantine Parquet written
+     (imports excluded: a running service has them loaded), and reports its peak RSS (VmHWM)
+     and its per-rule failing-row counts:
+       flowforge  the quality service's own functions, called on a local-folder lake that
+                  holds the Silver file (no database, no NATS): handlers._evaluate_file
+                  (pq.read_table of columns_needed(...) -> pl.from_arrow -> engine.evaluate),
+                  _write_quarantine (write_parquet, commit to the lake, read its lines back)
+                  and _valid_count
        polars     hand-written: pl.read_parquet of the needed columns, every rule as one
                   expression in one `select`, failing rows -> a quarantine frame with the same
                   columns (run id, source file, source line, rule, column, value, reason) in
@@ -51,6 +55,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -135,42 +140,76 @@ def vm_status() -> dict[str, float]:
 
 
 def child_flowforge(silver: Path, out: Path) -> dict:
+    """The quality service's own functions (handlers.py) on a local-folder lake holding the
+    Silver file: _evaluate_file (read the columns the rules name -> pl.from_arrow ->
+    engine.evaluate), _write_quarantine (write, commit to the lake, read its lines back),
+    _valid_count. Only the database and NATS around them are left out."""
+    from types import SimpleNamespace
+
     import polars as pl
+    import pyarrow.dataset  # noqa: F401 - pq.read_table's first call imports it (and pandas)
     import pyarrow.parquet as pq
 
+    from flowforge.common import lake
     from flowforge.common.rules import parse_rules
-    from flowforge.quality.engine import columns_needed, evaluate
+    from flowforge.common.storage import LakeFiles, LocalObjectStore
+    from flowforge.quality import handlers
 
     rules = parse_rules({"rules": RULES}).rules
-    released = pl.DataFrame(schema={"_source_line": pl.Int64, "rule": pl.String})
+    store = LocalObjectStore(out.parent / "lake")
+    silver_key = f"silver/orders_bench/{RUN_ID}.parquet"
+    target = store.local_path(silver_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(silver, target)  # the lake's Silver object, without a copy
+    except OSError:
+        shutil.copyfile(silver, target)
+    files = LakeFiles(store, out.parent / "cache")
+    deps = handlers.Deps(files=files, scratch=out.parent, results=None, config=None)
+    event = SimpleNamespace(
+        silver_uri=store.uri(silver_key),
+        key=KEY,
+        timing=SimpleNamespace(started_at=dt.datetime.now(dt.UTC)),
+    )
+    qkey = lake.quarantine_key("orders_bench", RUN_ID)
+    marks: dict[str, float] = {}
+    evaluate = handlers.evaluate
+
+    def timed_evaluate(frame: pl.DataFrame, *args, **kwargs):
+        marks["read"] = time.perf_counter()
+        try:
+            return evaluate(frame, *args, **kwargs)
+        finally:
+            marks["evaluate"] = time.perf_counter()
+
+    handlers.evaluate = timed_evaluate  # only to split the time: read | evaluate
     before = vm_status()
     t0 = time.perf_counter()
-    # handlers._evaluate_file
-    available = pq.read_schema(silver).names
-    wanted = columns_needed(rules, KEY, available)
-    dictionary = [c for c in ("_run_id", "_source_file") if wanted is None or c in wanted]
-    table = pq.read_table(silver, columns=wanted, read_dictionary=dictionary)
-    frame = pl.from_arrow(table)
-    del table
+    evaluation, lines = handlers._evaluate_file(event, deps, rules, {}, None, [])
     t1 = time.perf_counter()
-    evaluation = evaluate(
-        frame, rules, key=KEY, references={}, previous_rows=None, released=released
-    )
-    quarantined = evaluation.quarantined  # evaluate_batch reads it before writing
+    written = handlers._write_quarantine(deps, qkey, evaluation.quarantine)
     t2 = time.perf_counter()
-    # handlers._write_quarantine
-    if evaluation.quarantine.height:
-        evaluation.quarantine.write_parquet(out)
+    quarantined, valid = handlers._valid_count(lines, written)
     t3 = time.perf_counter()
+    shutil.copyfile(store.local_path(qkey), out)
     return {
-        "phases": {"read": t1 - t0, "evaluate": t2 - t1, "write": t3 - t2},
+        "phases": {
+            "read": marks["read"] - t0,
+            "evaluate": marks["evaluate"] - marks["read"],
+            "write": t2 - t1,
+            "valid_count": t3 - t2 + (t1 - marks["evaluate"]),
+        },
         "seconds": t3 - t0,
-        "rows": frame.height,
-        "columns_read": frame.width,
+        "rows": evaluation.rows,
+        "columns_read": len(handlers.columns_needed(rules, KEY, pq.read_schema(silver).names)),
         "failed": {c.name: c.failed_rows for c in evaluation.checks if c.name in RULE_NAMES},
-        "structural": {c.name: c.failed_rows for c in evaluation.checks if c.rule_type is None},
+        "structural": {
+            c.name: c.failed_rows for c in evaluation.checks if c.rule_type == "structural"
+        },
         "quarantine_rows": evaluation.quarantine.height,
         "quarantined_lines": quarantined,
+        "valid": valid,
         "verdict": evaluation.verdict,
         "rss_before_step_mib": before.get("VmRSS"),
     }
@@ -265,10 +304,10 @@ def ge_suite(gx, gxe):
 
 def child_ge(silver: Path, out: Path, limit: int | None) -> dict:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("TQDM_DISABLE", "1")
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
+    import pyarrow.dataset  # noqa: F401 - imported by pd.read_parquet's first call
     import pyarrow.parquet as pq
 
     before = vm_status()
@@ -389,6 +428,15 @@ def child_main(args: argparse.Namespace) -> int:
     elif args.child == "polars":
         result = child_polars(silver, out)
     else:
+        try:
+            import great_expectations  # noqa: F401
+        except ImportError:
+            print(
+                json.dumps(
+                    {"error": "great_expectations is not installed (uv sync --group bench-ge)"}
+                )
+            )
+            return 3
         result = child_ge(silver, out, args.ge_rows)
     result.update(vm_status())
     print(json.dumps(result, default=str))
@@ -405,6 +453,9 @@ def run_child(engine: str, silver: Path, out: Path, extra: list[str] | None = No
     wall = time.perf_counter() - t
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
+        if "error" in result:
+            say(f"{engine}: {result['error']}")
+            return {"ok": False, "exit_code": proc.returncode, "error": result["error"]}
     except (IndexError, ValueError):
         say(f"{engine}: failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         return {"ok": False, "exit_code": proc.returncode, "stderr": proc.stderr[-3000:]}
@@ -523,7 +574,10 @@ def report(res: dict) -> None:
     )
     say(f"rules: {len(RULES)} ({', '.join(r['type'] for r in RULES)}), all action quarantine")
     say()
-    head = f"{'engine':<11}{'seconds':>9}{'rows/s':>12}{'vs polars':>11}{'peak RSS':>10}  runs"
+    head = (
+        f"{'engine':<11}{'seconds':>9}{'rows/s':>12}{'vs polars':>11}{'peak RSS':>10}"
+        f"{'at start':>10}  runs (s)"
+    )
     say(head)
     say("-" * len(head))
     for name in ENGINES:
@@ -537,9 +591,11 @@ def report(res: dict) -> None:
         note = f" (extrapolated from {r['rows']:,} rows)" if r.get("extrapolated") else ""
         say(
             f"{name:<11}{s:>9.2f}{rows / s:>12,.0f}{fmt(ratio, '.2f') + 'x':>11}"
-            f"{fmt(r.get('max_vm_hwm_mib', r.get('VmHWM')), ',.0f'):>7} MiB  {runs}{note}"
+            f"{fmt(r.get('max_vm_hwm_mib', r.get('VmHWM')), ',.0f'):>6} MiB"
+            f"{fmt(r.get('rss_before_step_mib'), ',.0f'):>6} MiB  {runs}{note}"
         )
     say()
+    say("peak RSS: VmHWM of the engine's own process; at start: its RSS after the imports")
     say("phases of the median run (seconds)")
     for name in ENGINES:
         r = e.get(name) or {}
@@ -691,9 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         say(f"quarantine files kept in {out_dir}")
     else:
-        for f in files.values():
-            f.unlink(missing_ok=True)
-        out_dir.rmdir()
+        shutil.rmtree(out_dir, ignore_errors=True)
     out = BENCH / "out"
     out.mkdir(exist_ok=True)
     path = out / f"quality-{stamp}.json"

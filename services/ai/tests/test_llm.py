@@ -62,7 +62,7 @@ async def test_claude_answers_first(fake):
     assert outcome.source == "anthropic:claude-test"
     assert [c.suggested_name for c in outcome.answer.columns] == ["email", "note"]
     assert outcome.answer.rules == [
-        {"name": "not_null_Email", "type": "not_null", "column": "Email", "action": "warn"}
+        {"name": "not_null_email", "type": "not_null", "column": "email", "action": "warn"}
     ]
     assert len(fake.requests["anthropic"]) == 1 and not fake.requests["openai"]
     sent = fake.requests["anthropic"][0]

@@ -1,23 +1,78 @@
 """AI service: composition root.
 
-Schema analysis (semantic types, PII, suggested Silver spec and rules) is a separate issue; in
-this version the service starts, joins the bus and answers health and metrics requests, so
-the deployment topology is final.
+Analyses every Bronze batch as it lands (`bronze.ready`): column profiles and the offline
+semantic detector always, an LLM (Claude, then OpenAI) when a key is configured, and answers
+`ai.analyze` requests (core NATS request/reply) from the gateway.
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from flowforge.ai import handlers, llm
+from flowforge.ai.adapters import AiStore
+from flowforge.ai.handlers import Deps
+from flowforge.common.bus import consume, publish
+from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
+from flowforge.common.events import AI_ANALYZE, BronzeReady, Event
+from flowforge.common.lake import check_name
 from flowforge.common.service import Runtime, run_service
+from flowforge.common.storage import LakeFiles
 
 SERVICE = "ai"
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def register(rt: Runtime) -> None:
-    """No subscriptions yet: `bronze.ready` analysis and `ai.analyze` come with the AI issue."""
+    deps: list[Deps] = []
+
+    async def publish_event(event: Event) -> None:
+        await publish(rt.broker, event, rt.settings)
+
+    def resolve() -> Deps:
+        # Resources open in the lifespan hook, after registration; bind them on first use.
+        if not deps:
+            settings = rt.settings
+            deps.append(
+                Deps(
+                    files=LakeFiles(rt.store, settings.home_dir / "cache" / SERVICE),
+                    store=AiStore(rt.pool),
+                    providers=llm.providers_from(settings),
+                    token_budget=settings.ai_token_budget,
+                    mask_pii=settings.ai_mask_pii,
+                    publish=publish_event,
+                )
+            )
+            names = [f"{p.name}:{p.model}" for p in deps[0].providers] or ["offline only"]
+            log.info("schema analysis: %s", " → ".join(names))
+        return deps[0]
+
+    async def on_bronze(event: BronzeReady):
+        return await handlers.handle_bronze_ready(event, resolve())
+
+    consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings)
+
+    @rt.broker.subscriber(AI_ANALYZE, queue=SERVICE, title="ai:analyze")
+    async def on_analyze(body: dict) -> dict:
+        try:
+            dataset = check_name(str(body.get("dataset", "")))
+            result = await handlers.analyse_dataset(
+                dataset, resolve(), refresh=bool(body.get("refresh"))
+            )
+            return {"ok": result}
+        except NotFoundError as exc:
+            return {"error": str(exc), "status": 404}
+        except FlowForgeError as exc:
+            return {"error": str(exc), "status": 503 if isinstance(exc, TransientError) else 400}
+        except Exception as exc:  # noqa: BLE001 - the caller gets a message, the log the trace
+            log.exception("analysis request failed")
+            return {"error": f"the analysis failed: {exc}", "status": 500}
 
 
 def main() -> None:
-    run_service(SERVICE, register)
+    run_service(SERVICE, register, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import normalise_name
+from flowforge.common.naming import normalise_names
 from flowforge.common.rules import parse_rules
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,14 @@ def validate(raw: Any, columns: list[str]) -> tuple[Answer, list[str]]:
         column.semantic_type = normalise_name(column.semantic_type)[:40] or "unknown"
     answer.dedupe_key = [k for k in answer.dedupe_key if k in known]
     kept, dropped = [], []
+    silver = normalise_names(columns)  # rules speak of Silver's column names
     for spec in answer.rules:
+        spec = dict(spec)
+        if isinstance(spec.get("column"), str) and spec["column"] in silver:
+            spec["column"] = silver[spec["column"]]
+        if isinstance(spec.get("columns"), list):
+            spec["columns"] = [silver.get(c, c) for c in spec["columns"]]
+        spec.pop("name", None)
         try:
             rule = parse_rules({"rules": [{**spec, "action": spec.get("action", "warn")}]}).rules[0]
         except (BadInputError, TypeError, ValueError) as exc:
@@ -180,7 +188,7 @@ def validate(raw: Any, columns: list[str]) -> tuple[Answer, list[str]]:
             continue
         targets = rule.columns or ([rule.column] if rule.column else [])
         if rule.type in ("sql", "referential", "freshness", "row_count") or any(
-            t not in known for t in targets
+            t not in set(silver.values()) for t in targets
         ):
             dropped.append(f"{rule.type} on {rule.target}: not a column rule this dataset has")
             continue

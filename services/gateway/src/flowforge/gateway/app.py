@@ -27,7 +27,7 @@ from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
 from flowforge.gateway.deps import Gateway, ProgressBoard
-from flowforge.gateway.routes import datasets, files, models, quality, runs, system
+from flowforge.gateway.routes import ai, datasets, files, models, quality, runs, system
 from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.state import State
 
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.router,
         datasets.router,
         quality.router,
+        ai.router,
         models.router,
         system.router,
     ):

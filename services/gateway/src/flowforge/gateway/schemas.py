@@ -256,3 +256,28 @@ class ReplayRequest(BaseModel):
         if bool(self.run_ids) == self.all:
             raise ValueError("give `run_ids` or `all: true` (one of them)")
         return self
+
+
+SPEC_KINDS = ("string", "integer", "double", "boolean", "decimal", "date", "datetime")
+
+
+class SilverSpecPublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    renames: dict[str, str] = Field(default_factory=dict, examples=[{"cust_no": "customer_id"}])
+    types: dict[str, str] = Field(
+        default_factory=dict, examples=[{"order_date": "date:%d/%m/%Y", "zip": "string"}]
+    )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> SilverSpecPublic:
+        for column, spec in self.types.items():
+            kind, _, detail = spec.partition(":")
+            if kind not in SPEC_KINDS:
+                raise ValueError(
+                    f"types.{column}: {spec!r} is not one of {', '.join(SPEC_KINDS)}"
+                    " (decimal:N and date:<strftime> take a detail)"
+                )
+            if kind == "decimal" and detail and not (detail.isdigit() and int(detail) <= 18):
+                raise ValueError(f"types.{column}: decimal scale {detail!r} is not 0-18")
+        return self

@@ -156,6 +156,123 @@ class State:
             "INSERT INTO gateway.datasets (name) VALUES ($1) ON CONFLICT DO NOTHING", dataset
         )
 
+    # --- Silver spec and AI suggestions -------------------------------------------------------
+
+    async def silver_spec(self, dataset: str) -> dict[str, Any]:
+        spec = await self.pool.fetchval(
+            "SELECT silver_spec FROM gateway.datasets WHERE name = $1", dataset
+        )
+        spec = dict(spec or {})
+        return {"renames": dict(spec.get("renames") or {}), "types": dict(spec.get("types") or {})}
+
+    async def replace_silver_spec(self, dataset: str, spec: dict[str, Any]) -> None:
+        await self.pool.execute(
+            "INSERT INTO gateway.datasets (name, silver_spec) VALUES ($1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET silver_spec = EXCLUDED.silver_spec,"
+            " updated_at = now()",
+            dataset,
+            spec,
+        )
+
+    async def update_silver_spec(
+        self,
+        dataset: str,
+        *,
+        renames: dict[str, str] | None = None,
+        types: dict[str, str] | None = None,
+    ) -> None:
+        spec = await self.silver_spec(dataset)
+        spec["renames"].update(renames or {})
+        spec["types"].update(types or {})
+        await self.replace_silver_spec(dataset, spec)
+
+    async def latest_profile(self, dataset: str) -> dict[str, Any] | None:
+        if not await self._has("ai.profiles"):
+            return None
+        row = await self.pool.fetchrow(
+            "SELECT run_id, rows, columns, seconds, created_at FROM ai.profiles"
+            " WHERE dataset = $1 ORDER BY created_at DESC LIMIT 1",
+            dataset,
+        )
+        return dict(row) if row else None
+
+    async def suggestion(self, dataset: str, suggestion_id: int) -> asyncpg.Record:
+        row = None
+        if await self._has("ai.suggestions"):
+            row = await self.pool.fetchrow(
+                "SELECT s.*, d.decision FROM ai.suggestions s LEFT JOIN"
+                " gateway.suggestion_decisions d ON d.suggestion_id = s.id"
+                " WHERE s.id = $1 AND s.dataset = $2",
+                suggestion_id,
+                dataset,
+            )
+        if row is None:
+            raise NotFoundError(
+                f"dataset {dataset!r} has no suggestion {suggestion_id}; "
+                f"list them at GET /api/v1/datasets/{dataset}/suggestions"
+            )
+        return row
+
+    async def decide(
+        self, suggestion_id: int, dataset: str, decision: str, payload: dict, detail: dict
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO gateway.suggestion_decisions (suggestion_id, dataset, decision, payload,"
+            " detail) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (suggestion_id) DO UPDATE SET"
+            " decision = EXCLUDED.decision, payload = EXCLUDED.payload,"
+            " detail = EXCLUDED.detail, decided_at = now()",
+            suggestion_id,
+            dataset,
+            decision,
+            payload,
+            detail,
+        )
+
+    async def suggestions(self, dataset: str) -> dict[str, Any]:
+        """Columns as analysed (offline and LLM), suggestions with status, LLM usage."""
+        out: dict[str, Any] = {"dataset": dataset, "columns": [], "suggestions": [], "llm": None}
+        if not await self._has("ai.analyses"):
+            return out
+        analyses = await self.pool.fetch(
+            "SELECT DISTINCT ON (source) source, run_id, result, tokens, attempts, cached,"
+            " created_at FROM ai.analyses WHERE dataset = $1"
+            " ORDER BY source, created_at DESC",
+            dataset,
+        )
+        offline = next((a for a in analyses if a["source"] == "offline"), None)
+        llm = [a for a in analyses if a["source"] != "offline"]
+        llm.sort(key=lambda a: a["created_at"], reverse=True)
+        by_name: dict[str, dict[str, Any]] = {}
+        if offline is not None:
+            for c in offline["result"].get("columns", []):
+                by_name[c["name"]] = {"name": c["name"], "silver_name": c.get("silver_name"),
+                                      "offline": c}  # fmt: skip
+        if llm and llm[0]["source"] != "llm-failed":
+            for c in llm[0]["result"].get("columns", []):
+                by_name.setdefault(c["name"], {"name": c["name"]})["llm"] = c
+        out["columns"] = list(by_name.values())
+        usage = await self.pool.fetchrow(
+            "SELECT tokens, calls FROM ai.usage WHERE dataset = $1", dataset
+        )
+        if llm:
+            out["llm"] = {
+                "source": llm[0]["source"],
+                "run_id": llm[0]["run_id"],
+                "cached": llm[0]["cached"],
+                "attempts": llm[0]["attempts"],
+                "tokens_spent": usage["tokens"] if usage else 0,
+                "calls": usage["calls"] if usage else 0,
+            }
+        rows = await self.pool.fetch(
+            "SELECT s.id, s.kind, s.target, s.source, s.payload, s.reason, s.run_id,"
+            " s.updated_at, coalesce(d.decision, 'open') AS status FROM ai.suggestions s"
+            " LEFT JOIN gateway.suggestion_decisions d ON d.suggestion_id = s.id"
+            " WHERE s.dataset = $1 ORDER BY s.kind, s.target, s.source",
+            dataset,
+        )
+        out["suggestions"] = [dict(r) for r in rows]
+        return out
+
     # --- quality results (read; the quality service writes them) -------------------------------
 
     async def _has(self, table: str) -> bool:

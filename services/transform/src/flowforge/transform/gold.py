@@ -60,12 +60,7 @@ def build_model(
     """Run one model's SQL with its inputs bound as views; write the result to `out`.
     The connection can reach only these inputs and `out` (see `sandboxed`)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
-    inputs = [
-        p
-        for d in model.depends_on
-        if d in datasets
-        for p in datasets[d].paths
-    ]
+    inputs = [p for d in model.depends_on if d in datasets for p in datasets[d].paths]
     inputs += [built[d] for d in model.depends_on if d in built]
     con = sandboxed([*inputs, out])
     try:

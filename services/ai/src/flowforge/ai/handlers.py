@@ -1,0 +1,189 @@
+"""ai's handlers: analyse each Bronze batch as it lands (offline at once, then an LLM when a key
+is configured), and analyse a dataset on request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flowforge.ai import analysis, llm
+from flowforge.ai.adapters import AiStore
+from flowforge.ai.profile import ColumnProfile, profile_parquet
+from flowforge.ai.semantic import detect, suggest_rules
+from flowforge.common import metrics
+from flowforge.common.errors import NotFoundError
+from flowforge.common.events import BronzeReady, Event, SchemaAnalyzed
+from flowforge.common.storage import LakeFiles
+
+log = logging.getLogger(__name__)
+SERVICE = "ai"
+
+
+@dataclass
+class Deps:
+    files: LakeFiles
+    store: AiStore
+    providers: list[llm.Provider]
+    token_budget: int
+    mask_pii: bool
+    publish: Callable[[Event], Awaitable[None]]
+
+
+@dataclass
+class Batch:
+    run_id: str
+    dataset: str
+    fingerprint: str
+    bronze_uri: str
+
+
+async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
+    batch = Batch(event.run_id, event.dataset, event.schema_fingerprint, event.bronze_uri)
+    return await analyse_batch(batch, deps)
+
+
+async def analyse_batch(batch: Batch, deps: Deps, *, refresh: bool = False) -> list[Event]:
+    """Profile and detect offline, publish that at once; then the LLM's view, if any."""
+    started = time.perf_counter()
+    profiles = await asyncio.to_thread(_profile, deps.files, batch.bronze_uri)
+    guesses = await asyncio.to_thread(lambda: [detect(p) for p in profiles])
+    columns = analysis.offline_columns(profiles, guesses)
+    suggestions = analysis.offline_suggestions(profiles, guesses, suggest_rules)
+    seconds = time.perf_counter() - started
+    await deps.store.save_profile(
+        run_id=batch.run_id,
+        dataset=batch.dataset,
+        fingerprint=batch.fingerprint,
+        bronze_uri=batch.bronze_uri,
+        rows=profiles[0].rows if profiles else 0,
+        columns=[p.to_dict() for p in profiles],
+        seconds=seconds,
+    )
+    await deps.store.save_analysis(
+        run_id=batch.run_id,
+        source="offline",
+        dataset=batch.dataset,
+        fingerprint=batch.fingerprint,
+        result={"columns": columns},
+    )
+    await deps.store.save_suggestions(batch.dataset, batch.run_id, "offline", suggestions)
+    metrics.STAGE_SECONDS.labels(SERVICE, "profile").observe(seconds)
+    pii = [c["name"] for c in columns if c["pii"]]
+    log.info(
+        "analysed %d column(s) offline in %.2fs: %d PII, %d suggestion(s)",
+        len(columns),
+        seconds,
+        len(pii),
+        len(suggestions),
+    )
+    offline = SchemaAnalyzed(
+        run_id=batch.run_id,
+        dataset=batch.dataset,
+        schema_fingerprint=batch.fingerprint,
+        provider="offline",
+        columns=columns,
+        pii_columns=pii,
+        suggestions=len(suggestions),
+    )
+    # Published now, not with the LLM's answer: that may take a minute, or never come.
+    await deps.publish(offline)
+    if not deps.providers:
+        return []
+    event = await _llm(batch, deps, profiles, columns, refresh=refresh)
+    return [event] if event is not None else []
+
+
+def _profile(files: LakeFiles, bronze_uri: str) -> list[ColumnProfile]:
+    return profile_parquet(files.path(files.store.key_of(bronze_uri)))
+
+
+async def _llm(
+    batch: Batch,
+    deps: Deps,
+    profiles: list[ColumnProfile],
+    offline: list[dict[str, Any]],
+    *,
+    refresh: bool,
+) -> SchemaAnalyzed | None:
+    cached = None if refresh else await deps.store.cached_llm(batch.fingerprint)
+    if cached is not None:
+        answer = llm.Answer.model_validate(cached["result"]["answer"])
+        source, tokens, attempts = cached["source"], 0, []
+    else:
+        spent = await deps.store.tokens_spent(batch.dataset)
+        briefs = [
+            llm.brief(
+                p.to_dict(), {"type": c["semantic_type"], "pii": c["pii"]}, masked=deps.mask_pii
+            )  # fmt: skip
+            for p, c in zip(profiles, offline, strict=True)
+        ]
+        outcome = await llm.analyse(
+            deps.providers, batch.dataset, briefs, budget_left=deps.token_budget - spent
+        )
+        calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
+        await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
+        if outcome.answer is None:
+            await deps.store.save_analysis(
+                run_id=batch.run_id,
+                source="llm-failed",
+                dataset=batch.dataset,
+                fingerprint=batch.fingerprint,
+                result={},
+                tokens=outcome.usage.total,
+                attempts=outcome.attempts,
+            )
+            return None
+        answer, source = outcome.answer, outcome.source
+        tokens, attempts = outcome.usage.total, outcome.attempts
+    columns = analysis.llm_columns(answer, profiles)
+    suggestions = analysis.llm_suggestions(answer, profiles, source)
+    await deps.store.save_analysis(
+        run_id=batch.run_id,
+        source=source,
+        dataset=batch.dataset,
+        fingerprint=batch.fingerprint,
+        result={"answer": answer.model_dump(mode="json"), "columns": list(columns.values())},
+        tokens=tokens,
+        attempts=attempts,
+        cached=cached is not None,
+    )
+    await deps.store.save_suggestions(batch.dataset, batch.run_id, source, suggestions)
+    log.info(
+        "%s analysis of %s: %d suggestion(s)%s",
+        source,
+        batch.dataset,
+        len(suggestions),
+        " (cached for this schema)" if cached is not None else f", {tokens} tokens",
+    )
+    return SchemaAnalyzed(
+        run_id=batch.run_id,
+        dataset=batch.dataset,
+        schema_fingerprint=batch.fingerprint,
+        provider=source,
+        columns=list(columns.values()),
+        pii_columns=[c["name"] for c in columns.values() if c["pii"]],
+        suggestions=len(suggestions),
+        cached=cached is not None,
+    )
+
+
+async def analyse_dataset(dataset: str, deps: Deps, *, refresh: bool) -> dict[str, Any]:
+    """On request: analyse the dataset's latest batch again (`refresh` skips the LLM cache)."""
+    latest = await deps.store.latest_profile(dataset)
+    if latest is None:
+        raise NotFoundError(f"dataset {dataset!r} has no Bronze batch to analyse yet")
+    batch = Batch(latest["run_id"], dataset, latest["schema_fingerprint"], latest["bronze_uri"])
+    events = await analyse_batch(batch, deps, refresh=refresh)
+    for event in events:
+        await deps.publish(event)
+    return {
+        "run_id": batch.run_id,
+        "providers": ["offline", *[e.provider for e in events if isinstance(e, SchemaAnalyzed)]],
+    }
+
+
+__all__ = ["Deps", "analyse_dataset", "handle_bronze_ready"]

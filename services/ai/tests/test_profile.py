@@ -1,0 +1,99 @@
+"""Column profiles of Bronze text: exact counts, null tokens, shapes, samples, Parquet input."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from flowforge.ai.profile import profile_frame, profile_parquet, profile_series, shapes
+
+
+def bronze(columns: dict[str, list]) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    lineage = {
+        "_source_file": ["orders.csv"] * n,
+        "_source_line": [str(i + 2) for i in range(n)],
+        "_ingested_at": ["2024-05-01T00:00:00Z"] * n,
+        "_run_id": ["run-1"] * n,
+    }
+    return pl.DataFrame({**columns, **lineage}, schema={k: pl.String for k in [*columns, *lineage]})
+
+
+def test_profiles_every_data_column_and_skips_lineage():
+    profiles = profile_frame(bronze({"a": ["1"], "b": ["x"]}))
+    assert [p.name for p in profiles] == ["a", "b"]
+
+
+def test_counts_are_exact_on_a_small_frame():
+    values = [" 10", "2", "2", "NA", None, "  ", "3,000", "x", "n/a", "Null", "-", ""]
+    (p,) = profile_frame(bronze({"qty": values}))
+    assert p.rows == 12
+    assert p.nulls == 7  # NA, None, "  ", n/a, Null, -, ""
+    assert p.present == 5
+    assert p.null_pct == pytest.approx(100 * 7 / 12, abs=1e-3)
+    assert p.distinct == 4  # 10, 2, 3,000, x
+    assert (p.min_length, p.max_length) == (1, 5)
+    assert p.mean_length == pytest.approx((2 + 1 + 1 + 5 + 1) / 5)
+    assert (p.min, p.max) == ("10", "x")  # text order, of trimmed values
+    assert p.numeric_min is None  # 4 of 5 parse: below 95 %
+    assert p.top_values == [("2", 2), ("10", 1), ("3,000", 1), ("x", 1)]
+    assert p.patterns == [("9", 2), ("9,999", 1), ("99", 1), ("a", 1)]  # ties by text
+    assert p.sample == ["10", "2", "3,000", "x"]
+    assert p.sample_counts == [1, 2, 1, 1]
+
+
+def test_numeric_range_when_values_read_as_numbers():
+    (p,) = profile_frame(bronze({"amount": ["1,234.50", "-3", "0.25", "12", "NULL"]}))
+    assert (p.numeric_min, p.numeric_max) == (-3.0, 1234.5)
+
+
+def test_shapes_map_digits_and_letters_and_cut_long_values():
+    got = shapes(pl.Series(["Ab-12 é", "x" * 30, "123456789012345678901234"])).to_list()
+    assert got == ["Aa-99 é", "a" * 23 + "…", "9" * 24]
+
+
+def test_top_values_patterns_and_sample_come_from_an_even_sample_but_counts_from_all():
+    values = [str(i % 7) for i in range(10_000)] + [None] * 1_000
+    p = profile_series(pl.Series("code", values), sample_rows=1_000)
+    assert p.rows == 11_000 and p.nulls == 1_000 and p.distinct == 7
+    assert p.sampled <= 1_000
+    assert sum(n for _, n in p.top_values) == p.sampled
+    assert sorted(p.sample) == [str(i) for i in range(7)]
+
+
+def test_sample_is_spread_over_the_column_and_deterministic():
+    values = [f"id-{i}" for i in range(5_000)]
+    first = profile_series(pl.Series("id", values))
+    assert len(first.sample) == 50
+    assert first.sample[0] == "id-0" and first.sample[-1] == "id-4900"
+    assert profile_series(pl.Series("id", values)).sample == first.sample
+
+
+def test_distinct_is_approximate_on_large_columns():
+    values = [str(i) for i in range(120_000)]
+    p = profile_series(pl.Series("id", values))
+    assert not p.distinct_exact
+    assert p.distinct == pytest.approx(120_000, rel=0.05)
+    assert p.distinct <= p.present
+
+
+def test_an_empty_column_has_no_lengths_or_sample():
+    p = profile_series(pl.Series("empty", [None, "", "NA"], dtype=pl.String))
+    assert (p.rows, p.nulls, p.distinct) == (3, 3, 0)
+    assert p.min_length is None and p.sample == [] and p.top_values == []
+
+
+def test_to_dict_is_json_safe():
+    (p,) = profile_frame(bronze({"v": ["1e999", "2", "abc"]}))
+    assert p.numeric_max is None  # infinity is not JSON
+    data = json.loads(json.dumps(p.to_dict(), allow_nan=False))
+    assert data["top_values"][0] == ["1e999", 1]
+
+
+def test_profile_parquet_reads_the_same_as_the_frame(tmp_path):
+    frame = bronze({"zip": ["00501", "02134", None], "email": ["a@b.io", "NA", "c@d.io"]})
+    path = tmp_path / "bronze.parquet"
+    frame.write_parquet(path)
+    assert profile_parquet(path) == profile_frame(frame)

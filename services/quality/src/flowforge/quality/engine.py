@@ -89,9 +89,6 @@ def evaluate(
     now = now or datetime.now(UTC)
     references = references or {}
     total = silver.height
-    structural = check_batch(silver, key)
-    checks = list(structural.checks)
-    parts = [structural.quarantine] if structural.quarantine.height else []
     examples: dict[str, list[str]] = {}
 
     row_rules = [r for r in rules if r.is_row_rule]
@@ -110,6 +107,9 @@ def evaluate(
         if masks and total
         else dict.fromkeys(masks, 0)
     )
+    structural = check_batch(silver, key, _key_repeats(row_rules, key, counts, released))
+    checks = list(structural.checks)
+    parts = [structural.quarantine] if structural.quarantine.height else []
 
     for rule in rules:
         if rule.name in problems:
@@ -123,7 +123,8 @@ def evaluate(
         detail = ""
         if failed:
             mask = flags.get_column(rule.name).fill_null(False)
-            rows = silver.filter(mask)
+            # Only the lineage and the rule's own columns are filtered, not the whole batch.
+            rows = silver.select(_narrow(silver, rule)).filter(mask)
             values = _values(rows, rule)
             examples[rule.name] = (
                 values.drop_nulls().unique(maintain_order=True).head(EXAMPLES).to_list()
@@ -158,6 +159,26 @@ def evaluate(
         seconds=time.perf_counter() - started,
         examples=examples,
     )
+
+
+def _narrow(silver: pl.DataFrame, rule: Rule) -> list[str]:
+    targets = rule.columns or ([rule.column] if rule.column else [])
+    lineage = ["_run_id", "_source_file", "_source_line"]
+    return [*lineage, *(c for c in targets if c in silver.columns and c not in lineage)]
+
+
+def _key_repeats(
+    rules: list[Rule], key: list[str], counts: dict[str, int], released: pl.DataFrame | None
+) -> int | None:
+    """0 when a `unique` rule over exactly the key found no repeat (and no release altered
+    its count): the structural check need not sort the key again."""
+    if not key or (released is not None and released.height):
+        return None
+    for rule in rules:
+        if rule.type == "unique" and sorted(rule.columns or [rule.column]) == sorted(key):
+            if rule.name in counts and not counts[rule.name]:
+                return 0  # no key repeats (the count itself differs: it counts every copy)
+    return None
 
 
 def _flags(silver: pl.DataFrame, masks: dict[str, pl.Expr], problems: dict[str, str]):
@@ -330,12 +351,14 @@ def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
 
     from flowforge.common.models import sandboxed
 
+    named = _named(rule.expression or "", silver.columns)
+    batch = silver.select(["_source_line", *(c for c in silver.columns if c in named)])
     con = sandboxed([], memory_limit="1GB")
     # An expression can be made to run for ever (a huge range() subquery): cut it off.
     timer = threading.Timer(SQL_SECONDS, con.interrupt)
     timer.start()
     try:
-        con.register("batch", silver.to_arrow())
+        con.register("batch", batch.to_arrow())
         lines = con.sql(
             "SELECT _source_line FROM batch"
             f" WHERE NOT coalesce(CAST(({rule.expression}) AS BOOLEAN), true)"

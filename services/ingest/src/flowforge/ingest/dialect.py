@@ -75,6 +75,7 @@ _SINGLE_BYTE_SCRIPTS = {
     "cp1255", "iso8859_8", "cp1256", "iso8859_6", "tis_620", "cp874",
 }  # fmt: skip
 _COHERENT = 0.1
+CONTROL_SHARE = 0.05  # of control bytes, beyond which a file is not text
 _NOT_LEGACY = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
 
 
@@ -88,6 +89,15 @@ def _legacy_encoding(head: bytes) -> str:
         return best.encoding
     if best is not None and best.encoding in _SINGLE_BYTE_SCRIPTS and best.coherence >= _COHERENT:
         return best.encoding
+    # Latin-1 reads any bytes at all, so it is only a reading of *text*: bytes that are
+    # mostly control characters are a binary file, refused rather than stored as garbage.
+    controls = sum(1 for b in head if b < 0x20 and b not in (9, 10, 13) or b == 0x7F)
+    if head and controls > CONTROL_SHARE * len(head):
+        raise BadInputError(
+            f"the file looks binary ({controls} of its first {len(head)} bytes are control "
+            "characters), or is text in an encoding that cannot be recognised; upload text "
+            "(UTF-8 is safest)"
+        )
     # The Latin family: Latin-1 reads every byte; cp1252 when its extra characters (€, “ ”,
     # –, ...) are used and every byte is one cp1252 defines.
     high = {b for b in head if 0x80 <= b < 0xA0}

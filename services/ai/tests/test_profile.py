@@ -49,9 +49,10 @@ def test_numeric_range_when_values_read_as_numbers():
     assert (p.numeric_min, p.numeric_max) == (-3.0, 1234.5)
 
 
-def test_shapes_map_digits_and_letters_and_cut_long_values():
-    got = shapes(pl.Series(["Ab-12 é", "x" * 30, "123456789012345678901234"])).to_list()
-    assert got == ["Aa-99 é", "a" * 23 + "…", "9" * 24]
+def test_shapes_map_digits_and_letters_of_any_script_and_cut_long_values():
+    values = ["Ab-12 é", "x" * 30, "123456789012345678901234", "Иван 山田 ١٢"]
+    got = shapes(pl.Series(values)).to_list()
+    assert got == ["Aa-99 a", "a" * 23 + "…", "9" * 24, "Aaaa aa 99"]
 
 
 def test_top_values_patterns_and_sample_come_from_an_even_sample_but_counts_from_all():

@@ -412,11 +412,14 @@ class SchemaAnalyzed(Event):
     pii_columns: list[str] = Field(default_factory=list)
     suggestions: int = 0
     cached: bool = False
+    # Set for an analysis asked for on demand (when), so its id differs from the batch's own.
+    requested: str = ""
 
     @property
     def event_id(self) -> str:
         kind = "offline" if self.provider == "offline" else "llm"
-        return f"{self.SUBJECT}:{self.run_id}:{kind}"
+        base = f"{self.SUBJECT}:{self.run_id}:{kind}"
+        return f"{base}:{self.requested}" if self.requested else base
 
 
 STAGE_FAILURES: dict[str, type[StageFailed]] = {

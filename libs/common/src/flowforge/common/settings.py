@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx"}
@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     ai_token_budget: int = Field(200_000, validation_alias="FLOWFORGE_AI_TOKEN_BUDGET")
     # PII columns' values are masked in prompts unless this is turned off.
     ai_mask_pii: bool = Field(True, validation_alias="FLOWFORGE_AI_MASK_PII")
+
+    @field_validator("anthropic_api_key", "openai_api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, value: object) -> object:
+        # `OPENAI_API_KEY=` (set but empty) means no key, not a key the SDK will refuse.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -72,11 +72,14 @@ class AiStore:
             cached,
         )
 
-    async def cached_llm(self, fingerprint: str) -> asyncpg.Record | None:
-        """The latest successful LLM analysis of a schema with this fingerprint."""
+    async def cached_llm(self, dataset: str, fingerprint: str) -> asyncpg.Record | None:
+        """The latest successful LLM analysis of this dataset's schema with this fingerprint
+        (per dataset: an answer drawn from one dataset's values is not another's)."""
         return await self.pool.fetchrow(
-            "SELECT * FROM ai.analyses WHERE schema_fingerprint = $1 AND source <> 'offline'"
-            " AND source <> 'llm-failed' ORDER BY created_at DESC LIMIT 1",
+            "SELECT * FROM ai.analyses WHERE dataset = $1 AND schema_fingerprint = $2"
+            " AND source <> 'offline' AND source <> 'llm-failed'"
+            " ORDER BY created_at DESC LIMIT 1",
+            dataset,
             fingerprint,
         )
 

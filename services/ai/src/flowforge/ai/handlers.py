@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flowforge.ai import analysis, llm
@@ -46,7 +47,9 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     return await analyse_batch(batch, deps)
 
 
-async def analyse_batch(batch: Batch, deps: Deps, *, refresh: bool = False) -> list[Event]:
+async def analyse_batch(
+    batch: Batch, deps: Deps, *, refresh: bool = False, requested: str = ""
+) -> list[Event]:
     """Profile and detect offline, publish that at once; then the LLM's view, if any."""
     started = time.perf_counter()
     profiles = await asyncio.to_thread(_profile, deps.files, batch.bronze_uri)
@@ -88,12 +91,13 @@ async def analyse_batch(batch: Batch, deps: Deps, *, refresh: bool = False) -> l
         columns=columns,
         pii_columns=pii,
         suggestions=len(suggestions),
+        requested=requested,
     )
     # Published now, not with the LLM's answer: that may take a minute, or never come.
     await deps.publish(offline)
     if not deps.providers:
         return []
-    event = await _llm(batch, deps, profiles, columns, refresh=refresh)
+    event = await _llm(batch, deps, profiles, columns, refresh=refresh, requested=requested)
     return [event] if event is not None else []
 
 
@@ -108,8 +112,9 @@ async def _llm(
     offline: list[dict[str, Any]],
     *,
     refresh: bool,
+    requested: str = "",
 ) -> SchemaAnalyzed | None:
-    cached = None if refresh else await deps.store.cached_llm(batch.fingerprint)
+    cached = None if refresh else await deps.store.cached_llm(batch.dataset, batch.fingerprint)
     if cached is not None:
         answer = llm.Answer.model_validate(cached["result"]["answer"])
         source, tokens, attempts = cached["source"], 0, []
@@ -121,8 +126,21 @@ async def _llm(
             )  # fmt: skip
             for p, c in zip(profiles, offline, strict=True)
         ]
+        keyable = {
+            p.name for p in profiles if p.nulls == 0 and p.present and p.distinct >= p.present
+        }
+        masked = {c["name"] for c in offline if c["pii"]} if deps.mask_pii else set()
+        timeout = max((p.timeout for p in deps.providers), default=60.0)
         outcome = await llm.analyse(
-            deps.providers, batch.dataset, briefs, budget_left=deps.token_budget - spent
+            deps.providers,
+            batch.dataset,
+            briefs,
+            budget_left=deps.token_budget - spent,
+            keyable=keyable,
+            masked=masked,
+            # Every provider, each with its retry, at most this long: the batch's consumer
+            # is not held by a slow or hanging provider.
+            deadline_seconds=2 * timeout + 30,
         )
         calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
         await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
@@ -168,6 +186,7 @@ async def _llm(
         pii_columns=[c["name"] for c in columns.values() if c["pii"]],
         suggestions=len(suggestions),
         cached=cached is not None,
+        requested=requested,
     )
 
 
@@ -177,7 +196,8 @@ async def analyse_dataset(dataset: str, deps: Deps, *, refresh: bool) -> dict[st
     if latest is None:
         raise NotFoundError(f"dataset {dataset!r} has no Bronze batch to analyse yet")
     batch = Batch(latest["run_id"], dataset, latest["schema_fingerprint"], latest["bronze_uri"])
-    events = await analyse_batch(batch, deps, refresh=refresh)
+    requested = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    events = await analyse_batch(batch, deps, refresh=refresh, requested=requested)
     for event in events:
         await deps.publish(event)
     return {

@@ -12,9 +12,10 @@ next provider is tried. A per-dataset token budget is checked before every call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -74,6 +75,7 @@ class Answer(BaseModel):
 
 
 ANSWER_SCHEMA = Answer.model_json_schema()
+THRESHOLD_FIELDS = ("action", "warn_if", "fail_if", "description", "name")
 
 
 class InvalidAnswer(Exception):
@@ -81,7 +83,11 @@ class InvalidAnswer(Exception):
 
 
 class ProviderError(Exception):
-    """The provider could not answer (HTTP error, timeout, no key)."""
+    """The provider could not answer (HTTP error, timeout, a cut answer)."""
+
+    def __init__(self, message: str, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass
@@ -98,24 +104,39 @@ class Provider(Protocol):
     name: str
     model: str
 
-    async def complete(self, system: str, user: str) -> tuple[Any, Usage]: ...
+    timeout: float
+
+    async def complete(self, system: str, user: str, max_tokens: int) -> tuple[Any, Usage]: ...
 
 
 # ---------------------------------------------------------------------------------- prompt
 
 
 def mask(value: str) -> str:
-    """A value's shape without its content: letters → a/A, digits → 9, the rest kept."""
-    return re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", re.sub(r"[0-9]", "9", value)))
+    """A value's shape without its content, in any script: upper-case letters → A, other
+    letters → a, digits → 9, letter-like marks dropped, separators and punctuation kept."""
+    out = []
+    for ch in value:
+        kind = unicodedata.category(ch)
+        if kind == "Lu":
+            out.append("A")
+        elif kind[0] == "L":
+            out.append("a")
+        elif kind[0] == "N":
+            out.append("9")
+        elif kind[0] == "M":
+            continue
+        else:
+            out.append(ch if ch.isascii() else "x")
+    return "".join(out)
 
 
 def prompt(dataset: str, briefs: list[dict[str, Any]]) -> str:
-    payload = json.dumps(
-        {"dataset": dataset, "columns": briefs[:MAX_COLUMNS]}, ensure_ascii=False, default=str
-    )
+    sent = briefs[:MAX_COLUMNS]
+    payload = json.dumps({"dataset": dataset, "columns": sent}, ensure_ascii=False, default=str)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e")
     return (
-        f"Analyse the {len(briefs)} columns of dataset {dataset!r} described below and answer "
+        f"Analyse the {len(sent)} columns of dataset {dataset!r} described below and answer "
         f"with the {TOOL_NAME} tool.\n<data>\n{payload}\n</data>"
     )
 
@@ -123,8 +144,10 @@ def prompt(dataset: str, briefs: list[dict[str, Any]]) -> str:
 def brief(profile: dict[str, Any], offline: dict[str, Any], *, masked: bool) -> dict[str, Any]:
     """What the model sees of one column: statistics, shapes, a few (masked) values."""
     samples = [str(v)[:SAMPLE_CHARS] for v in (profile.get("sample") or [])[:SAMPLES_PER_COLUMN]]
+    shapes = [p[0] if isinstance(p, list | tuple) else p for p in profile.get("patterns", [])][:5]
     if masked and offline.get("pii"):
         samples = [mask(v) for v in samples]
+        shapes = [mask(str(s)) for s in shapes]
     return {
         "name": profile["name"],
         "rows": profile.get("rows"),
@@ -132,9 +155,7 @@ def brief(profile: dict[str, Any], offline: dict[str, Any], *, masked: bool) -> 
         "distinct": profile.get("distinct"),
         "min_length": profile.get("min_length"),
         "max_length": profile.get("max_length"),
-        "shapes": [p[0] if isinstance(p, list | tuple) else p for p in profile.get("patterns", [])][
-            :5
-        ],
+        "shapes": shapes,
         "samples": samples,
         "samples_masked": bool(masked and offline.get("pii")),
         "offline_guess": offline.get("type"),
@@ -144,9 +165,22 @@ def brief(profile: dict[str, Any], offline: dict[str, Any], *, masked: bool) -> 
 # ------------------------------------------------------------------------------ validation
 
 
-def validate(raw: Any, columns: list[str]) -> tuple[Answer, list[str]]:
+def validate(
+    raw: Any,
+    columns: list[str],
+    *,
+    keyable: set[str] | None = None,
+    masked: set[str] | None = None,
+) -> tuple[Answer, list[str]]:
     """The answer, checked against the dataset: known columns, valid names and rules.
-    Structural problems raise InvalidAnswer; a single unusable rule is dropped (listed)."""
+    Structural problems raise InvalidAnswer; a single unusable rule is dropped (listed).
+
+    What the model proposes is only ever a suggestion, and a modest one: every rule is `warn`
+    without thresholds (a person picks the action on accepting), a key only a column the
+    profile shows complete and distinct (`keyable`), and no value-shaped rule (regex,
+    accepted values) or date format for a column whose values it saw masked (`masked`)."""
+    keyable = set(columns) if keyable is None else keyable
+    masked = masked or set()
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -171,18 +205,24 @@ def validate(raw: Any, columns: list[str]) -> tuple[Answer, list[str]]:
         column.suggested_name = name
         column.description = column.description.strip()[:500]
         column.semantic_type = normalise_name(column.semantic_type)[:40] or "unknown"
-    answer.dedupe_key = [k for k in answer.dedupe_key if k in known]
+    answer.dedupe_key = [k for k in answer.dedupe_key if k in keyable][:1]
+    for column in answer.columns:
+        if column.name in masked:
+            column.date_format = None
+            if column.cast in ("date", "datetime"):
+                column.cast = None
     kept, dropped = [], []
     silver = normalise_names(columns)  # rules speak of Silver's column names
+    masked_silver = {silver[c] for c in masked if c in silver}
     for spec in answer.rules:
-        spec = dict(spec)
+        spec = {k: v for k, v in dict(spec).items() if k not in THRESHOLD_FIELDS}
+        spec["action"] = "warn"
         if isinstance(spec.get("column"), str) and spec["column"] in silver:
             spec["column"] = silver[spec["column"]]
         if isinstance(spec.get("columns"), list):
             spec["columns"] = [silver.get(c, c) for c in spec["columns"]]
-        spec.pop("name", None)
         try:
-            rule = parse_rules({"rules": [{**spec, "action": spec.get("action", "warn")}]}).rules[0]
+            rule = parse_rules({"rules": [spec]}).rules[0]
         except (BadInputError, TypeError, ValueError) as exc:
             dropped.append(f"{spec.get('type')} on {spec.get('column')}: {exc}")
             continue
@@ -191,6 +231,9 @@ def validate(raw: Any, columns: list[str]) -> tuple[Answer, list[str]]:
             t not in set(silver.values()) for t in targets
         ):
             dropped.append(f"{rule.type} on {rule.target}: not a column rule this dataset has")
+            continue
+        if rule.type in ("regex", "accepted_values", "format") and set(targets) & masked_silver:
+            dropped.append(f"{rule.type} on {rule.target}: drawn from masked values")
             continue
         kept.append(rule.spec())
     answer.rules = kept
@@ -206,18 +249,18 @@ class AnthropicProvider:
     def __init__(self, api_key: str, model: str, base_url: str | None, timeout: float):
         import anthropic
 
-        self.model = model
+        self.model, self.timeout = model, timeout
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
 
-    async def complete(self, system: str, user: str) -> tuple[Any, Usage]:
+    async def complete(self, system: str, user: str, max_tokens: int) -> tuple[Any, Usage]:
         import anthropic
 
         try:
             response = await self.client.messages.create(
                 model=self.model,
-                max_tokens=MAX_ANSWER_TOKENS,
+                max_tokens=max_tokens,
                 system=system,
                 messages=[{"role": "user", "content": user}],
                 tools=[
@@ -230,10 +273,13 @@ class AnthropicProvider:
                 tool_choice={"type": "tool", "name": TOOL_NAME},
             )
         except anthropic.APIStatusError as exc:
-            raise ProviderError(f"HTTP {exc.status_code}: {_short(exc.message)}") from exc
+            # Only the status and the error type: provider messages can echo part of the key.
+            raise ProviderError(f"HTTP {exc.status_code} ({_kind(exc)})") from exc
         except anthropic.APIError as exc:
-            raise ProviderError(_short(str(exc)) or type(exc).__name__) from exc
+            raise ProviderError(type(exc).__name__) from exc
         usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
+        if response.stop_reason == "max_tokens":
+            raise ProviderError(f"the answer was cut at {max_tokens} tokens", usage)
         for block in response.content:
             if block.type == "tool_use" and block.name == TOOL_NAME:
                 return block.input, usage
@@ -247,12 +293,12 @@ class OpenAIProvider:
     def __init__(self, api_key: str, model: str, base_url: str | None, timeout: float):
         import openai
 
-        self.model = model
+        self.model, self.timeout = model, timeout
         self.client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
 
-    async def complete(self, system: str, user: str) -> tuple[Any, Usage]:
+    async def complete(self, system: str, user: str, max_tokens: int) -> tuple[Any, Usage]:
         import openai
 
         try:
@@ -266,17 +312,29 @@ class OpenAIProvider:
                     "type": "json_schema",
                     "json_schema": {"name": TOOL_NAME, "schema": ANSWER_SCHEMA},
                 },
-                max_completion_tokens=MAX_ANSWER_TOKENS,
+                max_completion_tokens=max_tokens,
             )
         except openai.APIStatusError as exc:
-            raise ProviderError(f"HTTP {exc.status_code}: {_short(exc.message)}") from exc
+            # Only the status and the error type: provider messages can echo part of the key.
+            raise ProviderError(f"HTTP {exc.status_code} ({_kind(exc)})") from exc
         except openai.APIError as exc:
-            raise ProviderError(_short(str(exc)) or type(exc).__name__) from exc
+            raise ProviderError(type(exc).__name__) from exc
         usage = Usage()
         if response.usage is not None:
             usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
+        if response.choices and response.choices[0].finish_reason == "length":
+            raise ProviderError(f"the answer was cut at {max_tokens} tokens", usage)
         content = response.choices[0].message.content if response.choices else None
         return content or "", usage
+
+
+def _kind(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("type"), str):
+            return error["type"][:60]
+    return type(exc).__name__
 
 
 def _short(text: str, n: int = 200) -> str:
@@ -331,15 +389,26 @@ async def analyse(
     briefs: list[dict[str, Any]],
     *,
     budget_left: int,
+    keyable: set[str] | None = None,
+    masked: set[str] | None = None,
+    deadline_seconds: float | None = None,
 ) -> Outcome:
-    """Ask each provider in turn until one gives a valid answer (each gets one retry)."""
+    """Ask each provider in turn until one gives a valid answer (each gets one retry). Each
+    call is bounded by its provider's timeout as a whole (not per read), and all of them
+    together by `deadline_seconds`, so a slow or hanging provider cannot hold the batch."""
     outcome = Outcome()
-    columns = [b["name"] for b in briefs]
+    columns = [b["name"] for b in briefs[:MAX_COLUMNS]]
     user = prompt(dataset, briefs)
+    # Room for ~100 tokens of answer per column (a cut answer is an error, not a retry).
+    answer_tokens = min(MAX_ANSWER_TOKENS * 4, 1024 + 100 * len(columns))
+    loop = asyncio.get_running_loop()
+    deadline = None if deadline_seconds is None else loop.time() + deadline_seconds
     for provider in providers:
         message = user
         for attempt in (1, 2):
-            needed = (len(SYSTEM) + len(message)) // 3 + MAX_ANSWER_TOKENS
+            # Characters / 3 undercounts CJK text; the tool schema is sent on every call too.
+            needed = (len(SYSTEM) + len(message) * 2 + len(json.dumps(ANSWER_SCHEMA))) // 3
+            needed += answer_tokens
             if outcome.usage.total + needed > budget_left:
                 reason = (
                     f"token budget: about {needed} more tokens needed, "
@@ -349,18 +418,31 @@ async def analyse(
                                          "reason": reason})  # fmt: skip
                 log.warning("AI analysis of %s not sent to %s: %s", dataset, provider.name, reason)
                 return outcome
+            wait = provider.timeout
+            if deadline is not None:
+                wait = min(wait, deadline - loop.time())
+                if wait <= 1:
+                    outcome.attempts.append({"provider": provider.name, "outcome": "skipped",
+                                             "reason": "the analysis deadline passed"})  # fmt: skip
+                    return outcome
             try:
-                raw, usage = await provider.complete(SYSTEM, message)
-            except ProviderError as exc:
-                outcome.attempts.append(
-                    {"provider": provider.name, "outcome": "error", "reason": str(exc)}
+                raw, usage = await asyncio.wait_for(
+                    provider.complete(SYSTEM, message, answer_tokens), wait
                 )
-                log.warning("%s could not analyse %s: %s", provider.name, dataset, exc)
+            except (ProviderError, TimeoutError) as exc:
+                reason = str(exc) or f"no answer within {wait:.0f}s"
+                if isinstance(exc, ProviderError) and exc.usage is not None:
+                    outcome.usage.input_tokens += exc.usage.input_tokens
+                    outcome.usage.output_tokens += exc.usage.output_tokens
+                outcome.attempts.append(
+                    {"provider": provider.name, "outcome": "error", "reason": reason}
+                )
+                log.warning("%s could not analyse %s: %s", provider.name, dataset, reason)
                 break  # the next provider
             outcome.usage.input_tokens += usage.input_tokens
             outcome.usage.output_tokens += usage.output_tokens
             try:
-                answer, dropped = validate(raw, columns)
+                answer, dropped = validate(raw, columns, keyable=keyable, masked=masked)
             except InvalidAnswer as exc:
                 outcome.attempts.append(
                     {"provider": provider.name, "outcome": "invalid", "reason": str(exc)}

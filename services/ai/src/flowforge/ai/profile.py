@@ -142,12 +142,13 @@ def profile_series(values: pl.Series, *, sample_rows: int = 100_000) -> ColumnPr
 
 
 def shapes(values: pl.Series) -> pl.Series:
-    """Each value's shape: digits → 9, ASCII letters → a / A, other characters kept; runs are
-    not collapsed, and a shape longer than 24 characters is cut to 23 and ends with `…`."""
+    """Each value's shape: digits → 9, upper-case letters → A, other letters → a (any script:
+    a shape must not carry a Cyrillic or Kanji name), other characters kept; runs are not
+    collapsed, and a shape longer than 24 characters is cut to 23 and ends with `…`."""
     shape = (
-        values.str.replace_all(r"[0-9]", "9")
-        .str.replace_all(r"[a-z]", "a")
-        .str.replace_all(r"[A-Z]", "A")
+        values.str.replace_all(r"\p{N}", "9")
+        .str.replace_all(r"[\p{Ll}\p{Lt}\p{Lm}\p{Lo}]", "a")
+        .str.replace_all(r"\p{Lu}", "A")
     )
     long = shape.str.len_chars() > SHAPE_WIDTH
     cut = shape.str.slice(0, SHAPE_WIDTH - 1) + "…"

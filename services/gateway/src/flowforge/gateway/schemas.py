@@ -281,3 +281,9 @@ class SilverSpecPublic(BaseModel):
             if kind == "decimal" and detail and not (detail.isdigit() and int(detail) <= 18):
                 raise ValueError(f"types.{column}: decimal scale {detail!r} is not 0-18")
         return self
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh: bool = Field(default=False, description="ask the LLM again, not its cache")

@@ -181,10 +181,18 @@ class State:
         renames: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
     ) -> None:
-        spec = await self.silver_spec(dataset)
-        spec["renames"].update(renames or {})
-        spec["types"].update(types or {})
-        await self.replace_silver_spec(dataset, spec)
+        """Merge into the spec in one statement (two accepts at once both land)."""
+        await self.pool.execute(
+            "INSERT INTO gateway.datasets (name, silver_spec) VALUES ($1,"
+            " jsonb_build_object('renames', $2::jsonb, 'types', $3::jsonb))"
+            " ON CONFLICT (name) DO UPDATE SET silver_spec = jsonb_build_object("
+            " 'renames', coalesce(gateway.datasets.silver_spec->'renames', '{}') || $2::jsonb,"
+            " 'types', coalesce(gateway.datasets.silver_spec->'types', '{}') || $3::jsonb),"
+            " updated_at = now()",
+            dataset,
+            renames or {},
+            types or {},
+        )
 
     async def latest_profile(self, dataset: str) -> dict[str, Any] | None:
         if not await self._has("ai.profiles"):
@@ -200,7 +208,8 @@ class State:
         row = None
         if await self._has("ai.suggestions"):
             row = await self.pool.fetchrow(
-                "SELECT s.*, d.decision FROM ai.suggestions s LEFT JOIN"
+                "SELECT s.*, CASE WHEN d.payload = s.payload THEN d.decision END AS decision"
+                " FROM ai.suggestions s LEFT JOIN"
                 " gateway.suggestion_decisions d ON d.suggestion_id = s.id"
                 " WHERE s.id = $1 AND s.dataset = $2",
                 suggestion_id,
@@ -212,6 +221,28 @@ class State:
                 f"list them at GET /api/v1/datasets/{dataset}/suggestions"
             )
         return row
+
+    async def claim_decision(
+        self, suggestion_id: int, dataset: str, decision: str, payload: dict
+    ) -> bool:
+        """Record a decision unless one exists for this very payload; False if it does."""
+        done = await self.pool.fetchval(
+            "INSERT INTO gateway.suggestion_decisions (suggestion_id, dataset, decision, payload)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (suggestion_id) DO UPDATE SET"
+            " decision = EXCLUDED.decision, payload = EXCLUDED.payload, detail = '{}',"
+            " decided_at = now() WHERE gateway.suggestion_decisions.payload <> EXCLUDED.payload"
+            " RETURNING 1",
+            suggestion_id,
+            dataset,
+            decision,
+            payload,
+        )
+        return bool(done)
+
+    async def unclaim_decision(self, suggestion_id: int) -> None:
+        await self.pool.execute(
+            "DELETE FROM gateway.suggestion_decisions WHERE suggestion_id = $1", suggestion_id
+        )
 
     async def decide(
         self, suggestion_id: int, dataset: str, decision: str, payload: dict, detail: dict
@@ -265,7 +296,8 @@ class State:
             }
         rows = await self.pool.fetch(
             "SELECT s.id, s.kind, s.target, s.source, s.payload, s.reason, s.run_id,"
-            " s.updated_at, coalesce(d.decision, 'open') AS status FROM ai.suggestions s"
+            " s.updated_at, CASE WHEN d.payload = s.payload THEN d.decision ELSE 'open' END"
+            " AS status FROM ai.suggestions s"
             " LEFT JOIN gateway.suggestion_decisions d ON d.suggestion_id = s.id"
             " WHERE s.dataset = $1 ORDER BY s.kind, s.target, s.source",
             dataset,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,20 +242,21 @@ def _cast_in_batches(bronze: Path, typed: Path, p: SilverPlan, rows: int = 256_0
 
 
 def rename(names: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
-    """Apply the dataset's renames (Silver name → new name); one that would collide with
-    another column, or is not a valid name, is skipped (logged)."""
+    """Apply the dataset's renames (Silver name → new name), the same whatever the column
+    order: a rename is skipped (logged) when its new name is not snake_case, is taken by a
+    column that keeps its name, or is wanted by two columns."""
     if not renames:
         return names
-    taken = set(names.values())
+    moving = {s: renames[s] for s in names.values() if renames.get(s) and renames[s] != s}
+    staying = set(names.values()) - set(moving)
+    wanted = Counter(moving.values())
     out = {}
     for bronze_name, silver_name in names.items():
-        new = renames.get(silver_name)
-        if new and new != silver_name:
-            if new in taken or snake_case(new) != new:
+        new = moving.get(silver_name)
+        if new is not None:
+            if snake_case(new) != new or new in staying or wanted[new] > 1:
                 log.warning("rename %s → %s skipped: not a free snake_case name", silver_name, new)
             else:
-                taken.discard(silver_name)
-                taken.add(new)
                 silver_name = new
         out[bronze_name] = silver_name
     return out

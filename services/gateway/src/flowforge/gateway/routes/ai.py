@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 
 from flowforge.common.errors import BadInputError, ConflictError, NotFoundError
 from flowforge.common.events import AI_ANALYZE, QUALITY_DRYRUN
@@ -19,7 +19,7 @@ from flowforge.common.naming import snake_case
 from flowforge.common.rules import parse_rules
 from flowforge.gateway.ask import ask
 from flowforge.gateway.deps import Gateway, GatewayDep
-from flowforge.gateway.schemas import SilverSpecPublic
+from flowforge.gateway.schemas import AnalyzeRequest, SilverSpecPublic
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["ai"])
 ANALYZE_TIMEOUT = 300.0
@@ -30,12 +30,12 @@ DRYRUN_TIMEOUT = 120.0
 async def analyze(
     name: str,
     gw: GatewayDep,
-    body: Annotated[dict[str, Any] | None, Body(examples=[{"refresh": False}])] = None,
+    body: AnalyzeRequest | None = None,
 ) -> dict[str, Any]:
     """Analyse the dataset's latest batch now (offline, then the configured LLM; `refresh`
     asks the LLM again even if this schema was analysed before). Returns the suggestions."""
     name = check_name(name)
-    refresh = bool((body or {}).get("refresh"))
+    refresh = body.refresh if body else False
     done = await ask(gw, AI_ANALYZE, {"dataset": name, "refresh": refresh}, ANALYZE_TIMEOUT)
     return {"analysed": done, **await gw.state.suggestions(name)}
 
@@ -59,13 +59,19 @@ async def profile(name: str, gw: GatewayDep) -> dict[str, Any]:
 
 
 @router.post("/{name}/suggestions/{suggestion_id}/dry-run")
-async def dry_run(name: str, suggestion_id: int, gw: GatewayDep) -> dict[str, Any]:
-    """How many rows of the dataset's Silver data a suggested rule would flag or quarantine."""
+async def dry_run(
+    name: str,
+    suggestion_id: int,
+    gw: GatewayDep,
+    action: Annotated[str, Query(description="the action to try it with")] = "quarantine",
+) -> dict[str, Any]:
+    """How many rows of the dataset's Silver data a suggested rule would have quarantined
+    (tried with action `quarantine` unless told otherwise; nothing is stored)."""
     name = check_name(name)
     suggestion = await gw.state.suggestion(name, suggestion_id)
     if suggestion["kind"] != "rule":
         raise BadInputError(f"suggestion {suggestion_id} is a {suggestion['kind']}, not a rule")
-    return await _dry_run(gw, name, dict(suggestion["payload"]))
+    return await _dry_run(gw, name, {**dict(suggestion["payload"]), "action": action})
 
 
 async def _dry_run(gw: Gateway, dataset: str, rule: dict[str, Any]) -> dict[str, Any]:
@@ -86,37 +92,54 @@ async def accept(
     Silver spec, a key into the dataset's key. It applies to the next batch."""
     name = check_name(name)
     suggestion = await gw.state.suggestion(name, suggestion_id)
-    if suggestion["decision"] is not None:
-        raise ConflictError(f"suggestion {suggestion_id} was already {suggestion['decision']}")
     payload = dict(suggestion["payload"])
+    kind = suggestion["kind"]
+    rule = None
+    if kind == "rule":
+        payload["action"] = action or "warn"  # a person picks the action, warn by default
+        rule = parse_rules({"rules": [payload]}, dataset=name).rules[0]
+        existing = {r.name: r for r in await gw.state.rules(name)}
+        if rule.name in existing and existing[rule.name].spec() != rule.spec():
+            raise ConflictError(
+                f"dataset {name!r} already has a different rule named {rule.name!r}; "
+                "rename or delete it first"
+            )
+    elif kind not in ("rename", "cast", "key"):
+        raise BadInputError(f"suggestions of kind {kind!r} cannot be accepted")
+    # The decision is claimed first: of two concurrent accepts, one applies, one gets 409.
+    original = dict(suggestion["payload"])  # what was suggested (the status compares it)
+    if not await gw.state.claim_decision(suggestion_id, name, "accepted", original):
+        raise ConflictError(f"suggestion {suggestion_id} was already decided")
     detail: dict[str, Any] = {}
-    match suggestion["kind"]:
-        case "rule":
-            if action is not None:
-                payload["action"] = action
-            rule = parse_rules({"rules": [payload]}, dataset=name).rules[0]
+    try:
+        if rule is not None:
             try:
-                detail["dry_run"] = await _dry_run(gw, name, rule.spec())
+                tried = {**rule.spec(), "action": "quarantine"}
+                detail["dry_run"] = await _dry_run(gw, name, tried)
             except NotFoundError as exc:
                 detail["dry_run"] = {"skipped": str(exc)}
             await gw.state.add_rule(name, rule)
-        case "rename":
+        elif kind == "rename":
             await gw.state.update_silver_spec(name, renames={payload["column"]: payload["to"]})
-        case "cast":
+        elif kind == "cast":
             await gw.state.update_silver_spec(name, types={payload["column"]: payload["type"]})
-        case "key":
+        else:
             await gw.state.save_dataset(name, list(payload["columns"]))
-        case other:
-            raise BadInputError(f"suggestions of kind {other!r} cannot be accepted")
-    await gw.state.decide(suggestion_id, name, "accepted", payload, detail)
-    return {"id": suggestion_id, "kind": suggestion["kind"], "accepted": payload, **detail}
+    except BaseException:
+        await gw.state.unclaim_decision(suggestion_id)
+        raise
+    await gw.state.decide(suggestion_id, name, "accepted", original, {**detail, "applied": payload})
+    return {"id": suggestion_id, "kind": kind, "accepted": payload, **detail}
 
 
 @router.post("/{name}/suggestions/{suggestion_id}/dismiss")
 async def dismiss(name: str, suggestion_id: int, gw: GatewayDep) -> dict[str, Any]:
     name = check_name(name)
     suggestion = await gw.state.suggestion(name, suggestion_id)
-    await gw.state.decide(suggestion_id, name, "dismissed", dict(suggestion["payload"]), {})
+    if not await gw.state.claim_decision(
+        suggestion_id, name, "dismissed", dict(suggestion["payload"])
+    ):
+        raise ConflictError(f"suggestion {suggestion_id} was already decided")
     return {"id": suggestion_id, "dismissed": True}
 
 

@@ -225,3 +225,13 @@ rules:
     unique = next(r for r in rules.rules if r.type == "unique")
     assert str(unique.fail_if) == "> 5%" and unique.effective_action == "quarantine"
     assert next(r for r in rules.rules if r.type == "accepted_values").action == "warn"
+
+
+def test_rules_follow_a_renamed_column_only_where_the_batch_has_the_new_name():
+    from flowforge.quality.engine import follow_renames
+
+    rules = parse_rules({"columns": {"cust_no": ["not_null"]}}).rules
+    renamed = follow_renames(rules, {"cust_no": "customer_id"}, ["customer_id", "x"])
+    assert renamed[0].column == "customer_id" and renamed[0].name == "not_null_cust_no"
+    old_batch = follow_renames(rules, {"cust_no": "customer_id"}, ["cust_no", "x"])
+    assert old_batch[0].column == "cust_no"

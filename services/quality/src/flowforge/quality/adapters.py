@@ -201,6 +201,16 @@ class Config:
         )
         return [Rule.model_validate(_json(r["spec"])) for r in rows]
 
+    async def renames(self, dataset: str) -> dict[str, str]:
+        """The dataset's accepted renames (Silver spec), so rules follow renamed columns."""
+        try:
+            renames = await self.pool.fetchval(
+                "SELECT silver_spec->'renames' FROM gateway.datasets WHERE name = $1", dataset
+            )
+        except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
+            return {}
+        return dict(_json(renames) or {})
+
     async def reconcile(self, models: list[str]) -> dict[str, dict[str, str]]:
         """{model: {gold column: 'dataset.column'}} for the models that declare sums."""
         if not models or not await self._has("gateway.models"):

@@ -55,6 +55,28 @@ class RuleError(Exception):
     """A rule that cannot be evaluated on this batch (a missing column, a bad pattern...)."""
 
 
+def follow_renames(rules: list[Rule], renames: dict[str, str], available: list[str]) -> list[Rule]:
+    """Rules written before a column was renamed (the dataset's Silver spec) follow it to its
+    new name in batches that have the new name and not the old one."""
+    if not renames:
+        return rules
+    present = set(available)
+
+    def moved(name: str | None) -> str | None:
+        new = renames.get(name or "")
+        return new if name not in present and new in present else name
+
+    out = []
+    for rule in rules:
+        update: dict = {}
+        if rule.column and moved(rule.column) != rule.column:
+            update["column"] = moved(rule.column)
+        if rule.columns and [moved(c) for c in rule.columns] != rule.columns:
+            update["columns"] = [moved(c) for c in rule.columns]
+        out.append(rule.model_copy(update=update) if update else rule)
+    return out
+
+
 def columns_needed(rules: list[Rule], key: list[str], available: list[str]) -> list[str]:
     """The Silver columns the rules read (an sql rule: every column its expression names)."""
     wanted = {"_run_id", "_source_file", "_source_line", *key}

@@ -34,7 +34,13 @@ from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.common.rules import Rule
 from flowforge.common.storage import LakeFiles
 from flowforge.quality.adapters import Config, Results
-from flowforge.quality.engine import Evaluation, Reference, columns_needed, evaluate
+from flowforge.quality.engine import (
+    Evaluation,
+    Reference,
+    columns_needed,
+    evaluate,
+    follow_renames,
+)
 
 log = logging.getLogger(__name__)
 SERVICE = "quality"
@@ -72,6 +78,7 @@ async def evaluate_batch(
     run's lock is held, so revisions leave in order."""
     started = utcnow()
     rules = await deps.config.rules(event.dataset)
+    renames = await deps.config.renames(event.dataset)
     references = await _references(rules, deps)
     async with deps.results.run_lock(event.run_id) as conn:
         latest = await Results.latest_revision(conn, event.run_id)
@@ -84,7 +91,7 @@ async def evaluate_batch(
         previous = await Results.previous_rows(conn, event.dataset, event.run_id)
         released = await Results.released(conn, event.run_id)
         evaluation, lines = await asyncio.to_thread(
-            _evaluate_file, event, deps, rules, references, previous, released
+            _evaluate_file, event, deps, rules, references, previous, released, renames
         )
         qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
         written = await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
@@ -142,10 +149,12 @@ def _evaluate_file(
     references: dict[str, Reference],
     previous: int | None,
     released: list[tuple[int, str]],
+    renames: dict[str, str] | None = None,
 ) -> tuple[Evaluation, pl.Series]:
     store = deps.files.store
     with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
         available = pq.read_schema(path).names
+        rules = follow_renames(rules, renames or {}, available)
         wanted = columns_needed(rules, event.key, available)
         # The lineage strings (one run id, one file name, 5M times) are read dictionary-coded
         # (categorical: a code per row); the rest straight into Polars, which reads Parquet

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -82,6 +84,19 @@ class AiStore:
             dataset,
             fingerprint,
         )
+
+    @asynccontextmanager
+    async def budget_lock(self, dataset: str) -> AsyncIterator[None]:
+        """One LLM analysis of a dataset at a time, across replicas and on-demand requests,
+        so each reads what the previous one spent before spending (exact budget)."""
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext('ai-budget:' || $1))", dataset)
+            try:
+                yield
+            finally:
+                await conn.execute(
+                    "SELECT pg_advisory_unlock(hashtext('ai-budget:' || $1))", dataset
+                )
 
     async def tokens_spent(self, dataset: str) -> int:
         return (

@@ -119,42 +119,43 @@ async def _llm(
         answer = llm.Answer.model_validate(cached["result"]["answer"])
         source, tokens, attempts = cached["source"], 0, []
     else:
-        spent = await deps.store.tokens_spent(batch.dataset)
-        briefs = [
-            llm.brief(
-                p.to_dict(), {"type": c["semantic_type"], "pii": c["pii"]}, masked=deps.mask_pii
-            )  # fmt: skip
-            for p, c in zip(profiles, offline, strict=True)
-        ]
-        keyable = {
-            p.name for p in profiles if p.nulls == 0 and p.present and p.distinct >= p.present
-        }
-        masked = {c["name"] for c in offline if c["pii"]} if deps.mask_pii else set()
-        timeout = max((p.timeout for p in deps.providers), default=60.0)
-        outcome = await llm.analyse(
-            deps.providers,
-            batch.dataset,
-            briefs,
-            budget_left=deps.token_budget - spent,
-            keyable=keyable,
-            masked=masked,
-            # Every provider, each with its retry, at most this long: the batch's consumer
-            # is not held by a slow or hanging provider.
-            deadline_seconds=2 * timeout + 30,
-        )
-        calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
-        await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
-        if outcome.answer is None:
-            await deps.store.save_analysis(
-                run_id=batch.run_id,
-                source="llm-failed",
-                dataset=batch.dataset,
-                fingerprint=batch.fingerprint,
-                result={},
-                tokens=outcome.usage.total,
-                attempts=outcome.attempts,
+        async with deps.store.budget_lock(batch.dataset):
+            spent = await deps.store.tokens_spent(batch.dataset)
+            briefs = [
+                llm.brief(
+                    p.to_dict(), {"type": c["semantic_type"], "pii": c["pii"]}, masked=deps.mask_pii
+                )  # fmt: skip
+                for p, c in zip(profiles, offline, strict=True)
+            ]
+            keyable = {
+                p.name for p in profiles if p.nulls == 0 and p.present and p.distinct >= p.present
+            }
+            masked = {c["name"] for c in offline if c["pii"]} if deps.mask_pii else set()
+            timeout = max((p.timeout for p in deps.providers), default=60.0)
+            outcome = await llm.analyse(
+                deps.providers,
+                batch.dataset,
+                briefs,
+                budget_left=deps.token_budget - spent,
+                keyable=keyable,
+                masked=masked,
+                # Every provider, each with its retry, at most this long: the batch's consumer
+                # is not held by a slow or hanging provider.
+                deadline_seconds=2 * timeout + 30,
             )
-            return None
+            calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
+            await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
+            if outcome.answer is None:
+                await deps.store.save_analysis(
+                    run_id=batch.run_id,
+                    source="llm-failed",
+                    dataset=batch.dataset,
+                    fingerprint=batch.fingerprint,
+                    result={},
+                    tokens=outcome.usage.total,
+                    attempts=outcome.attempts,
+                )
+                return None
         answer, source = outcome.answer, outcome.source
         tokens, attempts = outcome.usage.total, outcome.attempts
     columns = analysis.llm_columns(answer, profiles)

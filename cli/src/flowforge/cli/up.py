@@ -67,12 +67,38 @@ def run_demo(url: str, stopping: StopFlag) -> None:
         console.print(f"[cyan]gold[/cyan] {name}")
         for row in gold.get("rows", []):
             console.print(f"    {row}")
+        _print_analysis(client, "orders", stopping)
         rejected = client.get(f"/api/v1/runs/{accepted['run_id']}/rejected").json()
         for row in rejected.get("rows", []):
             console.print(
                 f"[yellow]rejected[/yellow] line {row['line']}: {row['reason']}: {row['raw']!r}"
             )
         console.print(f"\nExplore: {url}/docs · {url}/api/v1/datasets/orders/lineage")
+
+
+def _print_analysis(client: httpx.Client, dataset: str, stopping: StopFlag) -> None:
+    """What schema detection found (offline; it lands within seconds of Bronze)."""
+    deadline = time.monotonic() + 20
+    found: dict = {}
+    while time.monotonic() < deadline and not stopping.is_set():
+        found = client.get(f"/api/v1/datasets/{dataset}/suggestions").json()
+        if found.get("columns"):
+            break
+        time.sleep(0.5)
+    columns = [c for c in found.get("columns", []) if "offline" in c]
+    if not columns:
+        return
+    console.print("\n[bold]What schema detection found[/bold] (offline, no API key needed)")
+    for column in columns:
+        guess = column["offline"]
+        pii = f" [yellow]PII ({guess.get('pii_kind')})[/yellow]" if guess.get("pii") else ""
+        console.print(
+            f"    {column['name']}: {guess['semantic_type']} ({guess['confidence']:.2f}){pii}"
+        )
+    open_ones = [s for s in found.get("suggestions", []) if s.get("status") == "open"]
+    console.print(
+        f"    {len(open_ones)} suggestion(s) to review: GET /api/v1/datasets/{dataset}/suggestions"
+    )
 
 
 def _write_endpoints(home: Path, url: str, overrides: dict[str, str]) -> None:

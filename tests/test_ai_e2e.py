@@ -43,7 +43,8 @@ def columns_of(analysis: dict) -> dict[str, dict]:
     return {c["name"]: c for c in analysis["columns"]}
 
 
-def test_without_a_key_the_offline_detector_types_flags_and_suggests(platform):
+def test_without_a_key_the_offline_detector_types_flags_and_suggests(any_platform):
+    platform = any_platform
     dataset = unique("customers")
     run = platform.land(CUSTOMERS.encode(), "customers.csv", dataset=dataset)
     assert run["status"] == "succeeded", run

@@ -90,8 +90,8 @@ def gold_sum(client, model: str) -> float:
     return round(sum(r["revenue"] for r in rows), 2)
 
 
-def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(platform):
-    p = platform
+def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(any_platform):
+    p = any_platform
     customers, orders, model = unique("customers"), unique("orders"), unique("revenue")
     assert p.land(CUSTOMERS.encode(), "customers.csv", dataset=customers)["status"] == "succeeded"
 

@@ -410,3 +410,36 @@ def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_
         what="run succeeded again",
     )
     assert restored["counts"]["quarantined"] == 0 and restored["counts"]["valid"] == 3
+
+
+def test_a_large_replay_is_answered_at_once_and_lands_in_the_background(platform):
+    p = platform
+    dataset = unique("many")
+    runs = [
+        p.upload(f"id,v\n{i},{i}\n{i + 100},-1\n".encode(), f"part{i}.csv", dataset=dataset)
+        for i in range(11)
+    ]
+    for r in runs:
+        assert p.wait_run(r["run_id"])["status"] == "succeeded"
+    with p.client() as c:
+        rule = {"name": "v_positive", "type": "range", "column": "v", "min": 0}
+        assert c.post(f"/api/v1/datasets/{dataset}/rules", json=rule).status_code == 201
+        answer = c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={"all": True})
+        assert answer.status_code == 200, answer.text
+        assert {r["status"] for r in answer.json()["runs"]} == {"queued"}
+        assert len(answer.json()["runs"]) == 11
+
+        def replayed():
+            trend = c.get(f"/api/v1/datasets/{dataset}/quality", params={"limit": 50}).json()
+            done = [t for t in trend["trend"] if t["revision"] == 1]
+            return len(done) == 11 and done
+
+        done = wait_for(replayed, 120, "11 batches replayed")
+        assert all(t["quarantined"] == 1 for t in done)
+    for r in runs:
+        final = wait_for(
+            lambda r=r: (x := p.wait_run(r["run_id"]))["counts"]["quarantined"] == 1 and x,
+            60,
+            "run counts updated",
+        )
+        assert final["status"] == "succeeded" and final["counts"]["valid"] == 1

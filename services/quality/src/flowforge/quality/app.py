@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,19 @@ def register(rt: Runtime) -> None:
     async def publish_event(event: Event) -> None:
         await publish(rt.broker, event, rt.settings)
 
+    running: set[asyncio.Task] = set()
+
+    def spawn(work) -> None:
+        task = asyncio.create_task(work)
+        running.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            running.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background replay failed: %s", t.exception())
+
+        task.add_done_callback(done)
+
     def resolve() -> Deps:
         # Resources open in the lifespan hook, after registration; bind them on first use.
         if not deps:
@@ -49,6 +63,7 @@ def register(rt: Runtime) -> None:
                     results=Results(rt.pool),
                     config=Config(rt.pool),
                     publish=publish_event,
+                    spawn=spawn,
                 )
             )
         return deps[0]

@@ -8,7 +8,7 @@ import logging
 import math
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ class Deps:
     config: Config
     # Publishes events outside a subscriber (replays and releases answer a request).
     publish: Callable[[Event], Awaitable[None]] | None = None
+    # Runs a long replay after the request is answered (None: always within the request).
+    spawn: Callable[[Coroutine[Any, Any, Any]], None] | None = None
 
 
 # ------------------------------------------------------------------------------ evaluation
@@ -279,17 +281,33 @@ def _reference_values(deps: Deps, batches: list[Any], column: str) -> Reference:
 # ----------------------------------------------------------------------- replay and release
 
 
+SYNC_REPLAY_BATCHES = 10  # more than this: answered at once, replayed in the background
+
+
 async def replay(dataset: str, run_ids: list[str] | None, deps: Deps) -> list[dict[str, Any]]:
     """Re-evaluate batches of a dataset with its rules of now (every evaluated batch when no
-    run is named) and publish each new verdict, so Gold follows."""
+    run is named) and publish each new verdict, so Gold follows. Up to SYNC_REPLAY_BATCHES
+    batches are replayed before answering (the answer has their verdicts); more are queued
+    and replayed after the answer (`status: queued`; GET .../quality shows them land)."""
     if run_ids is None:
         run_ids = [r["run_id"] for r in await deps.results.latest_evaluations(dataset)]
-    out = []
+    events = []
     for run_id in run_ids:
         async with deps.results.pool.acquire() as conn:
             event = await Results.silver_event(conn, run_id)
         if event is None or event.dataset != dataset:
             raise NotFoundError(f"run {run_id} has no evaluated Silver batch in {dataset!r}")
+        events.append(event)
+    if len(events) > SYNC_REPLAY_BATCHES and deps.spawn is not None:
+        deps.spawn(_replay_events(events, deps))
+        return [{"run_id": e.run_id, "status": "queued"} for e in events]
+    return await _replay_events(events, deps)
+
+
+async def _replay_events(events: list[SilverReady], deps: Deps) -> list[dict[str, Any]]:
+    out = []
+    for event in events:
+        run_id = event.run_id
         checked = await evaluate_batch(event, deps, trigger="replay", publish=deps.publish)
         out.append(
             {
@@ -354,13 +372,21 @@ async def release(
         entries.extend((e["run_id"], int(line), r) for _, line, r in found.iter_rows())
     recorded = await deps.results.release(dataset, entries, reason)
     replayed = await replay(dataset, sorted(before), deps) if before else []
-    released = sum(before[r["run_id"]] - (r["quarantined"] or 0) for r in replayed)
+    queued = any(r.get("status") == "queued" for r in replayed)
+    released = (
+        None if queued else sum(before[r["run_id"]] - (r["quarantined"] or 0) for r in replayed)
+    )
     return {
         # Rows that left quarantine: a row failing another rule too stays quarantined.
         "released_rows": released,
         "released_entries": recorded,
         "not_released": kept_back,
         "runs": replayed,
+        **(
+            {"note": "replaying in the background; GET .../quality shows the new revisions"}
+            if queued
+            else {}
+        ),  # fmt: skip
     }
 
 

@@ -117,6 +117,30 @@ def build_app(
     return app, rt
 
 
+async def answer_request(work: Callable[[], Awaitable[Any]], what: str) -> dict:
+    """The reply to a request/reply call: `{"ok": result}`, or `{"error": message, "status":
+    HTTP status}` that the gateway turns back into the matching error (never a traceback: the
+    log has it)."""
+    from flowforge.common.errors import (
+        ConflictError,
+        FlowForgeError,
+        NotFoundError,
+        TransientError,
+    )
+
+    try:
+        return {"ok": await work()}
+    except NotFoundError as exc:
+        return {"error": str(exc), "status": 404}
+    except ConflictError as exc:
+        return {"error": str(exc), "status": 409}
+    except FlowForgeError as exc:
+        return {"error": str(exc), "status": 503 if isinstance(exc, TransientError) else 400}
+    except Exception as exc:  # noqa: BLE001 - the caller gets a message, the log the trace
+        log.exception("%s failed", what)
+        return {"error": f"{what} failed: {exc}", "status": 500}
+
+
 def run_service(
     service: str,
     register: Callable[[Runtime], None],

@@ -14,10 +14,9 @@ from flowforge.ai import handlers, llm
 from flowforge.ai.adapters import AiStore
 from flowforge.ai.handlers import Deps
 from flowforge.common.bus import consume, publish
-from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
 from flowforge.common.events import AI_ANALYZE, BronzeReady, Event
 from flowforge.common.lake import check_name
-from flowforge.common.service import Runtime, run_service
+from flowforge.common.service import Runtime, answer_request, run_service
 from flowforge.common.storage import LakeFiles
 
 SERVICE = "ai"
@@ -56,19 +55,13 @@ def register(rt: Runtime) -> None:
 
     @rt.broker.subscriber(AI_ANALYZE, queue=SERVICE, title="ai:analyze")
     async def on_analyze(body: dict) -> dict:
-        try:
+        async def work():
             dataset = check_name(str(body.get("dataset", "")))
-            result = await handlers.analyse_dataset(
-                dataset, resolve(), refresh=bool(body.get("refresh"))
+            return await handlers.analyse_dataset(
+                dataset, resolve(), refresh=body.get("refresh") is True
             )
-            return {"ok": result}
-        except NotFoundError as exc:
-            return {"error": str(exc), "status": 404}
-        except FlowForgeError as exc:
-            return {"error": str(exc), "status": 503 if isinstance(exc, TransientError) else 400}
-        except Exception as exc:  # noqa: BLE001 - the caller gets a message, the log the trace
-            log.exception("analysis request failed")
-            return {"error": f"the analysis failed: {exc}", "status": 500}
+
+        return await answer_request(work, "the analysis")
 
 
 def main() -> None:

@@ -10,9 +10,6 @@ from typing import Any
 from flowforge.common.bus import consume, publish
 from flowforge.common.errors import (
     BadInputError,
-    FlowForgeError,
-    NotFoundError,
-    TransientError,
 )
 from flowforge.common.events import (
     QUALITY_DRYRUN,
@@ -23,7 +20,7 @@ from flowforge.common.events import (
     SilverReady,
 )
 from flowforge.common.lake import check_name
-from flowforge.common.service import Runtime, run_service
+from flowforge.common.service import Runtime, answer_request, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.quality import handlers
 from flowforge.quality.adapters import Config, Results
@@ -121,15 +118,7 @@ def register(rt: Runtime) -> None:
 
 
 async def _answer(work) -> dict:
-    try:
-        return {"ok": await work()}
-    except NotFoundError as exc:
-        return {"error": str(exc), "status": 404}
-    except FlowForgeError as exc:
-        return {"error": str(exc), "status": 503 if isinstance(exc, TransientError) else 400}
-    except Exception as exc:  # noqa: BLE001 - the caller gets a message, the log the trace
-        log.exception("quality request failed")
-        return {"error": f"quality could not do it: {exc}", "status": 500}
+    return await answer_request(work, "the quality request")
 
 
 def main() -> None:

@@ -95,7 +95,10 @@ def test_without_a_key_the_offline_detector_types_flags_and_suggests(any_platfor
 
         profile = c.get(f"/api/v1/datasets/{dataset}/profile").json()
         tier = next(col for col in profile["columns"] if col["name"] == "Tier")
-        assert tier["rows"] == 6 and tier["distinct"] == 3
+        assert tier["rows"] == 6 and tier["distinct"] == 3 and "gold" in tier["sample"]
+        email = next(col for col in profile["columns"] if col["name"] == "E-mail")
+        assert email["masked"] and "ann.lee@example.com" not in str(email)
+        assert "aaa.aaa@aaaaaaa.aaa" in email["sample"]
 
     # The next file lands with the accepted key: the key is applied by Silver (latest wins).
     again = platform.land(CUSTOMERS.encode(), "customers.csv", dataset=dataset)

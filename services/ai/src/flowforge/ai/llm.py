@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import normalise_name
 from flowforge.common.naming import normalise_names
+from flowforge.common.privacy import mask
 from flowforge.common.rules import parse_rules
 
 log = logging.getLogger(__name__)
@@ -110,25 +110,6 @@ class Provider(Protocol):
 
 
 # ---------------------------------------------------------------------------------- prompt
-
-
-def mask(value: str) -> str:
-    """A value's shape without its content, in any script: upper-case letters → A, other
-    letters → a, digits → 9, letter-like marks dropped, separators and punctuation kept."""
-    out = []
-    for ch in value:
-        kind = unicodedata.category(ch)
-        if kind == "Lu":
-            out.append("A")
-        elif kind[0] == "L":
-            out.append("a")
-        elif kind[0] == "N":
-            out.append("9")
-        elif kind[0] == "M":
-            continue
-        else:
-            out.append(ch if ch.isascii() else "x")
-    return "".join(out)
 
 
 def prompt(dataset: str, briefs: list[dict[str, Any]]) -> str:

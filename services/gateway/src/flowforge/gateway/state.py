@@ -12,6 +12,7 @@ import asyncpg
 
 from flowforge.common.errors import NotFoundError
 from flowforge.common.events import STAGES, RunCounts
+from flowforge.common.privacy import mask
 from flowforge.common.rules import Rule
 from flowforge.gateway.schemas import (
     CheckPublic,
@@ -202,7 +203,16 @@ class State:
             " WHERE dataset = $1 ORDER BY created_at DESC LIMIT 1",
             dataset,
         )
-        return dict(row) if row else None
+        if row is None:
+            return None
+        found = dict(row)
+        analysis = await self.pool.fetchval(
+            "SELECT result FROM ai.analyses WHERE run_id = $1 AND source = 'offline'",
+            found["run_id"],
+        )
+        pii = {c["name"] for c in (analysis or {}).get("columns", []) if c.get("pii")}
+        found["columns"] = [_masked_profile(c) if c["name"] in pii else c for c in row["columns"]]
+        return found
 
     async def suggestion(self, dataset: str, suggestion_id: int) -> asyncpg.Record:
         row = None
@@ -555,3 +565,15 @@ def _check(row: asyncpg.Record) -> CheckPublic:
         detail=row["detail"],
         examples=list(row["examples"] or []),
     )
+
+
+def _masked_profile(column: dict) -> dict:
+    """A PII column's profile with its values shown as shapes (statistics unchanged)."""
+    out = dict(column)
+    for field in ("min", "max"):
+        if isinstance(out.get(field), str):
+            out[field] = mask(out[field])
+    out["top_values"] = [[mask(str(v)), n] for v, n in out.get("top_values") or []]
+    out["sample"] = [mask(str(v)) for v in out.get("sample") or []]
+    out["masked"] = True
+    return out

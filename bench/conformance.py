@@ -43,7 +43,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +59,10 @@ import psutil
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from pipeline import free_port, platform_env, read_pid  # noqa: E402 - bench/ is no package
+
 DEFAULT_CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
 DEFAULT_REPORT = REPO / "docs" / "conformance.md"
 SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
@@ -78,30 +81,6 @@ def now() -> float:
 
 
 # ------------------------------------------------------------------------------- platform
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def platform_env(home: Path, port: int) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("NATS_URL", "DATABASE_URL", "FLOWFORGE_HOME", "FLOWFORGE_PORT")
-        and not k.startswith("S3_")
-    }
-    env.update(FLOWFORGE_HOME=str(home), FLOWFORGE_PORT=str(port), PYTHONUNBUFFERED="1")
-    return env
-
-
-def read_pid(home: Path, service: str) -> int | None:
-    try:
-        return int((home / "run" / f"{service}.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def alive(pid: int | None) -> bool:

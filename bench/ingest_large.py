@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,13 +29,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
 
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from pipeline import ensure_data, size_label, vm_hwm_mib  # noqa: E402 - bench/ is no package
 
 
 def child(source: Path, work: Path) -> None:
@@ -63,7 +60,7 @@ def child(source: Path, work: Path) -> None:
         json.dumps(
             {
                 "seconds": round(seconds, 1),
-                "peak_rss_mib": round(peak_rss_mib(), 0),
+                "peak_rss_mib": round(vm_hwm_mib(os.getpid()) or float("nan"), 0),
                 "parsed": result.parsed,
                 "bronze": result.bronze,
                 "rejected": result.rejected,
@@ -85,16 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         child(args.child, args.work)
         return
-    data = BENCH / "data" / f"orders_{args.rows}.csv"
-    if not data.exists():
-        print(f"making {data} ({args.rows:,} rows) ...", flush=True)
-        subprocess.run(
-            [sys.executable, str(BENCH / "generate.py"), "--rows", str(args.rows),
-             "--out", str(data), "--seed", str(args.seed)],
-            check=True,
-        )  # fmt: skip
+    data = BENCH / "data" / f"orders_{size_label(args.rows)}.csv"
+    expected = ensure_data(data, args.rows, args.seed)
     size = data.stat().st_size
-    expected = json.loads(data.with_suffix(".csv.expected.json").read_text())
     with tempfile.TemporaryDirectory(dir=BENCH / "data") as tmp:
         print(f"ingesting {data.name}: {size / 1e9:.2f} GB ...", flush=True)
         out = subprocess.run(

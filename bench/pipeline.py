@@ -115,11 +115,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Never passed to a benchmark's platform: it runs embedded servers and the offline analysis
+# only (an LLM key would send the data out and time the provider, not FlowForge).
+NOT_PASSED = ("NATS_URL", "DATABASE_URL", "FLOWFORGE_HOME", "FLOWFORGE_PORT")
+NOT_PASSED_PREFIXES = ("S3_", "ANTHROPIC_", "OPENAI_")
+
+
 def platform_env(home: Path, port: int) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("NATS_URL", "DATABASE_URL") and not k.startswith("S3_")
+        if k not in NOT_PASSED and not k.startswith(NOT_PASSED_PREFIXES)
     }
     env.update(FLOWFORGE_HOME=str(home), FLOWFORGE_PORT=str(port), PYTHONUNBUFFERED="1")
     return env

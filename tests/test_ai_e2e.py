@@ -5,11 +5,10 @@ accepting them into configuration), and with keys against a local fake of both L
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 
-from flowforge.common.testing import FakeLLM
+from flowforge.common.testing import FakeLLM, unique, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -22,21 +21,6 @@ CUSTOMERS = (
     "1005,Eve Adams,eve@example.com,+44 20 7946 0958,6011 1111 1111 1117,2024-03-02,-3.00,silver\n"
     "1006,Fay Wong,fay.wong@example.org,+1 212 555 0199,4111 1111 1111 1111,2024-03-03,99.00,gold\n"
 )
-
-
-def unique(name: str) -> str:
-    return f"{name}_{uuid.uuid4().hex[:6]}"
-
-
-def wait_for(check, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout}s")
-        time.sleep(0.3)
 
 
 def columns_of(analysis: dict) -> dict[str, dict]:

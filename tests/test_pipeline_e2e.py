@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
+
+from flowforge.common.testing import unique
 
 pytestmark = pytest.mark.e2e
 
@@ -20,10 +20,6 @@ MESSY = (
     "6,Fay,07030,2024-03-02,1.00,no,-,extra\n"  # line 10: too many fields
     ",Gus,73301,2024-03-03,2.00,no,\n"  # line 11: null key → quarantined
 )
-
-
-def unique(name: str) -> str:
-    return f"{name}_{uuid.uuid4().hex[:6]}"
 
 
 def test_a_messy_file_lands_in_every_layer_with_every_row_accounted_for(any_platform):

@@ -4,10 +4,9 @@ putting rows back, a replay after a rule change, and reconciliation numbers."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import pytest
+
+from flowforge.common.testing import unique, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -51,21 +50,6 @@ rules:
     expression: amount * qty < 5000
   - {{type: row_count, min: 1, max_change_pct: 50, action: warn}}
 """
-
-
-def unique(name: str) -> str:
-    return f"{name}_{uuid.uuid4().hex[:6]}"
-
-
-def wait_for(check, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout}s")
-        time.sleep(0.3)
 
 
 def analytics_count(platform, view: str) -> int:

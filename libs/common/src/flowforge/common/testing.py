@@ -18,11 +18,29 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request  # test-only module: the workspace has FastAPI
 from fastapi.responses import JSONResponse
+
+
+def unique(name: str) -> str:
+    """A dataset or model name no other test uses (tests share one platform)."""
+    return f"{name}_{uuid.uuid4().hex[:6]}"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy (returned), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(0.3)
 
 
 def _free_port() -> int:
@@ -172,4 +190,4 @@ class FakeLLM:
             self._thread.join(5)
 
 
-__all__ = ["FakeLLM", "default_answer", "prompt_columns"]
+__all__ = ["FakeLLM", "default_answer", "prompt_columns", "unique", "wait_for"]

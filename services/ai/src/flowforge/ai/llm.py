@@ -253,11 +253,8 @@ class AnthropicProvider:
                 ],
                 tool_choice={"type": "tool", "name": TOOL_NAME},
             )
-        except anthropic.APIStatusError as exc:
-            # Only the status and the error type: provider messages can echo part of the key.
-            raise ProviderError(f"HTTP {exc.status_code} ({_kind(exc)})") from exc
         except anthropic.APIError as exc:
-            raise ProviderError(type(exc).__name__) from exc
+            raise _provider_error(exc) from exc
         usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
         if response.stop_reason == "max_tokens":
             raise ProviderError(f"the answer was cut at {max_tokens} tokens", usage)
@@ -295,11 +292,8 @@ class OpenAIProvider:
                 },
                 max_completion_tokens=max_tokens,
             )
-        except openai.APIStatusError as exc:
-            # Only the status and the error type: provider messages can echo part of the key.
-            raise ProviderError(f"HTTP {exc.status_code} ({_kind(exc)})") from exc
         except openai.APIError as exc:
-            raise ProviderError(type(exc).__name__) from exc
+            raise _provider_error(exc) from exc
         usage = Usage()
         if response.usage is not None:
             usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
@@ -309,6 +303,15 @@ class OpenAIProvider:
         return content or "", usage
 
 
+def _provider_error(exc: Exception) -> ProviderError:
+    """An SDK error (either SDK) as the status and the error type only: a provider's message
+    can echo part of the key."""
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        return ProviderError(type(exc).__name__)
+    return ProviderError(f"HTTP {status} ({_kind(exc)})")
+
+
 def _kind(exc: Exception) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
@@ -316,11 +319,6 @@ def _kind(exc: Exception) -> str:
         if isinstance(error, dict) and isinstance(error.get("type"), str):
             return error["type"][:60]
     return type(exc).__name__
-
-
-def _short(text: str, n: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def providers_from(settings: Any) -> list[Provider]:

@@ -38,35 +38,40 @@ class State:
         )
         return list(key or [])
 
-    async def schema_policy(self, name: str) -> str:
-        policy = await self.pool.fetchval(
-            "SELECT schema_policy FROM gateway.datasets WHERE name = $1", name
-        )
-        return policy or "evolve"
+    # One column of gateway.datasets per dataset setting (the names are ours, never input).
+    SETTINGS = ("schema_policy", "array_policy", "silver_spec")
 
-    async def array_policy(self, name: str) -> str:
-        policy = await self.pool.fetchval(
-            "SELECT array_policy FROM gateway.datasets WHERE name = $1", name
-        )
-        return policy or "json"
+    def _checked(self, column: str) -> str:
+        if column not in self.SETTINGS:
+            raise ValueError(f"{column!r} is not a dataset setting")
+        return column
 
-    async def set_array_policy(self, name: str, policy: str) -> None:
+    async def _setting(self, name: str, column: str) -> Any:
+        column = self._checked(column)
+        return await self.pool.fetchval(
+            f"SELECT {column} FROM gateway.datasets WHERE name = $1", name
+        )
+
+    async def _set_setting(self, name: str, column: str, value: Any) -> None:
+        column = self._checked(column)
         await self.pool.execute(
-            "INSERT INTO gateway.datasets (name, array_policy) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET array_policy = EXCLUDED.array_policy,"
-            " updated_at = now()",
+            f"INSERT INTO gateway.datasets (name, {column}) VALUES ($1, $2)"
+            f" ON CONFLICT (name) DO UPDATE SET {column} = EXCLUDED.{column}, updated_at = now()",
             name,
-            policy,
+            value,
         )
+
+    async def schema_policy(self, name: str) -> str:
+        return await self._setting(name, "schema_policy") or "evolve"
 
     async def set_schema_policy(self, name: str, policy: str) -> None:
-        await self.pool.execute(
-            "INSERT INTO gateway.datasets (name, schema_policy) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET schema_policy = EXCLUDED.schema_policy,"
-            " updated_at = now()",
-            name,
-            policy,
-        )
+        await self._set_setting(name, "schema_policy", policy)
+
+    async def array_policy(self, name: str) -> str:
+        return await self._setting(name, "array_policy") or "json"
+
+    async def set_array_policy(self, name: str, policy: str) -> None:
+        await self._set_setting(name, "array_policy", policy)
 
     async def save_dataset(self, name: str, key: list[str] | None) -> list[str]:
         """Create the dataset if new; a given key replaces the stored one."""
@@ -160,20 +165,11 @@ class State:
     # --- Silver spec and AI suggestions -------------------------------------------------------
 
     async def silver_spec(self, dataset: str) -> dict[str, Any]:
-        spec = await self.pool.fetchval(
-            "SELECT silver_spec FROM gateway.datasets WHERE name = $1", dataset
-        )
-        spec = dict(spec or {})
+        spec = dict(await self._setting(dataset, "silver_spec") or {})
         return {"renames": dict(spec.get("renames") or {}), "types": dict(spec.get("types") or {})}
 
     async def replace_silver_spec(self, dataset: str, spec: dict[str, Any]) -> None:
-        await self.pool.execute(
-            "INSERT INTO gateway.datasets (name, silver_spec) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET silver_spec = EXCLUDED.silver_spec,"
-            " updated_at = now()",
-            dataset,
-            spec,
-        )
+        await self._set_setting(dataset, "silver_spec", spec)
 
     async def update_silver_spec(
         self,

@@ -127,8 +127,7 @@ async def _silver(event: SilverReady, r: Records) -> list[Event]:
 
 async def _quality(event: QualityChecked, r: Records) -> list[Event]:
     checks = [c.model_dump() for c in event.checks]
-    if event.revision < await r.revision_of(event.run_id):
-        return []  # a later revision (a replay or release) already decided this run
+    # (An event of an older revision than the run's was already set aside by `record`.)
     if event.revision and await r.advance_revision(event.run_id, event.revision):
         await r.reopen(event.run_id, ["quality", "gold"])
     if event.verdict == "failed":
@@ -161,8 +160,6 @@ async def _quality(event: QualityChecked, r: Records) -> list[Event]:
 
 
 async def _gold(event: GoldReady, r: Records) -> list[Event]:
-    if not event.job and event.revision < await r.revision_of(event.run_id):
-        return []  # Gold of an older revision: a newer one has been (or will be) built
     if event.revision and not event.job:
         if await r.advance_revision(event.run_id, event.revision):
             # Arrived before its quality.checked: that event finds the revision recorded

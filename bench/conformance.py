@@ -57,6 +57,8 @@ from typing import Any
 import httpx
 import psutil
 
+from flowforge.common.topology import SERVICES
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
@@ -65,7 +67,6 @@ from pipeline import free_port, platform_env, read_pid  # noqa: E402 - bench/ is
 
 DEFAULT_CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
 DEFAULT_REPORT = REPO / "docs" / "conformance.md"
-SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
 LINEAGE = ("_source_file", "_source_line", "_ingested_at", "_run_id")
 POLL = 0.25
 WATCH = 0.3

@@ -39,9 +39,10 @@ from pathlib import Path
 import httpx
 import psutil
 
+from flowforge.common.topology import SERVICES
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
 STAGES = ("ingest", "silver", "quality", "gold")
 DATASET, KEY, MODEL = "orders_bench", "order_id", "revenue_by_country_status"
 GOLD_SQL = (

@@ -80,6 +80,19 @@ class Platform:
     def land(self, content: bytes, filename: str, **form: str) -> dict:
         return self.wait_run(self.upload(content, filename, **form)["run_id"])
 
+    def finish(self, response: httpx.Response, timeout: float = 300) -> dict:
+        """The result of a long operation (202 and a job at `Location`), once it succeeded."""
+        assert response.status_code in (200, 202), response.text
+        job = response.json()
+        deadline = time.monotonic() + timeout
+        with self.client() as c:
+            while job["status"] not in ("succeeded", "failed"):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"job {job['id']} still {job['status']} after {timeout}s")
+                job = c.get(response.headers["location"], headers={"prefer": "wait=10"}).json()
+        assert job["status"] == "succeeded", job
+        return job["result"]
+
     def log(self, service: str) -> str:
         return (self.home / "logs" / f"{service}.log").read_text(errors="replace")
 

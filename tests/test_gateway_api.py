@@ -7,6 +7,8 @@ import uuid
 import httpx
 import pytest
 
+from flowforge.common.testing import unique
+
 pytestmark = pytest.mark.e2e
 
 
@@ -116,7 +118,7 @@ def test_service_logs_are_structured_and_carry_the_run_id(platform):
 
 def test_unsafe_upload_names_are_made_safe(platform):
     for name in ("..", ".", "../../etc/passwd", "a\x00b.csv"):
-        accepted = platform.upload(b"x\n1\n", name, dataset="unsafe_names")
+        accepted = platform.upload(b"x\n1\n", name, dataset="unsafe_names", force="true")
         assert "/" not in accepted["filename"] and accepted["filename"] not in (".", "..")
         assert platform.wait_run(accepted["run_id"])["status"] == "succeeded"
     assert (platform.home / "uploads").is_dir()
@@ -125,7 +127,62 @@ def test_unsafe_upload_names_are_made_safe(platform):
 def test_an_unknown_endpoint_answers_with_the_error_shape(platform):
     response = httpx.get(f"{platform.url}/api/v1/nothing", timeout=10)
     assert response.status_code == 404
-    assert "no such endpoint" in response.json()["error"]
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "/problems/not-found" and problem["status"] == 404
+    assert "no such endpoint" in problem["detail"] and problem["error"] == problem["detail"]
+    assert problem["instance"] == "/api/v1/nothing"
+    described = httpx.get(f"{platform.url}{problem['type']}", timeout=10).json()
+    assert described["title"] == "Not found"
+
+
+def test_a_wrong_method_is_405_with_the_allowed_ones(platform):
+    response = httpx.delete(f"{platform.url}/api/v1/runs", timeout=10)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_the_same_content_again_is_answered_with_the_earlier_run(platform):
+    dataset = unique("again")
+    first = platform.upload(b"id,v\n1,2\n", "a.csv", dataset=dataset)
+    assert platform.wait_run(first["run_id"])["status"] == "succeeded"
+    with platform.client() as c:
+        again = c.post(
+            "/api/v1/files", files={"file": ("b.csv", b"id,v\n1,2\n")}, data={"dataset": dataset}
+        )
+        forced = c.post(
+            "/api/v1/files",
+            files={"file": ("b.csv", b"id,v\n1,2\n")},
+            data={"dataset": dataset, "force": "true"},
+        )
+        elsewhere = c.post(
+            "/api/v1/files", files={"file": ("a.csv", b"id,v\n1,2\n")}, data={"dataset": "other"}
+        )
+    assert again.status_code == 200
+    assert again.json()["run_id"] == first["run_id"] == again.json()["duplicate_of"]
+    assert again.json()["status"] == "succeeded"
+    assert forced.status_code == 202 and forced.json()["run_id"] != first["run_id"]
+    assert elsewhere.status_code == 202 and elsewhere.json()["duplicate_of"] is None
+
+
+def test_lists_are_paged_with_a_cursor_and_a_next_link(platform):
+    dataset = unique("paged")
+    ids = [
+        platform.upload(f"id\n{i}\n".encode(), f"p{i}.csv", dataset=dataset)["run_id"]
+        for i in range(3)
+    ]
+    for run_id in ids:
+        platform.wait_run(run_id)
+    with platform.client() as c:
+        first = c.get("/api/v1/runs", params={"dataset": dataset, "limit": 2})
+        body = first.json()
+        assert len(body["runs"]) == 2 and body["next_cursor"]
+        assert first.headers["link"] == f'<{body["next"]}>; rel="next"'
+        rest = c.get(body["next"]).json()
+        assert len(rest["runs"]) == 1 and rest["next"] is None
+    seen = [r["run_id"] for r in body["runs"] + rest["runs"]]
+    assert sorted(seen) == sorted(ids) and len(set(seen)) == 3
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(platform):

@@ -203,13 +203,14 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(any_platfor
         assert analytics_count(p, f"silver_{customers}") == 3
 
         # Release: customer c9 was onboarded late; line 4 re-enters the valid view.
-        released = c.post(
-            f"/api/v1/datasets/{orders}/quarantine/release",
-            json={"rule": "referential_customer", "reason": "c9 onboarded late"},
+        released = p.finish(
+            c.post(
+                f"/api/v1/datasets/{orders}/quarantine/release",
+                json={"rule": "referential_customer", "reason": "c9 onboarded late"},
+            )
         )
-        assert released.status_code == 200, released.text
-        assert released.json()["released_rows"] == 1
-        assert released.json()["runs"][0]["quarantined"] == 6
+        assert released["released_rows"] == 1
+        assert released["runs"][0]["quarantined"] == 6
 
     after = wait_for(
         lambda: (
@@ -254,11 +255,12 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(any_platfor
 
         # Drop the rule and replay that batch: it passes now and Gold takes its valid row.
         assert c.delete(f"/api/v1/datasets/{orders}/rules/qty_cap").status_code == 204
-        replayed = c.post(
-            f"/api/v1/datasets/{orders}/quality/replay", json={"run_ids": [blocked["run_id"]]}
+        replayed = p.finish(
+            c.post(
+                f"/api/v1/datasets/{orders}/quality/replay", json={"run_ids": [blocked["run_id"]]}
+            )
         )
-        assert replayed.status_code == 200, replayed.text
-        assert replayed.json()["runs"][0]["verdict"] in ("passed", "warned")
+        assert replayed["runs"][0]["verdict"] in ("passed", "warned")
 
     rerun = wait_for(
         lambda: (r := p.wait_run(blocked["run_id"]))["status"] == "succeeded" and r,
@@ -355,9 +357,10 @@ def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_
         rule = {"name": "positive", "type": "range", "column": "amount", "min": 0, "action": "fail"}
         assert c.post(f"/api/v1/datasets/{dataset}/rules", json=rule).status_code == 201
         assert c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={}).status_code == 422
-        replayed = c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={"all": True})
-        assert replayed.status_code == 200, replayed.text
-        assert replayed.json()["runs"][0]["verdict"] == "failed"
+        replayed = p.finish(
+            c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={"all": True})
+        )
+        assert replayed["runs"][0]["verdict"] == "failed"
 
     failed = wait_for(
         lambda: (r := p.wait_run(run["run_id"]))["status"] == "failed" and r, what="run failed"
@@ -376,13 +379,14 @@ def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_
         # A release needs a scope and a reason.
         refused = c.post(f"/api/v1/datasets/{dataset}/quarantine/release", json={"reason": "x"})
         assert refused.status_code == 422 and "say which rows" in refused.json()["error"]
-        released = c.post(
-            f"/api/v1/datasets/{dataset}/quarantine/release",
-            json={"rule": "positive", "reason": "refund, expected"},
+        released = p.finish(
+            c.post(
+                f"/api/v1/datasets/{dataset}/quarantine/release",
+                json={"rule": "positive", "reason": "refund, expected"},
+            )
         )
-        assert released.status_code == 200, released.text
-        assert released.json()["released_rows"] == 1
-        assert released.json()["runs"][0]["verdict"] in ("passed", "warned")
+        assert released["released_rows"] == 1
+        assert released["runs"][0]["verdict"] in ("passed", "warned")
         wait_for(
             lambda: (
                 c.get(f"/api/v1/models/{model}/sample").json()["rows"] == [{"n": 3, "revenue": 25}]
@@ -396,7 +400,7 @@ def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_
     assert restored["counts"]["quarantined"] == 0 and restored["counts"]["valid"] == 3
 
 
-def test_a_large_replay_is_answered_at_once_and_lands_in_the_background(platform):
+def test_a_replay_is_a_job_answered_at_once_and_followed_to_its_result(platform):
     p = platform
     dataset = unique("many")
     runs = [
@@ -409,17 +413,15 @@ def test_a_large_replay_is_answered_at_once_and_lands_in_the_background(platform
         rule = {"name": "v_positive", "type": "range", "column": "v", "min": 0}
         assert c.post(f"/api/v1/datasets/{dataset}/rules", json=rule).status_code == 201
         answer = c.post(f"/api/v1/datasets/{dataset}/quality/replay", json={"all": True})
-        assert answer.status_code == 200, answer.text
-        assert {r["status"] for r in answer.json()["runs"]} == {"queued"}
-        assert len(answer.json()["runs"]) == 11
-
-        def replayed():
-            trend = c.get(f"/api/v1/datasets/{dataset}/quality", params={"limit": 50}).json()
-            done = [t for t in trend["trend"] if t["revision"] == 1]
-            return len(done) == 11 and done
-
-        done = wait_for(replayed, 120, "11 batches replayed")
-        assert all(t["quarantined"] == 1 for t in done)
+        assert answer.status_code == 202, answer.text
+        job = answer.json()
+        assert answer.headers["location"] == f"/api/v1/jobs/{job['id']}"
+        assert job["kind"] == "replay" and job["status"] in ("queued", "running")
+        result = p.finish(answer, 120)
+        assert len(result["runs"]) == 11
+        assert all(r["quarantined"] == 1 for r in result["runs"])
+        listed = c.get("/api/v1/jobs", params={"limit": 5}).json()["jobs"]
+        assert job["id"] in {j["id"] for j in listed}
     for r in runs:
         final = wait_for(
             lambda r=r: (x := p.wait_run(r["run_id"]))["counts"]["quarantined"] == 1 and x,

@@ -51,7 +51,6 @@ QUALITY_RELEASE = "flowforge.svc.quality.release"  # release quarantined rows, t
 QUALITY_DRYRUN = "flowforge.svc.quality.dryrun"  # how many rows a rule would quarantine
 PROGRESS_SUBJECT = "flowforge.progress.{run_id}"  # core NATS: a live figure, not history
 
-SERVICES = ("ingest", "transform", "quality", "catalog", "ai", "gateway")
 STAGES = ("ingest", "silver", "quality", "gold")
 
 
@@ -218,6 +217,9 @@ class SilverReady(PipelineEvent):
     columns: list[Column]
     schema_fingerprint: str
     timing: StageTiming
+    # The dataset's renames in force for this batch ({Silver column: new name}), so rules
+    # written against either name find the column.
+    renames: dict[str, str] = Field(default_factory=dict)
 
 
 class CheckResult(BaseModel):
@@ -255,12 +257,34 @@ class QualityReconciled(PipelineEvent):
     checks: list[CheckResult]
 
 
+class SilverBatch(BaseModel):
+    """One promoted Silver batch as a reader must see it: the file, minus its quarantine."""
+
+    run_id: str
+    silver_uri: str
+    quarantine_uri: str | None = None
+
+
+class GoldInput(BaseModel):
+    """The valid rows of one dataset that a Gold model was built from."""
+
+    dataset: str
+    key: list[str] = Field(default_factory=list)
+    batches: list[SilverBatch] = Field(default_factory=list)
+
+
 class GoldModelBuilt(BaseModel):
     name: str
     uri: str
     rows: int
     columns: list[Column]
     depends_on: list[str]
+    # Written into the Gold file's metadata: a reader can tell this build from a later one.
+    build_id: str = ""
+    # Additive columns to reconcile: {gold column: "<dataset>.<column>"}.
+    reconcile: dict[str, str] = Field(default_factory=dict)
+    # Exactly the Silver batches each dataset contributed to this build.
+    inputs: list[GoldInput] = Field(default_factory=list)
 
 
 class ModelFailed(BaseModel):

@@ -69,6 +69,11 @@ def gold_key(model: str) -> str:
     return f"gold/{model}/data.parquet"
 
 
+# Each Gold build writes its id into the file's Parquet metadata under this key, so a reader
+# holding a `gold.ready` can tell whether the file is still that build's.
+GOLD_BUILD_ID_KEY = "flowforge_build_id"
+
+
 def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

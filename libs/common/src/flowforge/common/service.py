@@ -1,8 +1,10 @@
 """The shared shape of a service process: settings, logging, broker, pool, store, lifespan.
 
 Each service's `app.py` is its composition root: it calls `run_service` with a function that
-registers its subscribers against a `Runtime` whose resources open in the lifespan hook
-(nothing connects at import time).
+registers its subscribers and request/reply verbs against a `Runtime` whose resources open in
+the lifespan hook (nothing connects at import time). The gateway opens the same `Runtime`
+inside FastAPI's lifespan (`open_runtime`), so every service starts, checks its health and
+stops the same way.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
+from flowforge.common import rpc
 from flowforge.common.bus import make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
 from flowforge.common.logs import configure_logging
@@ -26,6 +29,7 @@ from flowforge.common.settings import Settings, redact_url
 from flowforge.common.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Long-running tasks started once the broker is connected, cancelled at shutdown.
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -53,6 +58,56 @@ class Runtime:
             raise RuntimeError("the object store is not open yet")
         return self._store
 
+    def lazy(self, factory: Callable[[Runtime], T]) -> Callable[[], T]:
+        """`factory(rt)` made on first call and kept: handlers are registered before the
+        lifespan opens the pool and store, and bind them when the first message arrives."""
+        made: list[T] = []
+
+        def get() -> T:
+            if not made:
+                made.append(factory(self))
+            return made[0]
+
+        return get
+
+    def serve(self, verb: str, fn: rpc.Verb) -> None:
+        """Answer `flowforge.svc.<service>.<verb>` (the owner answering a question)."""
+        rpc.serve(self.broker, self.service, verb, fn)
+
+    def serve_verbs(
+        self, verbs: dict[str, Callable[[dict, T], Awaitable[Any]]], deps: Callable[[], T]
+    ) -> None:
+        """Answer each verb as `verbs[name](request, deps())`."""
+        for name, verb in verbs.items():
+
+            async def answer(request: dict, verb=verb) -> Any:
+                return await verb(request, deps())
+
+            self.serve(name, answer)
+
+    async def ask(self, service: str, verb: str, request: dict | None = None, **kw: Any) -> Any:
+        return await rpc.ask(self.broker, service, verb, request, **kw)
+
+    async def start_background(self) -> None:
+        """Start the long-running tasks (once the broker is connected)."""
+        self._tasks = [asyncio.create_task(job()) for job in self.background]
+
+    async def stop_background(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def checks(self) -> dict[str, bool]:
+        ok_db = False
+        if self._pool is not None:
+            try:
+                await self._pool.fetchval("SELECT 1")
+                ok_db = True
+            except Exception:  # noqa: BLE001 - a health check reports, it does not raise
+                ok_db = False
+        return {"database": ok_db, "store": self._store is not None}
+
 
 def build_app(
     service: str,
@@ -61,28 +116,43 @@ def build_app(
     migrations: Path | None = None,
     settings: Settings | None = None,
 ) -> tuple[FastStream, Runtime]:
-    settings = settings or Settings()
-    broker = make_broker(settings, service)
-    rt = Runtime(service=service, settings=settings, broker=broker)
-    register(rt)
-
-    async def checks() -> dict:
-        ok_db = False
-        if rt._pool is not None:
-            try:
-                await rt.pool.fetchval("SELECT 1")
-                ok_db = True
-            except Exception:  # noqa: BLE001 - a health check reports, it does not raise
-                ok_db = False
-        return {"database": ok_db, "store": rt._store is not None}
-
-    serve_health(broker, service, checks)
+    rt = new_runtime(service, register, settings=settings)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        rt._pool = await create_pool(settings.database_url)
+        async with open_runtime(rt, migrations):
+            yield
+
+    app = FastStream(rt.broker, lifespan=lifespan)
+    app.after_startup(rt.start_background)
+    app.on_shutdown(rt.stop_background)
+    return app, rt
+
+
+def new_runtime(
+    service: str,
+    register: Callable[[Runtime], None],
+    *,
+    settings: Settings | None = None,
+) -> Runtime:
+    """The runtime of a service with its subscribers, verbs and health answer registered
+    (nothing is connected yet)."""
+    settings = settings or Settings()
+    rt = Runtime(service=service, settings=settings, broker=make_broker(settings, service))
+    register(rt)
+    serve_health(rt.broker, service, rt.checks)
+    return rt
+
+
+@asynccontextmanager
+async def open_runtime(rt: Runtime, migrations: Path | None) -> AsyncIterator[Runtime]:
+    """Open the pool (migrating the service's schema), the object store and, when configured,
+    the metrics endpoint; close them on the way out."""
+    settings = rt.settings
+    rt._pool = await create_pool(settings.database_url)
+    try:
         if migrations is not None:
-            await migrate(rt.pool, service, migrations)
+            await migrate(rt.pool, rt.service, migrations)
         rt._store = await asyncio.to_thread(open_store, settings)
         if settings.metrics_port:
             from prometheus_client import start_http_server
@@ -92,53 +162,13 @@ def build_app(
             start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
         log.info(
             "%s started (nats %s, store %s)",
-            service,
+            rt.service,
             redact_url(settings.nats_url),
             "s3" if settings.uses_s3 else "local",
         )
-        try:
-            yield
-        finally:
-            await rt.pool.close()
-
-    app = FastStream(broker, lifespan=lifespan)
-    tasks: list[asyncio.Task] = []
-
-    @app.after_startup
-    async def start_background() -> None:
-        tasks.extend(asyncio.create_task(job()) for job in rt.background)
-
-    @app.on_shutdown
-    async def stop_background() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    return app, rt
-
-
-async def answer_request(work: Callable[[], Awaitable[Any]], what: str) -> dict:
-    """The reply to a request/reply call: `{"ok": result}`, or `{"error": message, "status":
-    HTTP status}` that the gateway turns back into the matching error (never a traceback: the
-    log has it)."""
-    from flowforge.common.errors import (
-        ConflictError,
-        FlowForgeError,
-        NotFoundError,
-        TransientError,
-    )
-
-    try:
-        return {"ok": await work()}
-    except NotFoundError as exc:
-        return {"error": str(exc), "status": 404}
-    except ConflictError as exc:
-        return {"error": str(exc), "status": 409}
-    except FlowForgeError as exc:
-        return {"error": str(exc), "status": 503 if isinstance(exc, TransientError) else 400}
-    except Exception as exc:  # noqa: BLE001 - the caller gets a message, the log the trace
-        log.exception("%s failed", what)
-        return {"error": f"{what} failed: {exc}", "status": 500}
+        yield rt
+    finally:
+        await rt.pool.close()
 
 
 def run_service(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowforge.catalog import verbs
 from flowforge.catalog.handlers import record
+from flowforge.catalog.queries import Queries
 from flowforge.common.bus import consume
 from flowforge.common.events import (
     DLQ_PREFIX,
@@ -49,6 +51,7 @@ def register(rt: Runtime) -> None:
         settings=rt.settings,
         subject=f"{DLQ_PREFIX}>",
     )
+    rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Queries(rt.pool)))
 
 
 def main() -> None:

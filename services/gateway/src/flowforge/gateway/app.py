@@ -1,111 +1,115 @@
-"""Gateway: composition root of the HTTP API (FastAPI, OpenAPI at /docs)."""
+"""Gateway: composition root of the HTTP API (FastAPI, OpenAPI at /docs).
+
+It starts like every service (`flowforge.common.service`: settings, broker, pool with its
+migrations, object store), inside FastAPI's lifespan, and answers clients by asking the
+services that own the data (`owners`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from flowforge.common import metrics
-from flowforge.common.bus import make_broker
-from flowforge.common.db import create_pool, migrate
-from flowforge.common.errors import (
-    BadInputError,
-    ConflictError,
-    FlowForgeError,
-    NotFoundError,
-    TransientError,
-)
 from flowforge.common.events import PROGRESS_SUBJECT
 from flowforge.common.logs import configure_logging
+from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
-from flowforge.common.storage import LakeFiles, open_store
+from flowforge.common.storage import LakeFiles
+from flowforge.gateway import docs, problems
 from flowforge.gateway.deps import Gateway, ProgressBoard
-from flowforge.gateway.routes import ai, datasets, files, models, quality, runs, system
-from flowforge.gateway.schemas import ErrorPublic
-from flowforge.gateway.state import State
+from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.owners import Owners
+from flowforge.gateway.records import PgJobs, PgUploads
+from flowforge.gateway.routes import ai, datasets, files, jobs, models, quality, runs, system
 
 log = logging.getLogger(__name__)
 SERVICE = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
-STATUS = {BadInputError: 400, NotFoundError: 404, ConflictError: 409, TransientError: 503}
+ROUTERS = (files, runs, datasets, quality, ai, models, jobs, system)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url)
-        await migrate(pool, SERVICE, MIGRATIONS)
-        store = await asyncio.to_thread(open_store, settings)
-        broker = make_broker(settings, SERVICE)
-        progress = ProgressBoard()
-
-        @broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
+def _register(progress: ProgressBoard) -> Callable[[Runtime], None]:
+    def register(rt: Runtime) -> None:
+        @rt.broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
         async def on_progress(figure: dict) -> None:
             progress.update(figure)
 
-        await broker.start()
-        app.state.gateway = Gateway(
-            settings=settings,
-            broker=broker,
-            state=State(pool),
-            store=store,
-            files=LakeFiles(store, settings.home_dir / "cache" / SERVICE),
-            progress=progress,
-        )
-        log.info("gateway listening on http://%s:%d", settings.host, settings.port)
-        try:
-            yield
-        finally:
-            await broker.stop()
-            await pool.close()
+    return register
 
+
+def runtime_lifespan(settings: Settings) -> Lifespan:
+    """Open the gateway's runtime (the same start-up as every service) for the app's life."""
+    progress = ProgressBoard()
+    rt = new_runtime(SERVICE, _register(progress), settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(rt, MIGRATIONS):
+            await rt.broker.start()
+            runner = JobRunner(PgJobs(rt.pool))
+            abandoned = await runner.jobs.abandon_running()
+            if abandoned:
+                log.warning("%d job(s) of a previous gateway process marked failed", abandoned)
+            app.state.gateway = Gateway(
+                settings=settings,
+                broker=rt.broker,
+                store=rt.store,
+                files=LakeFiles(rt.store, settings.home_dir / "cache" / SERVICE),
+                progress=progress,
+                owners=Owners(rt.broker),
+                uploads=PgUploads(rt.pool),
+                jobs=runner,
+            )
+            app.state.checks = rt.checks
+            await rt.start_background()
+            log.info("gateway listening on http://%s:%d", settings.host, settings.port)
+            try:
+                yield
+            finally:
+                await rt.stop_background()
+                await runner.stop()
+                await rt.broker.stop()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = None) -> FastAPI:
+    """The API. `lifespan` replaces the real resources (tests pass fakes)."""
+    settings = settings or Settings()
     app = FastAPI(
         title="FlowForge",
         version="0.1.0",
         description="Land files into a Bronze/Silver/Gold lake; follow each run; read the "
-        "results. Events: see /asyncapi.json.",
-        lifespan=lifespan,
+        "results. Errors are RFC 9457 problem details. Events: see /asyncapi.json.",
+        lifespan=lifespan or runtime_lifespan(settings),
+        docs_url=None,
+        redoc_url=None,
     )
-    errors = {
-        code: {"model": ErrorPublic, "description": text}
-        for code, text in (
-            (400, "the request or the data is wrong; `error` says how"),
-            (404, "no such run, dataset, model or endpoint"),
-            (503, "a dependency is unavailable; try again"),
-        )
-    }
-    for router in (
-        files.router,
-        runs.router,
-        datasets.router,
-        quality.router,
-        ai.router,
-        models.router,
-        system.router,
-    ):
-        app.include_router(router, responses=errors)
-    _install_error_handlers(app)
+    for module in ROUTERS:
+        app.include_router(module.router, responses=problems.responses())
+    problems.install(app)
+    docs.install(app)
+    _install_middleware(app, settings)
+    return app
 
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):
         # Refused before the body is read: the limit is not applied after a disk filled up.
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > settings.upload_limit_bytes + 1024 * 1024:
-            return JSONResponse(
-                {
-                    "error": f"the upload is {int(length)} bytes; the limit is "
-                    f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)"
-                },
-                status_code=413,
+            return problems.problem(
+                "payload-too-large",
+                f"the upload is {int(length)} bytes; the limit is "
+                f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)",
+                request,
             )
         return await call_next(request)
 
@@ -117,46 +121,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             getattr(route, "path", "unmatched"), request.method, str(response.status_code)
         ).inc()
         return response
-
-    return app
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(FlowForgeError)
-    async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
-        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-        return JSONResponse({"error": str(exc)}, status_code=status)
-
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        if exc.status_code == 404 and message == "Not Found":
-            message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
-        return JSONResponse({"error": message}, status_code=exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'request'}: "
-            f"{err.get('msg')}"
-            for err in exc.errors()
-        ]
-        return JSONResponse(
-            {"error": "the request is not valid: " + "; ".join(problems)}, status_code=422
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {
-                "error": "internal error; the gateway log has the details",
-                "detail": type(exc).__name__,
-            },
-            status_code=500,
-        )
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ from faststream.nats import NatsBroker
 
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, ObjectStore
-from flowforge.gateway.state import State
+from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.owners import Owners
+from flowforge.gateway.records import Uploads
 
 
 class ProgressBoard:
@@ -38,10 +40,12 @@ class ProgressBoard:
 class Gateway:
     settings: Settings
     broker: NatsBroker
-    state: State
     store: ObjectStore
     files: LakeFiles
     progress: ProgressBoard
+    owners: Owners
+    uploads: Uploads
+    jobs: JobRunner
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -12,9 +12,25 @@ from flowforge.common.events import RunCounts
 RunStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
-class ErrorPublic(BaseModel):
-    error: str
-    detail: str | None = None
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(description="a stable URI reference naming the kind of problem")
+    title: str = Field(description="a short summary of the kind of problem")
+    status: int
+    detail: str = Field(description="what was wrong in this request, and what to do")
+    instance: str | None = Field(default=None, description="the request's path")
+    error: str = Field(description="the same as `detail` (kept for clients of API v1.0)")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="for a request that is not valid: each problem with where"
+    )
+
+
+class Page(BaseModel):
+    """A page of a list: `next` is the URL of the next page (absent on the last)."""
+
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for more")
+    next: str | None = None
 
 
 class UploadAccepted(BaseModel):
@@ -25,6 +41,11 @@ class UploadAccepted(BaseModel):
     size_bytes: int
     content_hash: str
     key: list[str]
+    duplicate_of: str | None = Field(
+        default=None,
+        description="set when the dataset already has this very content: the earlier run, "
+        "which this answer is about (send `force=true` to land it again)",
+    )
 
 
 class StagePublic(BaseModel):
@@ -51,7 +72,7 @@ class RunPublic(BaseModel):
     progress: dict[str, Any] | None = None
 
 
-class RunList(BaseModel):
+class RunList(Page):
     runs: list[RunPublic]
 
 
@@ -89,7 +110,7 @@ class DatasetPublic(BaseModel):
     last_run: RunPublic | None = None
 
 
-class DatasetList(BaseModel):
+class DatasetList(Page):
     datasets: list[DatasetPublic]
 
 
@@ -153,14 +174,41 @@ class ModelPublic(BaseModel):
     sql: str
     depends_on: list[str]
     built: bool
+    built_at: datetime | None = None
     row_count: int | None = None
     columns: list[ColumnPublic] = Field(default_factory=list)
     updated_at: datetime
     reconcile: dict[str, str] = Field(default_factory=dict)
+    last_error: str | None = Field(
+        default=None, description="why the last build failed (cleared by a successful build)"
+    )
+    last_error_at: datetime | None = None
 
 
-class ModelList(BaseModel):
+class ModelList(Page):
     models: list[ModelPublic]
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class JobPublic(BaseModel):
+    """A long operation: follow it at `GET /api/v1/jobs/{id}` until it has finished."""
+
+    id: str
+    kind: str
+    dataset: str | None = None
+    status: JobStatus
+    request: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobList(Page):
+    jobs: list[JobPublic]
 
 
 class HealthPublic(BaseModel):

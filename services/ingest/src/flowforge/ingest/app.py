@@ -9,6 +9,8 @@ from flowforge.common.bus import consume, publish, raw_body
 from flowforge.common.events import PROGRESS_SUBJECT, Event, FileLanded
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
+from flowforge.ingest import verbs
+from flowforge.ingest.datasets import Datasets
 from flowforge.ingest.formats import Limits
 from flowforge.ingest.handlers import Deps, handle_file_landed
 from flowforge.ingest.landing import minio_drops
@@ -18,38 +20,45 @@ SERVICE = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def register(rt: Runtime) -> None:
-    settings = rt.settings
-    watchers: list[Watcher] = []
+def _watcher(rt: Runtime) -> Watcher:
+    async def send(event: Event) -> None:
+        await publish(rt.broker, event, rt.settings)
 
-    def watcher() -> Watcher:
-        # Resources open in the lifespan hook, after registration; bind them on first use.
-        if not watchers:
+    return Watcher(rt.store, Ledger(rt.pool), send, Datasets(rt.pool))
 
-            async def send(event: Event) -> None:
-                await publish(rt.broker, event, settings)
 
-            watchers.append(Watcher(rt.store, Ledger(rt.pool), send))
-        return watchers[0]
-
+def _deps(rt: Runtime) -> Deps:
     async def send_progress(run_id: str, figure: dict) -> None:
         try:
             await rt.broker.publish(figure, subject=PROGRESS_SUBJECT.format(run_id=run_id))
         except Exception:  # noqa: BLE001 - a lost progress figure is harmless
             pass
 
-    async def on_file_landed(event: FileLanded):
-        limits = Limits(settings.unpack_max_bytes, settings.unpack_max_ratio)
-        deps = Deps(store=rt.store, scratch=settings.scratch_dir, limits=limits,
-                    previous_columns=Ledger(rt.pool).previous_columns,
-                    progress=send_progress)  # fmt: skip
-        return await handle_file_landed(event, deps)
+    settings = rt.settings
+    datasets = Datasets(rt.pool)
+    return Deps(
+        store=rt.store,
+        scratch=settings.scratch_dir,
+        limits=Limits(settings.unpack_max_bytes, settings.unpack_max_ratio),
+        previous_columns=datasets.bronze_columns,
+        record_columns=datasets.record_columns,
+        progress=send_progress,
+    )
 
-    consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=settings,
+
+def register(rt: Runtime) -> None:
+    watcher = rt.lazy(_watcher)
+    deps = rt.lazy(_deps)
+
+    async def on_file_landed(event: FileLanded):
+        return await handle_file_landed(event, deps())
+
+    consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings,
             stage="ingest")  # fmt: skip
+    rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Datasets(rt.pool)))
 
     @rt.broker.subscriber(
-        settings.minio_subject, queue=f"{SERVICE}-minio", decoder=raw_body, title="minio"
+        rt.settings.minio_subject, queue=f"{SERVICE}-minio", decoder=raw_body, title="minio"
     )
     async def on_minio_notification(body: bytes) -> None:
         """MinIO bucket notifications (core NATS). Lost ones are caught by the sweep."""
@@ -64,7 +73,7 @@ def register(rt: Runtime) -> None:
             await watcher().announce(drop, "notification")
 
     async def sweep_forever() -> None:
-        await watcher().run(settings.landing_sweep_seconds)
+        await watcher().run(rt.settings.landing_sweep_seconds)
 
     rt.background.append(sweep_forever)
 

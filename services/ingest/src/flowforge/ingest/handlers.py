@@ -40,6 +40,8 @@ class Deps:
     limits: Limits
     # The dataset's Bronze columns so far (None for a new dataset), for its schema contract.
     previous_columns: Callable[[str], Awaitable[list[str] | None]]
+    # Remembers the columns a dataset's Bronze now has (the next file's contract compares).
+    record_columns: Callable[[str, list[str]], Awaitable[None]] | None = None
     progress: Callable[[str, dict], Awaitable[None]] | None = None
 
 
@@ -83,6 +85,8 @@ async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
         result.columns = list(previous)
         log.info("discard_row: %d row(s) with values in unknown columns rejected", moved)
     await asyncio.to_thread(_commit, event, deps, work)
+    if deps.record_columns is not None:
+        await deps.record_columns(event.dataset, list(result.columns))
     return result
 
 

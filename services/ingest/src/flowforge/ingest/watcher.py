@@ -22,6 +22,7 @@ import asyncpg
 from flowforge.common.events import Event, FileLanded
 from flowforge.common.lake import LANDING_PREFIX
 from flowforge.common.storage import ObjectInfo, ObjectStore
+from flowforge.ingest.datasets import Datasets
 from flowforge.ingest.landing import Drop, dataset_for, is_drop, run_id_for
 
 log = logging.getLogger(__name__)
@@ -67,32 +68,19 @@ class Ledger:
             older_than,
         )
 
-    async def dataset_config(self, dataset: str) -> dict:
-        """The dataset's configuration (key, schema policy) as the gateway stores it."""
-        if not await self.pool.fetchval("SELECT to_regclass('gateway.datasets') IS NOT NULL"):
-            return {}
-        row = await self.pool.fetchval(
-            "SELECT to_jsonb(d) FROM gateway.datasets d WHERE name = $1", dataset
-        )
-        return dict(row or {})
-
-    async def previous_columns(self, dataset: str) -> list[str] | None:
-        """The dataset's Bronze columns as the catalog has them (None for a new dataset)."""
-        if not await self.pool.fetchval("SELECT to_regclass('catalog.assets') IS NOT NULL"):
-            return None
-        columns = await self.pool.fetchval(
-            "SELECT columns FROM catalog.assets WHERE dataset = $1 AND layer = 'bronze'", dataset
-        )
-        return [c["name"] for c in columns] if columns else None
-
 
 class Watcher:
     def __init__(
-        self, store: ObjectStore, ledger: Ledger, publish: Callable[[Event], Awaitable[None]]
+        self,
+        store: ObjectStore,
+        ledger: Ledger,
+        publish: Callable[[Event], Awaitable[None]],
+        datasets: Datasets,
     ):
         self.store = store
         self.ledger = ledger
         self.publish = publish
+        self.datasets = datasets
         self.source = store.uri("")
         self._seen: dict[str, tuple[int, float]] = {}  # local files: last (size, mtime)
         self._hashes: dict[tuple[str, int, float], str] = {}
@@ -113,15 +101,15 @@ class Watcher:
 
     async def _publish(self, row: asyncpg.Record) -> None:
         version = row["version"]
-        config = await self.ledger.dataset_config(row["dataset"])
+        config = await self.datasets.get(row["dataset"])
         event = FileLanded(
             run_id=row["run_id"],
             dataset=row["dataset"],
             content_hash=version if len(version) == 64 else f"etag:{version}",
             filename=PurePosixPath(row["key"]).name,
-            key=list(config.get("key_columns") or []),
-            schema_policy=config.get("schema_policy") or "evolve",
-            array_policy=config.get("array_policy") or "json",
+            key=config["key"],
+            schema_policy=config["schema_policy"],
+            array_policy=config["array_policy"],
             landing_uri=self.store.uri(row["key"]),
             size_bytes=row["size_bytes"],
             landed_at=row["first_seen"],

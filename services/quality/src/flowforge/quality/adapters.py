@@ -1,6 +1,5 @@
-"""Quality's I/O: its own tables (`quality.*`, it is their only writer) and what it reads from
-others: the dataset's rules and models' reconciliation declarations (`gateway.*`) and the
-promoted Silver batches of a referenced dataset (`transform.batches`)."""
+"""Quality's I/O: its own tables (`quality.*`, it is their only writer and reader): rules,
+evaluations and their checks, releases, reconciliations."""
 
 from __future__ import annotations
 
@@ -184,50 +183,72 @@ class Results:
             )
 
 
-class Config:
-    """What quality reads from the gateway's configuration and transform's batches."""
+class Rules:
+    """The datasets' rules, in evaluation order."""
 
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
 
-    async def _has(self, table: str) -> bool:
-        return await self.pool.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
-
     async def rules(self, dataset: str) -> list[Rule]:
-        if not await self._has("gateway.rules"):
-            return []
         rows = await self.pool.fetch(
-            "SELECT spec FROM gateway.rules WHERE dataset = $1 ORDER BY position, name", dataset
+            "SELECT spec FROM quality.rules WHERE dataset = $1 ORDER BY position, name", dataset
         )
         return [Rule.model_validate(_json(r["spec"])) for r in rows]
 
-    async def renames(self, dataset: str) -> dict[str, str]:
-        """The dataset's accepted renames (Silver spec), so rules follow renamed columns."""
-        try:
-            renames = await self.pool.fetchval(
-                "SELECT silver_spec->'renames' FROM gateway.datasets WHERE name = $1", dataset
+    async def replace(self, dataset: str, rules: list[Rule]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM quality.rules WHERE dataset = $1", dataset)
+            await conn.executemany(
+                "INSERT INTO quality.rules (dataset, name, position, spec) VALUES ($1, $2, $3, $4)",
+                [(dataset, r.name, i, r.spec()) for i, r in enumerate(rules)],
             )
-        except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
-            return {}
-        return dict(_json(renames) or {})
 
-    async def reconcile(self, models: list[str]) -> dict[str, dict[str, str]]:
-        """{model: {gold column: 'dataset.column'}} for the models that declare sums."""
-        if not models or not await self._has("gateway.models"):
-            return {}
-        rows = await self.pool.fetch(
-            "SELECT name, reconcile FROM gateway.models WHERE name = ANY($1::text[])", models
+    async def add(self, dataset: str, rule: Rule) -> None:
+        """Add a rule at the end (one of the same name is replaced in place)."""
+        await self.pool.execute(
+            "INSERT INTO quality.rules (dataset, name, position, spec) VALUES ($1, $2,"
+            " (SELECT coalesce(max(position) + 1, 0) FROM quality.rules WHERE dataset = $1),"
+            " $3) ON CONFLICT (dataset, name) DO UPDATE SET spec = EXCLUDED.spec,"
+            " updated_at = now()",
+            dataset,
+            rule.name,
+            rule.spec(),
         )
-        return {r["name"]: dict(_json(r["reconcile"])) for r in rows if r["reconcile"]}
 
-    async def promoted_batches(self, dataset: str) -> list[asyncpg.Record]:
-        if not await self._has("transform.batches"):
-            return []
-        return await self.pool.fetch(
-            "SELECT run_id, silver_key, quarantine_key, key_columns FROM transform.batches"
-            " WHERE dataset = $1 AND promoted ORDER BY promoted_at, run_id",
+    async def delete(self, dataset: str, name: str) -> bool:
+        done = await self.pool.execute(
+            "DELETE FROM quality.rules WHERE dataset = $1 AND name = $2", dataset, name
+        )
+        return not done.endswith(" 0")
+
+
+class Batches:
+    """A dataset's batches that passed quality (their latest evaluation did not fail them):
+    what its valid rows are made of, as quality decided it."""
+
+    def __init__(self, pool: asyncpg.Pool, key_of):
+        self.pool = pool
+        self.key_of = key_of  # object URI → key in the store
+
+    async def promoted(self, dataset: str) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT run_id, silver_event->>'silver_uri' AS silver_uri,"
+            " silver_event->'key' AS key_columns, quarantine_key FROM (SELECT DISTINCT ON"
+            " (run_id) * FROM quality.evaluations WHERE dataset = $1"
+            " ORDER BY run_id, revision DESC) e WHERE verdict <> 'failed'"
+            " ORDER BY (SELECT min(started_at) FROM quality.evaluations f"
+            " WHERE f.run_id = e.run_id), run_id",
             dataset,
         )
+        return [
+            {
+                "run_id": r["run_id"],
+                "silver_key": self.key_of(r["silver_uri"]),
+                "quarantine_key": r["quarantine_key"],
+                "key_columns": list(_json(r["key_columns"]) or []),
+            }
+            for r in rows
+        ]
 
 
 def _json(value: Any) -> Any:

@@ -1,5 +1,5 @@
-"""Transform's I/O: its own `transform.batches` table and the model registry (read from the
-gateway's configuration, which the gateway owns)."""
+"""Transform's I/O: its own tables: the Silver batches, pinned and declared Silver specs, and
+the Gold models with their build state."""
 
 from __future__ import annotations
 
@@ -94,16 +94,6 @@ class Batches:
             specs,
         )
 
-    async def declared_spec(self, dataset: str) -> dict:
-        """The dataset's Silver spec as the gateway stores it (renames, declared types)."""
-        try:
-            spec = await self.pool.fetchval(
-                "SELECT silver_spec FROM gateway.datasets WHERE name = $1", dataset
-            )
-        except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
-            return {}  # the gateway has not created (or migrated) its tables yet
-        return dict(spec or {})
-
     async def datasets(self) -> list[str]:
         rows = await self.pool.fetch(
             "SELECT DISTINCT dataset FROM transform.batches WHERE promoted ORDER BY 1"
@@ -111,18 +101,113 @@ class Batches:
         return [r["dataset"] for r in rows]
 
 
+class SilverSpecs:
+    """Each dataset's declared Silver spec (renames and types)."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def get(self, dataset: str) -> dict[str, dict[str, str]]:
+        row = await self.pool.fetchrow(
+            "SELECT renames, types FROM transform.silver_specs WHERE dataset = $1", dataset
+        )
+        if row is None:
+            return {"renames": {}, "types": {}}
+        return {"renames": dict(row["renames"]), "types": dict(row["types"])}
+
+    async def replace(self, dataset: str, renames: dict[str, str], types: dict[str, str]) -> None:
+        await self.pool.execute(
+            "INSERT INTO transform.silver_specs (dataset, renames, types) VALUES ($1, $2, $3)"
+            " ON CONFLICT (dataset) DO UPDATE SET renames = EXCLUDED.renames,"
+            " types = EXCLUDED.types, updated_at = now()",
+            dataset,
+            renames,
+            types,
+        )
+
+    async def merge(self, dataset: str, renames: dict[str, str], types: dict[str, str]) -> None:
+        """Merge into the spec in one statement (two accepted suggestions at once both land)."""
+        await self.pool.execute(
+            "INSERT INTO transform.silver_specs (dataset, renames, types) VALUES ($1, $2, $3)"
+            " ON CONFLICT (dataset) DO UPDATE SET"
+            " renames = transform.silver_specs.renames || EXCLUDED.renames,"
+            " types = transform.silver_specs.types || EXCLUDED.types, updated_at = now()",
+            dataset,
+            renames,
+            types,
+        )
+
+
+MODEL_FIELDS = (
+    "name, sql, depends_on, reconcile, created_at, updated_at, built_at, build_id, row_count,"
+    " columns, last_error, last_error_at"
+)
+
+
 class ModelRegistry:
-    """Gold models as the gateway stores them (`gateway.models`); read only here."""
+    """Gold models (`transform.models`) and their build state."""
 
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
 
     async def all(self) -> dict[str, Model]:
-        exists = await self.pool.fetchval("SELECT to_regclass('gateway.models') IS NOT NULL")
-        if not exists:
-            return {}
-        rows = await self.pool.fetch("SELECT name, sql, depends_on FROM gateway.models")
+        rows = await self.pool.fetch("SELECT name, sql, depends_on FROM transform.models")
         return {r["name"]: Model(r["name"], r["sql"], tuple(r["depends_on"])) for r in rows}
+
+    async def reconcile(self, names: list[str]) -> dict[str, dict[str, str]]:
+        rows = await self.pool.fetch(
+            "SELECT name, reconcile FROM transform.models WHERE name = ANY($1::text[])", names
+        )
+        return {r["name"]: dict(r["reconcile"]) for r in rows}
+
+    async def save(
+        self, name: str, sql: str, depends_on: list[str], reconcile: dict[str, str]
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO transform.models (name, sql, depends_on, reconcile)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
+            " depends_on = EXCLUDED.depends_on, reconcile = EXCLUDED.reconcile,"
+            " updated_at = now()",
+            name,
+            sql,
+            depends_on,
+            reconcile,
+        )
+
+    async def get(self, name: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            f"SELECT {MODEL_FIELDS} FROM transform.models WHERE name = $1", name
+        )
+        if row is None:
+            raise NotFoundError(f"no Gold model named {name!r}; list them at GET /api/v1/models")
+        return row
+
+    async def page(self, after: str | None, limit: int) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            f"SELECT {MODEL_FIELDS} FROM transform.models WHERE $1::text IS NULL OR name > $1"
+            " ORDER BY name LIMIT $2",
+            after,
+            limit,
+        )
+
+    async def built(
+        self, name: str, build_id: str, rows: int, columns: list[dict[str, str]]
+    ) -> None:
+        await self.pool.execute(
+            "UPDATE transform.models SET built_at = now(), build_id = $2, row_count = $3,"
+            " columns = $4, last_error = NULL, last_error_at = NULL WHERE name = $1",
+            name,
+            build_id,
+            rows,
+            columns,
+        )
+
+    async def failed(self, name: str, error: str) -> None:
+        await self.pool.execute(
+            "UPDATE transform.models SET last_error = $2, last_error_at = now() WHERE name = $1",
+            name,
+            error,
+        )
 
 
 class GoldLock:

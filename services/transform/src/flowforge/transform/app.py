@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowforge.common.bus import consume
-from flowforge.common.events import BronzeReady, JobRequested, QualityChecked
+from flowforge.common.bus import consume, publish
+from flowforge.common.events import BronzeReady, Event, JobRequested, QualityChecked
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
-from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry
+from flowforge.transform import verbs
+from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.handlers import (
     Deps,
+    build_requested,
     handle_bronze_ready,
     handle_job_requested,
     handle_quality_checked,
@@ -20,40 +22,53 @@ SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def register(rt: Runtime) -> None:
-    deps: list[Deps] = []
+def _deps(rt: Runtime) -> Deps:
+    return Deps(
+        files=LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE),
+        batches=Batches(rt.pool),
+        models=ModelRegistry(rt.pool),
+        analytics_db=rt.settings.analytics_db_path,
+        scratch=rt.settings.scratch_dir,
+        gold_lock=GoldLock(rt.pool),
+        specs=SilverSpecs(rt.pool),
+    )
 
-    def resolve() -> Deps:
-        # Resources open in the lifespan hook, after registration; bind them on first use.
-        if not deps:
-            deps.append(
-                Deps(
-                    files=LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE),
-                    batches=Batches(rt.pool),
-                    models=ModelRegistry(rt.pool),
-                    analytics_db=rt.settings.analytics_db_path,
-                    scratch=rt.settings.scratch_dir,
-                    gold_lock=GoldLock(rt.pool),
-                )
-            )
-        return deps[0]
+
+def _verb_deps(rt: Runtime, deps) -> verbs.VerbDeps:
+    async def send(event: Event) -> None:
+        await publish(rt.broker, event, rt.settings)
+
+    async def build(job: JobRequested) -> list[Event]:
+        return await build_requested(job, deps())
+
+    return verbs.VerbDeps(
+        models=ModelRegistry(rt.pool),
+        specs=SilverSpecs(rt.pool),
+        batches=Batches(rt.pool),
+        publish=send,
+        build=build,
+    )
+
+
+def register(rt: Runtime) -> None:
+    deps = rt.lazy(_deps)
+    verb_deps = rt.lazy(lambda rt: _verb_deps(rt, deps))
 
     async def on_bronze(event: BronzeReady):
-        return await handle_bronze_ready(event, resolve())
+        return await handle_bronze_ready(event, deps())
 
     async def on_quality(event: QualityChecked):
-        return await handle_quality_checked(event, resolve())
+        return await handle_quality_checked(event, deps())
 
     async def on_job(event: JobRequested):
-        return await handle_job_requested(event, resolve())
+        return await handle_job_requested(event, deps())
 
-    consume(
-        rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings, stage="silver"
-    )
-    consume(
-        rt.broker, QualityChecked, on_quality, service=SERVICE, settings=rt.settings, stage="gold"
-    )
-    consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=rt.settings)
+    settings = rt.settings
+    consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=settings, stage="silver")
+    consume(rt.broker, QualityChecked, on_quality, service=SERVICE, settings=settings,
+            stage="gold")  # fmt: skip
+    consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=settings)
+    rt.serve_verbs(verbs.VERBS, verb_deps)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from flowforge.common.errors import BadInputError
-from flowforge.common.lake import ValidRows, sql_list, sql_string
+from flowforge.common.lake import GOLD_BUILD_ID_KEY, ValidRows, sql_list, sql_string
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 
 
@@ -56,8 +56,10 @@ def build_model(
     datasets: dict[str, ValidRows],
     built: dict[str, Path],
     out: Path,
+    build_id: str = "",
 ) -> BuiltModel:
-    """Run one model's SQL with its inputs bound as views; write the result to `out`.
+    """Run one model's SQL with its inputs bound as views; write the result to `out`, with
+    `build_id` in the file's metadata (`GOLD_BUILD_ID_KEY`) so a reader can tell builds apart.
     The connection can reach only these inputs and `out` (see `sandboxed`)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
     inputs = [p for d in model.depends_on if d in datasets for p in datasets[d].paths]
@@ -76,7 +78,8 @@ def build_model(
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
             con.execute(
                 f"COPY (SELECT * FROM __model) TO {sql_string(str(out))}"
-                " (FORMAT parquet, COMPRESSION zstd)"
+                f" (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{GOLD_BUILD_ID_KEY}:"
+                f" {sql_string(build_id)}}})"
             )
         except duckdb.Error as exc:
             raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowforge.common import lake, metrics
@@ -13,18 +14,20 @@ from flowforge.common.events import (
     BronzeReady,
     Column,
     Event,
+    GoldInput,
     GoldModelBuilt,
     GoldReady,
     JobRequested,
     ModelFailed,
     QualityChecked,
+    SilverBatch,
     SilverReady,
     StageTiming,
     utcnow,
 )
 from flowforge.common.lake import ValidRows, schema_fingerprint
 from flowforge.common.storage import LakeFiles
-from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry
+from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
 from flowforge.transform.silver import SilverFileResult, silver_file
 
@@ -40,6 +43,7 @@ class Deps:
     analytics_db: Path
     scratch: Path
     gold_lock: GoldLock
+    specs: SilverSpecs
 
 
 def _to_silver(
@@ -65,7 +69,7 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     """Clean one Bronze batch into Silver (same run → same object, so redelivery is safe)."""
     started = utcnow()
     pinned = await deps.batches.pinned_specs(event.dataset)
-    declared = await deps.batches.declared_spec(event.dataset)
+    declared = await deps.specs.get(event.dataset)
     result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch, pinned, declared)
     for column, spec in result.specs.items():
         if column in pinned and pinned[column] != spec:
@@ -100,11 +104,20 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
             timing=timing,
             key=result.key,
             counts={"duplicates": result.duplicates, "silver": result.silver},
+            renames=declared["renames"],
         )
     ]
 
 
-async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
+@dataclass(frozen=True)
+class Input:
+    """One dataset's valid rows as a model reads them, and the batches they came from."""
+
+    rows: ValidRows
+    ref: GoldInput
+
+
+async def valid_rows(deps: Deps, dataset: str) -> Input | None:
     """The dataset's valid rows; None for a dataset with no Silver batch at all (its models
     wait for it), an empty relation when every batch is out of Gold (its models go empty)."""
     batches = await deps.batches.promoted(dataset)
@@ -113,7 +126,22 @@ async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
         if latest is None:
             return None
         path = await asyncio.to_thread(deps.files.path, latest)
-        return ValidRows(silver=[], quarantine=[], key=[], empty_from=path)
+        empty = ValidRows(silver=[], quarantine=[], key=[], empty_from=path)
+        return Input(empty, GoldInput(dataset=dataset))
+    store = deps.files.store
+    key = list(batches[-1]["key_columns"])
+    ref = GoldInput(
+        dataset=dataset,
+        key=key,
+        batches=[
+            SilverBatch(
+                run_id=b["run_id"],
+                silver_uri=store.uri(b["silver_key"]),
+                quarantine_uri=store.uri(b["quarantine_key"]) if b["quarantine_key"] else None,
+            )
+            for b in batches
+        ],
+    )
 
     def paths() -> ValidRows:
         return ValidRows(
@@ -121,16 +149,24 @@ async def valid_rows(deps: Deps, dataset: str) -> ValidRows | None:
             quarantine=[
                 deps.files.path(b["quarantine_key"]) for b in batches if b["quarantine_key"]
             ],
-            key=list(batches[-1]["key_columns"]),
+            key=key,
         )
 
-    return await asyncio.to_thread(paths)
+    return Input(await asyncio.to_thread(paths), ref)
+
+
+@dataclass
+class Built:
+    result: BuiltModel
+    model: Model
+    build_id: str
+    inputs: list[GoldInput]
 
 
 @dataclass
 class GoldBuild:
-    built: list[tuple[BuiltModel, Model]]
-    failed: list[ModelFailed]
+    built: list[Built] = field(default_factory=list)
+    failed: list[ModelFailed] = field(default_factory=list)
 
 
 async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Event]:
@@ -151,7 +187,7 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
                 dataset=event.dataset,
                 revision=event.revision,
                 job=True,  # Gold of the other batches, not of this run
-                models=_built_events(deps, gold.built),
+                models=await _built_events(deps, gold.built),
                 failed=gold.failed,
                 timing=timing,
             )
@@ -174,13 +210,17 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     )
     return [
         GoldReady.following(
-            event, models=_built_events(deps, gold.built), failed=gold.failed, timing=timing
+            event, models=await _built_events(deps, gold.built), failed=gold.failed, timing=timing
         )
     ]
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
     """Build the requested Gold models (and those reading them) from the data there is now."""
+    return await build_requested(event, deps)
+
+
+async def build_requested(event: JobRequested, deps: Deps) -> list[Event]:
     started = utcnow()
     async with deps.gold_lock.hold():
         gold = await _build_gold(deps, "", requested=frozenset(event.models))
@@ -193,23 +233,27 @@ async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
             run_id=event.run_id,
             dataset=event.dataset,
             job=True,
-            models=_built_events(deps, gold.built),
+            models=await _built_events(deps, gold.built),
             failed=gold.failed,
             timing=timing,
         )
     ]
 
 
-def _built_events(deps: Deps, built: list[tuple[BuiltModel, Model]]) -> list[GoldModelBuilt]:
+async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
+    reconcile = await deps.models.reconcile([b.model.name for b in built])
     return [
         GoldModelBuilt(
-            name=b.name,
-            uri=deps.files.store.uri(lake.gold_key(b.name)),
-            rows=b.rows,
-            columns=[Column(name=n, type=t) for n, t in b.columns],
-            depends_on=list(model.depends_on),
+            name=b.model.name,
+            uri=deps.files.store.uri(lake.gold_key(b.model.name)),
+            rows=b.result.rows,
+            columns=[Column(name=n, type=t) for n, t in b.result.columns],
+            depends_on=list(b.model.depends_on),
+            build_id=b.build_id,
+            reconcile=reconcile.get(b.model.name, {}),
+            inputs=b.inputs,
         )
-        for b, model in built
+        for b in built
     ]
 
 
@@ -220,42 +264,68 @@ async def _build_gold(
     the analytics views; models reading a failed one are skipped this time."""
     models = await deps.models.all()
     order = build_order(models, dataset, requested=requested)
-    inputs: dict[str, ValidRows] = {}
+    inputs: dict[str, Input] = {}
     for name in {d for m in order for d in models[m].depends_on} - set(models):
-        rows = await valid_rows(deps, name)
-        if rows is not None:
-            inputs[name] = rows
-    gold = GoldBuild(built=[], failed=[])
+        found = await valid_rows(deps, name)
+        if found is not None:
+            inputs[name] = found
+    gold = GoldBuild()
     built_paths: dict[str, Path] = {}
     for name in order:
         model = models[name]
         broken = [f.name for f in gold.failed if f.name in model.depends_on]
         if broken:
-            gold.failed.append(ModelFailed(name=name, error=f"reads failed model {broken[0]!r}"))
+            await _failed(deps, gold, name, f"reads failed model {broken[0]!r}")
             continue
-        for dep in model.depends_on:
-            if dep in models and dep not in built_paths:
-                if await asyncio.to_thread(deps.files.store.exists, lake.gold_key(dep)):
-                    built_paths[dep] = await asyncio.to_thread(
-                        deps.files.fresh_path, lake.gold_key(dep)
-                    )
+        await _find_built(deps, model, models, built_paths)
         missing = [d for d in model.depends_on if d not in inputs and d not in built_paths]
         if missing:
             log.info("gold model %s waits for %s", name, ", ".join(missing))
             continue
-        key = lake.gold_key(name)
-        out = deps.files.output(key)
-        try:
-            result = await asyncio.to_thread(build_model, model, inputs, built_paths, out)
-        except BadInputError as exc:
-            log.warning("gold model %s failed: %s", name, exc)
-            gold.failed.append(ModelFailed(name=name, error=str(exc)))
+        built = await _build_one(deps, model, inputs, built_paths)
+        if isinstance(built, str):
+            await _failed(deps, gold, name, built)
             continue
-        await asyncio.to_thread(deps.files.commit, key, out)
-        built_paths[name] = await asyncio.to_thread(deps.files.path, key)
-        gold.built.append((result, model))
-    await _refresh_views(deps, dataset, [b.name for b, _ in gold.built])
+        built_paths[name] = await asyncio.to_thread(deps.files.path, lake.gold_key(name))
+        gold.built.append(built)
+    await _refresh_views(deps, dataset, [b.model.name for b in gold.built])
     return gold
+
+
+async def _find_built(
+    deps: Deps, model: Model, models: dict[str, Model], built_paths: dict[str, Path]
+) -> None:
+    """Other models this one reads, from their last build."""
+    for dep in model.depends_on:
+        if dep in models and dep not in built_paths:
+            key = lake.gold_key(dep)
+            if await asyncio.to_thread(deps.files.store.exists, key):
+                built_paths[dep] = await asyncio.to_thread(deps.files.fresh_path, key)
+
+
+async def _build_one(
+    deps: Deps, model: Model, inputs: dict[str, Input], built_paths: dict[str, Path]
+) -> Built | str:
+    """Build and commit one model; the error text when it fails."""
+    key = lake.gold_key(model.name)
+    out = deps.files.output(key)
+    build_id = uuid.uuid4().hex
+    rows = {d: i.rows for d, i in inputs.items()}
+    try:
+        result = await asyncio.to_thread(build_model, model, rows, built_paths, out, build_id)
+    except BadInputError as exc:
+        return str(exc)
+    await asyncio.to_thread(deps.files.commit, key, out)
+    columns = [{"name": n, "type": t} for n, t in result.columns]
+    await deps.models.built(model.name, build_id, result.rows, columns)
+    refs = [inputs[d].ref for d in model.depends_on if d in inputs]
+    return Built(result=result, model=model, build_id=build_id, inputs=refs)
+
+
+async def _failed(deps: Deps, gold: GoldBuild, name: str, error: str) -> None:
+    log.warning("gold model %s failed: %s", name, error)
+    gold.failed.append(ModelFailed(name=name, error=error))
+    await deps.models.failed(name, error)
 
 
 async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
@@ -265,9 +335,9 @@ async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
     silver: dict[str, ValidRows] = {}
     bronze: dict[str, list[Path]] = {}
     if dataset:
-        rows = await valid_rows(deps, dataset)
-        if rows is not None:
-            silver[dataset] = rows
+        found = await valid_rows(deps, dataset)
+        if found is not None:
+            silver[dataset] = found.rows
         batches = await deps.batches.promoted(dataset)
         bronze[dataset] = await asyncio.to_thread(
             lambda b=batches: [deps.files.path(x["bronze_key"]) for x in b]

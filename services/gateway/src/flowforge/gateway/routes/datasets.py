@@ -1,24 +1,23 @@
-"""Datasets: their layers, schemas (with versions), samples and lineage."""
+"""Datasets: their layers, schemas (with versions), samples and lineage (asked of the catalog),
+their landing contract (ingest's), and samples read from the lake."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from flowforge.common.errors import NotFoundError
-from flowforge.common.lake import check_name
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
+from flowforge.gateway.paging import Limit, next_page
+from flowforge.gateway.params import DatasetName
 from flowforge.gateway.schemas import (
     ColumnPublic,
     ContractPublic,
     DatasetList,
     DatasetPublic,
-    LayerPublic,
-    LineageEdge,
-    LineageNode,
     LineagePublic,
     SamplePublic,
     SchemaPublic,
@@ -28,137 +27,131 @@ router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 Layer = Literal["bronze", "silver"]
 
 
-async def _dataset(gw: Gateway, name: str) -> DatasetPublic:
-    assets = await gw.state.assets(name)
-    runs = await gw.state.runs(name, 1)
+def _public(name: str, recorded: dict[str, Any] | None, config: dict[str, Any] | None):
+    recorded = recorded or {}
     return DatasetPublic(
         name=name,
-        key=await gw.state.dataset_key(name),
-        layers={
-            a["layer"]: LayerPublic(
-                layer=a["layer"],
-                location=a["location"],
-                version=a["version"],
-                row_count=a["row_count"],
-                columns=len(a["columns"]),
-                updated_at=a["updated_at"],
-            )
-            for a in assets
-        },
-        runs=await gw.state.run_count(name),
-        last_run=runs[0] if runs else None,
+        key=list((config or {}).get("key") or []),
+        layers=recorded.get("layers") or {},
+        runs=recorded.get("runs") or 0,
+        last_run=recorded.get("last_run"),
     )
 
 
 @router.get("", response_model=DatasetList)
-async def list_datasets(gw: GatewayDep) -> DatasetList:
-    return DatasetList(datasets=[await _dataset(gw, n) for n in await gw.state.dataset_names()])
+async def list_datasets(
+    request: Request,
+    response: Response,
+    gw: GatewayDep,
+    limit: Limit = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+    ] = None,
+) -> DatasetList:
+    """Datasets by name (those with runs, and those only configured so far), a page at a
+    time: each with its layers, run count, last run and key."""
+    recorded, configured = await asyncio.gather(
+        gw.owners.catalog.ask("datasets.list", after=cursor, limit=limit + 1),
+        gw.owners.ingest.ask("datasets.list", after=cursor, limit=limit + 1),
+    )
+    by_name = {d["name"]: d for d in recorded["datasets"]}
+    config = {d["name"]: d for d in configured["datasets"]}
+    names = sorted(set(by_name) | set(config))
+    more = len(names) > limit
+    names = names[:limit]
+    missing = [n for n in names if n not in config]
+    if missing:
+        extra = await gw.owners.ingest.ask("datasets.list", names=missing)
+        config.update({d["name"]: d for d in extra["datasets"]})
+    page = next_page(request, response, names[-1] if more and names else None)
+    return DatasetList(datasets=[_public(n, by_name.get(n), config.get(n)) for n in names], **page)
+
+
+async def require(gw: Gateway, name: str) -> tuple[dict | None, dict]:
+    """What the catalog recorded of the dataset and its contract; 404 if neither knows it."""
+    recorded, config = await asyncio.gather(
+        gw.owners.catalog.ask("datasets.list", names=[name]),
+        gw.owners.ingest.ask("dataset.get", name=name),
+    )
+    found = recorded["datasets"][0] if recorded["datasets"] else None
+    if found is None and not config.get("configured"):
+        raise NotFoundError(f"no dataset named {name!r}; list them at GET /api/v1/datasets")
+    return found, config
 
 
 @router.get("/{name}", response_model=DatasetPublic)
-async def get_dataset(name: str, gw: GatewayDep) -> DatasetPublic:
-    await gw.state.require_dataset(name)
-    return await _dataset(gw, name)
+async def get_dataset(name: DatasetName, gw: GatewayDep) -> DatasetPublic:
+    return _public(name, *await require(gw, name))
 
 
 @router.put("/{name}/contract", response_model=ContractPublic)
-async def set_contract(name: str, body: ContractPublic, gw: GatewayDep) -> ContractPublic:
+async def set_contract(name: DatasetName, body: ContractPublic, gw: GatewayDep) -> ContractPublic:
     """Set what happens when a new file's columns differ from the dataset's: `evolve`
     (accept and version the schema), `freeze` (refuse the file, with the difference) or
     `discard_row` (rows with values in unknown columns go to rejected; missing columns are
     null)."""
-    check_name(name)
-    await gw.state.set_schema_policy(name, body.schema_policy)
-    await gw.state.set_array_policy(name, body.array_policy)
-    return body
+    saved = await gw.owners.ingest.ask("dataset.put", name=name, **body.model_dump())
+    return ContractPublic(schema_policy=saved["schema_policy"], array_policy=saved["array_policy"])
 
 
 @router.get("/{name}/contract", response_model=ContractPublic)
-async def get_contract(name: str, gw: GatewayDep) -> ContractPublic:
-    await gw.state.require_dataset(name)
+async def get_contract(name: DatasetName, gw: GatewayDep) -> ContractPublic:
+    _, config = await require(gw, name)
     return ContractPublic(
-        schema_policy=await gw.state.schema_policy(name),
-        array_policy=await gw.state.array_policy(name),
+        schema_policy=config["schema_policy"], array_policy=config["array_policy"]
     )
 
 
 @router.get("/{name}/schema", response_model=SchemaPublic)
-async def get_schema(name: str, gw: GatewayDep, layer: Layer = "silver") -> SchemaPublic:
-    asset = await gw.state.asset(name, layer)
-    versions = await gw.state.asset_versions(name, layer)
+async def get_schema(name: DatasetName, gw: GatewayDep, layer: Layer = "silver") -> SchemaPublic:
+    asset = await _asset(gw, name, layer)
     return SchemaPublic(
         dataset=name,
         layer=layer,
         version=asset["version"],
         fingerprint=asset["schema_fingerprint"],
         columns=[ColumnPublic(**c) for c in asset["columns"]],
-        versions=[
-            {
-                "version": v["version"],
-                "fingerprint": v["schema_fingerprint"],
-                "run_id": v["run_id"],
-                "created_at": v["created_at"].isoformat(),
-                "columns": v["columns"],
-                "changes": v["changes"],
-            }
-            for v in versions
-        ],
+        versions=asset["versions"],
     )
+
+
+async def _asset(gw: Gateway, name: str, layer: str) -> dict[str, Any]:
+    try:
+        return await gw.owners.catalog.ask("asset.get", dataset=name, layer=layer)
+    except NotFoundError:
+        await require(gw, name)  # "no dataset named ..." when it is the dataset that is missing
+        raise
 
 
 @router.get("/{name}/sample", response_model=SamplePublic)
 async def get_sample(
-    name: str,
+    name: DatasetName,
     gw: GatewayDep,
     layer: Layer = "silver",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
 ) -> SamplePublic:
-    await gw.state.asset(name, layer)  # 404 with a reason when there is no such data
+    """The first rows of a layer (Silver: the valid rows only)."""
+    await _asset(gw, name, layer)  # 404 with a reason when there is no such data
     if layer == "bronze":
-        objects = await gw.state.objects(name, "bronze")
-        keys = [gw.store.key_of(o["uri"]) for o in objects]
+        found = await gw.owners.catalog.ask("objects.list", dataset=name, layer="bronze")
+        keys = [gw.store.key_of(o["uri"]) for o in found["objects"]]
         rows = await asyncio.to_thread(lakeread.sample_bronze, gw.files, keys, limit)
     else:
-        silver = await gw.state.objects(name, "silver", promoted_only=True)
-        promoted = {o["run_id"] for o in silver}
-        quarantine = [
-            o for o in await gw.state.objects(name, "quarantine") if o["run_id"] in promoted
-        ]
-        key = await gw.state.silver_key(name)
+        silver = await gw.owners.transform.ask("silver.batches", dataset=name)
+        batches = silver["batches"]
         rows = await asyncio.to_thread(
             lakeread.sample_silver,
             gw.files,
-            [gw.store.key_of(o["uri"]) for o in silver],
-            [gw.store.key_of(o["uri"]) for o in quarantine],
-            key,
+            [b["silver_key"] for b in batches],
+            [b["quarantine_key"] for b in batches if b["quarantine_key"]],
+            silver["key"],
             limit,
         )
     return SamplePublic(dataset=name, layer=layer, rows=rows)
 
 
 @router.get("/{name}/lineage", response_model=LineagePublic)
-async def get_lineage(name: str, gw: GatewayDep) -> LineagePublic:
-    await gw.state.require_dataset(name)
-    edges = [(e["source"], e["target"]) for e in await gw.state.lineage_edges()]
-    start = {f"bronze:{name}", f"silver:{name}"}
-    # Everything downstream of the dataset, and everything upstream of it; not the other
-    # datasets that share a file name or feed the same Gold model.
-    down = _closure(start, edges)
-    up = _closure(start, [(t, s) for s, t in edges])
-    kept = [(s, t) for s, t in edges if (s in down and t in down) or (s in up and t in up)]
-    if not kept:
-        raise NotFoundError(f"dataset {name!r} has no lineage yet: no file has landed in it")
-    nodes = sorted({n for edge in kept for n in edge})
-    return LineagePublic(
-        dataset=name,
-        nodes=[LineageNode(id=n, layer=n.split(":", 1)[0], name=n.split(":", 1)[1]) for n in nodes],
-        edges=[LineageEdge(source=s, target=t) for s, t in kept],
-    )
-
-
-def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
-    reached, frontier = set(start), set(start)
-    while frontier:
-        frontier = {t for s, t in edges if s in frontier} - reached
-        reached |= frontier
-    return reached
+async def get_lineage(name: DatasetName, gw: GatewayDep) -> LineagePublic:
+    """Everything upstream and downstream of the dataset: files → bronze → silver → gold."""
+    await require(gw, name)
+    return LineagePublic.model_validate(await gw.owners.catalog.ask("lineage.get", dataset=name))

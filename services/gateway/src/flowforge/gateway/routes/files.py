@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from flowforge.common import lake
 from flowforge.common.bus import publish
-from flowforge.common.errors import BadInputError
+from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.events import FileLanded, utcnow
-from flowforge.gateway.deps import GatewayDep
+from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.schemas import UploadAccepted
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
@@ -54,7 +56,15 @@ def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, st
     return path, size, digest.hexdigest()
 
 
-@router.post("/files", status_code=status.HTTP_202_ACCEPTED, response_model=UploadAccepted)
+DUPLICATE = {200: {"model": UploadAccepted, "description": "landed before (`duplicate_of`)"}}
+
+
+@router.post(
+    "/files",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadAccepted,
+    responses=DUPLICATE,
+)
 async def upload_file(
     gw: GatewayDep,
     file: Annotated[UploadFile, File(description="the file to ingest (CSV, TSV, ...)")],
@@ -69,7 +79,13 @@ async def upload_file(
         SchemaPolicy | None,
         Form(description="the dataset's schema contract from now on: evolve, freeze, discard_row"),
     ] = None,
-) -> UploadAccepted:
+    force: Annotated[
+        bool, Form(description="land it even if the dataset already has this very content")
+    ] = False,
+) -> UploadAccepted | JSONResponse:
+    """Land a file: it is stored under `uploads/` and its run starts (`file.landed`). The same
+    content sent again to the same dataset is answered with the earlier run (200,
+    `duplicate_of`) unless that run failed or `force` is set."""
     filename = safe_filename(file.filename)
     name = lake.check_name(lake.normalise_name(dataset or Path(filename).stem), "dataset")
     settings = gw.settings
@@ -79,35 +95,56 @@ async def upload_file(
     try:
         if size == 0:
             raise BadInputError(f"{filename}: the file is empty")
+        earlier = None if force else await _landed_before(gw, name, content_hash)
+        if earlier is not None:
+            return JSONResponse(jsonable_encoder(earlier), status_code=status.HTTP_200_OK)
         run_id = uuid.uuid4().hex
         landing = lake.upload_key(run_id, filename)
         await asyncio.to_thread(gw.store.put_file, landing, spooled)
     finally:
         await asyncio.to_thread(spooled.unlink, True)
-    key_columns = await gw.state.save_dataset(name, parse_key(key))
-    if schema_policy is not None:
-        await gw.state.set_schema_policy(name, schema_policy)
+    config = await gw.owners.ingest.ask(
+        "dataset.put", name=name, key=parse_key(key), schema_policy=schema_policy
+    )
     uri = gw.store.uri(landing)
-    await gw.state.record_upload(run_id, name, filename, size, content_hash, uri)
+    await gw.uploads.record(run_id=run_id, dataset=name, filename=filename, size_bytes=size,
+                            content_hash=content_hash, landing_uri=uri)  # fmt: skip
     event = FileLanded(
         run_id=run_id,
         dataset=name,
         content_hash=content_hash,
         filename=filename,
-        key=key_columns,
-        schema_policy=await gw.state.schema_policy(name),
-        array_policy=await gw.state.array_policy(name),
+        key=config["key"],
+        schema_policy=config["schema_policy"],
+        array_policy=config["array_policy"],
         sheet=sheet or None,
         landing_uri=uri,
         size_bytes=size,
         landed_at=utcnow(),
     )
     await publish(gw.broker, event, settings)
-    return UploadAccepted(
-        run_id=run_id,
-        dataset=name,
-        filename=filename,
-        size_bytes=size,
-        content_hash=content_hash,
-        key=key_columns,
-    )
+    return UploadAccepted(run_id=run_id, dataset=name, filename=filename, size_bytes=size,
+                          content_hash=content_hash, key=config["key"])  # fmt: skip
+
+
+async def _landed_before(gw: Gateway, dataset: str, content_hash: str) -> UploadAccepted | None:
+    """The earlier upload of this content to this dataset, unless its run failed."""
+    for upload in await gw.uploads.same_content(dataset, content_hash):
+        try:
+            run = await gw.owners.catalog.ask("runs.get", run_id=upload["run_id"])
+        except NotFoundError:
+            run = {"status": "queued", "counts": {}}
+        if run["status"] == "failed":
+            continue
+        config = await gw.owners.ingest.ask("dataset.get", name=dataset)
+        return UploadAccepted(
+            run_id=upload["run_id"],
+            dataset=dataset,
+            status=run["status"],
+            filename=upload["filename"],
+            size_bytes=upload["size_bytes"],
+            content_hash=content_hash,
+            key=config["key"],
+            duplicate_of=upload["run_id"],
+        )
+    return None

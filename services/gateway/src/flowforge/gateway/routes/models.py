@@ -1,101 +1,78 @@
-"""Gold models: DuckDB SQL over Silver datasets (valid rows) and other models, by name."""
+"""Gold models: DuckDB SQL over Silver datasets (valid rows) and other models, by name.
+Transform owns them (definitions and build state); the gateway asks it."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from flowforge.common import lake
-from flowforge.common.bus import publish
-from flowforge.common.errors import BadInputError, NotFoundError
-from flowforge.common.events import JobRequested
-from flowforge.common.models import model_references
+from flowforge.common.errors import NotFoundError
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
-from flowforge.gateway.schemas import (
-    ColumnPublic,
-    ModelCreate,
-    ModelList,
-    ModelPublic,
-    SamplePublic,
-)
+from flowforge.gateway.owners import LONG
+from flowforge.gateway.paging import Limit, next_page
+from flowforge.gateway.params import ModelName
+from flowforge.gateway.routes.jobs import ACCEPTED, accept
+from flowforge.gateway.schemas import ModelCreate, ModelList, ModelPublic, SamplePublic
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
-
-
-def _public(row) -> ModelPublic:
-    return ModelPublic(
-        name=row["name"],
-        sql=row["sql"],
-        depends_on=list(row["depends_on"]),
-        reconcile=dict(row["reconcile"] or {}),
-        built=row["row_count"] is not None,
-        row_count=row["row_count"],
-        columns=[ColumnPublic(**c) for c in (row["columns"] or [])],
-        updated_at=row["updated_at"],
-    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelPublic)
 async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
     """Register (or replace) a Gold model and build it from the data already landed; it is
-    rebuilt whenever a dataset it reads lands again."""
-    name = lake.check_name(body.name.strip(), "model")
-    sql = body.sql.strip().rstrip(";")
-    if not sql:
-        raise BadInputError("the model's SQL is empty")
-    depends_on = model_references(sql)
-    if name in depends_on:
-        raise BadInputError(f"model {name!r} reads itself")
-    reconcile = _reconcile(body.reconcile, depends_on)
-    await gw.state.save_model(name, sql, depends_on, reconcile)
-    # Build it now from the data already landed (transform skips it if its inputs are missing).
-    job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
-    await publish(gw.broker, job, gw.settings)
-    return _public(await gw.state.model(name))
-
-
-def _reconcile(declared: dict[str, str], depends_on: list[str]) -> dict[str, str]:
-    """Check `{gold column: 'dataset.column'}`: the dataset must be one the model reads."""
-    out = {}
-    for gold_column, source in declared.items():
-        dataset, _, column = source.strip().partition(".")
-        if not gold_column.strip() or not column:
-            raise BadInputError(
-                f"reconcile {gold_column!r}: {source!r} should be '<dataset>.<column>'"
-            )
-        if dataset not in depends_on:
-            raise BadInputError(
-                f"reconcile {gold_column!r}: the model does not read {dataset!r} "
-                f"(it reads {', '.join(depends_on) or 'nothing'})"
-            )
-        out[gold_column.strip()] = f"{dataset}.{column}"
-    return out
+    rebuilt whenever a dataset it reads lands again. A failed build shows on the model
+    (`last_error`)."""
+    saved = await gw.owners.transform.ask("models.put", **body.model_dump())
+    return ModelPublic.model_validate(saved)
 
 
 @router.get("", response_model=ModelList)
-async def list_models(gw: GatewayDep) -> ModelList:
-    return ModelList(models=[_public(r) for r in await gw.state.models()])
+async def list_models(
+    request: Request,
+    response: Response,
+    gw: GatewayDep,
+    limit: Limit = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+    ] = None,
+) -> ModelList:
+    page = await gw.owners.transform.ask("models.list", after=cursor, limit=limit)
+    return ModelList(models=page["models"], **next_page(request, response, page["next_after"]))
 
 
 @router.get("/{name}", response_model=ModelPublic)
-async def get_model(name: str, gw: GatewayDep) -> ModelPublic:
-    return _public(await gw.state.model(name))
+async def get_model(name: ModelName, gw: GatewayDep) -> ModelPublic:
+    return ModelPublic.model_validate(await gw.owners.transform.ask("models.get", name=name))
+
+
+@router.post("/{name}/build", status_code=202, responses=ACCEPTED)
+async def build_model(name: ModelName, request: Request, gw: GatewayDep) -> JSONResponse:
+    """Rebuild the model (and the models reading it) from the data there is now. A job: its
+    result lists the models built and those that failed, with the reason."""
+    await gw.owners.transform.ask("models.get", name=name)  # 404 now, not in the job
+
+    async def work() -> Any:
+        return await gw.owners.transform.ask("models.build", timeout=LONG, names=[name])
+
+    return await accept(gw, request, "build", name, {"models": [name]}, work)
 
 
 @router.get("/{name}/sample", response_model=SamplePublic)
 async def sample_model(
-    name: str, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
+    name: ModelName, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
 ) -> SamplePublic:
-    row = await gw.state.model(name)
+    model = await gw.owners.transform.ask("models.get", name=name)
     key = lake.gold_key(name)
-    if row["row_count"] is None or not await asyncio.to_thread(gw.store.exists, key):
+    if not model["built"] or not await asyncio.to_thread(gw.store.exists, key):
+        reason = f"; the last build failed: {model['last_error']}" if model["last_error"] else ""
         raise NotFoundError(
             f"model {name!r} has not been built yet: it is built once the data it reads "
-            f"({', '.join(row['depends_on']) or 'none'}) has landed and passed quality"
+            f"({', '.join(model['depends_on']) or 'none'}) has landed and passed quality" + reason
         )
     path = await asyncio.to_thread(gw.files.fresh_path, key)
     rows = await asyncio.to_thread(lakeread.sample_file, path, limit)

@@ -1,6 +1,6 @@
 """Data quality: a dataset's rules (JSON or YAML), its results and trend, its quarantine,
-and the two actions that change what is valid: replay and release (asked of quality, which
-owns results and quarantine, over NATS request/reply)."""
+and the two actions that change what is valid: replay and release. Quality owns rules,
+results and quarantine; the gateway asks it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from flowforge.common.errors import BadInputError, NotFoundError
-from flowforge.common.events import QUALITY_RELEASE, QUALITY_REPLAY
-from flowforge.common.lake import check_name
-from flowforge.common.rules import Rule, RuleSet, dump_yaml, load_yaml, parse_rules
+from flowforge.common.rules import RuleSet, dump_yaml, load_yaml, parse_rules
 from flowforge.gateway import lakeread
-from flowforge.gateway.ask import ask
-from flowforge.gateway.deps import Gateway, GatewayDep
+from flowforge.gateway.deps import GatewayDep
+from flowforge.gateway.owners import LONG
+from flowforge.gateway.params import DatasetName, RuleName
+from flowforge.gateway.routes.jobs import ACCEPTED, accept
 from flowforge.gateway.schemas import (
     QualityPublic,
     QuarantinePublic,
@@ -26,7 +27,6 @@ from flowforge.gateway.schemas import (
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["quality"])
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
-REQUEST_TIMEOUT = 300.0
 
 RULES_EXAMPLE = {
     "rules": [
@@ -39,71 +39,63 @@ RULES_EXAMPLE = {
 }
 
 
-def _public(dataset: str, rules: list[Rule]) -> RuleSetPublic:
-    return RuleSetPublic(dataset=dataset, rules=[r.spec() for r in rules])
-
-
 @router.get("/{name}/rules", response_model=RuleSetPublic)
-async def get_rules(name: str, gw: GatewayDep) -> RuleSetPublic:
+async def get_rules(name: DatasetName, gw: GatewayDep) -> RuleSetPublic:
     """The dataset's rules, in evaluation order."""
-    name = check_name(name)
-    return _public(name, await gw.state.rules(name))
+    return RuleSetPublic.model_validate(await gw.owners.quality.ask("rules.get", dataset=name))
 
 
 @router.put("/{name}/rules", response_model=RuleSetPublic)
 async def put_rules(
-    name: str,
+    name: DatasetName,
     gw: GatewayDep,
     body: Annotated[Any, Body(openapi_examples={"rules": {"value": RULES_EXAMPLE}})],
 ) -> RuleSetPublic:
     """Replace the dataset's rules: `{"rules": [...]}` and/or dbt-style `{"columns": {col:
     [rules]}}` (see docs/quality.md). They apply to the next batch; replay to re-check
     batches already landed."""
-    name = check_name(name)
-    rules = parse_rules(body, dataset=name)
+    rules = parse_rules(body, dataset=name)  # a clear 400 here, before asking quality
     if rules.dataset != name:
         raise BadInputError(f"these rules are for dataset {rules.dataset!r}, not {name!r}")
-    await gw.state.replace_rules(name, rules.rules)
-    return _public(name, rules.rules)
+    saved = await gw.owners.quality.ask(
+        "rules.put", dataset=name, rules={"rules": [r.spec() for r in rules.rules]}
+    )
+    return RuleSetPublic.model_validate(saved)
 
 
 @router.post("/{name}/rules", response_model=RuleSetPublic, status_code=status.HTTP_201_CREATED)
 async def add_rule(
-    name: str,
+    name: DatasetName,
     gw: GatewayDep,
     body: Annotated[dict[str, Any], Body(examples=[{"type": "not_null", "column": "id"}])],
 ) -> RuleSetPublic:
     """Add one rule (a rule with the same name is replaced)."""
-    name = check_name(name)
     rule = parse_rules({"rules": [body]}, dataset=name).rules[0]
-    await gw.state.add_rule(name, rule)
-    return _public(name, await gw.state.rules(name))
+    saved = await gw.owners.quality.ask("rules.add", dataset=name, rule=rule.spec())
+    return RuleSetPublic.model_validate(saved)
 
 
 @router.delete("/{name}/rules/{rule}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_rule(name: str, rule: str, gw: GatewayDep) -> Response:
-    name = check_name(name)
-    if not await gw.state.delete_rule(name, rule):
-        raise NotFoundError(f"dataset {name!r} has no rule named {rule!r}")
+async def delete_rule(name: DatasetName, rule: RuleName, gw: GatewayDep) -> Response:
+    await gw.owners.quality.ask("rules.delete", dataset=name, name=rule)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{name}/rules.yaml", response_class=Response)
-async def export_rules(name: str, gw: GatewayDep) -> Response:
+async def export_rules(name: DatasetName, gw: GatewayDep) -> Response:
     """The rules as a YAML file, to keep in version control and import again."""
-    name = check_name(name)
-    text = dump_yaml(RuleSet(dataset=name, rules=await gw.state.rules(name)))
+    found = await gw.owners.quality.ask("rules.get", dataset=name)
+    rules = parse_rules({"rules": found["rules"]}, dataset=name).rules
     return Response(
-        text,
+        dump_yaml(RuleSet(dataset=name, rules=rules)),
         media_type="application/yaml",
         headers={"content-disposition": f'attachment; filename="{name}.rules.yaml"'},
     )
 
 
 @router.put("/{name}/rules.yaml", response_model=RuleSetPublic)
-async def import_rules(name: str, request: Request, gw: GatewayDep) -> RuleSetPublic:
+async def import_rules(name: DatasetName, request: Request, gw: GatewayDep) -> RuleSetPublic:
     """Replace the rules from a YAML file (the body, content-type application/yaml)."""
-    name = check_name(name)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind not in YAML_TYPES:
         raise BadInputError(f"send the YAML file as application/yaml, not {kind}")
@@ -122,8 +114,10 @@ async def import_rules(name: str, request: Request, gw: GatewayDep) -> RuleSetPu
             f"this rules file is for dataset {rules.dataset!r}, not {name!r}: "
             "fix its `dataset:` or import it into that dataset"
         )
-    await gw.state.replace_rules(name, rules.rules)
-    return _public(name, rules.rules)
+    saved = await gw.owners.quality.ask(
+        "rules.put", dataset=name, rules={"rules": [r.spec() for r in rules.rules]}
+    )
+    return RuleSetPublic.model_validate(saved)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -131,27 +125,27 @@ async def import_rules(name: str, request: Request, gw: GatewayDep) -> RuleSetPu
 
 @router.get("/{name}/quality", response_model=QualityPublic)
 async def get_quality(
-    name: str, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=500)] = 30
+    name: DatasetName, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=500)] = 30
 ) -> QualityPublic:
     """The latest evaluation (each check with its counts and example values), the trend over
     the last `limit` evaluations, and the latest cross-layer reconciliations."""
-    name = check_name(name)
-    return await gw.state.quality(name, limit)
+    found = await gw.owners.quality.ask("results", dataset=name, limit=limit)
+    return QualityPublic.model_validate(found)
 
 
 @router.get("/{name}/quarantine", response_model=QuarantinePublic)
 async def get_quarantine(
-    name: str,
+    name: DatasetName,
     gw: GatewayDep,
-    rule: str | None = None,
-    run_id: str | None = None,
+    rule: Annotated[str | None, Query(max_length=200)] = None,
+    run_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> QuarantinePublic:
     """Quarantined rows (each with the rule it failed, the column, the value, its file and
     line, and the row itself), newest batch first; filter by rule or run."""
-    name = check_name(name)
-    batches = await gw.state.quarantine_batches(name, run_id)
+    found = await gw.owners.quality.ask("quarantine.batches", dataset=name, run_id=run_id)
+    batches = found["batches"]
     if run_id and not batches:
         raise NotFoundError(f"run {run_id} has no quality evaluation in dataset {name!r}")
     quarantine = [
@@ -165,24 +159,30 @@ async def get_quarantine(
     return QuarantinePublic(dataset=name, total=total, rows=rows)
 
 
-@router.post("/{name}/quarantine/release")
-async def release_rows(name: str, body: ReleaseRequest, gw: GatewayDep) -> dict[str, Any]:
+@router.post("/{name}/quarantine/release", status_code=202, responses=ACCEPTED)
+async def release_rows(
+    name: DatasetName, body: ReleaseRequest, request: Request, gw: GatewayDep
+) -> JSONResponse:
     """Release quarantined rows back into the valid view (all of them, or one run's, one
     rule's, some lines of one run), recorded with the reason; the affected batches are
-    re-evaluated at once and Gold is rebuilt. Returns how many rows left quarantine."""
-    name = check_name(name)
-    request = {"dataset": name, **body.model_dump(exclude_none=True, exclude={"all"})}
-    return await _ask_quality(gw, QUALITY_RELEASE, request)
+    re-evaluated and Gold is rebuilt. A job: its result says how many rows left quarantine."""
+    params = body.model_dump(exclude_none=True, exclude={"all"})
+
+    async def work() -> Any:
+        return await gw.owners.quality.ask("release", timeout=LONG, dataset=name, **params)
+
+    return await accept(gw, request, "release", name, params, work)
 
 
-@router.post("/{name}/quality/replay")
-async def replay(name: str, body: ReplayRequest, gw: GatewayDep) -> dict[str, Any]:
+@router.post("/{name}/quality/replay", status_code=202, responses=ACCEPTED)
+async def replay(
+    name: DatasetName, body: ReplayRequest, request: Request, gw: GatewayDep
+) -> JSONResponse:
     """Re-evaluate the runs given (`run_ids`), or every batch (`all: true`), with the
-    dataset's rules of now; each batch's new verdict, quarantine and Gold follow."""
-    name = check_name(name)
-    request = {"dataset": name, "run_ids": None if body.all else body.run_ids}
-    return await _ask_quality(gw, QUALITY_REPLAY, request)
+    dataset's rules of now; each batch's new verdict, quarantine and Gold follow. A job."""
+    params = {"run_ids": None if body.all else body.run_ids}
 
+    async def work() -> Any:
+        return await gw.owners.quality.ask("replay", timeout=LONG, dataset=name, **params)
 
-async def _ask_quality(gw: Gateway, subject: str, request: dict[str, Any]) -> dict[str, Any]:
-    return await ask(gw, subject, request, REQUEST_TIMEOUT)
+    return await accept(gw, request, "replay", name, params, work)

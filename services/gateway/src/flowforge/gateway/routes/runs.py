@@ -1,32 +1,72 @@
-"""Runs: status, stages and row accounting of each landed file; its rejected lines."""
+"""Runs: status, stages and row accounting of each landed file; its rejected lines (the
+catalog answers; an upload it has not recorded yet shows as queued)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from flowforge.common import lake
+from flowforge.common.errors import NotFoundError
+from flowforge.common.events import STAGES, RunCounts
 from flowforge.gateway import lakeread
-from flowforge.gateway.deps import GatewayDep
-from flowforge.gateway.schemas import RejectedList, RejectedRow, RunList, RunPublic
+from flowforge.gateway.deps import Gateway, GatewayDep
+from flowforge.gateway.paging import Cursor, Limit, next_page
+from flowforge.gateway.params import RunId
+from flowforge.gateway.schemas import RejectedList, RejectedRow, RunList, RunPublic, StagePublic
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
 
 @router.get("", response_model=RunList)
 async def list_runs(
+    request: Request,
+    response: Response,
     gw: GatewayDep,
     dataset: Annotated[str | None, Query(description="only this dataset's runs")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    status: Annotated[
+        Literal["queued", "running", "succeeded", "failed"] | None,
+        Query(description="only runs in this state"),
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> RunList:
-    return RunList(runs=await gw.state.runs(dataset, limit))
+    """Runs, newest first, a page at a time."""
+    page = await gw.owners.catalog.ask(
+        "runs.list", dataset=dataset, status=status, limit=limit, cursor=cursor
+    )
+    return RunList(runs=page["runs"], **next_page(request, response, page["next_cursor"]))
+
+
+async def find_run(gw: Gateway, run_id: str) -> RunPublic:
+    try:
+        return RunPublic.model_validate(await gw.owners.catalog.ask("runs.get", run_id=run_id))
+    except NotFoundError:
+        upload = await gw.uploads.get(run_id)
+        if upload is None:
+            raise
+        return _queued(upload)
+
+
+def _queued(upload: dict) -> RunPublic:
+    """An upload the catalog has not recorded yet."""
+    return RunPublic(
+        run_id=upload["run_id"],
+        dataset=upload["dataset"],
+        filename=upload["filename"],
+        status="queued",
+        created_at=upload["created_at"],
+        updated_at=upload["created_at"],
+        stages=[StagePublic(name=s, status="pending") for s in STAGES],
+        counts=RunCounts(),
+    )
 
 
 @router.get("/{run_id}", response_model=RunPublic)
-async def get_run(run_id: str, gw: GatewayDep) -> RunPublic:
-    run = await gw.state.run(run_id)
+async def get_run(run_id: RunId, gw: GatewayDep) -> RunPublic:
+    run = await find_run(gw, run_id)
     if run.status in ("queued", "running"):
         run.progress = gw.progress.get(run_id)
     return run
@@ -34,9 +74,9 @@ async def get_run(run_id: str, gw: GatewayDep) -> RunPublic:
 
 @router.get("/{run_id}/rejected", response_model=RejectedList)
 async def get_rejected(
-    run_id: str, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000
+    run_id: RunId, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000
 ) -> RejectedList:
-    run = await gw.state.run(run_id)
+    run = await find_run(gw, run_id)
     key = lake.rejected_key(run.dataset, run_id)
     if not run.counts.rejected or not await asyncio.to_thread(gw.store.exists, key):
         return RejectedList(run_id=run_id, count=run.counts.rejected or 0, rows=[])

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from flowforge.common import metrics
 from flowforge.common.asyncapi import asyncapi_document
 from flowforge.common.errors import NotFoundError, TransientError
-from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT, SERVICES
+from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT
+from flowforge.common.topology import SERVICES, WORKERS
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.schemas import HealthPublic
 
 router = APIRouter(tags=["system"])
-BACKENDS = [s for s in SERVICES if s != "gateway"]
+BACKENDS = list(WORKERS)
 
 
 async def _ask(gw: Gateway, subject: str, wait: float = 2.0) -> bytes | None:
@@ -38,18 +39,37 @@ async def _service_health(gw: Gateway, service: str) -> str:
 
 
 @router.get("/healthz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
-async def healthz(gw: GatewayDep):
+async def healthz(request: Request, gw: GatewayDep):
     """200 only when every service answers and reports itself healthy."""
     states = await asyncio.gather(*(_service_health(gw, s) for s in BACKENDS))
     services = dict(zip(BACKENDS, states, strict=True))
-    try:
-        await gw.state.pool.fetchval("SELECT 1")
-        services["gateway"] = "ok"
-    except Exception:  # noqa: BLE001
-        services["gateway"] = "database unreachable"
+    checks = await request.app.state.checks()
+    failing = [name for name, ok in checks.items() if not ok]
+    services["gateway"] = "ok" if not failing else f"{', '.join(failing)} unreachable"
     ok = all(v == "ok" for v in services.values())
     body = HealthPublic(status="ok" if ok else "degraded", services=services)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+async def _service_status(gw: Gateway, service: str) -> dict:
+    body = await _ask(gw, HEALTH_SUBJECT.format(service=service))
+    if body is None:
+        return {"service": service, "status": "unreachable"}
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"service": service, "status": "unknown"}
+
+
+@router.get("/api/v1/status")
+async def platform_status(request: Request, gw: GatewayDep) -> dict:
+    """Every service's state as it reports it (health checks; workers also their consumers'
+    lag and last error), and the gateway's own."""
+    workers = await asyncio.gather(*(_service_status(gw, s) for s in BACKENDS))
+    checks = await request.app.state.checks()
+    gateway = {"service": "gateway", "status": "ok" if all(checks.values()) else "degraded",
+               "checks": checks}  # fmt: skip
+    return {"services": {s["service"]: s for s in [*workers, gateway]}}
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -1,0 +1,173 @@
+"""What transform answers over request/reply (`flowforge.svc.transform.<verb>`): its Gold
+models and their build state, each dataset's Silver spec, and the batches that make up a
+dataset's valid rows. The gateway asks; transform owns the answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from flowforge.common.errors import BadInputError
+from flowforge.common.events import Event, GoldReady, JobRequested
+from flowforge.common.lake import check_name
+from flowforge.common.models import model_references
+from flowforge.common.naming import snake_case
+from flowforge.transform.adapters import Batches, ModelRegistry, SilverSpecs
+
+PAGE_LIMIT = 500
+
+
+@dataclass
+class VerbDeps:
+    models: ModelRegistry
+    specs: SilverSpecs
+    batches: Batches
+    publish: Callable[[Event], Awaitable[None]]
+    # Builds the models of a request now, returning the events to publish (`gold.ready`).
+    build: Callable[[JobRequested], Awaitable[list[Event]]]
+
+
+def model_public(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "sql": row["sql"],
+        "depends_on": list(row["depends_on"]),
+        "reconcile": dict(row["reconcile"] or {}),
+        "built": row["built_at"] is not None,
+        "built_at": row["built_at"],
+        "row_count": row["row_count"],
+        "columns": list(row["columns"] or []),
+        "last_error": row["last_error"],
+        "last_error_at": row["last_error_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def list_models(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    limit = min(int(request.get("limit") or 100), PAGE_LIMIT)
+    rows = await deps.models.page(request.get("after"), limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "models": [model_public(r) for r in rows],
+        "next_after": rows[-1]["name"] if more and rows else None,
+    }
+
+
+async def get_model(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    return model_public(await deps.models.get(check_name(str(request.get("name")), "model")))
+
+
+async def put_model(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """Register (or replace) a model after checking its SQL, then ask for its build."""
+    name = check_name(str(request.get("name") or "").strip(), "model")
+    sql = str(request.get("sql") or "").strip().rstrip(";")
+    if not sql:
+        raise BadInputError("the model's SQL is empty")
+    depends_on = model_references(sql)
+    if name in depends_on:
+        raise BadInputError(f"model {name!r} reads itself")
+    reconcile = _reconcile(dict(request.get("reconcile") or {}), depends_on)
+    await deps.models.save(name, sql, depends_on, reconcile)
+    # Built at once from the data already landed (skipped while its inputs are missing).
+    job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
+    await deps.publish(job)
+    return {**model_public(await deps.models.get(name)), "build_requested": job.run_id}
+
+
+def _reconcile(declared: dict[str, Any], depends_on: list[str]) -> dict[str, str]:
+    """Check `{gold column: 'dataset.column'}`: the dataset must be one the model reads."""
+    out = {}
+    for gold_column, source in declared.items():
+        dataset, _, column = str(source).strip().partition(".")
+        if not str(gold_column).strip() or not column:
+            raise BadInputError(
+                f"reconcile {gold_column!r}: {source!r} should be '<dataset>.<column>'"
+            )
+        if dataset not in depends_on:
+            raise BadInputError(
+                f"reconcile {gold_column!r}: the model does not read {dataset!r} "
+                f"(it reads {', '.join(depends_on) or 'nothing'})"
+            )
+        out[str(gold_column).strip()] = f"{dataset}.{column}"
+    return out
+
+
+async def build_models(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """Build the named models (and those reading them) now; what was built and what failed."""
+    names = [check_name(str(n), "model") for n in request.get("names") or []]
+    if not names:
+        raise BadInputError("name the models to build")
+    for name in names:
+        await deps.models.get(name)  # 404 for an unknown model
+    job = JobRequested(run_id=uuid.uuid4().hex, dataset=names[0], kind="build_models",
+                       models=names)  # fmt: skip
+    events = await deps.build(job)
+    for event in events:
+        await deps.publish(event)
+    gold = next((e for e in events if isinstance(e, GoldReady)), None)
+    if gold is None:
+        return {"built": [], "failed": [], "note": "nothing to build: its inputs have no data yet"}
+    return {
+        "built": [{"name": m.name, "rows": m.rows} for m in gold.models],
+        "failed": [f.model_dump() for f in gold.failed],
+    }
+
+
+async def get_spec(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    return await deps.specs.get(check_name(str(request.get("dataset"))))
+
+
+def _spec_part(request: dict[str, Any], part: str) -> dict[str, str]:
+    value = request.get(part) or {}
+    if not isinstance(value, dict):
+        raise BadInputError(f"`{part}` must map Silver columns to values")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+async def put_spec(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """Replace (or with `merge: true`, merge into) a dataset's Silver spec."""
+    dataset = check_name(str(request.get("dataset")))
+    renames, types = _spec_part(request, "renames"), _spec_part(request, "types")
+    for old, new in renames.items():
+        if snake_case(new) != new:
+            raise BadInputError(f"rename {old!r}: {new!r} is not a snake_case name")
+    if request.get("merge"):
+        await deps.specs.merge(dataset, renames, types)
+    else:
+        await deps.specs.replace(dataset, renames, types)
+    return await deps.specs.get(dataset)
+
+
+async def silver_batches(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """The promoted batches of a dataset (what its valid rows are made of) and its key."""
+    dataset = check_name(str(request.get("dataset")))
+    batches = await deps.batches.promoted(dataset)
+    return {
+        "dataset": dataset,
+        "key": list(batches[-1]["key_columns"]) if batches else [],
+        "batches": [
+            {
+                "run_id": b["run_id"],
+                "bronze_key": b["bronze_key"],
+                "silver_key": b["silver_key"],
+                "quarantine_key": b["quarantine_key"],
+            }
+            for b in batches
+        ],
+    }
+
+
+VERBS: dict[str, Callable[[dict[str, Any], VerbDeps], Awaitable[Any]]] = {
+    "models.list": list_models,
+    "models.get": get_model,
+    "models.put": put_model,
+    "models.build": build_models,
+    "spec.get": get_spec,
+    "spec.put": put_spec,
+    "silver.batches": silver_batches,
+}

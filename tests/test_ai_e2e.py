@@ -85,7 +85,7 @@ def test_without_a_key_the_offline_detector_types_flags_and_suggests(any_platfor
         assert "aaa.aaa@aaaaaaa.aaa" in email["sample"]
 
     # The next file lands with the accepted key: the key is applied by Silver (latest wins).
-    again = platform.land(CUSTOMERS.encode(), "customers.csv", dataset=dataset)
+    again = platform.land(CUSTOMERS.encode(), "customers.csv", dataset=dataset, force="true")
     assert again["status"] == "succeeded"
     assert again["counts"]["duplicates"] == 0 and again["counts"]["silver"] == 6
 
@@ -120,7 +120,10 @@ def test_with_keys_claude_is_used_and_openai_takes_over_when_it_fails(fresh_plat
             assert not fake.requests["openai"]
 
             # The same schema again is answered from the cache: no new call.
-            assert p.land(CUSTOMERS.encode(), "c.csv", dataset=dataset)["status"] == "succeeded"
+            assert (
+                p.land(CUSTOMERS.encode(), "c.csv", dataset=dataset, force="true")["status"]
+                == "succeeded"
+            )
             time.sleep(2)
             assert len(fake.requests["anthropic"]) == 1
 

@@ -19,11 +19,14 @@ import asyncpg
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
+from flowforge.common import vitals
 from flowforge.common.bus import make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
 from flowforge.common.logs import configure_logging
+from flowforge.common.ops import start_ops_server
 from flowforge.common.settings import Settings, redact_url
 from flowforge.common.storage import ObjectStore, open_store
+from flowforge.common.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +77,18 @@ def build_app(
                 ok_db = True
             except Exception:  # noqa: BLE001 - a health check reports, it does not raise
                 ok_db = False
-        return {"database": ok_db, "store": rt._store is not None}
+        return {"nats": await broker.ping(1), "database": ok_db, "store": rt._store is not None}
 
     serve_health(broker, service, checks)
+    rt.background.append(lambda: vitals.watch_consumer_lag(broker, service))
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        ops = await start_ops_server(service, settings, checks)  # /livez answers from now on
         rt._pool = await create_pool(settings.database_url)
         if migrations is not None:
             await migrate(rt.pool, service, migrations)
         rt._store = await asyncio.to_thread(open_store, settings)
-        if settings.metrics_port:
-            from prometheus_client import start_http_server
-
-            from flowforge.common.metrics import REGISTRY
-
-            start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
         log.info(
             "%s started (nats %s, store %s)",
             service,
@@ -100,16 +99,20 @@ def build_app(
             yield
         finally:
             await rt.pool.close()
+            if ops is not None:
+                ops.close()
 
     app = FastStream(broker, lifespan=lifespan)
     tasks: list[asyncio.Task] = []
 
     @app.after_startup
     async def start_background() -> None:
+        vitals.of(service).state = "running"
         tasks.extend(asyncio.create_task(job()) for job in rt.background)
 
     @app.on_shutdown
     async def stop_background() -> None:
+        vitals.of(service).state = "stopping"
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -149,5 +152,6 @@ def run_service(
 ) -> None:
     settings = Settings()
     configure_logging(service, settings.log_level, settings.log_format)
+    setup_tracing(service, settings)
     app, _ = build_app(service, register, migrations=migrations, settings=settings)
     asyncio.run(app.run())

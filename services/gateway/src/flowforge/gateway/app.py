@@ -26,8 +26,10 @@ from flowforge.common.events import PROGRESS_SUBJECT
 from flowforge.common.logs import configure_logging
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
+from flowforge.common.telemetry import setup_tracing
 from flowforge.gateway.deps import Gateway, ProgressBoard
-from flowforge.gateway.routes import ai, datasets, files, models, quality, runs, system
+from flowforge.gateway.observability import observe_http
+from flowforge.gateway.routes import ai, datasets, files, models, probes, quality, runs, system
 from flowforge.gateway.schemas import ErrorPublic
 from flowforge.gateway.state import State
 
@@ -91,9 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ai.router,
         models.router,
         system.router,
+        probes.router,
     ):
         app.include_router(router, responses=errors)
     _install_error_handlers(app)
+    observe_http(app)
 
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):
@@ -164,6 +168,7 @@ def main() -> None:
 
     settings = Settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
+    setup_tracing(SERVICE, settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -119,8 +119,9 @@ def test_work_outside_any_request_or_message_starts_no_trace(spans, tmp_path: Pa
     memory, _, _ = spans
     memory.clear()
     LocalObjectStore(tmp_path).list("landing/")  # what the landing sweep does every second
-    with TRACER.start_as_current_span("flowforge.svc.health.ingest create", kind=SpanKind.PRODUCER):
-        pass
+    for probe in ("flowforge.svc.health.ingest create", "_INBOX.x7.y8 create"):
+        with TRACER.start_as_current_span(probe, kind=SpanKind.PRODUCER):
+            pass
     assert memory.get_finished_spans() == ()
 
 

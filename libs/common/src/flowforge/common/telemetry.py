@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT
+from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT, PROGRESS_SUBJECT
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -37,8 +37,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TRACER = trace.get_tracer("flowforge")
-# Requests that monitoring makes every few seconds: not worth a trace each.
-PROBE_PREFIXES = (HEALTH_SUBJECT.split("{")[0], METRICS_SUBJECT.split("{")[0])
+# Messages that never start a trace of their own: monitoring's requests every few seconds,
+# replies (to `_INBOX.`; a reply of a traced request is in its trace already), and live
+# progress figures sent from a parsing thread.
+NOT_ENTRY_PREFIXES = (
+    HEALTH_SUBJECT.split("{")[0],
+    METRICS_SUBJECT.split("{")[0],
+    PROGRESS_SUBJECT.split("{")[0],
+    "_INBOX.",
+)
 _installed: list[TracerProvider] = []
 
 
@@ -116,7 +123,7 @@ def entry_point_sampler():
     class EntryPoints(Sampler):
         def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
                           links=None, trace_state=None) -> SamplingResult:  # fmt: skip
-            if kind in entry_kinds and not name.startswith(PROBE_PREFIXES):
+            if kind in entry_kinds and not name.startswith(NOT_ENTRY_PREFIXES):
                 return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, trace_state)
             return SamplingResult(Decision.DROP, None, trace_state)
 

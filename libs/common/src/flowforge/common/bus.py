@@ -19,13 +19,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import AckPolicy as JsAckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 
-from flowforge.common import metrics
+from flowforge.common import metrics, vitals
 from flowforge.common.errors import PermanentError, TransientError
 from flowforge.common.events import (
     DLQ_PREFIX,
@@ -40,6 +41,7 @@ from flowforge.common.events import (
 )
 from flowforge.common.logs import run_id_var
 from flowforge.common.settings import Settings
+from flowforge.common.telemetry import annotate_message, broker_middlewares
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def make_broker(settings: Settings, service: str) -> NatsBroker:
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         logger=logging.getLogger(f"faststream.{service}"),
+        middlewares=broker_middlewares(service),
     )
 
 
@@ -108,6 +111,39 @@ def is_transient(exc: BaseException) -> bool:
 
 def backoff_seconds(delivery: int) -> float:
     return float(min(2 ** max(delivery - 1, 0), 60))
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Done: the handler's events are published, the message is acked."""
+
+
+@dataclass(frozen=True)
+class Nak:
+    """Try again after `delay` seconds."""
+
+    delay: float
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """No more tries: a `dlq.<subject>` copy and the stage's `*.failed` event, then ack."""
+
+
+def decide(exc: BaseException | None, delivery: int, settings: Settings) -> Ack | Nak | DeadLetter:
+    """What becomes of a message whose `delivery`-th try ended with `exc` (None: success).
+
+    A PermanentError is never retried. An outage (database, object store, NATS) gets minutes
+    of retries; an unexpected error, which retrying rarely fixes, gets `max_deliver` tries.
+    """
+    if exc is None:
+        return Ack()
+    if isinstance(exc, PermanentError):
+        return DeadLetter()
+    limit = transient_budget(settings) if is_transient(exc) else settings.max_deliver
+    if delivery >= limit:
+        return DeadLetter()
+    return Nak(backoff_seconds(delivery))
 
 
 def consume(
@@ -173,6 +209,7 @@ async def _handle(
     heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
     try:
         event = event_type.from_bytes(msg.body)
+        annotate_message(event.run_id, event.dataset, delivery)
         token = run_id_var.set(event.run_id)
         try:
             if delivery > transient_budget(settings):
@@ -190,18 +227,14 @@ async def _handle(
         with contextlib.suppress(Exception):
             await msg.nack(delay=1)
         raise
-    except PermanentError as exc:
-        await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
-        metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
-    except Exception as exc:  # noqa: BLE001 - any other failure is retried, then dead-lettered
-        # An outage (database, object store, NATS) gets minutes of retries; an unexpected
-        # error, which retrying rarely fixes, gets `max_deliver` tries.
-        limit = transient_budget(settings) if is_transient(exc) else settings.max_deliver
-        if delivery >= limit:
+    except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered: `decide`
+        vitals.note_error(service, subject, exc)
+        outcome = decide(exc, delivery, settings)
+        if isinstance(outcome, DeadLetter):
             await _dead_letter(broker, msg, event, exc, service, settings, stage, delivery, durable)
             metrics.MESSAGES.labels(service, subject, "dead_lettered").inc()
         else:
-            delay = backoff_seconds(delivery)
+            delay = outcome.delay
             log.warning(
                 "%s failed on delivery %d, retrying in %.0fs: %s",
                 subject,
@@ -321,6 +354,7 @@ def serve_health(broker: NatsBroker, service: str, checks: Callable[[], Awaitabl
             "service": service,
             "status": "ok" if all(detail.values()) else "degraded",
             "checks": detail,
+            **vitals.of(service).snapshot(),  # state, lag per durable, last error
         }
 
     @broker.subscriber(METRICS_SUBJECT.format(service=service), title=f"{service}:metrics")
@@ -330,8 +364,12 @@ def serve_health(broker: NatsBroker, service: str, checks: Callable[[], Awaitabl
 
 __all__ = [
     "DLQ_PREFIX",
+    "Ack",
+    "DeadLetter",
+    "Nak",
     "backoff_seconds",
     "consume",
+    "decide",
     "make_broker",
     "publish",
     "serve_health",

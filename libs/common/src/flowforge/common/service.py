@@ -21,12 +21,14 @@ import asyncpg
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
-from flowforge.common import rpc
+from flowforge.common import rpc, vitals
 from flowforge.common.bus import make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
 from flowforge.common.logs import configure_logging
+from flowforge.common.ops import start_ops_server
 from flowforge.common.settings import Settings, redact_url
 from flowforge.common.storage import ObjectStore, open_store
+from flowforge.common.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,9 +92,11 @@ class Runtime:
 
     async def start_background(self) -> None:
         """Start the long-running tasks (once the broker is connected)."""
+        vitals.of(self.service).state = "running"
         self._tasks = [asyncio.create_task(job()) for job in self.background]
 
     async def stop_background(self) -> None:
+        vitals.of(self.service).state = "stopping"
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -106,7 +110,11 @@ class Runtime:
                 ok_db = True
             except Exception:  # noqa: BLE001 - a health check reports, it does not raise
                 ok_db = False
-        return {"database": ok_db, "store": self._store is not None}
+        return {
+            "nats": await self.broker.ping(1),
+            "database": ok_db,
+            "store": self._store is not None,
+        }
 
 
 def build_app(
@@ -141,25 +149,28 @@ def new_runtime(
     rt = Runtime(service=service, settings=settings, broker=make_broker(settings, service))
     register(rt)
     serve_health(rt.broker, service, rt.checks)
+    rt.background.append(lambda: vitals.watch_consumer_lag(rt.broker, service))
     return rt
 
 
 @asynccontextmanager
-async def open_runtime(rt: Runtime, migrations: Path | None) -> AsyncIterator[Runtime]:
-    """Open the pool (migrating the service's schema), the object store and, when configured,
-    the metrics endpoint; close them on the way out."""
+async def open_runtime(
+    rt: Runtime, migrations: Path | None, *, ops: bool = True
+) -> AsyncIterator[Runtime]:
+    """Open the ops endpoints (when configured, and `ops`: the gateway serves its own), the
+    pool (migrating the service's schema) and the object store; close them on the way out."""
     settings = rt.settings
-    rt._pool = await create_pool(settings.database_url)
+    server = await start_ops_server(rt.service, settings, rt.checks) if ops else None
+    try:
+        rt._pool = await create_pool(settings.database_url)
+    except BaseException:
+        if server is not None:
+            server.close()
+        raise
     try:
         if migrations is not None:
             await migrate(rt.pool, rt.service, migrations)
         rt._store = await asyncio.to_thread(open_store, settings)
-        if settings.metrics_port:
-            from prometheus_client import start_http_server
-
-            from flowforge.common.metrics import REGISTRY
-
-            start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
         log.info(
             "%s started (nats %s, store %s)",
             rt.service,
@@ -169,6 +180,8 @@ async def open_runtime(rt: Runtime, migrations: Path | None) -> AsyncIterator[Ru
         yield rt
     finally:
         await rt.pool.close()
+        if server is not None:
+            server.close()
 
 
 def run_service(
@@ -179,5 +192,6 @@ def run_service(
 ) -> None:
     settings = Settings()
     configure_logging(service, settings.log_level, settings.log_format)
+    setup_tracing(service, settings)
     app, _ = build_app(service, register, migrations=migrations, settings=settings)
     asyncio.run(app.run())

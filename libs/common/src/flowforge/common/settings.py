@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
     log_level: str = Field("INFO", validation_alias="FLOWFORGE_LOG_LEVEL")
     log_format: str = Field("json", validation_alias="FLOWFORGE_LOG_FORMAT")
+    # The ops server (/livez, /readyz, /metrics) of a worker; 0 picks a free port and writes it
+    # to $FLOWFORGE_HOME/run/<service>.ops-port (embedded mode runs every worker on one host).
     metrics_port: int | None = Field(None, validation_alias="FLOWFORGE_METRICS_PORT")
+    # Spans appended as JSON lines (tests, docs); OTLP export is set by the OTEL_* variables.
+    trace_file: Path | None = Field(None, validation_alias="FLOWFORGE_TRACE_FILE")
     upload_limit_bytes: int = Field(20 * 1024**3, validation_alias="FLOWFORGE_UPLOAD_LIMIT")
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.

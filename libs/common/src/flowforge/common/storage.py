@@ -22,6 +22,7 @@ from pathlib import Path
 
 from flowforge.common.errors import NotFoundError, TransientError
 from flowforge.common.settings import Settings
+from flowforge.common.telemetry import traced_store
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class ObjectStore(ABC):
             yield path
 
 
+@traced_store("local")
 class LocalObjectStore(ObjectStore):
     def __init__(self, root: Path):
         self.root = root.expanduser().resolve()
@@ -163,6 +165,7 @@ class LocalObjectStore(ObjectStore):
         self._path(key).unlink(missing_ok=True)
 
 
+@traced_store("s3")
 class S3ObjectStore(ObjectStore):
     """Any S3-compatible server (MinIO, AWS S3, SeaweedFS) through the minio SDK."""
 

@@ -19,17 +19,29 @@ from flowforge.common.logs import configure_logging
 from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
+from flowforge.common.telemetry import setup_tracing
 from flowforge.gateway import docs, problems
 from flowforge.gateway.deps import Gateway, ProgressBoard
 from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.observability import observe_http
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import PgJobs, PgUploads
-from flowforge.gateway.routes import ai, datasets, files, jobs, models, quality, runs, system
+from flowforge.gateway.routes import (
+    ai,
+    datasets,
+    files,
+    jobs,
+    models,
+    probes,
+    quality,
+    runs,
+    system,
+)
 
 log = logging.getLogger(__name__)
 SERVICE = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (files, runs, datasets, quality, ai, models, jobs, system)
+ROUTERS = (files, runs, datasets, quality, ai, models, jobs, system, probes)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -50,7 +62,7 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(rt, MIGRATIONS):
+        async with open_runtime(rt, MIGRATIONS, ops=False):
             await rt.broker.start()
             runner = JobRunner(PgJobs(rt.pool))
             abandoned = await runner.jobs.abandon_running()
@@ -96,6 +108,7 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
     problems.install(app)
     docs.install(app)
     _install_middleware(app, settings)
+    observe_http(app)
     return app
 
 
@@ -128,6 +141,7 @@ def main() -> None:
 
     settings = Settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
+    setup_tracing(SERVICE, settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

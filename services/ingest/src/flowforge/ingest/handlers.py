@@ -150,6 +150,7 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
     metrics.count_rows(
         SERVICE, "ingest", parsed=result.parsed, rejected=result.rejected, bronze=result.bronze
     )
+    metrics.count_bytes(SERVICE, "ingest", event.size_bytes)
     log.info(
         "bronze: %d rows parsed, %d rejected, in %.2fs",
         result.parsed,

@@ -24,7 +24,7 @@ from flowforge.common.errors import BadInputError
 from flowforge.common.lake import normalise_name
 from flowforge.common.naming import normalise_names
 from flowforge.common.privacy import mask
-from flowforge.common.rules import parse_rules
+from flowforge.common.rules import Rule, parse_rules
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,10 @@ class Usage:
     def total(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+
 
 class Provider(Protocol):
     name: str
@@ -162,17 +166,34 @@ def validate(
     accepted values) or date format for a column whose values it saw masked (`masked`)."""
     keyable = set(columns) if keyable is None else keyable
     masked = masked or set()
+    answer = _parse_answer(raw)
+    _check_columns(answer, columns)
+    answer.dedupe_key = [k for k in answer.dedupe_key if k in keyable][:1]
+    for column in answer.columns:
+        if column.name in masked:
+            column.date_format = None
+            if column.cast in ("date", "datetime"):
+                column.cast = None
+    answer.rules, dropped = _vet_rules(answer.rules, columns, masked)
+    return answer, dropped
+
+
+def _parse_answer(raw: Any) -> Answer:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError as exc:
             raise InvalidAnswer(f"not JSON: {exc}") from exc
     try:
-        answer = Answer.model_validate(raw)
+        return Answer.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InvalidAnswer(f"{where}: {first.get('msg')}") from exc
+
+
+def _check_columns(answer: Answer, columns: list[str]) -> None:
+    """Only the dataset's columns, each with a usable name (normalised in place)."""
     known = set(columns)
     unknown = [c.name for c in answer.columns if c.name not in known]
     if unknown:
@@ -186,39 +207,46 @@ def validate(
         column.suggested_name = name
         column.description = column.description.strip()[:500]
         column.semantic_type = normalise_name(column.semantic_type)[:40] or "unknown"
-    answer.dedupe_key = [k for k in answer.dedupe_key if k in keyable][:1]
-    for column in answer.columns:
-        if column.name in masked:
-            column.date_format = None
-            if column.cast in ("date", "datetime"):
-                column.cast = None
+
+
+def _vet_rules(
+    specs: list[dict[str, Any]], columns: list[str], masked: set[str]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The proposed rules that are usable here, as `warn` rules on Silver's column names;
+    and why each other one was dropped."""
     kept, dropped = [], []
     silver = normalise_names(columns)  # rules speak of Silver's column names
     masked_silver = {silver[c] for c in masked if c in silver}
-    for spec in answer.rules:
-        spec = {k: v for k, v in dict(spec).items() if k not in THRESHOLD_FIELDS}
-        spec["action"] = "warn"
-        if isinstance(spec.get("column"), str) and spec["column"] in silver:
-            spec["column"] = silver[spec["column"]]
-        if isinstance(spec.get("columns"), list):
-            spec["columns"] = [silver.get(c, c) for c in spec["columns"]]
-        try:
-            rule = parse_rules({"rules": [spec]}).rules[0]
-        except (BadInputError, TypeError, ValueError) as exc:
-            dropped.append(f"{spec.get('type')} on {spec.get('column')}: {exc}")
-            continue
-        targets = rule.columns or ([rule.column] if rule.column else [])
-        if rule.type in ("sql", "referential", "freshness", "row_count") or any(
-            t not in set(silver.values()) for t in targets
-        ):
-            dropped.append(f"{rule.type} on {rule.target}: not a column rule this dataset has")
-            continue
-        if rule.type in ("regex", "accepted_values", "format") and set(targets) & masked_silver:
-            dropped.append(f"{rule.type} on {rule.target}: drawn from masked values")
-            continue
-        kept.append(rule.spec())
-    answer.rules = kept
-    return answer, dropped
+    for spec in specs:
+        rule, problem = _vet_rule(spec, silver, masked_silver)
+        if rule is None:
+            dropped.append(problem)
+        else:
+            kept.append(rule.spec())
+    return kept, dropped
+
+
+def _vet_rule(
+    spec: dict[str, Any], silver: dict[str, str], masked_silver: set[str]
+) -> tuple[Rule | None, str]:
+    spec = {k: v for k, v in dict(spec).items() if k not in THRESHOLD_FIELDS}
+    spec["action"] = "warn"
+    if isinstance(spec.get("column"), str) and spec["column"] in silver:
+        spec["column"] = silver[spec["column"]]
+    if isinstance(spec.get("columns"), list):
+        spec["columns"] = [silver.get(c, c) for c in spec["columns"]]
+    try:
+        rule = parse_rules({"rules": [spec]}).rules[0]
+    except (BadInputError, TypeError, ValueError) as exc:
+        return None, f"{spec.get('type')} on {spec.get('column')}: {exc}"
+    targets = rule.columns or ([rule.column] if rule.column else [])
+    if rule.type in ("sql", "referential", "freshness", "row_count") or any(
+        t not in set(silver.values()) for t in targets
+    ):
+        return None, f"{rule.type} on {rule.target}: not a column rule this dataset has"
+    if rule.type in ("regex", "accepted_values", "format") and set(targets) & masked_silver:
+        return None, f"{rule.type} on {rule.target}: drawn from masked values"
+    return rule, ""
 
 
 # -------------------------------------------------------------------------------- providers
@@ -375,72 +403,127 @@ async def analyse(
     """Ask each provider in turn until one gives a valid answer (each gets one retry). Each
     call is bounded by its provider's timeout as a whole (not per read), and all of them
     together by `deadline_seconds`, so a slow or hanging provider cannot hold the batch."""
-    outcome = Outcome()
     columns = [b["name"] for b in briefs[:MAX_COLUMNS]]
     user = prompt(dataset, briefs)
-    # Room for ~100 tokens of answer per column (a cut answer is an error, not a retry).
-    answer_tokens = min(MAX_ANSWER_TOKENS * 4, 1024 + 100 * len(columns))
-    loop = asyncio.get_running_loop()
-    deadline = None if deadline_seconds is None else loop.time() + deadline_seconds
+    now = asyncio.get_running_loop().time()
+    request = _Request(
+        dataset=dataset,
+        columns=columns,
+        user=user,
+        # Room for ~100 tokens of answer per column (a cut answer is an error, not a retry).
+        answer_tokens=min(MAX_ANSWER_TOKENS * 4, 1024 + 100 * len(columns)),
+        budget_left=budget_left,
+        deadline=None if deadline_seconds is None else now + deadline_seconds,
+        keyable=keyable,
+        masked=masked,
+    )
+    outcome = Outcome()
     for provider in providers:
-        message = user
-        for attempt in (1, 2):
-            # Characters / 3 undercounts CJK text; the tool schema is sent on every call too.
-            needed = (len(SYSTEM) + len(message) * 2 + len(json.dumps(ANSWER_SCHEMA))) // 3
-            needed += answer_tokens
-            if outcome.usage.total + needed > budget_left:
-                reason = (
-                    f"token budget: about {needed} more tokens needed, "
-                    f"{max(budget_left - outcome.usage.total, 0)} left for {dataset!r}"
-                )
-                outcome.attempts.append({"provider": provider.name, "outcome": "skipped",
-                                         "reason": reason})  # fmt: skip
-                log.warning("AI analysis of %s not sent to %s: %s", dataset, provider.name, reason)
-                return outcome
-            wait = provider.timeout
-            if deadline is not None:
-                wait = min(wait, deadline - loop.time())
-                if wait <= 1:
-                    outcome.attempts.append({"provider": provider.name, "outcome": "skipped",
-                                             "reason": "the analysis deadline passed"})  # fmt: skip
-                    return outcome
-            try:
-                raw, usage = await asyncio.wait_for(
-                    provider.complete(SYSTEM, message, answer_tokens), wait
-                )
-            except (ProviderError, TimeoutError) as exc:
-                reason = str(exc) or f"no answer within {wait:.0f}s"
-                if isinstance(exc, ProviderError) and exc.usage is not None:
-                    outcome.usage.input_tokens += exc.usage.input_tokens
-                    outcome.usage.output_tokens += exc.usage.output_tokens
-                outcome.attempts.append(
-                    {"provider": provider.name, "outcome": "error", "reason": reason}
-                )
-                log.warning("%s could not analyse %s: %s", provider.name, dataset, reason)
-                break  # the next provider
-            outcome.usage.input_tokens += usage.input_tokens
-            outcome.usage.output_tokens += usage.output_tokens
-            try:
-                answer, dropped = validate(raw, columns, keyable=keyable, masked=masked)
-            except InvalidAnswer as exc:
-                outcome.attempts.append(
-                    {"provider": provider.name, "outcome": "invalid", "reason": str(exc)}
-                )
-                if attempt == 1:
-                    log.info("%s gave an invalid answer (%s); asking again", provider.name, exc)
-                    message = (
-                        f"{user}\n\nYour previous answer was invalid: {exc}. Answer again with "
-                        f"the {TOOL_NAME} tool, following its schema exactly."
-                    )
-                    continue
-                log.warning(
-                    "%s answered invalidly twice for %s; discarded: %s", provider.name, dataset, exc
-                )
-                break
-            outcome.attempts.append({"provider": provider.name, "outcome": "ok", "reason": ""})
-            outcome.answer, outcome.dropped_rules = answer, dropped
-            outcome.provider, outcome.model = provider.name, provider.model
-            for reason in dropped:
-                log.info("suggested rule dropped: %s", reason)
-            return outcome
+        if await _ask(provider, request, outcome):
+            break
     return outcome
+
+
+@dataclass
+class _Request:
+    """One analysis: what is asked, and the limits all its calls share."""
+
+    dataset: str
+    columns: list[str]
+    user: str
+    answer_tokens: int
+    budget_left: int
+    deadline: float | None  # on the event loop's clock
+    keyable: set[str] | None
+    masked: set[str] | None
+
+
+async def _ask(provider: Provider, request: _Request, outcome: Outcome) -> bool:
+    """One provider, asked again once after an invalid answer. True when the chain ends
+    here: an answer, or no budget or time left for any further call."""
+    message = request.user
+    for attempt in (1, 2):
+        wait, skipped = _limits(provider, message, request, outcome.usage)
+        if skipped:
+            outcome.attempts.append(_attempt(provider, "skipped", skipped))
+            return True
+        try:
+            raw = await _call(provider, message, request.answer_tokens, wait, outcome.usage)
+        except (ProviderError, TimeoutError) as exc:
+            reason = str(exc) or f"no answer within {wait:.0f}s"
+            outcome.attempts.append(_attempt(provider, "error", reason))
+            log.warning("%s could not analyse %s: %s", provider.name, request.dataset, reason)
+            return False  # the next provider
+        try:
+            answer, dropped = validate(
+                raw, request.columns, keyable=request.keyable, masked=request.masked
+            )
+        except InvalidAnswer as exc:
+            outcome.attempts.append(_attempt(provider, "invalid", str(exc)))
+            if attempt == 1:
+                log.info("%s gave an invalid answer (%s); asking again", provider.name, exc)
+                message = _ask_again(request.user, exc)
+                continue
+            log.warning(
+                "%s answered invalidly twice for %s; discarded: %s",
+                provider.name,
+                request.dataset,
+                exc,
+            )
+            return False
+        _accept(outcome, provider, answer, dropped)
+        return True
+    return False
+
+
+def _limits(provider: Provider, message: str, request: _Request, usage: Usage) -> tuple[float, str]:
+    """How long the next call may take, and why it must not be made ("" when it may)."""
+    # Characters / 3 undercounts CJK text; the tool schema is sent on every call too.
+    needed = (len(SYSTEM) + len(message) * 2 + len(json.dumps(ANSWER_SCHEMA))) // 3
+    needed += request.answer_tokens
+    if usage.total + needed > request.budget_left:
+        reason = (
+            f"token budget: about {needed} more tokens needed, "
+            f"{max(request.budget_left - usage.total, 0)} left for {request.dataset!r}"
+        )
+        log.warning("AI analysis of %s not sent to %s: %s", request.dataset, provider.name, reason)
+        return 0.0, reason
+    wait = provider.timeout
+    if request.deadline is not None:
+        wait = min(wait, request.deadline - asyncio.get_running_loop().time())
+        if wait <= 1:
+            return wait, "the analysis deadline passed"
+    return wait, ""
+
+
+async def _call(
+    provider: Provider, message: str, answer_tokens: int, wait: float, usage: Usage
+) -> Any:
+    """One call bounded by `wait` seconds; its tokens (a cut answer's too) added to `usage`."""
+    try:
+        raw, used = await asyncio.wait_for(provider.complete(SYSTEM, message, answer_tokens), wait)
+    except ProviderError as exc:
+        if exc.usage is not None:
+            usage.add(exc.usage)
+        raise
+    usage.add(used)
+    return raw
+
+
+def _ask_again(user: str, problem: InvalidAnswer) -> str:
+    return (
+        f"{user}\n\nYour previous answer was invalid: {problem}. Answer again with "
+        f"the {TOOL_NAME} tool, following its schema exactly."
+    )
+
+
+def _attempt(provider: Provider, outcome: str, reason: str) -> dict[str, str]:
+    return {"provider": provider.name, "outcome": outcome, "reason": reason}
+
+
+def _accept(outcome: Outcome, provider: Provider, answer: Answer, dropped: list[str]) -> None:
+    outcome.attempts.append(_attempt(provider, "ok", ""))
+    outcome.answer, outcome.dropped_rules = answer, dropped
+    outcome.provider, outcome.model = provider.name, provider.model
+    for reason in dropped:
+        log.info("suggested rule dropped: %s", reason)

@@ -164,68 +164,14 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
-        kind = self.type
-        used = {
-            "not_null": {"column"},
-            "unique": {"column", "columns"},
-            "accepted_values": {"column", "values"},
-            "range": {"column", "min", "max", "inclusive"},
-            "regex": {"column", "pattern"},
-            "length": {"column", "min", "max"},
-            "format": {"column", "format", "date_format"},
-            "freshness": {"column", "max_age"},
-            "row_count": {"min", "max", "max_change_pct"},
-            "referential": {"column", "to"},
-            "sql": {"expression", "column"},
-        }[kind]
-        optional = {"name", "type", "description", "action", "warn_if", "fail_if", "inclusive"}
-        stray = [
-            f
-            for f in type(self).model_fields
-            if f not in used | optional and getattr(self, f) is not None
-        ]
-        if stray:
-            raise ValueError(f"a {kind} rule does not take {', '.join(stray)}")
-        if kind == "unique":
-            if bool(self.column) == bool(self.columns):
-                raise ValueError("a unique rule needs `column` or `columns` (not both)")
-        elif "column" in used and kind != "sql" and not self.column:
-            raise ValueError(f"a {kind} rule needs `column`")
-        if kind == "accepted_values" and not self.values:
-            raise ValueError("an accepted_values rule needs a non-empty `values` list")
-        if kind in ("range", "length", "row_count") and self.min is None and self.max is None:
-            if kind != "row_count" or self.max_change_pct is None:
-                raise ValueError(f"a {kind} rule needs `min` and/or `max`")
-        if kind in ("length", "row_count"):
-            for bound in (self.min, self.max):
-                if bound is not None and not isinstance(bound, int | float):
-                    raise ValueError(f"a {kind} rule's min/max are numbers")
-        if kind == "regex":
-            if not self.pattern:
-                raise ValueError("a regex rule needs `pattern`")
-            _check_pattern(self.pattern)
-        if kind == "format":
-            if self.format not in FORMATS:
-                raise ValueError(
-                    f"format {self.format!r} is not one of: {', '.join(sorted(FORMATS))}"
-                )
-            if self.date_format and self.format not in ("date", "datetime"):
-                raise ValueError("`date_format` goes with format date or datetime")
-        if kind == "freshness":
-            if not self.max_age:
-                raise ValueError("a freshness rule needs `max_age`, like '24h'")
-            parse_duration(self.max_age)
-        if kind == "referential":
-            if not self.to or "." not in self.to:
-                raise ValueError("a referential rule needs `to: <dataset>.<column>`")
-        if kind == "sql":
-            if not self.expression or not self.expression.strip():
-                raise ValueError("an sql rule needs `expression`, a boolean SQL expression")
-            _check_expression(self.expression)
-        if kind in BATCH_RULES and self.action == "quarantine":
-            raise ValueError(f"a {kind} rule judges the batch, not rows: action is warn or fail")
-        if kind in BATCH_RULES and (self.warn_if or self.fail_if):
-            raise ValueError(f"a {kind} rule judges the batch: warn_if/fail_if do not apply")
+        _check_fields(self)
+        _check_settings(self)
+        if self.type in BATCH_RULES and self.action == "quarantine":
+            raise ValueError(
+                f"a {self.type} rule judges the batch, not rows: action is warn or fail"
+            )
+        if self.type in BATCH_RULES and (self.warn_if or self.fail_if):
+            raise ValueError(f"a {self.type} rule judges the batch: warn_if/fail_if do not apply")
         if not self.name:
             self.name = default_name(self)
         if not _RULE_NAME.match(self.name):
@@ -276,6 +222,79 @@ class Rule(BaseModel):
         return {k: out[k] for k in order if k in out} | {
             k: v for k, v in out.items() if k not in order
         }
+
+
+# The fields each rule type reads; setting any other (but the common ones) is a mistake.
+_USED = {
+    "not_null": {"column"},
+    "unique": {"column", "columns"},
+    "accepted_values": {"column", "values"},
+    "range": {"column", "min", "max", "inclusive"},
+    "regex": {"column", "pattern"},
+    "length": {"column", "min", "max"},
+    "format": {"column", "format", "date_format"},
+    "freshness": {"column", "max_age"},
+    "row_count": {"min", "max", "max_change_pct"},
+    "referential": {"column", "to"},
+    "sql": {"expression", "column"},
+}
+_COMMON = {"name", "type", "description", "action", "warn_if", "fail_if", "inclusive"}
+
+
+def _check_fields(rule: Rule) -> None:
+    """Only the fields the rule's type reads, and the column(s) it needs."""
+    kind, used = rule.type, _USED[rule.type]
+    stray = [
+        f
+        for f in type(rule).model_fields
+        if f not in used | _COMMON and getattr(rule, f) is not None
+    ]
+    if stray:
+        raise ValueError(f"a {kind} rule does not take {', '.join(stray)}")
+    if kind == "unique":
+        if bool(rule.column) == bool(rule.columns):
+            raise ValueError("a unique rule needs `column` or `columns` (not both)")
+    elif "column" in used and kind != "sql" and not rule.column:
+        raise ValueError(f"a {kind} rule needs `column`")
+
+
+def _check_settings(rule: Rule) -> None:
+    """The settings of the rule's type: present and well-formed."""
+    kind = rule.type
+    if kind == "accepted_values" and not rule.values:
+        raise ValueError("an accepted_values rule needs a non-empty `values` list")
+    if kind in ("range", "length", "row_count"):
+        _check_bounds(rule)
+    if kind == "regex":
+        if not rule.pattern:
+            raise ValueError("a regex rule needs `pattern`")
+        _check_pattern(rule.pattern)
+    if kind == "format":
+        if rule.format not in FORMATS:
+            raise ValueError(f"format {rule.format!r} is not one of: {', '.join(sorted(FORMATS))}")
+        if rule.date_format and rule.format not in ("date", "datetime"):
+            raise ValueError("`date_format` goes with format date or datetime")
+    if kind == "freshness":
+        if not rule.max_age:
+            raise ValueError("a freshness rule needs `max_age`, like '24h'")
+        parse_duration(rule.max_age)
+    if kind == "referential" and (not rule.to or "." not in rule.to):
+        raise ValueError("a referential rule needs `to: <dataset>.<column>`")
+    if kind == "sql":
+        if not rule.expression or not rule.expression.strip():
+            raise ValueError("an sql rule needs `expression`, a boolean SQL expression")
+        _check_expression(rule.expression)
+
+
+def _check_bounds(rule: Rule) -> None:
+    kind = rule.type
+    if rule.min is None and rule.max is None:
+        if kind != "row_count" or rule.max_change_pct is None:
+            raise ValueError(f"a {kind} rule needs `min` and/or `max`")
+    if kind in ("length", "row_count"):
+        for bound in (rule.min, rule.max):
+            if bound is not None and not isinstance(bound, int | float):
+                raise ValueError(f"a {kind} rule's min/max are numbers")
 
 
 def default_name(rule: Rule) -> str:

@@ -147,8 +147,6 @@ def _convert(
     ingested_at: datetime,
     progress: Progress | None,
 ) -> BronzeResult:
-    width = dialect.columns
-    raw_names = [f"f{i}" for i in range(width)]
     lines = LineCounter()
     rejects = RejectedWriter(rejected_out.with_suffix(".spool.parquet"))
 
@@ -162,37 +160,10 @@ def _convert(
 
     reader_file = _CountingFile(source, progress)
     try:
-        reader = pacsv.open_csv(
-            reader_file,
-            read_options=pacsv.ReadOptions(
-                column_names=raw_names,
-                block_size=BLOCK_SIZE,
-                use_threads=False,
-                encoding=dialect.arrow_encoding,
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=dialect.delimiter,
-                quote_char=dialect.quotechar,
-                newlines_in_values=True,
-                # Blank lines stay records so line numbers count them; `_write` drops them.
-                ignore_empty_lines=False,
-                invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in raw_names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
-        )
+        reader = _open_reader(reader_file, dialect, on_invalid)
         result = _write(reader, bronze_out, dialect, lines, source_file, run_id, ingested_at)
     except pa.ArrowInvalid as exc:
-        message = str(exc)
-        if "UTF8" in message or "UTF-8" in message:
-            if dialect.encoding.startswith("utf-8"):
-                raise _EncodingMismatch() from exc
-            raise BadInputError(f"{source_file}: not valid {dialect.encoding} text") from exc
-        raise BadInputError(f"{source_file}: cannot parse as delimited text: {message}") from exc
+        raise _unreadable(exc, dialect, source_file) from exc
     except UnicodeDecodeError as exc:
         raise BadInputError(
             f"{source_file}: not valid {dialect.encoding} text at byte {exc.start}: {exc.reason}"
@@ -203,6 +174,49 @@ def _convert(
     result.rejected = rejects.write(rejected_out, lines, source_file, run_id)
     result.parsed = result.bronze + result.rejected
     return result
+
+
+def _open_reader(
+    reader_file: _CountingFile,
+    dialect: Dialect,
+    on_invalid: Callable[[pacsv.InvalidRow], str],
+) -> pacsv.CSVStreamingReader:
+    """Arrow's streaming reader, every value read as the text it is (no nulls, no types)."""
+    raw_names = [f"f{i}" for i in range(dialect.columns)]
+    return pacsv.open_csv(
+        reader_file,
+        read_options=pacsv.ReadOptions(
+            column_names=raw_names,
+            block_size=BLOCK_SIZE,
+            use_threads=False,
+            encoding=dialect.arrow_encoding,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=dialect.delimiter,
+            quote_char=dialect.quotechar,
+            newlines_in_values=True,
+            # Blank lines stay records so line numbers count them; `_write` drops them.
+            ignore_empty_lines=False,
+            invalid_row_handler=on_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in raw_names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        ),
+    )
+
+
+def _unreadable(exc: pa.ArrowInvalid, dialect: Dialect, source_file: str) -> Exception:
+    """What Arrow's refusal means: text not in the encoding read (for UTF-8, a cue to try a
+    legacy encoding), or a file that is not delimited text."""
+    message = str(exc)
+    if "UTF8" in message or "UTF-8" in message:
+        if dialect.encoding.startswith("utf-8"):
+            return _EncodingMismatch()
+        return BadInputError(f"{source_file}: not valid {dialect.encoding} text")
+    return BadInputError(f"{source_file}: cannot parse as delimited text: {message}")
 
 
 def _write(
@@ -220,52 +234,63 @@ def _write(
     writer: pq.ParquetWriter | None = None
     good = 0  # records accepted so far (header included)
     bronze = blank_lines = 0
-    schema: pa.Schema | None = None
-    ts = pa.scalar(ingested_at, type=pa.timestamp("us", tz="UTC"))
     try:
         for batch in reader:
             if batch.num_rows == 0:
                 continue
             records = _record_numbers(good, batch.num_rows, lines.rejected)
             good += batch.num_rows
-            newlines = _newlines(batch)
-            line_numbers = lines.lines_for(records, newlines)
-            blank = _blank_rows(batch, newlines)
-            if blank.any():  # blank lines take line numbers but are not data
-                blank_lines += int(blank.sum())
-                batch = batch.filter(pa.array(~blank))
-                line_numbers = line_numbers[~blank]
-                if batch.num_rows == 0:
-                    continue
+            batch, line_numbers, blanks = _without_blank_lines(batch, lines, records)
+            blank_lines += blanks
+            if batch.num_rows == 0:
+                continue
             if names is None:
                 names = header_names(
                     [batch.column(i)[0].as_py() for i in range(batch.num_columns)],
                     set(LINEAGE_COLUMNS),
                 )
                 batch, line_numbers = batch.slice(1), line_numbers[1:]
-            else:
-                names = header_names(names, set(LINEAGE_COLUMNS)) if schema is None else names
-            n = batch.num_rows
+            elif writer is None:
+                names = header_names(names, set(LINEAGE_COLUMNS))
             table = pa.Table.from_batches([batch]).rename_columns(names)
-            table = table.append_column("_source_file", pa.repeat(pa.scalar(source_file), n))
-            table = table.append_column("_source_line", pa.array(line_numbers, pa.int64()))
-            table = table.append_column("_ingested_at", pa.repeat(ts, n))
-            table = table.append_column("_run_id", pa.repeat(pa.scalar(run_id), n))
+            table = _with_lineage(table, line_numbers, source_file, run_id, ingested_at)
             if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(bronze_out, schema, compression="zstd")
+                writer = pq.ParquetWriter(bronze_out, table.schema, compression="zstd")
             writer.write_table(table)
-            bronze += n
+            bronze += table.num_rows
         if writer is None:
             names = names or [f"column_{i + 1}" for i in range(dialect.columns)]
-            schema = _bronze_schema(names)
-            writer = pq.ParquetWriter(bronze_out, schema, compression="zstd")
+            writer = pq.ParquetWriter(bronze_out, _bronze_schema(names), compression="zstd")
     finally:
         if writer is not None:
             writer.close()
     return BronzeResult(
         dialect=dialect, columns=list(names or []), bronze=bronze, blank=blank_lines
     )
+
+
+def _without_blank_lines(
+    batch: pa.RecordBatch, lines: LineCounter, records: np.ndarray
+) -> tuple[pa.RecordBatch, np.ndarray, int]:
+    """The batch without its blank lines (they take line numbers but are not data), the line
+    number of each record left, and how many blank lines there were."""
+    newlines = _newlines(batch)
+    line_numbers = lines.lines_for(records, newlines)
+    blank = _blank_rows(batch, newlines)
+    if not blank.any():
+        return batch, line_numbers, 0
+    return batch.filter(pa.array(~blank)), line_numbers[~blank], int(blank.sum())
+
+
+def _with_lineage(
+    table: pa.Table, line_numbers: np.ndarray, source_file: str, run_id: str, at: datetime
+) -> pa.Table:
+    n = table.num_rows
+    ts = pa.scalar(at, type=pa.timestamp("us", tz="UTC"))
+    table = table.append_column("_source_file", pa.repeat(pa.scalar(source_file), n))
+    table = table.append_column("_source_line", pa.array(line_numbers, pa.int64()))
+    table = table.append_column("_ingested_at", pa.repeat(ts, n))
+    return table.append_column("_run_id", pa.repeat(pa.scalar(run_id), n))
 
 
 def _bronze_schema(names: list[str]) -> pa.Schema:

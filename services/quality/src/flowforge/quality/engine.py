@@ -21,7 +21,7 @@ import polars as pl
 
 from flowforge.common.events import CheckResult
 from flowforge.common.rules import FORMATS, Rule, parse_duration
-from flowforge.quality.structural import QUARANTINE_SCHEMA, check_batch
+from flowforge.quality.structural import QUARANTINE_SCHEMA, check_batch, verdict_of
 
 EXAMPLES = 5
 SQL_SECONDS = 120  # the longest one sql rule may run on one batch
@@ -109,11 +109,49 @@ def evaluate(
 ) -> Evaluation:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    references = references or {}
     total = silver.height
-    examples: dict[str, list[str]] = {}
-
     row_rules = [r for r in rules if r.is_row_rule]
+    flags, counts, problems = _row_flags(silver, row_rules, references or {}, released)
+    structural = check_batch(silver, key, _key_repeats(row_rules, key, counts, released))
+    checks = list(structural.checks)
+    parts = [structural.quarantine] if structural.quarantine.height else []
+    examples: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.name in problems:
+            checks.append(_unevaluated(rule, problems[rule.name], total))
+        elif not rule.is_row_rule:
+            checks.append(_batch_rule(silver, rule, previous_rows, now))
+        else:
+            failed = int(counts.get(rule.name) or 0)
+            checks.append(_row_result(rule, failed, total))
+            if failed:
+                rows, values = _failed_rows(silver, rule, flags)
+                examples[rule.name] = (
+                    values.drop_nulls().unique(maintain_order=True).head(EXAMPLES).to_list()
+                )
+                if rule.effective_action in ("quarantine", "fail"):
+                    parts.append(_entries(rows, values, rule))
+    quarantine = (
+        pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    )
+    return Evaluation(
+        verdict=verdict_of(checks),
+        checks=checks,
+        quarantine=quarantine,
+        rows=total,
+        seconds=time.perf_counter() - started,
+        examples=examples,
+    )
+
+
+def _row_flags(
+    silver: pl.DataFrame,
+    row_rules: list[Rule],
+    references: dict[str, Reference],
+    released: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, dict[str, int], dict[str, str]]:
+    """Each row rule's failing-row flags (a column per rule), its count of failing rows, and
+    the rules that could not be evaluated with the reason."""
     masks: dict[str, pl.Expr] = {}
     problems: dict[str, str] = {}
     for rule in row_rules:
@@ -126,61 +164,39 @@ def evaluate(
         flags.select(pl.col(name).fill_null(False).sum() for name in flags.columns).row(
             0, named=True
         )
-        if masks and total
+        if masks and silver.height
         else dict.fromkeys(masks, 0)
     )
-    structural = check_batch(silver, key, _key_repeats(row_rules, key, counts, released))
-    checks = list(structural.checks)
-    parts = [structural.quarantine] if structural.quarantine.height else []
+    return flags, counts, problems
 
-    for rule in rules:
-        if rule.name in problems:
-            checks.append(_unevaluated(rule, problems[rule.name], total))
-            continue
-        if not rule.is_row_rule:
-            checks.append(_batch_rule(silver, rule, previous_rows, now))
-            continue
-        failed = int(counts.get(rule.name) or 0)
-        status = rule.status_for(failed, total)
-        detail = ""
-        if failed:
-            mask = flags.get_column(rule.name).fill_null(False)
-            # Only the lineage and the rule's own columns are filtered, not the whole batch.
-            rows = silver.select(_narrow(silver, rule)).filter(mask)
-            values = _values(rows, rule)
-            examples[rule.name] = (
-                values.drop_nulls().unique(maintain_order=True).head(EXAMPLES).to_list()
-            )
-            share = 100.0 * failed / total if total else 0.0
-            detail = f"{failed} of {total} rows ({share:.2f}%) fail"
-            if rule.effective_action in ("quarantine", "fail"):
-                detail += ", quarantined"
-                parts.append(_entries(rows, values, rule))
-        checks.append(
-            CheckResult(
-                name=rule.name,
-                status=status,
-                failed_rows=failed,
-                detail=detail,
-                rule_type=rule.type,
-                column=rule.target,
-                action=rule.effective_action,
-                total_rows=total,
-            )
-        )
-    quarantine = (
-        pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+def _row_result(rule: Rule, failed: int, total: int) -> CheckResult:
+    detail = ""
+    if failed:
+        share = 100.0 * failed / total if total else 0.0
+        detail = f"{failed} of {total} rows ({share:.2f}%) fail"
+        if rule.effective_action in ("quarantine", "fail"):
+            detail += ", quarantined"
+    return CheckResult(
+        name=rule.name,
+        status=rule.status_for(failed, total),
+        failed_rows=failed,
+        detail=detail,
+        rule_type=rule.type,
+        column=rule.target,
+        action=rule.effective_action,
+        total_rows=total,
     )
-    statuses = {c.status for c in checks}
-    verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
-    return Evaluation(
-        verdict=verdict,
-        checks=checks,
-        quarantine=quarantine,
-        rows=total,
-        seconds=time.perf_counter() - started,
-        examples=examples,
-    )
+
+
+def _failed_rows(
+    silver: pl.DataFrame, rule: Rule, flags: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The rows failing a rule, and their values in the rule's column(s)."""
+    mask = flags.get_column(rule.name).fill_null(False)
+    # Only the lineage and the rule's own columns are filtered, not the whole batch.
+    rows = silver.select(_narrow(silver, rule)).filter(mask)
+    return rows, _values(rows, rule)
 
 
 def _narrow(silver: pl.DataFrame, rule: Rule) -> list[str]:
@@ -237,13 +253,7 @@ def _failing(silver: pl.DataFrame, rule: Rule, references: dict[str, Reference])
     if kind == "sql":
         return _sql_failing(silver, rule)
     if kind == "unique":
-        names = rule.columns or [rule.column]
-        for name in names:
-            _column(silver, name)
-        cols = [pl.col(n) for n in names]
-        present = pl.all_horizontal(c.is_not_null() for c in cols)
-        repeated = (cols[0] if len(cols) == 1 else pl.struct(cols)).is_duplicated()
-        return present & repeated
+        return _repeated(silver, rule.columns or [rule.column])
     dtype = _column(silver, rule.column)
     col = pl.col(rule.column)
     if kind == "not_null":
@@ -254,13 +264,7 @@ def _failing(silver: pl.DataFrame, rule: Rule, references: dict[str, Reference])
     if kind == "range":
         return present & _out_of_range(col, dtype, rule)
     if kind == "length":
-        length = _text(col, dtype).str.len_chars()
-        outside = pl.lit(False)
-        if rule.min is not None:
-            outside = outside | (length < int(rule.min))
-        if rule.max is not None:
-            outside = outside | (length > int(rule.max))
-        return present & outside
+        return present & _outside_length(_text(col, dtype).str.len_chars(), rule)
     if kind == "regex":
         _check_pattern(rule.pattern or "")
         return present & ~_text(col, dtype).str.contains(f"^(?:{rule.pattern})$")
@@ -272,6 +276,25 @@ def _failing(silver: pl.DataFrame, rule: Rule, references: dict[str, Reference])
             raise RuleError(ref.problem if ref else f"the values of {rule.to} could not be read")
         return present & ~_is_in(col, dtype, ref.values)
     raise RuleError(f"{kind} is not a row rule")
+
+
+def _repeated(silver: pl.DataFrame, names: list[str | None]) -> pl.Expr:
+    """Rows whose value (or combination of values) occurs more than once, nulls aside."""
+    for name in names:
+        _column(silver, name)
+    cols = [pl.col(n) for n in names]
+    present = pl.all_horizontal(c.is_not_null() for c in cols)
+    repeated = (cols[0] if len(cols) == 1 else pl.struct(cols)).is_duplicated()
+    return present & repeated
+
+
+def _outside_length(length: pl.Expr, rule: Rule) -> pl.Expr:
+    outside = pl.lit(False)
+    if rule.min is not None:
+        outside = outside | (length < int(rule.min))
+    if rule.max is not None:
+        outside = outside | (length > int(rule.max))
+    return outside
 
 
 def _text(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -63,27 +63,35 @@ def check_batch(silver: pl.DataFrame, key: list[str], repeats: int | None = None
             )
         else:
             quarantine = _null_keys(silver, key)
-            checks.append(
-                CheckResult(
-                    name=f"key not null ({', '.join(key)})",
-                    status="warned" if quarantine.height else "passed",
-                    failed_rows=quarantine.height,
-                    detail=f"{quarantine.height} rows quarantined" if quarantine.height else "",
-                )
-            )
-            if repeats is None:
-                repeats = _repeated_keys(silver, key)
-            checks.append(
-                CheckResult(
-                    name=f"key unique ({', '.join(key)})",
-                    status="failed" if repeats else "passed",
-                    failed_rows=repeats,
-                    detail=f"{repeats} rows repeat an earlier key" if repeats else "",
-                )
-            )
+            checks += _key_checks(silver, key, quarantine.height, repeats)
+    return Verdict(verdict=verdict_of(checks), checks=checks, quarantine=quarantine)
+
+
+def verdict_of(checks: list[CheckResult]) -> str:
+    """The batch's verdict: its worst check status."""
     statuses = {c.status for c in checks}
-    verdict = "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
-    return Verdict(verdict=verdict, checks=checks, quarantine=quarantine)
+    return "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
+
+
+def _key_checks(
+    silver: pl.DataFrame, key: list[str], null_keys: int, repeats: int | None
+) -> list[CheckResult]:
+    if repeats is None:
+        repeats = _repeated_keys(silver, key)
+    return [
+        CheckResult(
+            name=f"key not null ({', '.join(key)})",
+            status="warned" if null_keys else "passed",
+            failed_rows=null_keys,
+            detail=f"{null_keys} rows quarantined" if null_keys else "",
+        ),
+        CheckResult(
+            name=f"key unique ({', '.join(key)})",
+            status="failed" if repeats else "passed",
+            failed_rows=repeats,
+            detail=f"{repeats} rows repeat an earlier key" if repeats else "",
+        ),
+    ]
 
 
 def _repeated_keys(silver: pl.DataFrame, key: list[str]) -> int:

@@ -66,14 +66,7 @@ def build_model(
     inputs += [built[d] for d in model.depends_on if d in built]
     con = sandboxed([*inputs, out])
     try:
-        for dep in model.depends_on:
-            if dep in datasets:
-                con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
-            elif dep in built:
-                con.execute(
-                    f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
-                    f"read_parquet({sql_string(str(built[dep]))})"
-                )
+        _bind_inputs(con, model, datasets, built)
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
             con.execute(
@@ -95,6 +88,24 @@ def build_model(
         rows=int(info[0]) if info else 0,
         columns=[(c[0], str(c[1]).lower()) for c in columns],
     )
+
+
+def _bind_inputs(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    datasets: dict[str, ValidRows],
+    built: dict[str, Path],
+) -> None:
+    """A view per input, named as the model's SQL names it: a dataset's valid Silver rows,
+    or a model built before this one."""
+    for dep in model.depends_on:
+        if dep in datasets:
+            con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
+        elif dep in built:
+            con.execute(
+                f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
+                f"read_parquet({sql_string(str(built[dep]))})"
+            )
 
 
 def refresh_analytics(

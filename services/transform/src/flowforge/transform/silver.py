@@ -113,18 +113,7 @@ def plan(
         values = column_values(bronze_name).to_frame().select(clean_expr(bronze_name))
         series = values.to_series().rename(silver_name)
         wanted = types.get(silver_name) or types.get(base[bronze_name])  # new or old name
-        if wanted:
-            declared = declared_spec(wanted, series)
-            if declared is not None:
-                return declared
-            log.warning(
-                "column %s does not fit its declared type %s in this file; inferred instead",
-                silver_name,
-                wanted,
-            )
-        if silver_name in pinned and fits(pinned[silver_name], series):
-            return pinned[silver_name]
-        return infer_spec(series)
+        return _column_spec(series, wanted, pinned)
 
     # Two columns at a time: Polars releases the GIL, and memory holds two columns at most.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -137,6 +126,23 @@ def plan(
         key=silver_key,
         specs=specs,
     )
+
+
+def _column_spec(series: pl.Series, wanted: str | None, pinned: dict[str, str]) -> str:
+    """The declared type when every value fits it; else the pinned type when every value fits
+    it; else the type inferred from the values."""
+    if wanted:
+        declared = declared_spec(wanted, series)
+        if declared is not None:
+            return declared
+        log.warning(
+            "column %s does not fit its declared type %s in this file; inferred instead",
+            series.name,
+            wanted,
+        )
+    if series.name in pinned and fits(pinned[series.name], series):
+        return pinned[series.name]
+    return infer_spec(series)
 
 
 def dedupe_sql(source: str, data_columns: list[str], key: list[str]) -> str:

@@ -113,7 +113,8 @@ def test_the_manifests_render_without_a_committed_secret_and_not_without_the_sec
     filled = [ln for ln in example.splitlines() if re.match(r"^\w+=\S", ln)]
     assert not filled, f"the example must not hold values: {filled}"
     assert set(re.findall(r"^(\w+)=", example, re.M)) == set(FAKE_SECRETS)
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(K8S / "secrets/flowforge.env")])
+    secrets = K8S / "secrets/flowforge.env"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(secrets)], cwd=ROOT)
     assert ignored.returncode == 0, "deploy/k8s/secrets/flowforge.env must be ignored by git"
     bare = tmp_path / "k8s"
     shutil.copytree(k8s_dir, bare, ignore=shutil.ignore_patterns("*.env"))

@@ -21,6 +21,7 @@ from faststream.prometheus.container import MetricsContainer
 from prometheus_client import CollectorRegistry
 
 from flowforge.common import metrics
+from flowforge.common.events import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "deploy/grafana/flowforge.json"
@@ -170,10 +171,10 @@ def test_the_scrape_configs_label_targets_as_the_rules_expect():
         assert config["rule_files"] == ["alerts.yaml"]
         (job,) = config["scrape_configs"]
         assert job["job_name"] == "flowforge" and job["honor_labels"] is True
-    statics = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"][0]
-    services = {s["labels"]["service"]: s["targets"] for s in statics["static_configs"]}
-    assert services.pop("gateway") == ["gateway:8000"]
-    assert all(targets == [f"{s}:9100"] for s, targets in services.items())
+    compose = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"][0]
+    ports = {name: c["port"] for c in compose["dns_sd_configs"] for name in c["names"]}
+    assert ports == {"gateway": 8000, **{s: 9100 for s in SERVICES if s != "gateway"}}
+    assert compose["relabel_configs"][0]["target_label"] == "service"
 
 
 def promtool() -> str | None:

@@ -21,7 +21,11 @@ from faststream.prometheus.container import MetricsContainer
 from prometheus_client import CollectorRegistry
 
 from flowforge.common import metrics
-from flowforge.common.events import SERVICES
+
+try:  # where the list of services lives once the topology module lands on main
+    from flowforge.common.topology import SERVICES
+except ImportError:
+    from flowforge.common.events import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "deploy/grafana/flowforge.json"

@@ -61,17 +61,17 @@ def resolve(
     gateway on this machine, so it is never sent to another host by accident."""
     url = gateway_url(url_flag, env)
     if key_flag:
-        return Target(url, key_flag.strip(), "--api-key")
+        return Target(url, key_flag.strip(), "key from --api-key")
     if key_file_flag:
-        return Target(url, read_key_file(key_file_flag), f"--api-key-file {key_file_flag}")
+        return Target(url, read_key_file(key_file_flag), f"key from {key_file_flag}")
     if env.get("FLOWFORGE_API_KEY"):
-        return Target(url, env["FLOWFORGE_API_KEY"].strip(), "FLOWFORGE_API_KEY")
+        return Target(url, env["FLOWFORGE_API_KEY"].strip(), "key from FLOWFORGE_API_KEY")
     if env.get("FLOWFORGE_API_KEY_FILE"):
         path = Path(env["FLOWFORGE_API_KEY_FILE"])
-        return Target(url, read_key_file(path), f"FLOWFORGE_API_KEY_FILE {path}")
+        return Target(url, read_key_file(path), f"key from {path}")
     admin = home(env) / "admin.key"
     if _is_local(url) and admin.is_file():
-        return Target(url, read_key_file(admin), str(admin))
+        return Target(url, read_key_file(admin), f"key from {admin}")
     return Target(url)
 
 

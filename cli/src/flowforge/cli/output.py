@@ -66,7 +66,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(cell_text(v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={cell_text(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={cell_text(v)}" for k, v in value.items() if v is not None)
     return str(value)
 
 

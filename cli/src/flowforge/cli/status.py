@@ -19,7 +19,7 @@ def status(args: argparse.Namespace, api: Api, out: Output) -> int:
     home = config.home()
     found = redacted(config.endpoints() or {})
     report: dict[str, Any] = {
-        "gateway": {"url": api.target.url, "api_key_from": api.target.key_source},
+        "gateway": {"url": api.target.url, "api_key": api.target.key_source},
         "endpoints": found or None,
         "lake": found.get("lake") or _lake(home),
         "logs": found.get("logs") or str(home.resolve() / "logs"),
@@ -87,9 +87,12 @@ def print_status(report: dict[str, Any], out: Output) -> None:
     gateway, health = report["gateway"], report.get("health") or {}
     state = health.get("status") or ("unreachable" if report.get("error") else "unknown")
     found = report.get("endpoints") or {}
+    local = {k: v for k, v in found.items() if k not in ("lake", "logs")}
+    if local.get("gateway_url") == gateway["url"]:
+        del local["gateway_url"]  # the same gateway as the first line
     rows = [
-        ("gateway", f"{gateway['url']} ({state}; key: {gateway['api_key_from']})"),
-        *((name, value) for name, value in found.items() if name not in ("lake", "logs")),
+        ("gateway", f"{gateway['url']} ({state}; {gateway['api_key']})"),
+        *((f"local {name}" if name == "gateway_url" else name, v) for name, v in local.items()),
         ("lake", report["lake"]),
         ("logs", report["logs"]),
     ]

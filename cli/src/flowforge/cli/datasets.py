@@ -114,7 +114,7 @@ def apply_rules(args: argparse.Namespace, api: Api, out: Output) -> int:
         return Exit.OK
     print_rules(body, out)
     out.say(
-        f"{len(body.get('rules') or [])} rule(s) now apply to {args.dataset}'s next batches; "
+        f"{len(body.get('rules') or [])} rule(s) now apply to the next batches of {args.dataset}; "
         f"`flowforge replay {args.dataset}` re-checks the batches already landed"
     )
     return Exit.OK

@@ -58,7 +58,7 @@ def test_ingest_of_a_missing_file_says_so(platform, tmp_path):
         timeout=60,
     )
     assert done.returncode == 2
-    assert "no such file" in done.stdout
+    assert "no such file" in done.stderr  # errors go to stderr, answers to stdout
 
 
 def test_ingest_exits_nonzero_when_the_run_fails(platform, tmp_path):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-TERMINAL = {"succeeded", "failed"}
+from flowforge.cli.errors import TimedOut
+from flowforge.cli.follow import describe_run, follow
+
 COUNTS = ("parsed", "rejected", "bronze", "duplicates", "silver", "quarantined", "valid")
 console = Console(stderr=False)
 
@@ -40,14 +42,22 @@ class _ProgressFile:
         self._file.close()
 
 
-def upload(client: httpx.Client, path: Path, dataset: str | None, key: str | None) -> dict:
+def upload(
+    client: httpx.Client,
+    path: Path,
+    dataset: str | None,
+    key: str | None,
+    *,
+    out: Console | None = None,
+) -> dict:
+    """Post the file with a progress bar (on `out`, stdout by default); the 202 answer."""
     data = {k: v for k, v in {"dataset": dataset, "key": key}.items() if v}
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=console,
+        console=out or console,
         transient=False,
     ) as progress:
         task = progress.add_task(f"uploading {path.name}", total=path.stat().st_size)
@@ -56,7 +66,7 @@ def upload(client: httpx.Client, path: Path, dataset: str | None, key: str | Non
             response = client.post("/api/v1/files", files={"file": (path.name, body)}, data=data)
         finally:
             body.close()
-    if response.status_code != 202:
+    if response.status_code not in (200, 201, 202):  # 200: the same file, answered earlier
         raise SystemExit(f"upload refused ({response.status_code}): {_error(response)}")
     return response.json()
 
@@ -72,26 +82,17 @@ def wait_for_run(
     client: httpx.Client, run_id: str, timeout: float, cancelled: Callable[[], bool] | None = None
 ) -> dict | None:
     """Poll the run until it ends (its last state), or None once `cancelled()` says so."""
-    deadline = time.monotonic() + timeout
-    with console.status("processing...") as status:
-        while True:
-            run = client.get(f"/api/v1/runs/{run_id}").json()
-            done = [s["name"] for s in run.get("stages", []) if s["status"] == "succeeded"]
-            figure = run.get("progress") or {}
-            live = ""
-            if figure.get("total"):
-                live = f"; {figure['stage']} {100 * figure['done'] / figure['total']:.0f}%"
-            status.update(
-                f"run {run_id[:8]}: {run.get('status')} "
-                f"(done: {', '.join(done) or 'nothing yet'}{live})"
-            )
-            if run.get("status") in TERMINAL:
-                return run
-            if time.monotonic() > deadline:
-                raise SystemExit(f"run {run_id} did not finish within {timeout:.0f}s")
-            if cancelled is not None and cancelled():
-                return None
-            time.sleep(0.5)
+    try:
+        return follow(
+            lambda: client.get(f"/api/v1/runs/{run_id}").json(),
+            describe_run,
+            timeout=timeout,
+            what=f"run {run_id}",
+            console=console,
+            cancelled=cancelled,
+        )
+    except TimedOut as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def print_run(run: dict) -> None:
@@ -106,29 +107,8 @@ def print_run(run: dict) -> None:
             started = datetime.fromisoformat(stage["started_at"])
             finished = datetime.fromisoformat(stage["finished_at"])
             seconds = f"{(finished - started).total_seconds():.2f}"
-        table.add_row(stage["name"], stage["status"], seconds, stage.get("error") or "")
+        error = escape(stage.get("error") or "")  # an error's text is not markup
+        table.add_row(stage["name"], stage["status"], seconds, error)
     console.print(table)
     counts = run.get("counts", {})
     console.print("rows: " + "  ".join(f"{k}={counts.get(k)}" for k in COUNTS))
-
-
-def ingest(
-    path: Path, *, url: str, dataset: str | None, key: str | None, wait: bool, timeout: float
-) -> int:
-    if not path.is_file():
-        console.print(f"[red]no such file: {path}[/red]")
-        return 2
-    with httpx.Client(base_url=url, timeout=httpx.Timeout(600, connect=10)) as client:
-        try:
-            accepted = upload(client, path, dataset, key)
-        except httpx.ConnectError:
-            console.print(
-                f"[red]cannot reach the gateway at {url}; is `./flowforge up` running?[/red]"
-            )
-            return 2
-        console.print(f"accepted: run {accepted['run_id']} → dataset {accepted['dataset']}")
-        if not wait:
-            return 0
-        run = wait_for_run(client, accepted["run_id"], timeout)
-    print_run(run)
-    return 0 if run["status"] == "succeeded" else 1

@@ -1,75 +1,76 @@
-"""The `flowforge` command: `up` runs the platform, `ingest` lands a file, `test` runs the suite."""
+# PYTHON_ARGCOMPLETE_OK
+"""The `flowforge` command: `up` runs the platform, `test` runs the suite, and every other verb
+talks to a gateway, local or remote (see `flowforge --help` and docs/cli.md)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from importlib import import_module
 from pathlib import Path
+from typing import Any
+
+from flowforge.cli.errors import CliError, Exit
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+# The suite talks to a fake LLM of its own: a key in the caller's environment must never send
+# test data to a real provider.
+LLM_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flowforge", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def main(argv: list[str] | None = None, *, transport: Any = None) -> int:
+    """`transport` (an httpx transport) lets tests answer for the gateway."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["test"]:
+        # Everything after `test` is pytest's, options first included (`test -k e2e -x`).
+        return run_tests(argv[1:])
+    from flowforge.cli.parser import build
 
-    up = sub.add_parser(
-        "up",
-        help="start NATS, PostgreSQL (embedded unless configured), every service and the gateway",
-    )
-    up.add_argument(
-        "--demo", action="store_true", help="also load the bundled sample dataset and a Gold model"
-    )
-    up.add_argument("--port", type=int, default=None, help="gateway port (FLOWFORGE_PORT)")
+    parser = build()
+    if "_ARGCOMPLETE" in os.environ:
+        import argcomplete
 
-    ingest = sub.add_parser("ingest", help="upload a file through the gateway and follow its run")
-    ingest.add_argument("file", type=Path)
-    ingest.add_argument("--dataset", help="dataset name (default: the file's stem)")
-    ingest.add_argument("--key", help="key column(s), comma-separated: latest row per key wins")
-    ingest.add_argument("--url", default=None, help="gateway URL (default from FLOWFORGE_PORT)")
-    ingest.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the run")
-    ingest.add_argument("--no-wait", action="store_true", help="return once the file is accepted")
-
-    test = sub.add_parser("test", help="run the whole test suite (starts what it needs)")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    return parser
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(dispatch(args, transport))
+    except CliError as exc:
+        print(f"flowforge: {exc}", file=sys.stderr)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        print("flowforge: interrupted", file=sys.stderr)
+        return 130
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "up":
+def dispatch(args: argparse.Namespace, transport: Any) -> int:
+    if args.handler == "up":
         from flowforge.cli.up import up
 
         return up(demo=args.demo, port=args.port)
-    if args.command == "ingest":
-        from flowforge.cli.client import ingest
+    if args.handler == "completion":
+        import argcomplete
 
-        url = args.url or f"http://127.0.0.1:{os.environ.get('FLOWFORGE_PORT', '8000')}"
-        return ingest(
-            args.file,
-            url=url,
-            dataset=args.dataset,
-            key=args.key,
-            wait=not args.no_wait,
-            timeout=args.timeout,
-        )
-    if args.command == "test":
-        import pytest
+        sys.stdout.write(argcomplete.shellcode(["flowforge"], shell=args.shell))
+        return Exit.OK
+    from flowforge.cli import config
+    from flowforge.cli.api import Api
+    from flowforge.cli.output import Output
 
-        os.chdir(REPO_ROOT)
-        # The suite talks to a fake LLM of its own: a key in the caller's environment must
-        # never send test data to a real provider.
-        for name in (
-            "ANTHROPIC_API_KEY",
-            "ANTHROPIC_BASE_URL",
-            "OPENAI_API_KEY",
-            "OPENAI_BASE_URL",
-        ):
-            os.environ.pop(name, None)
-        extra = [a for a in args.pytest_args if a != "--"]
-        return int(pytest.main(extra))
-    return 2
+    module, _, name = args.handler.partition(":")
+    handler = getattr(import_module(module), name)
+    target = config.resolve(args.url, args.api_key, args.api_key_file)
+    with Api(target, transport=transport) as api:
+        return handler(args, api, Output(args.json))
+
+
+def run_tests(pytest_args: list[str]) -> int:
+    import pytest
+
+    os.chdir(REPO_ROOT)
+    for name in LLM_VARIABLES:
+        os.environ.pop(name, None)
+    return int(pytest.main([a for a in pytest_args if a != "--"]))
 
 
 if __name__ == "__main__":

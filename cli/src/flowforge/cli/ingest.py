@@ -1,0 +1,39 @@
+"""`flowforge ingest FILE`: upload through the gateway with a progress bar, follow the run."""
+
+from __future__ import annotations
+
+import argparse
+
+from flowforge.cli.api import Api
+from flowforge.cli.client import print_run, upload
+from flowforge.cli.errors import Exit, UsageError
+from flowforge.cli.follow import describe_run, follow
+from flowforge.cli.output import Output
+
+
+def ingest(args: argparse.Namespace, api: Api, out: Output) -> int:
+    if not args.file.is_file():
+        raise UsageError(f"no such file: {args.file}")
+    progress = out.err if out.as_json else out.console
+    accepted = upload(api, args.file, args.dataset, args.key, out=progress)
+    if args.no_wait:
+        if out.as_json:
+            out.json(accepted)
+        else:
+            out.line(f"accepted: run {accepted['run_id']} → dataset {accepted['dataset']}")
+        return Exit.OK
+    progress.print(
+        f"accepted: run {accepted['run_id']} → dataset {accepted['dataset']}", markup=False
+    )
+    run = follow(
+        lambda: api.json("GET", f"/api/v1/runs/{accepted['run_id']}"),
+        describe_run,
+        timeout=args.timeout,
+        what=f"run {accepted['run_id']}",
+        console=progress,
+    )
+    if out.as_json:
+        out.json(run)
+    else:
+        print_run(run)
+    return Exit.OK if run["status"] == "succeeded" else Exit.FAILED

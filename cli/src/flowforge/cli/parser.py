@@ -1,0 +1,236 @@
+"""The command line: every verb with its options and help. Building it imports nothing heavy
+(no httpx, rich or pydantic), so `--help`, `--version` and tab completion answer at once;
+each verb's module is imported only when it runs (`handler` names it)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flowforge.cli import complete
+from flowforge.cli.errors import EXIT_CODES_HELP
+
+DESCRIPTION = """FlowForge from the command line: run the platform (`up`), land files (`ingest`),
+and inspect or change a running gateway, local or remote (every other verb)."""
+
+EPILOG = f"""environment:
+  FLOWFORGE_URL           gateway URL (default http://127.0.0.1:$FLOWFORGE_PORT)
+  FLOWFORGE_PORT          the local gateway's port (default 8000)
+  FLOWFORGE_API_KEY       API key, sent as `Authorization: Bearer`; never printed
+  FLOWFORGE_API_KEY_FILE  a file holding the API key
+  FLOWFORGE_HOME          local instance folder (default ./.flowforge); its admin.key is
+                          used for a gateway on this machine when no key is given
+
+{EXIT_CODES_HELP}
+
+docs/cli.md has every verb, with examples and shell completion set-up."""
+
+WAIT_SECONDS = 3600.0
+
+
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = "", **kwargs: object):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("flowforge-cli")
+        except PackageNotFoundError:
+            found = "unknown"
+        print(f"flowforge {found}")
+        parser.exit()
+
+
+def _gateway_options(top: bool) -> argparse.ArgumentParser:
+    # On the top parser and on every verb; a verb's own defaults are SUPPRESS, so
+    # `flowforge --json runs list` and `flowforge runs list --json` mean the same.
+    unset = None if top else argparse.SUPPRESS
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("gateway options")
+    group.add_argument("--url", default=unset, help="gateway URL (FLOWFORGE_URL)")
+    group.add_argument(
+        "--api-key",
+        default=unset,
+        metavar="KEY",
+        help="API key (FLOWFORGE_API_KEY); other local users can see it in the process "
+        "list: prefer --api-key-file",
+    )
+    group.add_argument(
+        "--api-key-file",
+        type=Path,
+        default=unset,
+        metavar="FILE",
+        help="file holding the API key (FLOWFORGE_API_KEY_FILE)",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print the API's JSON and nothing else on stdout (progress goes to stderr)",
+    )
+    return parent
+
+
+class _Verbs:
+    """Adds verbs that share the gateway options and name their handler."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction):
+        self.subparsers = subparsers
+        self.gateway = _gateway_options(top=False)
+
+    def add(self, name: str, handler: str, help: str) -> argparse.ArgumentParser:
+        verb = self.subparsers.add_parser(name, help=help, description=help, parents=[self.gateway])
+        verb.set_defaults(handler=handler)
+        return verb
+
+    def group(self, name: str, help: str) -> _Verbs:
+        parser = self.subparsers.add_parser(name, help=help, description=help)
+        return _Verbs(parser.add_subparsers(dest="action", required=True, metavar="ACTION"))
+
+
+def _listing(verb: argparse.ArgumentParser, what: str) -> None:
+    verb.add_argument("--limit", type=_positive, default=100, help=f"at most N {what} (100)")
+    verb.add_argument("--all", action="store_true", help=f"all {what}, following every page")
+
+
+def _waiting(verb: argparse.ArgumentParser, flag: bool = True) -> None:
+    if flag:
+        verb.add_argument("--wait", action="store_true", help="follow the job to its end")
+    verb.add_argument(
+        "--timeout", type=float, default=WAIT_SECONDS, help="seconds to wait (3600); exit 7 past it"
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def build() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowforge",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_gateway_options(top=True)],
+    )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    verbs = _Verbs(parser.add_subparsers(dest="command", required=True, metavar="VERB"))
+    _platform_verbs(verbs)
+    _data_verbs(verbs)
+    _action_verbs(verbs)
+    return parser
+
+
+def _platform_verbs(verbs: _Verbs) -> None:
+    up = verbs.subparsers.add_parser(
+        "up", help="run NATS, PostgreSQL (embedded unless configured), every service, the gateway"
+    )
+    up.add_argument(
+        "--demo", action="store_true", help="also load the bundled sample dataset and a Gold model"
+    )
+    up.add_argument("--port", type=int, default=None, help="gateway port (FLOWFORGE_PORT)")
+    up.set_defaults(handler="up")
+    verbs.subparsers.add_parser(
+        "test",
+        help="run the test suite; every argument after `test` goes to pytest",
+        add_help=False,
+    )
+    verbs.add("status", "flowforge.cli.status:status", "every endpoint and each service's state")
+    completion = verbs.subparsers.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    completion.set_defaults(handler="completion")
+
+    ingest = verbs.add("ingest", "flowforge.cli.ingest:ingest", "upload a file, follow its run")
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument(
+        "--dataset", help="dataset name (default: the file's stem)"
+    ).completer = complete.datasets
+    ingest.add_argument("--key", help="key column(s), comma-separated: latest row per key wins")
+    ingest.add_argument(
+        "--timeout", type=float, default=WAIT_SECONDS, help="seconds to wait for the run"
+    )
+    ingest.add_argument("--no-wait", action="store_true", help="return once the file is accepted")
+
+
+def _data_verbs(verbs: _Verbs) -> None:
+    runs = verbs.group("runs", "runs of landed files: stages, row counts, verdicts")
+    listing = runs.add("list", "flowforge.cli.runs:list_runs", "the newest runs first")
+    listing.add_argument("--dataset", help="only this dataset's runs").completer = complete.datasets
+    listing.add_argument("--status", choices=("queued", "running", "succeeded", "failed"))
+    _listing(listing, "runs")
+    show = runs.add("show", "flowforge.cli.runs:show_run", "one run's stages, counts, checks")
+    show.add_argument("run_id", metavar="ID").completer = complete.runs
+    wait = runs.add("wait", "flowforge.cli.runs:wait_run", "wait for a run: exit 0 if it succeeded")
+    wait.add_argument("run_id", metavar="ID").completer = complete.runs
+    _waiting(wait, flag=False)
+
+    datasets = verbs.group("datasets", "datasets: layers, row counts, last run")
+    listing = datasets.add("list", "flowforge.cli.datasets:list_datasets", "every dataset")
+    _listing(listing, "datasets")
+    show = datasets.add("show", "flowforge.cli.datasets:show_dataset", "one dataset's layers")
+    show.add_argument("name", metavar="NAME").completer = complete.datasets
+
+    rules = verbs.group("rules", "a dataset's data-quality rules")
+    get = rules.add("get", "flowforge.cli.datasets:get_rules", "print a dataset's rules")
+    get.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    get.add_argument("--yaml", action="store_true", help="as the YAML file `rules apply` reads")
+    put = rules.add("apply", "flowforge.cli.datasets:apply_rules", "replace rules from YAML")
+    put.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    put.add_argument("file", type=Path, metavar="FILE.yaml")
+
+    models = verbs.group("models", "Gold models: DuckDB SQL over Silver datasets")
+    _listing(models.add("list", "flowforge.cli.models:list_models", "every model"), "models")
+    show = models.add("show", "flowforge.cli.models:show_model", "one model: SQL, build, error")
+    show.add_argument("name", metavar="NAME").completer = complete.models
+    apply = models.add("apply", "flowforge.cli.models:apply_model", "add or replace a model")
+    apply.add_argument("name", metavar="NAME").completer = complete.models
+    apply.add_argument("file", type=Path, metavar="FILE.sql")
+    apply.add_argument(
+        "--reconcile",
+        action="extend",
+        nargs="+",
+        metavar="COL=DATASET.COL",
+        help="check after each build that sum(COL) equals the source column's sum",
+    )
+    _waiting(apply)
+
+
+def _action_verbs(verbs: _Verbs) -> None:
+    replay = verbs.add(
+        "replay", "flowforge.cli.quality:replay", "re-check batches with the rules of now"
+    )
+    replay.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    replay.add_argument(
+        "--run", dest="runs", action="extend", nargs="+", metavar="ID", help="these runs (all)"
+    ).completer = complete.runs
+    _waiting(replay)
+
+    release = verbs.add(
+        "release", "flowforge.cli.quality:release", "let quarantined rows back in, with a reason"
+    )
+    release.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    release.add_argument("--reason", required=True, help="why; kept with the release")
+    release.add_argument("--rule", help="only rows quarantined by this rule")
+    release.add_argument(
+        "--run", metavar="ID", help="only this run's rows"
+    ).completer = complete.runs
+    release.add_argument(
+        "--line", dest="lines", type=int, action="extend", nargs="+", metavar="N",
+        help="only these lines of the run's file (with --run)",
+    )  # fmt: skip
+    release.add_argument("--all", action="store_true", help="every quarantined row")
+    _waiting(release)
+
+    jobs = verbs.group("jobs", "long operations (replays, analyses, model builds)")
+    show = jobs.add("show", "flowforge.cli.jobs:show_job", "a job's state and result")
+    show.add_argument("job_id", metavar="ID")
+    wait = jobs.add("wait", "flowforge.cli.jobs:wait_job", "wait for a job: exit 0 if it succeeded")
+    wait.add_argument("job_id", metavar="ID")
+    _waiting(wait, flag=False)

@@ -86,7 +86,11 @@ def test_the_dataset_name_defaults_to_the_normalised_file_stem(platform):
 
 def test_openapi_asyncapi_and_metrics_are_served(platform):
     with platform.client() as c:
-        assert c.get("/docs").status_code == 200
+        for page in ("/docs", "/redoc"):
+            html = c.get(page).text
+            assert "/static/docs/" in html and "cdn." not in html, page  # works offline
+        assert c.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+        assert c.get("/static/docs/redoc.standalone.js").status_code == 200
         paths = c.get("/openapi.json").json()["paths"]
         assert "/api/v1/files" in paths and "/api/v1/runs/{run_id}/rejected" in paths
         asyncapi = c.get("/asyncapi.json").json()

@@ -165,3 +165,25 @@ def test_empty_json_objects_are_not_data(tmp_path):
 def test_control_characters_never_reach_column_names(tmp_path):
     result, _, _ = land(tmp_path, "n.csv", b"id,na\x00me\n1,x\n")
     assert result.columns == ["id", "name"]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "kind"),
+    [
+        ("feed.xml", b'<?xml version="1.0"?>\n<orders><order id="1"/></orders>', "XML/HTML"),
+        ("orders.data", b"\xef\xbb\xbf  <?xml version='1.0'?><a/>", "XML/HTML"),
+        ("page.html", b"<html><body><table></table></body></html>", "XML/HTML"),
+        ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        ("book.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "legacy Office"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG image"),
+    ],
+)
+def test_files_in_formats_it_does_not_land_are_refused_by_name(tmp_path, name, body, kind):
+    with pytest.raises(BadInputError, match=f"{name}: unsupported format: {kind}") as caught:
+        land(tmp_path, name, body)
+    assert "CSV/TSV" in str(caught.value)  # and says what it does take
+
+
+def test_a_csv_whose_values_look_like_markup_is_still_a_csv(tmp_path):
+    result, frame, _ = land(tmp_path, "tags.csv", b"tag,count\n<b>,1\n<i>,2\n")
+    assert result.bronze == 2 and frame["tag"].to_list() == ["<b>", "<i>"]

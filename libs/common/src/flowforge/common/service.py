@@ -22,8 +22,10 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from flowforge.common import rpc, vitals
+from flowforge.common.asyncapi import declare_publishers, service_document
 from flowforge.common.bus import make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
+from flowforge.common.events import Event
 from flowforge.common.logs import configure_logging
 from flowforge.common.ops import start_ops_server
 from flowforge.common.settings import Settings, redact_url
@@ -71,6 +73,10 @@ class Runtime:
             return made[0]
 
         return get
+
+    def publishes(self, *events: type[Event]) -> None:
+        """Declare the events this service publishes (for the AsyncAPI document)."""
+        declare_publishers(self.broker, self.service, list(events))
 
     def serve(self, verb: str, fn: rpc.Verb) -> None:
         """Answer `flowforge.svc.<service>.<verb>` (the owner answering a question)."""
@@ -149,6 +155,11 @@ def new_runtime(
     rt = Runtime(service=service, settings=settings, broker=make_broker(settings, service))
     register(rt)
     serve_health(rt.broker, service, rt.checks)
+
+    async def asyncapi(_: dict) -> dict:
+        return service_document(rt.broker, service)
+
+    rt.serve("asyncapi", asyncapi)
     rt.background.append(lambda: vitals.watch_consumer_lag(rt.broker, service))
     return rt
 

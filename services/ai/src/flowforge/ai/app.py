@@ -15,7 +15,7 @@ from flowforge.ai.adapters import AiStore
 from flowforge.ai.handlers import Deps
 from flowforge.common import rpc
 from flowforge.common.bus import consume, publish
-from flowforge.common.events import AI_ANALYZE, BronzeReady, Event
+from flowforge.common.events import AI_ANALYZE, BronzeReady, DeadLettered, Event, SchemaAnalyzed
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 
@@ -43,6 +43,7 @@ def _deps(rt: Runtime) -> Deps:
 
 
 def register(rt: Runtime) -> None:
+    rt.publishes(SchemaAnalyzed, DeadLettered)
     deps = rt.lazy(_deps)
 
     async def on_bronze(event: BronzeReady):
@@ -51,7 +52,7 @@ def register(rt: Runtime) -> None:
     consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings)
     rt.serve_verbs(verbs.VERBS, deps)
 
-    @rt.broker.subscriber(AI_ANALYZE, queue=SERVICE, title="ai:analyze")
+    @rt.broker.subscriber(AI_ANALYZE, queue=SERVICE, title=f"ai:{AI_ANALYZE}")
     async def on_analyze(body: dict) -> dict:
         """The public name of `flowforge.svc.ai.analyze`, for other systems."""
         return await rpc.answer(lambda: verbs.analyze(body, deps()), "the analysis")

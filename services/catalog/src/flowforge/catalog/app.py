@@ -11,6 +11,7 @@ from flowforge.common.bus import consume
 from flowforge.common.events import (
     DLQ_PREFIX,
     BronzeReady,
+    CatalogUpdated,
     DeadLettered,
     Event,
     FileLanded,
@@ -18,6 +19,7 @@ from flowforge.common.events import (
     IngestFailed,
     QualityChecked,
     QualityFailed,
+    SchemaChanged,
     SilverReady,
     TransformFailed,
 )
@@ -38,6 +40,8 @@ RECORDED: tuple[type[Event], ...] = (
 
 
 def register(rt: Runtime) -> None:
+    rt.publishes(CatalogUpdated, SchemaChanged, DeadLettered)
+
     async def on_event(event: Event):
         return await record(event, rt.pool)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from flowforge.common import metrics
-from flowforge.common.events import PROGRESS_SUBJECT
+from flowforge.common.events import PROGRESS_SUBJECT, FileLanded
 from flowforge.common.logs import configure_logging
 from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
@@ -48,6 +48,8 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def _register(progress: ProgressBoard) -> Callable[[Runtime], None]:
     def register(rt: Runtime) -> None:
+        rt.publishes(FileLanded)
+
         @rt.broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
         async def on_progress(figure: dict) -> None:
             progress.update(figure)
@@ -79,6 +81,7 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
                 jobs=runner,
             )
             app.state.checks = rt.checks
+            app.state.runtime = rt
             await rt.start_background()
             log.info("gateway listening on http://%s:%d", settings.host, settings.port)
             try:

@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish, raw_body
-from flowforge.common.events import PROGRESS_SUBJECT, Event, FileLanded
+from flowforge.common.events import (
+    PROGRESS_SUBJECT,
+    BronzeReady,
+    DeadLettered,
+    Event,
+    FileLanded,
+    IngestFailed,
+)
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
 from flowforge.ingest import verbs
@@ -47,6 +54,7 @@ def _deps(rt: Runtime) -> Deps:
 
 
 def register(rt: Runtime) -> None:
+    rt.publishes(FileLanded, BronzeReady, IngestFailed, DeadLettered)
     watcher = rt.lazy(_watcher)
     deps = rt.lazy(_deps)
 

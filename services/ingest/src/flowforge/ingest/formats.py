@@ -7,12 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from flowforge.common.errors import BadInputError
 from flowforge.ingest.bronze import BronzeResult, Progress, csv_to_bronze
 from flowforge.ingest.excel import excel_to_bronze
 from flowforge.ingest.records import json_to_bronze, parquet_to_bronze
 from flowforge.ingest.unpack import is_workbook, unpack
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
+SUPPORTED = (
+    "FlowForge lands CSV/TSV/pipe-delimited text, JSON/NDJSON, Parquet and Excel .xlsx "
+    "(also gzip, zstd or zip of these)"
+)
+# Formats recognised by their first bytes that are not tabular data FlowForge reads: refused
+# by name instead of being parsed as text and failing later for want of rows.
+MAGIC = (
+    (b"%PDF", "PDF"),
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xd0\xcf\x11\xe0", "legacy Office (.xls/.doc); save it as .xlsx or CSV"),
+    (b"Obj\x01", "Avro"),
+    (b"ORC", "ORC"),
+    (b"SQLite format 3", "SQLite database"),
+    (b"7z\xbc\xaf", "7-Zip archive"),
+    (b"Rar!", "RAR archive"),
+)
+MARKUP_SUFFIXES = (".xml", ".html", ".htm", ".xhtml", ".svg", ".xsd", ".rss", ".atom")
+MARKUP_STARTS = (b"<?xml", b"<!doctype", b"<html", b"<rss", b"<feed", b"<svg")
 
 
 @dataclass(frozen=True)
@@ -43,7 +64,21 @@ def to_bronze(
         return excel_to_bronze(path, bronze_out, sheet=sheet, **common)
     if head.startswith(b"PAR1"):
         return parquet_to_bronze(path, bronze_out, arrays=arrays, **common)
+    refuse_unsupported(head, inner)
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if inner.lower().endswith(JSON_SUFFIXES) or start in (b"{", b"["):
         return json_to_bronze(path, bronze_out, rejected_out, arrays=arrays, **common)
     return csv_to_bronze(path, bronze_out, rejected_out, progress=progress, **common)
+
+
+def refuse_unsupported(head: bytes, name: str) -> None:
+    """A clear error for a file in a format FlowForge does not land (XML, PDF, images, ...)."""
+    kind = next((k for magic, k in MAGIC if head.startswith(magic)), None)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if kind is None and (
+        text.startswith(MARKUP_STARTS)
+        or (name.lower().endswith(MARKUP_SUFFIXES) and text[:1] == b"<")
+    ):
+        kind = "XML/HTML"
+    if kind is not None:
+        raise BadInputError(f"{name}: unsupported format: {kind}. {SUPPORTED}")

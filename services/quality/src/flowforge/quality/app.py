@@ -6,7 +6,15 @@ import logging
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish
-from flowforge.common.events import Event, GoldReady, SilverReady
+from flowforge.common.events import (
+    DeadLettered,
+    Event,
+    GoldReady,
+    QualityChecked,
+    QualityFailed,
+    QualityReconciled,
+    SilverReady,
+)
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.quality import handlers, reconcile, verbs
@@ -33,6 +41,7 @@ def _deps(rt: Runtime) -> Deps:
 
 
 def register(rt: Runtime) -> None:
+    rt.publishes(QualityChecked, QualityReconciled, QualityFailed, DeadLettered)
     deps = rt.lazy(_deps)
 
     async def on_silver_ready(event: SilverReady):

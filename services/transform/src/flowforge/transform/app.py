@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish
-from flowforge.common.events import BronzeReady, Event, JobRequested, QualityChecked
+from flowforge.common.events import (
+    BronzeReady,
+    DeadLettered,
+    Event,
+    GoldReady,
+    JobRequested,
+    QualityChecked,
+    SilverReady,
+    TransformFailed,
+)
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.transform import verbs
@@ -51,6 +60,7 @@ def _verb_deps(rt: Runtime, deps) -> verbs.VerbDeps:
 
 
 def register(rt: Runtime) -> None:
+    rt.publishes(SilverReady, GoldReady, TransformFailed, JobRequested, DeadLettered)
     deps = rt.lazy(_deps)
     verb_deps = rt.lazy(lambda rt: _verb_deps(rt, deps))
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from flowforge.common import metrics
-from flowforge.common.asyncapi import asyncapi_document
-from flowforge.common.errors import NotFoundError, TransientError
+from flowforge.common import metrics, rpc
+from flowforge.common.asyncapi import merge_documents, service_document
+from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
 from flowforge.common.events import HEALTH_SUBJECT, METRICS_SUBJECT
 from flowforge.common.topology import SERVICES, WORKERS
 from flowforge.gateway.deps import Gateway, GatewayDep
@@ -92,7 +93,23 @@ async def service_metrics(service: str, gw: GatewayDep) -> str:
     return json.loads(text) if text.startswith('"') else text
 
 
+async def _asyncapi_part(gw: Gateway, service: str) -> dict | None:
+    try:
+        return await rpc.ask(gw.broker, service, "asyncapi", timeout=5)
+    except FlowForgeError:
+        return None
+
+
 @router.get("/asyncapi.json")
 async def asyncapi(gw: GatewayDep) -> JSONResponse:
     """The AsyncAPI 3.0 document of every subject, generated from the event models."""
-    return JSONResponse(asyncapi_document(gw.settings.nats_url))
+    parts = await asyncio.gather(*(_asyncapi_part(gw, s) for s in BACKENDS))
+    own = service_document(gw.broker, "gateway")
+    documents = {"gateway": own, **dict(zip(BACKENDS, parts, strict=True))}
+    return JSONResponse(merge_documents(documents, _host_only(gw.settings.nats_url)))
+
+
+def _host_only(url: str) -> str:
+    """host:port of the first server, never credentials."""
+    first = url.split(",")[0].strip()
+    return urlsplit(first if "://" in first else f"nats://{first}").netloc.rsplit("@", 1)[-1]

@@ -19,12 +19,14 @@ LONG = 3600.0  # work the owner does before answering (a job waits for it)
 
 
 class Owner:
-    def __init__(self, broker: NatsBroker, service: str):
+    def __init__(self, broker: NatsBroker, service: str, quick: float = QUICK):
         self.broker = broker
         self.service = service
+        self.quick = quick  # how long a question waits for its answer
 
-    async def ask(self, verb: str, timeout: float = QUICK, **request: Any) -> Any:  # noqa: ASYNC109
-        return await rpc.ask(self.broker, self.service, verb, request, timeout=timeout)
+    async def ask(self, verb: str, timeout: float | None = None, **request: Any) -> Any:  # noqa: ASYNC109
+        wait = self.quick if timeout is None else timeout
+        return await rpc.ask(self.broker, self.service, verb, request, timeout=wait)
 
 
 class Owners:

@@ -26,7 +26,7 @@ DEMO_MODEL = (
 
 def say(text: str) -> None:
     """A console line with text from elsewhere (log messages, paths): never read as markup."""
-    console.print(text, markup=False, highlight=False)
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def wait_healthy(url: str, timeout: float, stopping: StopFlag, supervisor: Supervisor) -> bool:

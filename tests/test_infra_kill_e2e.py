@@ -82,7 +82,7 @@ def test_killing_the_embedded_nats_mid_run_restarts_it_and_the_run_finishes_once
     os.kill(old, signal.SIGKILL)
     killed_at = datetime.now().astimezone()
 
-    console_says(p, "! nats exited (signal 9 (SIGKILL)); restarting (restart #1)")
+    console_says(p, "! nats exited (signal 9); restarting (restart #1)")
     console_says(p, "nats is running again (restart #1)")
     assert_finished_once(p, run_id, killed_at)
     now = endpoints(p)
@@ -101,9 +101,26 @@ def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishe
     os.kill(old, signal.SIGKILL)
     killed_at = datetime.now().astimezone()
 
-    console_says(p, "! postgresql exited (signal 9 (SIGKILL)); restarting (restart #1)")
+    console_says(p, "! postgresql exited (signal 9); restarting (restart #1)")
     console_says(p, "postgresql is running again (restart #1)")
     assert_finished_once(p, run_id, killed_at)
     assert int(lock.read_text().split()[0]) != old  # the stale lock file was replaced
     assert endpoints(p)["database_url"] == p.endpoints["database_url"]
     assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(fresh_platform):
+    p = fresh_platform()
+    run_id = upload_and_wait_until_ingesting(p)
+    scratch = p.home / "scratch" / "ingest-0"
+    deadline = time.monotonic() + 30
+    while not (left := [f for f in scratch.rglob("*") if f.is_file()]):
+        assert time.monotonic() < deadline, "ingest wrote nothing to its scratch folder"
+        time.sleep(0.05)
+    os.kill(p.pid("ingest"), signal.SIGKILL)
+    killed_at = datetime.now().astimezone()
+
+    console_says(p, "leftover scratch file(s) of ingest")
+    assert not any(f.exists() for f in left), left
+    assert_finished_once(p, run_id, killed_at)
+    assert not [f for f in (p.home / "scratch").iterdir() if f.is_file()]  # all per process

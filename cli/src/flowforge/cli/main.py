@@ -22,9 +22,6 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also load the bundled sample dataset and a Gold model"
     )
     up.add_argument("--port", type=int, default=None, help="gateway port (FLOWFORGE_PORT)")
-    up.add_argument(
-        "--replicas", type=int, default=None, help="processes per worker (FLOWFORGE_REPLICAS)"
-    )
 
     ingest = sub.add_parser("ingest", help="upload a file through the gateway and follow its run")
     ingest.add_argument("file", type=Path)
@@ -44,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         from flowforge.cli.up import up
 
-        return up(demo=args.demo, port=args.port, replicas=args.replicas)
+        return up(demo=args.demo, port=args.port)
     if args.command == "ingest":
         from flowforge.cli.client import ingest
 

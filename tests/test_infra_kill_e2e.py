@@ -89,6 +89,8 @@ def test_killing_the_embedded_nats_mid_run_restarts_it_and_the_run_finishes_once
     assert now["nats_url"] == p.endpoints["nats_url"]  # the same port: clients reconnect
     assert now["pids"]["nats"] != [old]
     assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 200
+    # Consumers that sat idle through the outage take new work too.
+    assert p.land(b"a,b\n1,2\n", "after_nats.csv")["status"] == "succeeded"
 
 
 def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishes_once(
@@ -107,6 +109,7 @@ def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishe
     assert int(lock.read_text().split()[0]) != old  # the stale lock file was replaced
     assert endpoints(p)["database_url"] == p.endpoints["database_url"]
     assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 200
+    assert p.land(b"a,b\n1,2\n", "after_pg.csv")["status"] == "succeeded"
 
 
 def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(fresh_platform):

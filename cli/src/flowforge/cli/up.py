@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from rich.markup import escape
 
 from flowforge.cli.client import console, print_run, upload, wait_for_run
-from flowforge.cli.embedded import start_nats, start_postgres
+from flowforge.cli.infra import ConfigError, check_database, embedded_nats, embedded_postgres
+from flowforge.cli.ports import port_free
 from flowforge.cli.supervisor import StopFlag, Supervisor, child_env, install_signal_handlers
+from flowforge.common.settings import redact_url
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_MODEL = (
@@ -22,15 +24,17 @@ DEMO_MODEL = (
 )
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def say(text: str) -> None:
+    """A console line with text from elsewhere (log messages, paths): never read as markup."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def wait_healthy(url: str, timeout: float, stopping: StopFlag) -> bool:
+def wait_healthy(url: str, timeout: float, stopping: StopFlag, supervisor: Supervisor) -> bool:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline and not stopping.is_set():
+        if supervisor.failed:
+            return False
         try:
             response = httpx.get(f"{url}/healthz", timeout=5)
             if response.status_code == 200:
@@ -101,68 +105,116 @@ def _print_analysis(client: httpx.Client, dataset: str, stopping: StopFlag) -> N
     )
 
 
-def _write_endpoints(home: Path, url: str, overrides: dict[str, str]) -> None:
-    """Where this instance's servers are (`run/endpoints.json`, readable by this user only:
-    the embedded database URL carries its password), for tools and tests."""
+def prepare_home(home: Path, *, local_lake: bool) -> None:
+    """The folders a person or a service expects to exist: the drop zone is where the README
+    tells a newcomer to copy a file, before any service has run."""
+    for folder in ("logs", "run", "scratch"):
+        (home / folder).mkdir(parents=True, exist_ok=True)
+    if local_lake:
+        (home / "landing").mkdir(exist_ok=True)
+
+
+def other_up(home: Path) -> int | None:
+    """The pid of another `flowforge up` still running on this home, if any."""
     import json
 
+    import psutil
+
+    try:
+        pid = int(json.loads((home / "run" / "endpoints.json").read_text())["pid"])
+        process = psutil.Process(pid)
+        running = pid != os.getpid() and "flowforge" in " ".join(process.cmdline())
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+    return pid if running else None
+
+
+def write_endpoints(home: Path, url: str, env: dict[str, str], pids: dict) -> None:
+    """Where this instance's servers are (`run/endpoints.json`, readable by this user only:
+    a database URL may carry its password), for tools and tests; rewritten when a process
+    is restarted."""
+    import json
+
+    lake = (
+        {"endpoint": env["S3_ENDPOINT_URL"], "bucket": env.get("S3_BUCKET_NAME", "flowforge")}
+        if env.get("S3_ENDPOINT_URL")
+        else {"folder": str(home)}
+    )
     endpoints = {
         "gateway_url": url,
-        "nats_url": overrides.get("NATS_URL", os.environ.get("NATS_URL", "")),
-        "database_url": overrides.get("DATABASE_URL"),
+        "nats_url": env.get("NATS_URL", ""),
+        "database_url": env.get("DATABASE_URL", ""),
+        "lake": lake,
+        "logs": str(home / "logs"),
         "pid": os.getpid(),
+        "pids": pids,
     }
     path = home / "run" / "endpoints.json"
-    path.unlink(missing_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(endpoints, indent=2))
+    fresh = path.with_name(f".endpoints.{os.getpid()}.tmp")
+    fresh.unlink(missing_ok=True)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(endpoints, indent=2))
+    fresh.replace(path)  # readers never see half a file
 
 
-def up(*, demo: bool, port: int | None) -> int:
+def replica_count(given: int | None) -> int:
+    count = given if given is not None else int(os.environ.get("FLOWFORGE_REPLICAS", "1"))
+    if count < 1:
+        raise ValueError(f"replicas must be at least 1, not {count}")
+    return count
+
+
+def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
     home = Path(os.environ.get("FLOWFORGE_HOME", ".flowforge")).expanduser().resolve()
     port = port or int(os.environ.get("FLOWFORGE_PORT", "8000"))
-    if not _port_free(port):
+    if not port_free(port):
         console.print(f"[red]port {port} is in use; stop what uses it or set FLOWFORGE_PORT[/red]")
         return 2
-    (home / "logs").mkdir(parents=True, exist_ok=True)
+    if (pid := other_up(home)) is not None:
+        console.print(f"[red]another `flowforge up` (pid {pid}) runs on {home}[/red]")
+        return 2
+    try:
+        replicas = replica_count(replicas)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    prepare_home(home, local_lake=not os.environ.get("S3_ENDPOINT_URL"))
     stopping = StopFlag()
     nats = pg = supervisor = None
     install_signal_handlers(stopping.set)
     try:
         overrides = {"FLOWFORGE_HOME": str(home), "FLOWFORGE_PORT": str(port)}
+        if configured := os.environ.get("DATABASE_URL"):
+            if warning := check_database(configured):
+                say(f"postgresql  {redact_url(configured)}: {warning}")
         if not os.environ.get("NATS_URL"):
-            nats = start_nats(home)
+            nats = embedded_nats(home, say)
             overrides["NATS_URL"] = nats.url
-            console.print(f"nats        embedded, {nats.url} (JetStream in {home / 'nats'})")
-        if not os.environ.get("DATABASE_URL"):
-            pg = start_postgres(home)
+            say(f"nats        embedded, {nats.url} (JetStream in {home / 'nats'})")
+        if not configured:
+            pg = embedded_postgres(home, say)
             overrides["DATABASE_URL"] = pg.url
-            console.print(
-                f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data}, "
-                f"password in {home / 'postgres.password'})"
-            )
+            say(f"postgresql  embedded, 127.0.0.1:{pg.port} (data in {pg.data}, "
+                f"password in {home / 'postgres.password'})")  # fmt: skip
         store = os.environ.get("S3_ENDPOINT_URL") or f"local folder {home}"
-        console.print(f"lake        {store}")
-        supervisor = Supervisor(child_env(dict(os.environ), **overrides), home, say=console.print)
-        supervisor.start()
+        say(f"lake        {store}")
+        if replicas > 1:
+            say(f"replicas    {replicas} of each worker")
+        env = child_env(dict(os.environ), **overrides)
         url = f"http://127.0.0.1:{port}"
-        _write_endpoints(home, url, overrides)
-        watcher = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
-        watcher.start()
-        if not wait_healthy(url, 180, stopping):
-            return 0 if stopping.is_set() else 1  # asked to stop while starting: not a failure
-        console.print(
-            f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
-            f"logs in {home / 'logs'}; Ctrl-C stops everything"
-        )
-        if demo:
-            try:
-                run_demo(url, stopping)
-            except (httpx.HTTPError, SystemExit) as exc:
-                console.print(f"[red]demo failed: {exc}[/red]")
-        stopping.wait()
-        console.print("stopping...")
-        return 0
+        supervisor = Supervisor(env, home, say, replicas=replicas)
+        supervisor.on_change = lambda: write_endpoints(home, url, env, supervisor.pids())
+        for name, server in (("nats", nats), ("postgresql", pg)):
+            if server is not None:
+                supervisor.watch(name, server)
+        supervisor.start()
+        return _serve(url, home, demo, stopping, supervisor)
+    except ConfigError as exc:
+        problem = escape(f"DATABASE_URL {redact_url(configured)}: {exc}")
+        console.print(f"[red]{problem}[/red]")
+        say("Fix DATABASE_URL (or create the database), then start again.")
+        return 1
     finally:
         # Each step is bounded (services 15 s, PostgreSQL 50 s, NATS 10 s) and says how long it
         # took, so a slow stop shows where the time went.
@@ -171,3 +223,27 @@ def up(*, demo: bool, port: int | None) -> int:
                 began = time.monotonic()
                 part.stop()
                 console.print(f"  stopped {name} in {time.monotonic() - began:.1f}s")
+
+
+def _serve(url: str, home: Path, demo: bool, stopping: StopFlag, supervisor: Supervisor) -> int:
+    """Watch the platform until asked to stop; 1 when it could not start."""
+    watcher = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
+    watcher.start()
+    if not wait_healthy(url, 180, stopping, supervisor):
+        if supervisor.failed:
+            console.print(f"[red]FlowForge could not start: {escape(supervisor.failed)}[/red]")
+            return 1
+        return 0 if stopping.is_set() else 1  # asked to stop while starting: not a failure
+    supervisor.settle()
+    console.print(
+        f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
+        f"logs in {home / 'logs'}; Ctrl-C stops everything"
+    )
+    if demo:
+        try:
+            run_demo(url, stopping)
+        except (httpx.HTTPError, SystemExit) as exc:
+            console.print(f"[red]demo failed: {exc}[/red]")
+    stopping.wait()
+    console.print("stopping...")
+    return 0

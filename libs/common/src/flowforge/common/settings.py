@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".flowforge"), validation_alias="FLOWFORGE_HOME")
     port: int = Field(8000, validation_alias="FLOWFORGE_PORT")
+    # Set by `up` per process (scratch/<service>-<replica>), so a dead process's leftovers
+    # can be removed before it starts again without touching its siblings' files.
+    scratch: Path | None = Field(None, validation_alias="FLOWFORGE_SCRATCH_DIR")
     host: str = Field("127.0.0.1", validation_alias="FLOWFORGE_HOST")
 
     stream_name: str = Field("FLOWFORGE", validation_alias="FLOWFORGE_STREAM")
@@ -96,7 +99,7 @@ class Settings(BaseSettings):
     @property
     def scratch_dir(self) -> Path:
         """Local working space for downloads and files being written before commit."""
-        path = self.home_dir / "scratch"
+        path = self.scratch or self.home_dir / "scratch"
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -1,0 +1,129 @@
+"""kill -9 of the embedded NATS or PostgreSQL mid-run: `up` starts it again on the same port
+and data folder, says so on the console, and the run finishes exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from datetime import datetime
+
+import httpx
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 1_000_000
+
+
+def big_csv(rows: int) -> bytes:
+    frame = pl.DataFrame({"id": pl.int_range(rows, eager=True)}).with_columns(
+        zip=(pl.col("id") * 7919 % 99_999).cast(pl.String).str.zfill(5),
+        amount=(pl.col("id") * 31 % 100_000) / 100,
+        flag=pl.when(pl.col("id") % 3 == 0).then(pl.lit("yes")).otherwise(pl.lit("no")),
+    )
+    return frame.write_csv().encode()
+
+
+def upload_and_wait_until_ingesting(p) -> str:
+    """A run whose ingest is under way (its progress shows): the moment to pull the plug."""
+    dataset = f"infra_{uuid.uuid4().hex[:6]}"
+    run_id = p.upload(big_csv(ROWS), "big.csv", dataset=dataset, key="id")["run_id"]
+    deadline = time.monotonic() + 90
+    with p.client() as c:
+        while not (run := c.get(f"/api/v1/runs/{run_id}").json()).get("progress"):
+            assert run.get("status") not in ("succeeded", "failed"), run
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+    return run_id
+
+
+def console_says(p, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (out := (p.home / "up.log").read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"console never said {text!r}:\n{out[-3000:]}"
+        time.sleep(0.2)
+
+
+def assert_finished_once(p, run_id: str, killed_at: datetime) -> None:
+    run = p.wait_run(run_id, timeout=240)
+    assert run["status"] == "succeeded", run
+    ingest = {s["name"]: s for s in run["stages"]}["ingest"]
+    assert datetime.fromisoformat(ingest["finished_at"]) > killed_at, (
+        "ingest finished before the kill: the test did not interrupt the run"
+    )
+    counts = run["counts"]
+    assert counts["bronze"] == counts["silver"] == ROWS and counts["duplicates"] == 0, counts
+    dataset = run["dataset"]
+    bronze = list((p.home / "bronze" / dataset).glob("*.parquet"))
+    assert [b.name for b in bronze] == [f"{run_id}.parquet"]
+    assert pq.ParquetFile(bronze[0]).metadata.num_rows == ROWS
+    [silver] = (p.home / "silver" / dataset).glob("*.parquet")
+    ids = pl.read_parquet(silver, columns=["id"])["id"]
+    assert ids.len() == ROWS and ids.n_unique() == ROWS
+    with p.client() as c:
+        assert len(c.get("/api/v1/runs", params={"dataset": dataset}).json()["runs"]) == 1
+
+
+def endpoints(p) -> dict:
+    return json.loads((p.home / "run" / "endpoints.json").read_text())
+
+
+def test_killing_the_embedded_nats_mid_run_restarts_it_and_the_run_finishes_once(
+    fresh_platform,
+):
+    p = fresh_platform()
+    run_id = upload_and_wait_until_ingesting(p)
+    old = p.endpoints["pids"]["nats"][0]
+    os.kill(old, signal.SIGKILL)
+    killed_at = datetime.now().astimezone()
+
+    console_says(p, "! nats exited (signal 9); restarting (restart #1)")
+    console_says(p, "nats is running again (restart #1)")
+    assert_finished_once(p, run_id, killed_at)
+    now = endpoints(p)
+    assert now["nats_url"] == p.endpoints["nats_url"]  # the same port: clients reconnect
+    assert now["pids"]["nats"] != [old]
+    assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 200
+    # Consumers that sat idle through the outage take new work too.
+    assert p.land(b"a,b\n1,2\n", "after_nats.csv")["status"] == "succeeded"
+
+
+def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishes_once(
+    fresh_platform,
+):
+    p = fresh_platform()
+    run_id = upload_and_wait_until_ingesting(p)
+    lock = p.home / "postgres" / "postmaster.pid"
+    old = int(lock.read_text().split()[0])
+    os.kill(old, signal.SIGKILL)
+    killed_at = datetime.now().astimezone()
+
+    console_says(p, "! postgresql exited (signal 9); restarting (restart #1)")
+    console_says(p, "postgresql is running again (restart #1)")
+    assert_finished_once(p, run_id, killed_at)
+    assert int(lock.read_text().split()[0]) != old  # the stale lock file was replaced
+    assert endpoints(p)["database_url"] == p.endpoints["database_url"]
+    assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 200
+    assert p.land(b"a,b\n1,2\n", "after_pg.csv")["status"] == "succeeded"
+
+
+def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(fresh_platform):
+    p = fresh_platform()
+    run_id = upload_and_wait_until_ingesting(p)
+    scratch = p.home / "scratch" / "ingest-0"
+    deadline = time.monotonic() + 30
+    while not (left := [f for f in scratch.rglob("*") if f.is_file()]):
+        assert time.monotonic() < deadline, "ingest wrote nothing to its scratch folder"
+        time.sleep(0.05)
+    os.kill(p.pid("ingest"), signal.SIGKILL)
+    killed_at = datetime.now().astimezone()
+
+    console_says(p, "leftover scratch file(s) of ingest")
+    assert not any(f.exists() for f in left), left
+    assert_finished_once(p, run_id, killed_at)
+    assert not [f for f in (p.home / "scratch").iterdir() if f.is_file()]  # all per process

@@ -47,7 +47,7 @@ def dispatch(args: argparse.Namespace, transport: Any) -> int:
     if args.handler == "up":
         from flowforge.cli.up import up
 
-        return up(demo=args.demo, port=args.port)
+        return up(demo=args.demo, port=args.port, replicas=args.replicas)
     if args.handler == "completion":
         import argcomplete
 

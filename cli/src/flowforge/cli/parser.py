@@ -136,6 +136,9 @@ def _platform_verbs(verbs: _Verbs) -> None:
         "--demo", action="store_true", help="also load the bundled sample dataset and a Gold model"
     )
     up.add_argument("--port", type=int, default=None, help="gateway port (FLOWFORGE_PORT)")
+    up.add_argument(
+        "--replicas", type=int, default=None, help="processes per worker (FLOWFORGE_REPLICAS)"
+    )
     up.set_defaults(handler="up")
     verbs.subparsers.add_parser(
         "test",

@@ -22,11 +22,11 @@ from typing import Protocol
 
 from flowforge.cli.logtail import last_error
 from flowforge.cli.ports import describe_exit
+from flowforge.common.topology import SERVICES, WORKERS
 
-SERVICES = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
 # Workers share durable JetStream consumers, so replicas split the work; the gateway holds
 # the HTTP port and stays one process.
-SCALED = frozenset(SERVICES) - {"gateway"}
+SCALED = frozenset(WORKERS)
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0
 GIVE_UP_AFTER = 3

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from flowforge.common.errors import TransientError
+from flowforge.common.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x466C6F77  # "Flow"
@@ -32,14 +32,25 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# Refusals that waiting cannot fix: the configuration is wrong.
+CONFIGURATION_ERRORS = (
+    asyncpg.InvalidCatalogNameError,  # no such database
+    asyncpg.InvalidPasswordError,
+    asyncpg.InvalidAuthorizationSpecificationError,  # no such role, or not allowed
+)
+
+
 async def create_pool(dsn: str, *, attempts: int = 30, min_size: int = 1, max_size: int = 5):
-    """Open a pool, waiting for a database that is still starting (up to ~`attempts` s)."""
+    """Open a pool, waiting for a database that is still starting (up to ~`attempts` s); a
+    database that does not exist or refuses the credentials is an error at once."""
     last: Exception | None = None
     for _ in range(attempts):
         try:
             return await asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, init=_init_connection
             )
+        except CONFIGURATION_ERRORS as exc:
+            raise PermanentError(f"PostgreSQL refused the connection: {exc}") from exc
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             last = exc
             await asyncio.sleep(1)

@@ -30,7 +30,9 @@ REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service
 
 
 def port_file(settings: Settings, service: str) -> Path:
-    return settings.home_dir / "run" / f"{service}.ops-port"
+    """Where a process that picked a free port says which (one file per replica)."""
+    name = service if settings.replica == 0 else f"{service}-{settings.replica}"
+    return settings.home_dir / "run" / f"{name}.ops-port"
 
 
 async def start_ops_server(service: str, settings: Settings, checks: Checks):

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Set by `up` per process (scratch/<service>-<replica>), so a dead process's leftovers
     # can be removed before it starts again without touching its siblings' files.
     scratch: Path | None = Field(None, validation_alias="FLOWFORGE_SCRATCH_DIR")
+    # Which replica of its service this process is (0 for the first; set by `up`).
+    replica: int = Field(0, ge=0, validation_alias="FLOWFORGE_REPLICA")
     host: str = Field("127.0.0.1", validation_alias="FLOWFORGE_HOST")
 
     stream_name: str = Field("FLOWFORGE", validation_alias="FLOWFORGE_STREAM")

@@ -273,6 +273,10 @@ class LakeFiles:
     def __init__(self, store: ObjectStore, cache_dir: Path):
         self.store = store
         self.cache_dir = cache_dir
+        # Objects being written go to a folder of this process: replicas sharing the cache
+        # never write the same file, and what a killed process left is removed here.
+        self.out_dir = cache_dir / "out" / str(os.getpid())
+        _remove_dead_outputs(cache_dir / "out")
 
     def path(self, key: str) -> Path:
         local = self.store.local_path(key)
@@ -283,9 +287,16 @@ class LakeFiles:
         target = self.cache_dir / key
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".part")
-            self.store.get_file(key, tmp)
-            tmp.replace(target)
+            # A name of its own: two processes may download the same object at once.
+            fd, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
+            os.close(fd)
+            try:
+                self.store.get_file(key, Path(name))
+                Path(name).replace(target)
+            finally:
+                Path(name).unlink(missing_ok=True)
         return target
 
     def fresh_path(self, key: str) -> Path:
@@ -296,7 +307,7 @@ class LakeFiles:
 
     def output(self, key: str) -> Path:
         """Where to write an object before committing it with `commit`."""
-        target = self.cache_dir / "out" / key
+        target = self.out_dir / key
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
@@ -325,3 +336,22 @@ def open_store(settings: Settings) -> ObjectStore:
         store.ensure_bucket()
         return store
     return LocalObjectStore(settings.home_dir)
+
+
+def _remove_dead_outputs(folder: Path) -> None:
+    """Remove the output folders of processes that no longer run (killed mid-write)."""
+    if not folder.is_dir():
+        return
+    for child in folder.iterdir():
+        if child.name.isdigit() and not _alive(int(child.name)):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

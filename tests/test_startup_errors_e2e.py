@@ -83,5 +83,7 @@ def test_a_service_that_cannot_start_is_reported_with_the_reason_from_its_log(
             time.sleep(0.5)
     finally:
         supervisor.stop()
-    expected = f'quality exited (code 1): cannot connect to PostgreSQL: database "{name}" does not'
+    expected = (
+        f'quality exited (code 1): PostgreSQL refused the connection: database "{name}" does not'
+    )
     assert expected in said[-1], said

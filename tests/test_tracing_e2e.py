@@ -103,7 +103,7 @@ def test_every_worker_serves_probes_on_its_own_port_and_the_gateway_merges_metri
         assert ready.json()["checks"] == {"nats": True, "database": True, "store": True}
     with p.client() as c:
         assert c.get("/livez").status_code == 200
-        assert c.get("/readyz").json()["checks"] == {"database": True, "nats": True}
+        assert c.get("/readyz").json()["checks"] == {"database": True, "nats": True, "store": True}
     p.land(b"a,b\n1,2\n", "small.csv", dataset=unique("small"))
 
     def merged() -> str | None:

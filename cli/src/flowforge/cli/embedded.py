@@ -63,6 +63,12 @@ def _wait_for_line(
     raise RuntimeError(f"not ready after {timeout:.0f}s (log: {path})")
 
 
+# Answers between services (a page of runs, a wide schema's versions) can pass NATS's 1 MB
+# default; 8 MB is the largest size NATS recommends. The flags given on the command line
+# (address, port, JetStream folder) override the file.
+NATS_CONFIG = "max_payload: 8MB\n"
+
+
 @dataclass
 class Nats:
     home: Path
@@ -76,13 +82,15 @@ class Nats:
     def launch(self) -> None:
         store = self.home / "nats"
         store.mkdir(parents=True, exist_ok=True)
+        config = store / "nats.conf"
+        config.write_text(NATS_CONFIG)
         log_path = self.home / "logs" / "nats.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             offset = log.tell()
             self.process = subprocess.Popen(
-                [_bin("nats-server"), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
-                 str(store)],
+                [_bin("nats-server"), "-c", str(config), "-a", "127.0.0.1", "-p",
+                 str(self.port), "-js", "-sd", str(store)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

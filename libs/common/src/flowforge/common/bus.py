@@ -55,6 +55,8 @@ def stream_for(settings: Settings) -> JStream:
         subjects=[*STREAM_SUBJECTS, settings.minio_subject],
         duplicate_window=3600.0,
         max_age=30 * 24 * 3600.0,
+        # 3 on a 3-node JetStream cluster (deploy/k8s), so losing a node loses no event.
+        num_replicas=settings.stream_replicas,
     )
 
 

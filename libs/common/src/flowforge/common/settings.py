@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="FLOWFORGE_HOST")
 
     stream_name: str = Field("FLOWFORGE", validation_alias="FLOWFORGE_STREAM")
+    stream_replicas: int = Field(1, ge=1, le=5, validation_alias="FLOWFORGE_STREAM_REPLICAS")
     # How long JetStream waits for an ack before redelivering; long work heartbeats well inside it.
     ack_wait_seconds: float = Field(
         60.0, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")

@@ -105,6 +105,15 @@ def _profile(files: LakeFiles, bronze_uri: str) -> list[ColumnProfile]:
     return profile_parquet(files.path(files.store.key_of(bronze_uri)))
 
 
+@dataclass
+class LlmResult:
+    answer: llm.Answer
+    source: str
+    tokens: int
+    attempts: list[dict[str, str]]
+    cached: bool
+
+
 async def _llm(
     batch: Batch,
     deps: Deps,
@@ -114,80 +123,93 @@ async def _llm(
     refresh: bool,
     requested: str = "",
 ) -> SchemaAnalyzed | None:
+    """The LLM's analysis of the batch (from the cache for a schema seen before), stored with
+    its suggestions; None when every provider failed (recorded as such)."""
     cached = None if refresh else await deps.store.cached_llm(batch.dataset, batch.fingerprint)
     if cached is not None:
         answer = llm.Answer.model_validate(cached["result"]["answer"])
-        source, tokens, attempts = cached["source"], 0, []
+        result = LlmResult(answer, cached["source"], 0, [], cached=True)
     else:
-        async with deps.store.budget_lock(batch.dataset):
-            spent = await deps.store.tokens_spent(batch.dataset)
-            briefs = [
-                llm.brief(
-                    p.to_dict(), {"type": c["semantic_type"], "pii": c["pii"]}, masked=deps.mask_pii
-                )  # fmt: skip
-                for p, c in zip(profiles, offline, strict=True)
-            ]
-            keyable = {
-                p.name for p in profiles if p.nulls == 0 and p.present and p.distinct >= p.present
-            }
-            masked = {c["name"] for c in offline if c["pii"]} if deps.mask_pii else set()
-            timeout = max((p.timeout for p in deps.providers), default=60.0)
-            outcome = await llm.analyse(
-                deps.providers,
-                batch.dataset,
-                briefs,
-                budget_left=deps.token_budget - spent,
-                keyable=keyable,
-                masked=masked,
-                # Every provider, each with its retry, at most this long: the batch's consumer
-                # is not held by a slow or hanging provider.
-                deadline_seconds=2 * timeout + 30,
-            )
-            calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
-            await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
-            if outcome.answer is None:
-                await deps.store.save_analysis(
-                    run_id=batch.run_id,
-                    source="llm-failed",
-                    dataset=batch.dataset,
-                    fingerprint=batch.fingerprint,
-                    result={},
-                    tokens=outcome.usage.total,
-                    attempts=outcome.attempts,
-                )
-                return None
-        answer, source = outcome.answer, outcome.source
-        tokens, attempts = outcome.usage.total, outcome.attempts
-    columns = analysis.llm_columns(answer, profiles)
-    suggestions = analysis.llm_suggestions(answer, profiles, source)
+        result = await _ask_llm(batch, deps, profiles, offline)
+        if result is None:
+            return None
+    columns = analysis.llm_columns(result.answer, profiles)
+    suggestions = analysis.llm_suggestions(result.answer, profiles, result.source)
     await deps.store.save_analysis(
         run_id=batch.run_id,
-        source=source,
+        source=result.source,
         dataset=batch.dataset,
         fingerprint=batch.fingerprint,
-        result={"answer": answer.model_dump(mode="json"), "columns": list(columns.values())},
-        tokens=tokens,
-        attempts=attempts,
-        cached=cached is not None,
+        result={"answer": result.answer.model_dump(mode="json"), "columns": list(columns.values())},
+        tokens=result.tokens,
+        attempts=result.attempts,
+        cached=result.cached,
     )
-    await deps.store.save_suggestions(batch.dataset, batch.run_id, source, suggestions)
+    await deps.store.save_suggestions(batch.dataset, batch.run_id, result.source, suggestions)
     log.info(
         "%s analysis of %s: %d suggestion(s)%s",
-        source,
+        result.source,
         batch.dataset,
         len(suggestions),
-        " (cached for this schema)" if cached is not None else f", {tokens} tokens",
+        " (cached for this schema)" if result.cached else f", {result.tokens} tokens",
     )
     return SchemaAnalyzed(
         run_id=batch.run_id,
         dataset=batch.dataset,
         schema_fingerprint=batch.fingerprint,
-        provider=source,
+        provider=result.source,
         columns=list(columns.values()),
         pii_columns=[c["name"] for c in columns.values() if c["pii"]],
         suggestions=len(suggestions),
-        cached=cached is not None,
+        cached=result.cached,
         requested=requested,
+    )
+
+
+async def _ask_llm(
+    batch: Batch, deps: Deps, profiles: list[ColumnProfile], offline: list[dict[str, Any]]
+) -> LlmResult | None:
+    """Ask the providers, within the dataset's token budget (one analysis of a dataset at a
+    time, so each reads what the previous one spent)."""
+    async with deps.store.budget_lock(batch.dataset):
+        spent = await deps.store.tokens_spent(batch.dataset)
+        briefs = [
+            llm.brief(
+                p.to_dict(), {"type": c["semantic_type"], "pii": c["pii"]}, masked=deps.mask_pii
+            )  # fmt: skip
+            for p, c in zip(profiles, offline, strict=True)
+        ]
+        keyable = {
+            p.name for p in profiles if p.nulls == 0 and p.present and p.distinct >= p.present
+        }
+        masked = {c["name"] for c in offline if c["pii"]} if deps.mask_pii else set()
+        timeout = max((p.timeout for p in deps.providers), default=60.0)
+        outcome = await llm.analyse(
+            deps.providers,
+            batch.dataset,
+            briefs,
+            budget_left=deps.token_budget - spent,
+            keyable=keyable,
+            masked=masked,
+            # Every provider, each with its retry, at most this long: the batch's consumer is
+            # not held by a slow or hanging provider.
+            deadline_seconds=2 * timeout + 30,
+        )
+        calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
+        await deps.store.add_usage(batch.dataset, outcome.usage.total, calls)
+    if outcome.answer is None:
+        await deps.store.save_analysis(
+            run_id=batch.run_id,
+            source="llm-failed",
+            dataset=batch.dataset,
+            fingerprint=batch.fingerprint,
+            result={},
+            tokens=outcome.usage.total,
+            attempts=outcome.attempts,
+        )
+        return None
+    return LlmResult(
+        outcome.answer, outcome.source, outcome.usage.total, outcome.attempts, cached=False
     )
 
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,6 @@ async def evaluate_batch(
     run's lock is held, so revisions leave in order."""
     started = utcnow()
     rules = await deps.rules.rules(event.dataset)
-    renames = event.renames
     references = await references_for(rules, deps)
     async with deps.results.run_lock(event.run_id) as conn:
         latest = await Results.latest_revision(conn, event.run_id)
@@ -87,55 +87,74 @@ async def evaluate_batch(
         previous = await Results.previous_rows(conn, event.dataset, event.run_id)
         released = await Results.released(conn, event.run_id)
         evaluation, lines = await asyncio.to_thread(
-            _evaluate_file, event, deps, rules, references, previous, released, renames
+            _evaluate_file, event, deps, rules, references, previous, released, event.renames
         )
-        qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
-        written = await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
-        counts = _valid_count(lines, written)
-        checks = evaluation.checks + _reconcile_counts(event.counts, evaluation.rows, *counts)
-        verdict = _verdict(checks)
-        quarantined, valid = counts
-        timing = StageTiming(started_at=started, finished_at=utcnow())
-        checked = QualityChecked.following(
-            event,
-            revision=revision,
-            verdict=verdict,
-            checks=checks,
-            silver_uri=event.silver_uri,
-            quarantine_uri=deps.files.store.uri(qkey) if quarantined else None,
-            timing=timing,
-            counts={"quarantined": quarantined, "valid": valid},
-        )
+        checked = await _checked(event, deps, evaluation, lines, revision, started)
         await Results.save(
             conn,
             event=event,
             revision=revision,
             trigger=trigger,
-            verdict=verdict,
+            verdict=checked.verdict,
             rows=evaluation.rows,
-            quarantined=quarantined,
-            quarantine_key=qkey if quarantined else None,
+            quarantined=checked.counts.quarantined or 0,
+            quarantine_key=deps.files.store.key_of(checked.quarantine_uri)
+            if checked.quarantine_uri
+            else None,
             started_at=started,
-            seconds=timing.seconds,
-            checks=checks,
+            seconds=checked.timing.seconds,
+            checks=checked.checks,
             examples=evaluation.examples,
             checked=checked,
         )
         if publish is not None:
             await publish(checked)
-    metrics.STAGE_SECONDS.labels(SERVICE, "quality").observe(timing.seconds)
+    _report(checked, trigger, len(rules), evaluation.rows)
+    return checked
+
+
+async def _checked(
+    event: SilverReady,
+    deps: Deps,
+    evaluation: Evaluation,
+    lines: pl.Series,
+    revision: int,
+    started: datetime,
+) -> QualityChecked:
+    """Write the revision's quarantine object and make its `quality.checked`: the rules'
+    checks, the run's row accounting, the verdict."""
+    qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
+    written = await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
+    quarantined, valid = _valid_count(lines, written)
+    checks = evaluation.checks + _reconcile_counts(
+        event.counts, evaluation.rows, quarantined, valid
+    )
+    return QualityChecked.following(
+        event,
+        revision=revision,
+        verdict=_verdict(checks),
+        checks=checks,
+        silver_uri=event.silver_uri,
+        quarantine_uri=deps.files.store.uri(qkey) if quarantined else None,
+        timing=StageTiming(started_at=started, finished_at=utcnow()),
+        counts={"quarantined": quarantined, "valid": valid},
+    )
+
+
+def _report(checked: QualityChecked, trigger: str, rules: int, rows: int) -> None:
+    quarantined, valid = checked.counts.quarantined, checked.counts.valid
+    metrics.STAGE_SECONDS.labels(SERVICE, "quality").observe(checked.timing.seconds)
     metrics.count_rows(SERVICE, "quality", quarantined=quarantined, valid=valid)
     log.info(
         "quality (%s, revision %d): verdict %s, %d rule(s), %d of %d rows quarantined, %.2fs",
         trigger,
-        revision,
-        verdict,
-        len(rules),
-        quarantined,
-        evaluation.rows,
-        timing.seconds,
+        checked.revision,
+        checked.verdict,
+        rules,
+        quarantined or 0,
+        rows,
+        checked.timing.seconds,
     )
-    return checked
 
 
 def _evaluate_file(

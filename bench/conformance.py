@@ -63,7 +63,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from pipeline import free_port, platform_env, read_pid  # noqa: E402 - bench/ is no package
+from pipeline import admin_headers, free_port, platform_env, read_pid  # noqa: E402
 
 DEFAULT_CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
 DEFAULT_REPORT = REPO / "docs" / "conformance.md"
@@ -235,6 +235,7 @@ class Sweep:
         self.url, self.home, self.args = url, home, args
         self.client = httpx.Client(
             base_url=url,
+            headers=admin_headers(home),
             timeout=httpx.Timeout(30, read=120, write=120),
             limits=httpx.Limits(max_connections=args.concurrency * 2 + 2),
         )

@@ -132,6 +132,11 @@ def platform_env(home: Path, port: int) -> dict[str, str]:
     return env
 
 
+def admin_headers(home: Path) -> dict[str, str]:
+    """The admin key the platform's gateway made at its first start (`admin.key`)."""
+    return {"authorization": f"Bearer {(home / 'admin.key').read_text().strip()}"}
+
+
 def read_pid(home: Path, service: str) -> int | None:
     try:
         return int((home / "run" / f"{service}.pid").read_text().strip())
@@ -285,7 +290,8 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
         say(f"platform: healthy in {result['startup_seconds']} s; pids {result['pids_at_start']}")
         sampler = Sampler(home, proc.pid)
         sampler.start()
-        with httpx.Client(base_url=url, timeout=httpx.Timeout(60, read=600, write=600)) as c:
+        timeout = httpx.Timeout(60, read=600, write=600)
+        with httpx.Client(base_url=url, timeout=timeout, headers=admin_headers(home)) as c:
             r = c.post("/api/v1/models", json={"name": MODEL, "sql": GOLD_SQL})
             if r.status_code != 201:
                 result["error"] = f"model refused ({r.status_code}): {r.text[:500]}"

@@ -54,8 +54,16 @@ class Platform:
     env: dict[str, str]
     extra: dict = field(default_factory=dict)
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60)
+    @property
+    def admin_key(self) -> str:
+        """The admin API key the gateway made at its first start (`admin.key`)."""
+        return (self.home / "admin.key").read_text().strip()
+
+    def client(self, key: str | None = "admin") -> httpx.Client:
+        """A client signed with the admin key (or `key`; None: anonymous)."""
+        token = self.admin_key if key == "admin" else key
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, timeout=60, headers=headers)
 
     def pid(self, service: str) -> int:
         return int((self.home / "run" / f"{service}.pid").read_text())

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 
 
 def metric(platform, service: str, subject: str, outcome: str = "ok") -> float:
-    text = httpx.get(f"{platform.url}/api/v1/services/{service}/metrics", timeout=10).text
+    with platform.client() as c:
+        text = c.get(f"/api/v1/services/{service}/metrics").text
     pattern = r"^flowforge_messages_total\{([^}]*)\} (\S+)$"
     for labels, value in re.findall(pattern, text, flags=re.M):
         if (

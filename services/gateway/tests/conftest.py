@@ -22,8 +22,10 @@ from flowforge.common import rpc
 from flowforge.common.errors import NotFoundError
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, open_store
+from flowforge.gateway.access import ROLES
 from flowforge.gateway.app import create_app
 from flowforge.gateway.deps import Gateway, ProgressBoard
+from flowforge.gateway.identity import Authenticator, new_key
 from flowforge.gateway.jobs import JobRunner
 from flowforge.gateway.owners import Owners
 
@@ -43,6 +45,98 @@ class MemoryUploads:
             r for r in self.rows if (r["dataset"], r["content_hash"]) == (dataset, content_hash)
         ]
         return list(reversed(found))
+
+
+class MemoryIdentities:
+    """Users, keys and sessions in dicts, behaving like `accounts.PgIdentities`."""
+
+    def __init__(self) -> None:
+        self.users_: dict[str, dict[str, Any]] = {}
+        self.keys_: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    async def user(self, name: str) -> dict[str, Any] | None:
+        return dict(self.users_[name]) if name in self.users_ else None
+
+    async def users(self) -> list[dict[str, Any]]:
+        return [dict(u) for _, u in sorted(self.users_.items())]
+
+    async def add_user(self, name: str, password_hash: str, role: str) -> dict[str, Any]:
+        if name in self.users_:
+            return {}
+        at = datetime.now(UTC)
+        self.users_[name] = {"name": name, "password_hash": password_hash, "role": role,
+                             "disabled": False, "failed_logins": 0, "locked_until": None,
+                             "last_login_at": None, "created_at": at, "updated_at": at}  # fmt: skip
+        return dict(self.users_[name])
+
+    async def update_user(self, name: str, **fields: Any) -> dict[str, Any] | None:
+        if name not in self.users_:
+            return None
+        self.users_[name].update(fields, updated_at=datetime.now(UTC))
+        return dict(self.users_[name])
+
+    async def delete_user(self, name: str) -> bool:
+        return self.users_.pop(name, None) is not None
+
+    async def admins(self) -> int:
+        return sum(1 for u in self.users_.values() if u["role"] == "admin" and not u["disabled"])
+
+    async def key(self, key_id: str) -> dict[str, Any] | None:
+        return dict(self.keys_[key_id]) if key_id in self.keys_ else None
+
+    async def keys(self) -> list[dict[str, Any]]:
+        return [dict(k) for k in self.keys_.values()]
+
+    async def add_key(self, **key: Any) -> dict[str, Any]:
+        self.keys_[key["id"]] = {"expires_at": None, **key, "created_at": datetime.now(UTC),
+                                 "revoked_at": None, "last_used_at": None}  # fmt: skip
+        return dict(self.keys_[key["id"]])
+
+    async def revoke_key(self, key_id: str) -> bool:
+        if self.keys_[key_id]["revoked_at"] is not None:
+            return False
+        self.keys_[key_id]["revoked_at"] = datetime.now(UTC)
+        return True
+
+    async def touch_key(self, key_id: str) -> None:
+        self.keys_[key_id]["last_used_at"] = datetime.now(UTC)
+
+    async def add_session(self, token_hash: str, user: str, csrf: str, expires) -> None:
+        self.sessions[token_hash] = {"user_name": user, "csrf_token": csrf, "expires_at": expires}
+
+    async def session(self, token_hash: str) -> dict[str, Any] | None:
+        found = self.sessions.get(token_hash)
+        if found is None or found["user_name"] not in self.users_:
+            return None
+        user = self.users_[found["user_name"]]
+        return {**found, "role": user["role"], "disabled": user["disabled"]}
+
+    async def drop_session(self, token_hash: str) -> None:
+        self.sessions.pop(token_hash, None)
+
+    async def drop_sessions_of(self, user: str) -> None:
+        for token, found in list(self.sessions.items()):
+            if found["user_name"] == user:
+                del self.sessions[token]
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    async def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        row = {**entry, "id": len(self.entries) + 1, "at": datetime.now(UTC)}
+        self.entries.append(row)
+        return row
+
+    async def page(self, filters, before, limit: int) -> list[dict[str, Any]]:
+        rows = [
+            e
+            for e in reversed(self.entries)
+            if all(filters.get(f) in (None, e.get(f)) for f in ("actor", "action", "target"))
+        ]
+        return rows[:limit]  # fmt: skip
 
 
 class MemoryJobs:
@@ -135,6 +229,13 @@ class Harness:
     jobs: MemoryJobs
     published: list[dict]
     gateway: Gateway
+    identities: MemoryIdentities
+    audit: MemoryAudit
+    keys: dict[str, str]  # role -> an API key of that role
+
+    def as_role(self, role: str | None) -> dict[str, str]:
+        """Headers of a caller with `role` (None: anonymous)."""
+        return {"authorization": f"Bearer {self.keys[role]}"} if role else {"authorization": ""}
 
 
 @pytest.fixture
@@ -150,6 +251,13 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
         published.append(body)
 
     uploads, jobs = MemoryUploads(), MemoryJobs()
+    identities, audit_log = MemoryIdentities(), MemoryAudit()
+    keys = {}
+    for role in ROLES:
+        key_id, key, secret_hash = new_key()
+        await identities.add_key(id=key_id, name=f"{role} key", role=role,
+                                 secret_hash=secret_hash, created_by="test")  # fmt: skip
+        keys[role] = key
     async with TestNatsBroker(broker) as test_broker:
         store = open_store(settings)
         gateway = Gateway(
@@ -171,11 +279,17 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
                 return {"database": True, "nats": True, "store": True}
 
             app.state.checks = checks
+            app.state.authenticator = Authenticator(identities)
+            app.state.audit = audit_log
             yield
             await gateway.jobs.stop()
 
         app = create_app(settings, lifespan=lifespan)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-                yield Harness(client, fakes, uploads, jobs, published, gateway)
+            admin = {"authorization": f"Bearer {keys['admin']}"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost", headers=admin
+            ) as client:
+                yield Harness(client, fakes, uploads, jobs, published, gateway, identities,
+                              audit_log, keys)  # fmt: skip

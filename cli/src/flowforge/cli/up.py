@@ -48,8 +48,14 @@ def wait_healthy(url: str, timeout: float, stopping: StopFlag, supervisor: Super
     return False
 
 
-def run_demo(url: str, stopping: StopFlag) -> None:
-    with httpx.Client(base_url=url, timeout=60) as client:
+def admin_headers(home: Path) -> dict[str, str]:
+    """The local admin key (made by the gateway at its first start) as request headers."""
+    key_file = home / "admin.key"
+    return {"authorization": f"Bearer {key_file.read_text().strip()}"} if key_file.exists() else {}
+
+
+def run_demo(url: str, home: Path, stopping: StopFlag) -> None:
+    with httpx.Client(base_url=url, timeout=60, headers=admin_headers(home)) as client:
         name, sql = DEMO_MODEL
         client.post("/api/v1/models", json={"name": name, "sql": sql}).raise_for_status()
         accepted = upload(client, DEMO_DIR / "orders.csv", "orders", "order_id")
@@ -225,8 +231,20 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
                 console.print(f"  stopped {name} in {time.monotonic() - began:.1f}s")
 
 
+def _announce_admin(home: Path, first_start: bool) -> None:
+    """Print the first admin's password once: on the start that created it."""
+    password = home / "admin.password"
+    if first_start and password.exists():
+        console.print(
+            f"first admin: user [bold]admin[/bold], password [bold]{password.read_text().strip()}"
+            f"[/bold] (kept in {password}, readable by you only; sign in with "
+            f"POST /api/v1/auth/login). The local CLI uses the admin key in {home / 'admin.key'}."
+        )
+
+
 def _serve(url: str, home: Path, demo: bool, stopping: StopFlag, supervisor: Supervisor) -> int:
     """Watch the platform until asked to stop; 1 when it could not start."""
+    first_start = not (home / "admin.password").exists()
     watcher = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
     watcher.start()
     if not wait_healthy(url, 180, stopping, supervisor):
@@ -239,9 +257,10 @@ def _serve(url: str, home: Path, demo: bool, stopping: StopFlag, supervisor: Sup
         f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
         f"logs in {home / 'logs'}; Ctrl-C stops everything"
     )
+    _announce_admin(home, first_start)
     if demo:
         try:
-            run_demo(url, stopping)
+            run_demo(url, home, stopping)
         except (httpx.HTTPError, SystemExit) as exc:
             console.print(f"[red]demo failed: {exc}[/red]")
     stopping.wait()

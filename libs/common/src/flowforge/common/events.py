@@ -40,6 +40,7 @@ CATALOG_UPDATED = "catalog.updated"
 JOB_REQUESTED = "job.requested"
 SCHEMA_CHANGED = "schema.changed"
 AI_SCHEMA_ANALYZED = "ai.schema.analyzed"
+AUDIT_RECORDED = "audit.recorded"
 DLQ_PREFIX = "dlq."
 
 # Core-NATS request/reply subjects (never captured by the stream: JetStream would answer them).
@@ -446,6 +447,28 @@ class SchemaAnalyzed(Event):
         return f"{base}:{self.requested}" if self.requested else base
 
 
+class AuditRecorded(Event):
+    """A change asked through the API (or a refused attempt), as the audit log recorded it:
+    who (`actor`, `role`), what (`action`, `target`, `before`/`after` with secrets redacted),
+    how it ended (`status`), from where (`source_ip`). `run_id` is `audit-<id>`."""
+
+    SUBJECT: ClassVar[str] = AUDIT_RECORDED
+    SOURCE: ClassVar[str] = "gateway"
+
+    id: int
+    at: datetime
+    actor: str
+    role: str | None = None
+    action: str
+    method: str
+    path: str
+    target: str | None = None
+    status: int
+    before: Any = None
+    after: Any = None
+    source_ip: str | None = None
+
+
 STAGE_FAILURES: dict[str, type[StageFailed]] = {
     "ingest": IngestFailed,
     "silver": TransformFailed,
@@ -471,6 +494,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SchemaAnalyzed,
         JobRequested,
         SchemaChanged,
+        AuditRecorded,
     )
 }
 STREAM_SUBJECTS: list[str] = [*EVENT_TYPES, f"{DLQ_PREFIX}>"]

@@ -47,6 +47,27 @@ class Settings(BaseSettings):
     # Spans appended as JSON lines (tests, docs); OTLP export is set by the OTEL_* variables.
     trace_file: Path | None = Field(None, validation_alias="FLOWFORGE_TRACE_FILE")
     upload_limit_bytes: int = Field(20 * 1024**3, validation_alias="FLOWFORGE_UPLOAD_LIMIT")
+    # --- the gateway's perimeter (issue 11) ---
+    # Any other request body (JSON, YAML rules) larger than this is refused with 413.
+    body_limit_bytes: int = Field(10 * 1024**2, validation_alias="FLOWFORGE_BODY_LIMIT")
+    # Seconds a request may take (uploads excepted), and a client may take to send headers.
+    request_timeout_seconds: float = Field(60.0, validation_alias="FLOWFORGE_REQUEST_TIMEOUT")
+    header_timeout_seconds: float = Field(10.0, validation_alias="FLOWFORGE_HEADER_TIMEOUT")
+    # Per-caller requests a minute on expensive routes: "upload=120,jobs=60,lake=300,login=10".
+    rate_limits: str = Field("", validation_alias="FLOWFORGE_RATE_LIMITS")
+    session_hours: float = Field(12.0, gt=0, validation_alias="FLOWFORGE_SESSION_HOURS")
+    # Host names the gateway answers to (the Host header); the bind address is always included.
+    allowed_hosts: str = Field(
+        "localhost,127.0.0.1,::1,[::1]", validation_alias="FLOWFORGE_ALLOWED_HOSTS"
+    )
+    # Origins allowed to call the API from a browser (CORS); none unless configured.
+    cors_origins: str = Field("", validation_alias="FLOWFORGE_CORS_ORIGINS")
+    tls_certfile: Path | None = Field(None, validation_alias="FLOWFORGE_TLS_CERT")
+    tls_keyfile: Path | None = Field(None, validation_alias="FLOWFORGE_TLS_KEY")
+    # Behind a reverse proxy that terminates TLS: trust its X-Forwarded-Proto/-For.
+    behind_proxy: bool = Field(False, validation_alias="FLOWFORGE_BEHIND_PROXY")
+    # The first admin's password (deployments); embedded: generated into admin.password.
+    admin_password: SecretStr | None = Field(None, validation_alias="FLOWFORGE_ADMIN_PASSWORD")
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")
@@ -82,10 +103,23 @@ class Settings(BaseSettings):
             ("S3_SECRET_ACCESS_KEY", self.s3_secret_access_key),
             ("ANTHROPIC_API_KEY", self.anthropic_api_key),
             ("OPENAI_API_KEY", self.openai_api_key),
+            ("FLOWFORGE_ADMIN_PASSWORD", self.admin_password),
         ):
             if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} is a placeholder; set the real secret")
         return self
+
+    @staticmethod
+    def _items(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [*self._items(self.allowed_hosts), self.host]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return self._items(self.cors_origins)
 
     @property
     def uses_s3(self) -> bool:

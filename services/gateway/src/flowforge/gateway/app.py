@@ -6,12 +6,15 @@ services that own the data (`owners`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from flowforge.common import metrics
 from flowforge.common.events import PROGRESS_SUBJECT, FileLanded
@@ -20,28 +23,37 @@ from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
 from flowforge.common.telemetry import setup_tracing
-from flowforge.gateway import docs, problems
+from flowforge.gateway import audit, docs, problems
+from flowforge.gateway.access import authorize
+from flowforge.gateway.accounts import PgIdentities
+from flowforge.gateway.bootstrap import ensure_admin
 from flowforge.gateway.deps import Gateway, ProgressBoard
+from flowforge.gateway.identity import Authenticator
 from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.limits import BodyLimit, HeaderTimeoutProtocol, RateLimiter, parse_rates
 from flowforge.gateway.observability import observe_http
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import PgJobs, PgUploads
 from flowforge.gateway.routes import (
     ai,
+    auth,
     datasets,
     files,
     jobs,
     models,
+    people,
     probes,
     quality,
     runs,
     system,
 )
+from flowforge.gateway.routes import audit as audit_routes
 
 log = logging.getLogger(__name__)
 SERVICE = "gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (files, runs, datasets, quality, ai, models, jobs, system, probes)
+ROUTERS = (files, runs, datasets, quality, ai, models, jobs, auth, people, audit_routes, system,
+           probes)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -82,6 +94,10 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
             )
             app.state.checks = rt.checks
             app.state.runtime = rt
+            identities = PgIdentities(rt.pool)
+            app.state.authenticator = Authenticator(identities, settings.session_hours)
+            app.state.audit = audit.AuditLog(rt.pool)
+            await ensure_admin(identities, settings)
             await rt.start_background()
             log.info("gateway listening on http://%s:%d", settings.host, settings.port)
             try:
@@ -101,11 +117,18 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
         title="FlowForge",
         version="0.1.0",
         description="Land files into a Bronze/Silver/Gold lake; follow each run; read the "
-        "results. Errors are RFC 9457 problem details. Events: see /asyncapi.json.",
+        "results. Every route but health, sign-in and the docs needs an API key "
+        "(`Authorization: Bearer <key>`) or a session; roles: viewer < analyst < operator < "
+        "admin. Errors are RFC 9457 problem details. Events: see /asyncapi.json.",
         lifespan=lifespan or runtime_lifespan(settings),
         docs_url=None,
         redoc_url=None,
+        # The one access check of every route (flowforge.gateway.access).
+        dependencies=[Depends(authorize)],
     )
+    app.state.limiter = RateLimiter(parse_rates(settings.rate_limits))
+    app.state.cors_origins = settings.cors_origin_list
+    app.state.background = set()
     for module in ROUTERS:
         app.include_router(module.router, responses=problems.responses())
     problems.install(app)
@@ -116,18 +139,8 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next):
-        # Refused before the body is read: the limit is not applied after a disk filled up.
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > settings.upload_limit_bytes + 1024 * 1024:
-            return problems.problem(
-                "payload-too-large",
-                f"the upload is {int(length)} bytes; the limit is "
-                f"{settings.upload_limit_bytes} (FLOWFORGE_UPLOAD_LIMIT)",
-                request,
-            )
-        return await call_next(request)
+    """Innermost first: metrics, audit, time limit; then CORS, host check and body limits
+    around everything."""
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
@@ -138,6 +151,40 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         ).inc()
         return response
 
+    audit.install(app)
+
+    @app.middleware("http")
+    async def time_limit(request: Request, call_next):
+        if request.method == "POST" and request.url.path == "/api/v1/files":
+            return await call_next(request)  # an upload takes as long as its size
+        try:
+            async with asyncio.timeout(settings.request_timeout_seconds):
+                return await call_next(request)
+        except TimeoutError:
+            return problems.problem(
+                "gateway-timeout",
+                f"the request took longer than {settings.request_timeout_seconds:.0f} s "
+                "(FLOWFORGE_REQUEST_TIMEOUT); long work runs as a job",
+                request,
+            )
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "x-csrf-token", "prefer"],
+        )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
+
+    def limit_for(path: str) -> tuple[int, str]:
+        if path == "/api/v1/files":
+            return settings.upload_limit_bytes + 1024 * 1024, "FLOWFORGE_UPLOAD_LIMIT"
+        return settings.body_limit_bytes, "FLOWFORGE_BODY_LIMIT"
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+
 
 def main() -> None:
     import uvicorn
@@ -145,13 +192,35 @@ def main() -> None:
     settings = Settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     setup_tracing(SERVICE, settings)
+    _warn_if_exposed(settings)
+    HeaderTimeoutProtocol.header_timeout = settings.header_timeout_seconds
+    tls = settings.tls_certfile is not None and settings.tls_keyfile is not None
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=5,
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=5,
+        ssl_certfile=str(settings.tls_certfile) if tls else None,
+        ssl_keyfile=str(settings.tls_keyfile) if tls else None,
+        proxy_headers=settings.behind_proxy,
+        forwarded_allow_ips="*" if settings.behind_proxy else None,
     )
+
+
+def _warn_if_exposed(settings: Settings) -> None:
+    """Binding beyond this machine without TLS or a TLS-terminating proxy sends keys and
+    passwords in clear text: say so."""
+    local = settings.host in ("127.0.0.1", "localhost", "::1")
+    if not local and settings.tls_certfile is None and not settings.behind_proxy:
+        log.warning(
+            "the gateway listens on %s without TLS: API keys and passwords would cross the "
+            "network in clear text. Set FLOWFORGE_TLS_CERT/FLOWFORGE_TLS_KEY, or run it behind "
+            "a TLS-terminating proxy and set FLOWFORGE_BEHIND_PROXY=true",
+            settings.host,
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from flowforge.common.errors import (
     BadInputError,
@@ -19,6 +20,7 @@ from flowforge.common.errors import (
     NotFoundError,
     TransientError,
 )
+from flowforge.gateway.access import Forbidden, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -45,10 +47,14 @@ KINDS: dict[str, tuple[int, str, str]] = {
                        "has the details."),
     "service-unavailable": (503, "Service unavailable", "A service or dependency did not "
                             "answer; try again shortly."),
+    "gateway-timeout": (504, "Request timed out", "The request took longer than the gateway's "
+                        "time limit; long work runs as a job."),
 }  # fmt: skip
 BY_STATUS = {status: slug for slug, (status, _, _) in KINDS.items()}
 DOMAIN = ((NotFoundError, "not-found"), (ConflictError, "conflict"),
-          (TransientError, "service-unavailable"), (BadInputError, "bad-request"))  # fmt: skip
+          (TransientError, "service-unavailable"), (BadInputError, "bad-request"),
+          (Unauthorized, "unauthorized"), (Forbidden, "forbidden"),
+          (RateLimited, "rate-limited"))  # fmt: skip
 
 
 def problem(
@@ -82,7 +88,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FlowForgeError)
     async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
-        return problem(slug_of(exc), str(exc), request)
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+        elif isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="flowforge"'}
+        return problem(slug_of(exc), str(exc), request, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -112,6 +123,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ClientDisconnect):  # the client went away (or was cut off)
+            return problem("bad-request", "the request body did not arrive whole", request)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             "internal-error",
@@ -135,6 +148,7 @@ def responses() -> dict[int | str, dict[str, Any]]:
     return {
         code: {"model": Problem, "description": KINDS[slug][1],
                "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for slug in ("bad-request", "not-found", "validation-error", "service-unavailable")
+        for slug in ("bad-request", "unauthorized", "forbidden", "not-found", "validation-error",
+                     "rate-limited", "service-unavailable")
         for code in [KINDS[slug][0]]
     }  # fmt: skip

@@ -138,6 +138,7 @@ class SamplePublic(BaseModel):
     dataset: str
     layer: str
     rows: list[dict[str, Any]]
+    masked: bool = Field(default=False, description="PII values shown as shapes (a viewer)")
 
 
 class LineageNode(BaseModel):
@@ -271,6 +272,7 @@ class QuarantinePublic(BaseModel):
     dataset: str
     total: int
     rows: list[dict[str, Any]]
+    masked: bool = Field(default=False, description="PII values shown as shapes (a viewer)")
 
 
 class ReleaseRequest(BaseModel):

@@ -13,6 +13,7 @@ from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.paging import Limit, next_page
 from flowforge.gateway.params import DatasetName
+from flowforge.gateway.pii import for_viewer, mask_row
 from flowforge.gateway.schemas import (
     ColumnPublic,
     ContractPublic,
@@ -126,11 +127,13 @@ async def _asset(gw: Gateway, name: str, layer: str) -> dict[str, Any]:
 @router.get("/{name}/sample", response_model=SamplePublic)
 async def get_sample(
     name: DatasetName,
+    request: Request,
     gw: GatewayDep,
     layer: Layer = "silver",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
 ) -> SamplePublic:
-    """The first rows of a layer (Silver: the valid rows only)."""
+    """The first rows of a layer (Silver: the valid rows only). A viewer sees the values of PII
+    columns as their shapes; analysts and up see them as they are."""
     await _asset(gw, name, layer)  # 404 with a reason when there is no such data
     if layer == "bronze":
         found = await gw.owners.catalog.ask("objects.list", dataset=name, layer="bronze")
@@ -147,7 +150,10 @@ async def get_sample(
             silver["key"],
             limit,
         )
-    return SamplePublic(dataset=name, layer=layer, rows=rows)
+    masked, pii = await for_viewer(request, gw, name)
+    if masked:
+        rows = [mask_row(r, pii) for r in rows]
+    return SamplePublic(dataset=name, layer=layer, rows=rows, masked=masked)
 
 
 @router.get("/{name}/lineage", response_model=LineagePublic)

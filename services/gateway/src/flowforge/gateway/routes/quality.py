@@ -16,6 +16,7 @@ from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.owners import LONG
 from flowforge.gateway.params import DatasetName, RuleName
+from flowforge.gateway.pii import for_viewer, mask_row
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 from flowforge.gateway.schemas import (
     QualityPublic,
@@ -136,6 +137,7 @@ async def get_quality(
 @router.get("/{name}/quarantine", response_model=QuarantinePublic)
 async def get_quarantine(
     name: DatasetName,
+    request: Request,
     gw: GatewayDep,
     rule: Annotated[str | None, Query(max_length=200)] = None,
     run_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -143,7 +145,8 @@ async def get_quarantine(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> QuarantinePublic:
     """Quarantined rows (each with the rule it failed, the column, the value, its file and
-    line, and the row itself), newest batch first; filter by rule or run."""
+    line, and the row itself), newest batch first; filter by rule or run. A viewer sees PII
+    values as their shapes."""
     found = await gw.owners.quality.ask("quarantine.batches", dataset=name, run_id=run_id)
     batches = found["batches"]
     if run_id and not batches:
@@ -156,7 +159,22 @@ async def get_quarantine(
     total, rows = await asyncio.to_thread(
         lakeread.quarantine_rows, gw.files, quarantine, rule, limit, offset
     )
-    return QuarantinePublic(dataset=name, total=total, rows=rows)
+    masked, pii = await for_viewer(request, gw, name)
+    if masked:
+        rows = [_masked_entry(r, pii) for r in rows]
+    return QuarantinePublic(dataset=name, total=total, rows=rows, masked=masked)
+
+
+def _masked_entry(entry: dict[str, Any], pii: set[str] | None) -> dict[str, Any]:
+    """A quarantine entry for a viewer: the failing value and the row's PII values masked."""
+    value_is_pii = pii is None or entry.get("column") in pii
+    return {
+        **entry,
+        "value": mask_row({"v": entry.get("value")}, None)["v"]
+        if value_is_pii
+        else entry.get("value"),
+        "row": mask_row(entry.get("row") or {}, pii),
+    }
 
 
 @router.post("/{name}/quarantine/release", status_code=202, responses=ACCEPTED)

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 from flowforge.common import lake
 from flowforge.common.errors import NotFoundError
 from flowforge.common.events import STAGES, RunCounts
+from flowforge.common.privacy import mask
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.paging import Cursor, Limit, next_page
 from flowforge.gateway.params import RunId
+from flowforge.gateway.pii import for_viewer
 from flowforge.gateway.schemas import RejectedList, RejectedRow, RunList, RunPublic, StagePublic
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
@@ -74,14 +76,22 @@ async def get_run(run_id: RunId, gw: GatewayDep) -> RunPublic:
 
 @router.get("/{run_id}/rejected", response_model=RejectedList)
 async def get_rejected(
-    run_id: RunId, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000
+    run_id: RunId,
+    request: Request,
+    gw: GatewayDep,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> RejectedList:
+    """The run's rejected lines with their line number and reason. A viewer sees the raw lines
+    as their shapes when the dataset has PII columns."""
     run = await find_run(gw, run_id)
     key = lake.rejected_key(run.dataset, run_id)
     if not run.counts.rejected or not await asyncio.to_thread(gw.store.exists, key):
         return RejectedList(run_id=run_id, count=run.counts.rejected or 0, rows=[])
     path = await asyncio.to_thread(gw.files.path, key)
     rows = await asyncio.to_thread(lakeread.rejected_rows, path, limit)
+    masked, pii = await for_viewer(request, gw, run.dataset)
+    if masked and (pii is None or pii):
+        rows = [{**r, "raw": mask(r["raw"])} for r in rows]
     return RejectedList(
         run_id=run_id,
         count=run.counts.rejected or len(rows),

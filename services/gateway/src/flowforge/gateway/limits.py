@@ -1,0 +1,150 @@
+"""Limits that keep one client from exhausting the gateway: body sizes counted as the body
+arrives (413 before an oversized body is read, also without a Content-Length), per-caller rate
+limits on expensive routes (429 with Retry-After), a time limit on every request (504), and a
+time limit on reading a request's headers (a slow client is disconnected)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from flowforge.gateway.access import RateLimited
+
+# Requests per minute per caller (per client address for sign-in), each with that burst.
+DEFAULT_RATES = {"login": 10, "upload": 120, "jobs": 60, "lake": 300}
+
+
+def parse_rates(text: str | None) -> dict[str, int]:
+    """`upload=60,jobs=30` (per minute) over the defaults."""
+    rates = dict(DEFAULT_RATES)
+    for part in (text or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip() in rates and value.strip().isdigit():
+            rates[name.strip()] = int(value)
+    return rates
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets per (group, caller): `per_minute` tokens a minute, as many at once."""
+
+    per_minute: dict[str, int]
+    clock: Callable[[], float] = time.monotonic
+    buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+
+    def check(self, group: str, caller: str) -> None:
+        rate = self.per_minute.get(group)
+        if not rate:
+            return
+        now = self.clock()
+        tokens, last = self.buckets.get((group, caller), (float(rate), now))
+        tokens = min(float(rate), tokens + (now - last) * rate / 60.0)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) * 60.0 / rate
+            self.buckets[(group, caller)] = (tokens, now)
+            raise RateLimited(
+                f"too many {group} requests: {rate} a minute are allowed; retry in {wait:.1f} s",
+                wait,
+            )
+        self.buckets[(group, caller)] = (tokens - 1.0, now)
+        if len(self.buckets) > 100_000:  # forget idle callers rather than grow without end
+            self.buckets.clear()
+
+
+def _problem(status: int, slug: str, title: str, detail: str, path: str) -> bytes:
+    return json.dumps({"type": f"/problems/{slug}", "title": title, "status": status,
+                       "detail": detail, "instance": path, "error": detail}).encode()  # fmt: skip
+
+
+class BodyLimit:
+    """Refuse a request body over its limit as it arrives: with a Content-Length at once, else
+    as soon as the bytes received pass the limit (the rest is never read)."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], tuple[int, str]]):
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, setting = self.limit_for(scope["path"])
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"").decode()
+        if length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, int(length), limit, setting)
+            return
+        state = {"seen": 0, "over": False, "started": False}
+
+        async def guarded_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["seen"] += len(message.get("body", b""))
+                if state["seen"] > limit:
+                    state["over"] = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["over"]:
+                return  # the refusal below answers instead
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["started"]:
+            await self._refuse(scope, send, state["seen"], limit, setting)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, size: int, limit: int, setting: str) -> None:
+        detail = f"the request body is over {limit} bytes ({size} seen); the limit is {setting}"
+        body = _problem(413, "payload-too-large", "Payload too large", detail, scope["path"])
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/problem+json"), (b"connection", b"close"),
+            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request headers take longer
+    than `header_timeout` seconds to arrive (a slow-headers client holds nothing for long)."""
+
+    header_timeout = 10.0
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()  # still waiting for (the rest of) a request's headers
+
+    def data_received(self, data: bytes) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self._arm()
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete and self._header_timer:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)

@@ -1,0 +1,55 @@
+"""What a viewer may not see: values of PII columns (as the ai service flagged them) are shown
+to viewers as their shapes (`ann.lee@example.com` → `aaa.aaa@aaaaaaa.aaa`); analysts and up see
+them as they are. When the ai service cannot say which columns are PII, every value is masked
+for a viewer (closed, not open)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from flowforge.common.errors import FlowForgeError
+from flowforge.common.privacy import mask
+from flowforge.gateway.access import rank
+from flowforge.gateway.deps import Gateway
+
+EVERY_COLUMN = None  # the ai service did not answer: treat every column as PII
+
+
+def sees_pii(request: Request) -> bool:
+    principal = getattr(request.state, "principal", None)
+    return principal is not None and rank(principal.role) >= rank("analyst")
+
+
+async def pii_columns(gw: Gateway, dataset: str) -> set[str] | None:
+    """The dataset's PII columns, by Bronze and Silver name (None: unknown, mask all)."""
+    try:
+        found = await gw.owners.ai.ask("suggestions", dataset=dataset)
+    except FlowForgeError:
+        return EVERY_COLUMN
+    names: set[str] = set()
+    for column in found.get("columns", []):
+        analysed = column.get("offline") or {}
+        if analysed.get("pii") or (column.get("llm") or {}).get("pii"):
+            names.update(n for n in (column.get("name"), column.get("silver_name")) if n)
+    return names
+
+
+def _shape(value: Any) -> Any:
+    return None if value is None else mask(str(value))
+
+
+def mask_row(row: dict[str, Any], pii: set[str] | None) -> dict[str, Any]:
+    """The row with PII columns' values as shapes (lineage columns `_...` kept)."""
+    return {
+        k: _shape(v) if not k.startswith("_") and (pii is None or k in pii) else v
+        for k, v in row.items()
+    }
+
+
+async def for_viewer(request: Request, gw: Gateway, dataset: str) -> tuple[bool, set[str] | None]:
+    """(whether to mask, the PII columns) for this caller and dataset."""
+    if sees_pii(request):
+        return False, set()
+    return True, await pii_columns(gw, dataset)

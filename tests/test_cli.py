@@ -69,9 +69,26 @@ def test_ingest_exits_nonzero_when_the_run_fails(platform, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
+        env=platform.env,  # its FLOWFORGE_HOME holds the admin key the CLI signs with
     )
     assert done.returncode == 1
     assert "failed" in done.stdout
+
+
+def test_without_a_key_the_cli_is_refused_with_exit_code_4(platform, tmp_path):
+    source = tmp_path / "x.csv"
+    source.write_text("a\n1\n")
+    env = {k: v for k, v in platform.env.items() if k != "FLOWFORGE_HOME"}
+    env["FLOWFORGE_HOME"] = str(tmp_path / "elsewhere")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowforge.cli.main", "ingest", str(source), "--url", platform.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "API key" in done.stderr
 
 
 def test_sigterm_stops_every_process_that_up_started(fresh_platform):

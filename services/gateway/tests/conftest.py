@@ -149,8 +149,11 @@ class MemoryJobs:
                              "created_at": datetime.now(UTC), "started_at": None,
                              "finished_at": None}  # fmt: skip
 
-    async def started(self, job_id: str) -> None:
-        self.rows[job_id].update(status="running", started_at=datetime.now(UTC))
+    async def started(self, job_id: str, owner: str) -> None:
+        self.rows[job_id].update(status="running", started_at=datetime.now(UTC), owner=owner)
+
+    async def heartbeat(self, owner: str) -> None:
+        return None
 
     async def finished(self, job_id: str, *, result: Any = None, error: str | None = None) -> None:
         # The real table stores JSON: what a job returns must survive a round trip.
@@ -167,7 +170,7 @@ class MemoryJobs:
             rows = [r for r in rows if (r["created_at"], r["id"]) < before]
         return rows[:limit]
 
-    async def abandon_running(self) -> int:
+    async def abandon_stale(self) -> int:
         return 0
 
 

@@ -79,9 +79,7 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
         async with open_runtime(rt, MIGRATIONS, ops=False):
             await rt.broker.start()
             runner = JobRunner(PgJobs(rt.pool))
-            abandoned = await runner.jobs.abandon_running()
-            if abandoned:
-                log.warning("%d job(s) of a previous gateway process marked failed", abandoned)
+            rt.background.append(runner.watch)
             app.state.gateway = Gateway(
                 settings=settings,
                 broker=rt.broker,

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,13 +17,30 @@ from flowforge.common.errors import FlowForgeError, NotFoundError
 from flowforge.gateway.records import Jobs
 
 log = logging.getLogger(__name__)
-MAX_WAIT = 300.0
+MAX_WAIT = 50.0  # within the gateway's request time limit (FLOWFORGE_REQUEST_TIMEOUT, 60 s)
+HEARTBEAT_SECONDS = 15.0
 
 
 class JobRunner:
+    """Runs jobs in this gateway process; several gateway replicas share one jobs table."""
+
     def __init__(self, jobs: Jobs):
         self.jobs = jobs
         self.tasks: dict[str, asyncio.Task] = {}
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    async def watch(self) -> None:
+        """Say which jobs this process still runs, and fail those of processes that died."""
+        while True:
+            try:
+                await self.jobs.heartbeat(self.owner)
+                abandoned = await self.jobs.abandon_stale()
+                if abandoned:
+                    log.warning("%d job(s) of a gateway process that stopped marked failed",
+                                abandoned)  # fmt: skip
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.warning("job heartbeat failed", exc_info=True)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def start(
         self,
@@ -37,7 +57,7 @@ class JobRunner:
         return job_id
 
     async def _run(self, job_id: str, work: Callable[[], Awaitable[Any]]) -> None:
-        await self.jobs.started(job_id)
+        await self.jobs.started(job_id, self.owner)
         try:
             result = await work()
         except FlowForgeError as exc:
@@ -49,14 +69,19 @@ class JobRunner:
             await self.jobs.finished(job_id, result=result)
 
     async def wait(self, job_id: str, seconds: float) -> dict[str, Any]:
-        """The job, after waiting up to `seconds` for it to finish."""
+        """The job, after waiting up to `seconds` for it to finish (here, or in another
+        gateway replica: then by reading its row)."""
+        deadline = time.monotonic() + min(seconds, MAX_WAIT)
         task = self.tasks.get(job_id)
         if task is not None and seconds > 0:
             await asyncio.wait({task}, timeout=min(seconds, MAX_WAIT))
-        job = await self.jobs.get(job_id)
-        if job is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        return job
+        while True:
+            job = await self.jobs.get(job_id)
+            if job is None:
+                raise NotFoundError(f"no job with id {job_id!r}")
+            if job["status"] in ("succeeded", "failed") or time.monotonic() >= deadline:
+                return job
+            await asyncio.sleep(0.5)
 
     async def stop(self) -> None:
         for task in list(self.tasks.values()):

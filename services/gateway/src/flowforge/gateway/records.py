@@ -17,13 +17,14 @@ class Uploads(Protocol):
 
 class Jobs(Protocol):
     async def create(self, job_id: str, kind: str, dataset: str | None, request: dict) -> None: ...
-    async def started(self, job_id: str) -> None: ...
+    async def started(self, job_id: str, owner: str) -> None: ...
+    async def heartbeat(self, owner: str) -> None: ...
     async def finished(
         self, job_id: str, *, result: Any = None, error: str | None = None
     ) -> None: ...
     async def get(self, job_id: str) -> dict[str, Any] | None: ...
     async def page(self, before: tuple[datetime, str] | None, limit: int) -> list[dict]: ...
-    async def abandon_running(self) -> int: ...
+    async def abandon_stale(self) -> int: ...
 
 
 UPLOAD_FIELDS = ("run_id", "dataset", "filename", "size_bytes", "content_hash", "landing_uri")
@@ -72,10 +73,18 @@ class PgJobs:
             request,
         )
 
-    async def started(self, job_id: str) -> None:
+    async def started(self, job_id: str, owner: str) -> None:
         await self.pool.execute(
-            "UPDATE gateway.jobs SET status = 'running', started_at = now() WHERE id = $1",
+            "UPDATE gateway.jobs SET status = 'running', started_at = now(), owner = $2,"
+            " heartbeat_at = now() WHERE id = $1",
             job_id,
+            owner,
+        )
+
+    async def heartbeat(self, owner: str) -> None:
+        await self.pool.execute(
+            "UPDATE gateway.jobs SET heartbeat_at = now() WHERE owner = $1 AND status = 'running'",
+            owner,
         )
 
     async def finished(self, job_id: str, *, result: Any = None, error: str | None = None) -> None:
@@ -104,11 +113,13 @@ class PgJobs:
         )
         return [dict(r) for r in rows]
 
-    async def abandon_running(self) -> int:
-        """Jobs a previous gateway process left unfinished: failed, saying so."""
+    async def abandon_stale(self) -> int:
+        """Jobs whose gateway process stopped saying it runs them (it died): failed, saying so."""
         done = await self.pool.execute(
             "UPDATE gateway.jobs SET status = 'failed', finished_at = now(), error = 'the"
-            " gateway restarted while this job ran; the work may have completed in its service:"
-            " check the dataset, then ask again if needed' WHERE status IN ('queued', 'running')"
+            " gateway process running this job stopped; the work may have completed in its"
+            " service: check the dataset, then ask again if needed' WHERE status IN"
+            " ('queued', 'running') AND coalesce(heartbeat_at, created_at)"
+            " < now() - interval '60 seconds'"
         )
         return int(done.split()[-1])

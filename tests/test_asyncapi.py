@@ -12,6 +12,7 @@ from flowforge.common.asyncapi import merge_documents, service_document
 from flowforge.common.events import EVENT_TYPES
 from flowforge.common.service import new_runtime
 from flowforge.common.topology import SERVICES, WORKERS
+from flowforge.gateway.app import PUBLISHES
 
 
 def address(doc: dict, op: dict) -> str:
@@ -24,7 +25,7 @@ def documents() -> dict[str, dict]:
         register = importlib.import_module(f"flowforge.{service}.app").register
         rt = new_runtime(service, register)
         parts[service] = service_document(rt.broker, service)
-    gateway = new_runtime("gateway", lambda rt: rt.publishes(EVENT_TYPES["file.landed"]))
+    gateway = new_runtime("gateway", lambda rt: rt.publishes(*PUBLISHES))
     parts["gateway"] = service_document(gateway.broker, "gateway")
     return parts
 

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from flowforge.common import metrics
-from flowforge.common.events import PROGRESS_SUBJECT, FileLanded
+from flowforge.common.events import PROGRESS_SUBJECT, AuditRecorded, FileLanded
 from flowforge.common.logs import configure_logging
 from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
@@ -51,6 +51,8 @@ from flowforge.gateway.routes import audit as audit_routes
 
 log = logging.getLogger(__name__)
 SERVICE = "gateway"
+# Events the gateway itself sends: uploads, and one record per change in the audit log.
+PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (files, runs, datasets, quality, ai, models, jobs, auth, people, audit_routes, system,
            probes)  # fmt: skip
@@ -60,7 +62,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def _register(progress: ProgressBoard) -> Callable[[Runtime], None]:
     def register(rt: Runtime) -> None:
-        rt.publishes(FileLanded)
+        rt.publishes(*PUBLISHES)
 
         @rt.broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
         async def on_progress(figure: dict) -> None:

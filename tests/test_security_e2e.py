@@ -4,6 +4,7 @@ rate limits hold under a burst."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -141,3 +142,31 @@ def test_an_oversized_upload_is_cut_off_early_with_flat_memory_and_bursts_are_li
     codes = [a.status_code for a in answers]
     assert codes[:5] == [202] * 5 and set(codes[5:]) == {429}, codes
     assert int(answers[5].headers["retry-after"]) >= 1
+
+
+def test_the_cli_makes_a_key_that_works_with_its_role_until_revoked(platform, tmp_path):
+    """`flowforge keys create` against the real gateway: the printed key signs requests with
+    its role (a viewer may read, not upload), `keys revoke` refuses it from then on."""
+    env = {**platform.env, "FLOWFORGE_URL": platform.url, "FLOWFORGE_API_KEY": platform.admin_key}
+
+    def flowforge(*argv: str, key: str | None = None) -> subprocess.CompletedProcess:
+        extra = {"FLOWFORGE_API_KEY": key} if key else {}
+        command = [str(Path(".venv/bin/flowforge").absolute()), *argv]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=60, env={**env, **extra}
+        )
+
+    name = unique("reader")
+    made = flowforge("keys", "create", name, "--role", "viewer", "--json")
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    me = flowforge("whoami", "--json", key=created["key"])
+    assert me.returncode == 0 and '"viewer"' in me.stdout, me.stderr
+    with platform.client(created["key"]) as viewer:
+        assert viewer.get("/api/v1/runs").status_code == 200
+        assert viewer.post("/api/v1/files", files={"file": ("a.csv", b"a\n1\n")}).status_code == 403
+    listed = flowforge("keys", "list", "--json")
+    assert created["key"] not in listed.stdout and created["id"] in listed.stdout
+    assert flowforge("keys", "revoke", created["id"]).returncode == 0
+    refused = flowforge("whoami", key=created["key"])
+    assert refused.returncode == 4, refused.stdout + refused.stderr

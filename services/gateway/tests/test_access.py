@@ -249,3 +249,15 @@ async def test_an_unknown_host_header_is_refused(harness):
 async def test_who_am_i_answers_the_callers_role(harness, role):
     me = await harness.client.get("/api/v1/auth/me", headers=harness.as_role(role))
     assert me.json()["role"] == role and me.json()["kind"] == "key"
+
+
+async def test_a_key_cannot_revoke_itself_but_another_admin_key_can(harness):
+    made = await harness.client.post("/api/v1/keys", json={"name": "ops", "role": "admin"})
+    own = {"authorization": f"Bearer {made.json()['key']}"}
+    path = f"/api/v1/keys/{made.json()['id']}"
+
+    itself = await harness.client.delete(path, headers=own)
+    other = await harness.client.delete(path)
+
+    assert itself.status_code == 409 and "signs this request" in itself.json()["detail"]
+    assert other.status_code == 204

@@ -125,6 +125,7 @@ def build() -> argparse.ArgumentParser:
     _platform_verbs(verbs)
     _data_verbs(verbs)
     _action_verbs(verbs)
+    _access_verbs(verbs)
     return parser
 
 
@@ -237,3 +238,46 @@ def _action_verbs(verbs: _Verbs) -> None:
     wait = jobs.add("wait", "flowforge.cli.jobs:wait_job", "wait for a job: exit 0 if it succeeded")
     wait.add_argument("job_id", metavar="ID")
     _waiting(wait, flag=False)
+
+
+ROLES = ("viewer", "analyst", "operator", "admin")
+
+
+def _password_options(verb: argparse.ArgumentParser) -> None:
+    source = verb.add_mutually_exclusive_group()
+    source.add_argument(
+        "--password-file", type=Path, metavar="FILE", help="read the password from FILE"
+    )
+    source.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
+
+
+def _access_verbs(verbs: _Verbs) -> None:
+    verbs.add("whoami", "flowforge.cli.access:whoami", "who the gateway takes you for, and role")
+    keys = verbs.group("keys", "API keys for machines (admins)")
+    create = keys.add("create", "flowforge.cli.access:create_key", "a new key, printed once")
+    create.add_argument("name", metavar="NAME", help="what the key is for")
+    create.add_argument("--role", choices=ROLES, required=True)
+    create.add_argument("--expires", metavar="WHEN", help="ISO 8601 expiry (none: until revoked)")
+    listing = keys.add("list", "flowforge.cli.access:list_keys", "keys (never the key itself)")
+    listing.add_argument("--all", action="store_true", help="revoked keys too")
+    revoke = keys.add("revoke", "flowforge.cli.access:revoke_key", "refuse a key from now on")
+    revoke.add_argument("key_id", metavar="ID")
+
+    users = verbs.group("users", "people who sign in to the web UI (admins)")
+    add = users.add("add", "flowforge.cli.access:add_user", "a new user (password asked)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=ROLES, default="viewer", help="(viewer)")
+    _password_options(add)
+    users.add("list", "flowforge.cli.access:list_users", "every user")
+    change = users.add("set", "flowforge.cli.access:set_user", "change role, password, state")
+    change.add_argument("name", metavar="NAME")
+    change.add_argument("--role", choices=ROLES)
+    change.add_argument("--password", action="store_true", help="set a new password (asked)")
+    _password_options(change)
+    state = change.add_mutually_exclusive_group()
+    state.add_argument("--disable", action="store_true", help="refuse the user's sign-in")
+    state.add_argument("--enable", action="store_true")
+    remove = users.add("rm", "flowforge.cli.access:remove_user", "remove a user")
+    remove.add_argument("name", metavar="NAME")

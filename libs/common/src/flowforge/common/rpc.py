@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
 from faststream.nats import NatsBroker
 
 from flowforge.common.errors import (
@@ -74,6 +75,8 @@ async def answer(work: Callable[[], Awaitable[Any]], what: str) -> dict[str, Any
         return {"ok": await work()}
     except FlowForgeError as exc:
         return {"error": str(exc), "status": status_of(exc)}
+    except (CharacterNotInRepertoireError, UntranslatableCharacterError) as exc:
+        return {"error": f"text that cannot be stored: {exc}", "status": 400}
     except Exception as exc:  # noqa: BLE001 - the asker gets a message, the log the trace
         log.exception("%s failed", what)
         return {"error": f"{what} failed: {type(exc).__name__}: {exc}", "status": 500}
@@ -96,6 +99,9 @@ def serve(broker: NatsBroker, service: str, verb: str, fn: Verb) -> None:
                 raise BadInputError(f"the request is not JSON: {exc}") from exc
             if not isinstance(request, dict):
                 raise BadInputError("the request must be a JSON object")
+            if b"\\u0000" in body:  # PostgreSQL text cannot hold NUL: refuse, not fail
+                raise BadInputError("the request holds a NUL character (\\x00), which no name, "
+                                    "filter or value may contain")  # fmt: skip
             return await fn(request)
 
         return dumps(await answer(work, f"{service}.{verb}"))

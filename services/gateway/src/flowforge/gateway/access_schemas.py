@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from flowforge.gateway.access import Role
 
@@ -15,7 +15,7 @@ USER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(pattern=USER_NAME, description="the user name")
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -43,7 +43,7 @@ class UserPatch(BaseModel):
 
     password: str | None = Field(default=None, min_length=12, max_length=1024)
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class UserPublic(BaseModel):

@@ -23,7 +23,7 @@ from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
 from flowforge.common.telemetry import setup_tracing
-from flowforge.gateway import audit, docs, problems
+from flowforge.gateway import audit, docs, openapi, problems
 from flowforge.gateway.access import authorize
 from flowforge.gateway.accounts import PgIdentities
 from flowforge.gateway.bootstrap import ensure_admin
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
         app.include_router(module.router, responses=problems.responses())
     problems.install(app)
     docs.install(app)
+    openapi.install(app)
     _install_middleware(app, settings)
     observe_http(app)
     return app

@@ -5,8 +5,10 @@ and a `detail` saying what was wrong and what to do. Never a stack trace."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -79,6 +81,25 @@ def problem(
     return JSONResponse(body, status_code=status or code, media_type=MEDIA_TYPE, headers=headers)
 
 
+UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the API document lists for this path (the `Allow` header of a 405)."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return sorted(m.upper() for m in operations if m.upper() in HTTP_METHODS)
+    return []
+
+
+HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
+
 def slug_of(exc: FlowForgeError) -> str:
     return next((slug for kind, slug in DOMAIN if isinstance(exc, kind)), "bad-request")
 
@@ -100,12 +121,13 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
-        if exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = f"{request.url.path} does not take {request.method}"
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.url.path} takes {', '.join(allowed)}, not {request.method}"
         slug = BY_STATUS.get(exc.status_code, "bad-request")
-        return problem(
-            slug, detail, request, status=exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        return problem(slug, detail, request, status=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -125,6 +147,13 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, ClientDisconnect):  # the client went away (or was cut off)
             return problem("bad-request", "the request body did not arrive whole", request)
+        if isinstance(exc, UNSTORABLE_TEXT):  # a NUL or a character the database cannot keep
+            return problem(
+                "bad-request",
+                f"the request holds text that cannot be stored: "
+                f"{exc.args[0] if exc.args else type(exc).__name__}",
+                request,
+            )
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             "internal-error",
@@ -148,7 +177,7 @@ def responses() -> dict[int | str, dict[str, Any]]:
     return {
         code: {"model": Problem, "description": KINDS[slug][1],
                "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for slug in ("bad-request", "unauthorized", "forbidden", "not-found", "validation-error",
-                     "rate-limited", "service-unavailable")
+        for slug in ("bad-request", "unauthorized", "forbidden", "not-found", "conflict",
+                     "validation-error", "rate-limited", "service-unavailable")
         for code in [KINDS[slug][0]]
     }  # fmt: skip

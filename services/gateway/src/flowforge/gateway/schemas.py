@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from flowforge.common.events import RunCounts
 
@@ -275,31 +275,57 @@ class QuarantinePublic(BaseModel):
     masked: bool = Field(default=False, description="PII values shown as shapes (a viewer)")
 
 
-class ReleaseRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 
-    run_id: str | None = Field(default=None, description="only this run's rows")
-    rule: str | None = Field(default=None, description="only rows quarantined by this rule")
-    lines: list[int] | None = Field(
+
+class ReleaseRequest(BaseModel):
+    # The rules of the validator below, in the schema too (clients and fuzzers can see them).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["run_id"], "properties": {"run_id": {"type": "string"}}},
+                {"required": ["rule"], "properties": {"rule": {"type": "string"}}},
+                {"required": ["all"], "properties": {"all": {"const": True}}},
+            ],
+            "dependentSchemas": {
+                "lines": {"required": ["run_id"], "properties": {"run_id": {"type": "string"}}}
+            },
+        },
+    )
+
+    run_id: NonEmpty | None = Field(default=None, description="only this run's rows")
+    rule: NonEmpty | None = Field(default=None, description="only rows quarantined by this rule")
+    lines: list[Annotated[int, Field(ge=1)]] | None = Field(
         default=None, min_length=1, description="only these lines (with run_id)"
     )
-    all: bool = Field(default=False, description="every quarantined row of the dataset")
-    reason: str = Field(min_length=1, description="why, kept with the release")
+    all: StrictBool = Field(default=False, description="every quarantined row of the dataset")
+    reason: str = Field(min_length=1, max_length=2000, description="why, kept with the release")
 
     @model_validator(mode="after")
     def _scoped(self) -> ReleaseRequest:
-        if not (self.run_id or self.rule or self.lines or self.all):
-            raise ValueError(
-                "say which rows: `run_id`, `rule`, `lines` (with run_id), or `all: true`"
-            )
+        if not (self.run_id or self.rule or self.all):
+            raise ValueError("say which rows: `run_id`, `rule`, or `all: true`")
+        if self.lines and not self.run_id:
+            raise ValueError("`lines` are lines of one run's file: give its `run_id` too")
         return self
 
 
 class ReplayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["run_ids"], "properties": {"run_ids": {"type": "array"},
+                                                          "all": {"const": False}}},
+                {"required": ["all"], "properties": {"all": {"const": True},
+                                                      "run_ids": {"type": "null"}}},
+            ]
+        },
+    )  # fmt: skip
 
-    run_ids: list[str] | None = Field(default=None, min_length=1, description="these batches")
-    all: bool = Field(default=False, description="every batch of the dataset")
+    run_ids: list[NonEmpty] | None = Field(default=None, min_length=1, description="these batches")
+    all: StrictBool = Field(default=False, description="every batch of the dataset")
 
     @model_validator(mode="after")
     def _scoped(self) -> ReplayRequest:
@@ -309,13 +335,22 @@ class ReplayRequest(BaseModel):
 
 
 SPEC_KINDS = ("string", "integer", "double", "boolean", "decimal", "date", "datetime")
+Column = Annotated[str, Field(min_length=1, max_length=255)]
+SpecType = Annotated[
+    str,
+    Field(
+        pattern=r"^(string|integer|double|boolean|decimal(:([0-9]|1[0-8]))?|(date|datetime)(:.+)?)$"
+    ),
+]
 
 
 class SilverSpecPublic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    renames: dict[str, str] = Field(default_factory=dict, examples=[{"cust_no": "customer_id"}])
-    types: dict[str, str] = Field(
+    renames: dict[Column, Column] = Field(
+        default_factory=dict, examples=[{"cust_no": "customer_id"}]
+    )
+    types: dict[Column, SpecType] = Field(
         default_factory=dict, examples=[{"order_date": "date:%d/%m/%Y", "zip": "string"}]
     )
 
@@ -336,4 +371,4 @@ class SilverSpecPublic(BaseModel):
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh: bool = Field(default=False, description="ask the LLM again, not its cache")
+    refresh: StrictBool = Field(default=False, description="ask the LLM again, not its cache")

@@ -57,6 +57,11 @@ async def revoke_key(key_id: str, request: Request) -> Response:
     found = await _identities(request).key(key_id)
     if found is None:
         raise NotFoundError(f"no API key {key_id!r}; list them at GET /api/v1/keys")
+    if request.state.principal.key_id == key_id:
+        raise ConflictError(
+            f"API key {key_id!r} signs this request: revoke it with another admin key or a "
+            "signed-in admin, so nobody locks themselves out by mistake"
+        )
     if not await _identities(request).revoke_key(key_id):
         raise ConflictError(f"API key {key_id!r} was already revoked")
     note(request, before=KeyPublic.model_validate(found).model_dump(mode="json"))

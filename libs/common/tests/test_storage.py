@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flowforge.common.errors import NotFoundError
+from flowforge.common.errors import NotFoundError, PermanentError
+from flowforge.common.lake import ObjectRefError
 from flowforge.common.storage import LakeFiles, LocalObjectStore, ObjectInfo, ObjectStore
 
 
@@ -20,7 +21,7 @@ class InMemoryStore(ObjectStore):
     def uri(self, key: str) -> str:
         return f"mem://{key}"
 
-    def key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str:
         return uri.removeprefix("mem://")
 
     def put_file(self, key: str, path: Path) -> None:
@@ -130,11 +131,56 @@ def test_exists_and_delete(store: LocalObjectStore) -> None:
 
 @pytest.mark.parametrize("key", ["../outside.txt", "bronze/../../outside.txt", "/etc/passwd"])
 def test_a_key_escaping_the_root_is_refused(store: LocalObjectStore, key: str) -> None:
-    with pytest.raises(NotFoundError, match="escapes the store"):
+    with pytest.raises(PermanentError, match="escapes the store|outside the lake's data"):
         store.put_bytes(key, b"x")
-    with pytest.raises(NotFoundError, match="escapes the store"):
+    with pytest.raises(PermanentError, match="escapes the store|outside the lake's data"):
         store.get_bytes(key)
     assert not (store.root.parent / "outside.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "key", ["admin.password", "run/endpoints.json", "postgres/pg_hba.conf", "bronze/../admin.key"]
+)
+def test_the_state_beside_the_data_folders_is_not_an_object(
+    store: LocalObjectStore, key: str
+) -> None:
+    """The local lake is $FLOWFORGE_HOME's data folders: the secrets kept beside them are not
+    reachable by any key, nor listed."""
+    secret = store.root / key.removeprefix("bronze/../")
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("s3cr3t")
+    with pytest.raises(ObjectRefError, match="outside the lake's data"):
+        store.get_bytes(key)
+    with pytest.raises(ObjectRefError, match="outside the lake's data"):
+        store.key_of(secret.as_uri())
+    assert store.list("") == []
+
+
+def test_a_link_out_of_a_data_folder_is_refused(store: LocalObjectStore) -> None:
+    (store.root / "admin.password").write_text("s3cr3t")
+    (store.root / "landing").mkdir()
+    (store.root / "landing" / "evil.csv").symlink_to(store.root / "admin.password")
+    with pytest.raises(NotFoundError, match="escapes the store"):
+        store.get_bytes("landing/evil.csv")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "file:///etc/passwd",
+        "s3://flowforge/bronze/x.parquet",
+        "bronze/x.parquet",
+        "{root}/bronze/x.parquet",
+        "file://{root}/../x/bronze/y.parquet",
+    ],
+)
+def test_an_event_reference_outside_the_store_is_refused(store: LocalObjectStore, uri: str) -> None:
+    with pytest.raises(ObjectRefError, match="outside the lake's data"):
+        store.key_of(uri.format(root=store.root))
+
+
+def test_an_event_reference_into_the_data_is_its_key(store: LocalObjectStore) -> None:
+    assert store.key_of(store.uri("silver/sales/r1.parquet")) == "silver/sales/r1.parquet"
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_work_outside_any_request_or_message_starts_no_trace(spans, tmp_path: Pa
 async def test_spans_are_appended_to_the_trace_file_as_json_lines(spans, tmp_path: Path):
     _, trace_file, provider = spans
     with TRACER.start_as_current_span("outer", kind=SpanKind.SERVER) as outer:
-        LocalObjectStore(tmp_path).exists("x")
+        LocalObjectStore(tmp_path).exists("landing/x")
     provider.force_flush()
     records = [json.loads(line) for line in trace_file.read_text().splitlines()]
     mine = [r for r in records if r["trace_id"] == f"{outer.get_span_context().trace_id:032x}"]
@@ -136,4 +136,4 @@ async def test_spans_are_appended_to_the_trace_file_as_json_lines(spans, tmp_pat
     root = next(r for r in mine if r["name"] == "outer")
     assert exists["parent_id"] == root["span_id"] and root["parent_id"] is None
     assert root["service"] == "flowforge-unit" and root["kind"] == "SERVER"
-    assert exists["duration_ms"] >= 0 and exists["attributes"]["flowforge.store.key"] == "x"
+    assert exists["duration_ms"] >= 0 and exists["attributes"]["flowforge.store.key"] == "landing/x"

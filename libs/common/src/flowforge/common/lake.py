@@ -39,6 +39,30 @@ def check_name(name: str, what: str = "dataset") -> str:
 GOLD_LOCK_KEY = 0x476F6C64  # "Gold"
 
 LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched by ingest)
+# Every object FlowForge reads or writes lives under one of these. An object reference (in an
+# event, or from another service) outside them is refused, so a forged `file.landed` cannot
+# make the platform read its own state (passwords, keys, the database) as data.
+DATA_PREFIXES = ("landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/")
+
+
+def check_data_key(key: str, shown: str | None = None) -> str:
+    """`key` if it names an object under the lake's data prefixes; else a clear refusal."""
+    parts = key.split("/")
+    if (
+        not key.startswith(DATA_PREFIXES)
+        or any(part in (".", "..") for part in parts)
+        or "" in parts[1:-1]
+        or "\x00" in key
+    ):
+        raise ObjectRefError(
+            f"object reference {shown or key!r} is outside the lake's data "
+            f"({', '.join(p.rstrip('/') for p in DATA_PREFIXES)}); refused"
+        )
+    return key
+
+
+class ObjectRefError(BadInputError):
+    """An object reference that points outside the lake's data."""
 
 
 def upload_key(run_id: str, filename: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowforge.common.errors import NotFoundError, TransientError
+from flowforge.common.lake import DATA_PREFIXES, check_data_key
 from flowforge.common.settings import Settings
 from flowforge.common.telemetry import traced_store
 
@@ -39,8 +40,13 @@ class ObjectStore(ABC):
     @abstractmethod
     def uri(self, key: str) -> str: ...
 
+    def key_of(self, uri: str) -> str:
+        """The key of an object this store wrote or was given (an event's `*_uri`): refused
+        (`ObjectRefError`, permanent) unless it is in this store and under the lake's data."""
+        return check_data_key(self._key_of(uri), uri)
+
     @abstractmethod
-    def key_of(self, uri: str) -> str: ...
+    def _key_of(self, uri: str) -> str: ...
 
     @abstractmethod
     def put_file(self, key: str, path: Path) -> None: ...
@@ -89,21 +95,25 @@ class LocalObjectStore(ObjectStore):
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
+        # The store is the data folders of $FLOWFORGE_HOME, not the folder itself: the state
+        # beside them (passwords, keys, the database) is not reachable by any key.
+        top = self.root / check_data_key(key).split("/", 1)[0]
         path = (self.root / key).resolve()
-        if self.root not in path.parents and path != self.root:
+        if not path.is_relative_to(top.resolve()):  # a link out of its data folder
             raise NotFoundError(f"object key {key!r} escapes the store")
         return path
 
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
-    def key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str:
         if uri.startswith("file://"):
             from urllib.parse import unquote
 
             path = Path(unquote(uri.removeprefix("file://")))
-            return path.relative_to(self.root).as_posix()
-        return uri
+            if path.is_relative_to(self.root):
+                return path.relative_to(self.root).as_posix()
+        return f"?{uri}"  # not one of ours: refused by `key_of`
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
@@ -148,8 +158,10 @@ class LocalObjectStore(ObjectStore):
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         # S3 semantics: the prefix is matched as text ("bronze/sales" also lists "salesx/").
-        base = self._path(prefix) if prefix else self.root
-        search = base if prefix.endswith("/") or not prefix else base.parent
+        if not prefix:
+            return [info for top in DATA_PREFIXES for info in self.list(top)]
+        base = self._path(prefix)
+        search = base if prefix.endswith("/") else base.parent
         if not search.is_dir():
             return []
         out = []
@@ -213,9 +225,9 @@ class S3ObjectStore(ObjectStore):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str:
         prefix = f"s3://{self.bucket}/"
-        return uri.removeprefix(prefix)
+        return uri.removeprefix(prefix) if uri.startswith(prefix) else f"?{uri}"
 
     def put_file(self, key: str, path: Path) -> None:
         with self._translated("upload", key):

@@ -287,3 +287,7 @@ def test_lake_files_commit_to_a_remote_store_keeps_a_cached_copy(tmp_path: Path)
     assert remote.objects == {"gold/revenue/data.parquet": b"gold"}
     assert files.path("gold/revenue/data.parquet").read_bytes() == b"gold"
     assert remote.downloads == 0
+
+
+def test_the_store_itself_has_a_uri(store: LocalObjectStore) -> None:
+    assert store.uri("") == store.root.as_uri()

@@ -104,7 +104,8 @@ class LocalObjectStore(ObjectStore):
         return path
 
     def uri(self, key: str) -> str:
-        return self._path(key).as_uri()
+        # "" names the store itself (ingest's drop ledger keys its rows by it).
+        return self._path(key).as_uri() if key else self.root.as_uri()
 
     def _key_of(self, uri: str) -> str:
         if uri.startswith("file://"):

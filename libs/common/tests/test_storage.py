@@ -21,7 +21,7 @@ class InMemoryStore(ObjectStore):
     def uri(self, key: str) -> str:
         return f"mem://{key}"
 
-    def _key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str | None:
         return uri.removeprefix("mem://")
 
     def put_file(self, key: str, path: Path) -> None:

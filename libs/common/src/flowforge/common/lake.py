@@ -45,6 +45,10 @@ LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched
 DATA_PREFIXES = ("landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/")
 
 
+class ObjectRefError(BadInputError):
+    """An object reference that points outside the lake's data."""
+
+
 def check_data_key(key: str, shown: str | None = None) -> str:
     """`key` if it names an object under the lake's data prefixes; else a clear refusal."""
     parts = key.split("/")
@@ -59,10 +63,6 @@ def check_data_key(key: str, shown: str | None = None) -> str:
             f"({', '.join(p.rstrip('/') for p in DATA_PREFIXES)}); refused"
         )
     return key
-
-
-class ObjectRefError(BadInputError):
-    """An object reference that points outside the lake's data."""
 
 
 def upload_key(run_id: str, filename: str) -> str:

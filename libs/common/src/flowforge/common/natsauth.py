@@ -1,19 +1,19 @@
 """Who may publish and subscribe to what on NATS: one user per service, read-only subscribers
-for other systems, an operator for tools (docs/architecture.md, "The bus is a perimeter").
+for other systems, an operator for tools (docs/architecture.md, "Storage").
 
 A service may publish only the events it produces (plus dead letters, requests to other
 services and the JetStream calls its consumers make); nobody but the gateway and ingest can
 announce a file. A subscriber may read every subject of the stream (the public events), with
-its own consumer and inbox, and publish nothing else. The server configuration for the
-embedded NATS, docker compose and Kubernetes is rendered from these tables, so they cannot
-disagree.
+its own consumer and inbox, and publish nothing else. Server configurations are meant to be
+rendered from these tables (`render_authorization`), so that they cannot disagree; the
+embedded NATS, compose and Kubernetes do not use them yet (issue 11, item 6).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flowforge.common.events import (
     AI_ANALYZE,
@@ -83,7 +83,7 @@ class NatsUser:
     # The password as the server checks it: a bcrypt hash ("$2b$..."), plain text (only in
     # files readable by their owner), or "$VARIABLE" taken from the server's environment.
     password: str
-    permissions: Permissions | None = field(default=None)  # None: everything
+    permissions: Permissions | None = None  # None: everything
 
 
 def service_permissions(service: str) -> Permissions:
@@ -168,7 +168,7 @@ def render_authorization(users: list[NatsUser]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def deployment_users(stream: str = "FLOWFORGE") -> list[NatsUser]:
+def deployment_users() -> list[NatsUser]:
     """compose / Kubernetes: each service's password from the server's environment
     (NATS_<SERVICE>_PASSWORD), MinIO's for its bucket notifications, no operator."""
     users = [NatsUser(s, f"$NATS_{s.upper()}_PASSWORD", service_permissions(s)) for s in SERVICES]

@@ -43,10 +43,12 @@ class ObjectStore(ABC):
     def key_of(self, uri: str) -> str:
         """The key of an object this store wrote or was given (an event's `*_uri`): refused
         (`ObjectRefError`, permanent) unless it is in this store and under the lake's data."""
-        return check_data_key(self._key_of(uri), uri)
+        key = self._key_of(uri)
+        return check_data_key(key or "", uri)  # "" (not this store's) is refused too
 
     @abstractmethod
-    def _key_of(self, uri: str) -> str: ...
+    def _key_of(self, uri: str) -> str | None:
+        """The key `uri` names in this store; None when it is not one of this store's."""
 
     @abstractmethod
     def put_file(self, key: str, path: Path) -> None: ...
@@ -107,14 +109,14 @@ class LocalObjectStore(ObjectStore):
         # "" names the store itself (ingest's drop ledger keys its rows by it).
         return self._path(key).as_uri() if key else self.root.as_uri()
 
-    def _key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str | None:
         if uri.startswith("file://"):
             from urllib.parse import unquote
 
             path = Path(unquote(uri.removeprefix("file://")))
             if path.is_relative_to(self.root):
                 return path.relative_to(self.root).as_posix()
-        return f"?{uri}"  # not one of ours: refused by `key_of`
+        return None
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
@@ -226,9 +228,9 @@ class S3ObjectStore(ObjectStore):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def _key_of(self, uri: str) -> str:
+    def _key_of(self, uri: str) -> str | None:
         prefix = f"s3://{self.bucket}/"
-        return uri.removeprefix(prefix) if uri.startswith(prefix) else f"?{uri}"
+        return uri.removeprefix(prefix) if uri.startswith(prefix) else None
 
     def put_file(self, key: str, path: Path) -> None:
         with self._translated("upload", key):

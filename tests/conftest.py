@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,11 +22,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from flowforge.cli.embedded import Nats, free_port, start_nats, wait_for_port
+from flowforge.common.natsauth import deployment_users
+from flowforge.common.topology import SERVICES
 
 ACK_WAIT = "5"
 S3_SWEEP_SECONDS = 15  # slow enough to tell a notification's run from the sweep's
@@ -172,11 +177,21 @@ def fresh_platform(tmp_path: Path) -> Iterator:
         stop_platform(p)
 
 
+def assert_no_violations(nats_log: Path) -> None:
+    """No service was refused by NATS (its permissions in natsauth lack something it does).
+    Subscribers refused on purpose by a test are not services."""
+    users = "|".join(SERVICES)
+    text = nats_log.read_text(errors="replace")
+    found = re.findall(rf'.*"\$G/user:(?:{users})" - .*Violation.*', text)
+    assert not found, f"NATS refused a service: {found[:5]}"
+
+
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = start_platform(tmp_path_factory.mktemp("local") / "home", {})
     yield p
     stop_platform(p)
+    assert_no_violations(p.home / "logs" / "nats.log")
 
 
 def start_weed(root: Path, access_key: str, secret: str) -> tuple[subprocess.Popen, str]:
@@ -234,7 +249,12 @@ def s3_platform(
 
     base = tmp_path_factory.mktemp("s3")
     (base / "logs").mkdir()
-    nats: Nats = start_nats(base)
+    # The deployments' NATS configuration (compose, Kubernetes): a user per service with the
+    # password from the server's environment, as docker-compose.yml gives it.
+    passwords = {
+        f"NATS_{name.upper()}_PASSWORD": secrets.token_urlsafe(16) for name in (*SERVICES, "minio")
+    }
+    nats: Nats = start_nats(base, users=deployment_users(), env={**os.environ, **passwords})
     admin_url = platform.endpoints["database_url"]
 
     async def create_db() -> None:
@@ -250,6 +270,7 @@ def s3_platform(
         base / "home",
         {
             "NATS_URL": nats.url,
+            **{k: v for k, v in passwords.items() if k != "NATS_MINIO_PASSWORD"},
             "DATABASE_URL": admin_url.rsplit("/", 1)[0] + "/flowforge_s3",
             "S3_ENDPOINT_URL": s3_server["endpoint"],
             "S3_ACCESS_KEY_ID": s3_server["access_key"],
@@ -259,9 +280,12 @@ def s3_platform(
         },
     )
     p.extra.update(s3_server)
+    minio_password = quote(passwords["NATS_MINIO_PASSWORD"], safe="")
+    p.extra["minio_nats_url"] = nats.url.replace("nats://", f"nats://minio:{minio_password}@")
     yield p
     stop_platform(p)
     nats.stop()
+    assert_no_violations(base / "logs" / "nats.log")
 
 
 @pytest.fixture(params=["local", "s3"])

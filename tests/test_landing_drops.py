@@ -80,7 +80,7 @@ def test_a_bucket_drop_announced_by_notification_and_sweep_starts_exactly_one_ru
     put = client.put_object("lake", key, io.BytesIO(body), len(body))
     notification = minio_notification("lake", key, put.etag, len(body))
     for _ in range(2):  # announced twice
-        asyncio.run(_notify(p.endpoints["nats_url"], notification))
+        asyncio.run(_notify(p.extra["minio_nats_url"], notification))  # as MinIO's user
 
     [run] = wait_for_runs(p, dataset, 1, timeout=sweep / 2)  # before any sweep
     assert run["status"] == "succeeded" and run["counts"]["valid"] == 2

@@ -14,10 +14,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge.cli.ports import describe_exit, free_port, wait_for_port  # noqa: F401 - re-exported
+from flowforge.common.natsauth import NatsUser, render_authorization
 
 
 def _bin(name: str) -> str:
@@ -69,10 +71,28 @@ def _wait_for_line(
 NATS_CONFIG = "max_payload: 8MB\n"
 
 
+def write_nats_config(home: Path, users: list[NatsUser] | None) -> Path:
+    """`nats/nats.conf`: the limits, and who may do what when `users` is given (bcrypt
+    hashes only; anonymous clients are refused). Written whole, then moved into place."""
+    store = home / "nats"
+    store.mkdir(parents=True, exist_ok=True)
+    config = store / "nats.conf"
+    text = NATS_CONFIG + (render_authorization(users) if users is not None else "")
+    fresh = store / ".nats.conf.tmp"
+    fresh.write_text(text)
+    fresh.chmod(0o600)
+    fresh.replace(config)
+    return config
+
+
 @dataclass
 class Nats:
     home: Path
     port: int
+    # Who may connect (read again at each start: subscribers come and go); None: anyone
+    # (tests' own servers).
+    users: Callable[[], list[NatsUser]] | list[NatsUser] | None = None
+    env: dict[str, str] | None = None  # the server's environment ($VARIABLE passwords)
     process: subprocess.Popen | None = None
 
     @property
@@ -81,9 +101,8 @@ class Nats:
 
     def launch(self) -> None:
         store = self.home / "nats"
-        store.mkdir(parents=True, exist_ok=True)
-        config = store / "nats.conf"
-        config.write_text(NATS_CONFIG)
+        users = self.users() if callable(self.users) else self.users
+        config = write_nats_config(self.home, users)
         log_path = self.home / "logs" / "nats.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
@@ -95,6 +114,7 @@ class Nats:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=self.env,
             )  # fmt: skip
         _wait_for_line(log_path, offset, "Server is ready", self.process, 30)
 
@@ -110,8 +130,13 @@ class Nats:
         _stop(self.process, ((signal.SIGTERM, 10.0),))
 
 
-def start_nats(home: Path, port: int | None = None) -> Nats:
-    nats = Nats(home, port or free_port())
+def start_nats(
+    home: Path,
+    port: int | None = None,
+    users: Callable[[], list[NatsUser]] | list[NatsUser] | None = None,
+    env: dict[str, str] | None = None,
+) -> Nats:
+    nats = Nats(home, port or free_port(), users, env)
     nats.launch()
     return nats
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from flowforge.cli.embedded import Nats, Postgres, start_nats, start_postgres
 from flowforge.cli.ports import free_port, port_free, remember_port, stable_port
+from flowforge.common.natsauth import NatsUser
 
 NATS_PORT = 4222
 PG_PORT = 5433  # 5432 is the usual system PostgreSQL's
@@ -45,8 +46,15 @@ def start_on_stable_port(
     raise AssertionError("unreachable")
 
 
-def embedded_nats(home: Path, say: Callable[[str], None]) -> Nats:
-    return start_on_stable_port(home, "nats", NATS_PORT, start_nats, say)
+def embedded_nats(
+    home: Path,
+    say: Callable[[str], None],
+    users: Callable[[], list[NatsUser]] | None = None,
+) -> Nats:
+    def launch(home: Path, port: int) -> Nats:
+        return start_nats(home, port, users)
+
+    return start_on_stable_port(home, "nats", NATS_PORT, launch, say)
 
 
 def embedded_postgres(home: Path, say: Callable[[str], None]) -> Postgres:

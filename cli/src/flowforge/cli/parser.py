@@ -281,3 +281,14 @@ def _access_verbs(verbs: _Verbs) -> None:
     state.add_argument("--enable", action="store_true")
     remove = users.add("rm", "flowforge.cli.access:remove_user", "remove a user")
     remove.add_argument("name", metavar="NAME")
+
+    subscribers = verbs.group(
+        "subscribers", "read-only NATS users for systems that follow the events (this machine)"
+    )
+    add_sub = subscribers.add(
+        "add", "flowforge.cli.subscribers:add", "a new subscriber, its password printed once"
+    )
+    add_sub.add_argument("name", metavar="NAME", help="lower-case letters, digits, '-', '_'")
+    subscribers.add("list", "flowforge.cli.subscribers:list_", "every subscriber")
+    rm_sub = subscribers.add("rm", "flowforge.cli.subscribers:remove", "remove, disconnecting it")
+    rm_sub.add_argument("name", metavar="NAME")

@@ -99,8 +99,10 @@ class Supervisor:
         services: tuple[str, ...] = SERVICES,
         command: Callable[[str], list[str]] = service_command,
         on_change: Callable[[], None] = lambda: None,
+        service_env: dict[str, dict[str, str]] | None = None,
     ):
         self.env = env
+        self.service_env = service_env or {}  # per service (its NATS user and password)
         self.home = home
         self.say = say
         self.command = command
@@ -148,6 +150,7 @@ class Supervisor:
         child.log_offset = child.log_path.stat().st_size
         env = {
             **self.env,
+            **self.service_env.get(child.service, {}),
             "FLOWFORGE_REPLICA": str(child.replica),
             "FLOWFORGE_SCRATCH_DIR": str(child.scratch),
         }

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from flowforge.cli.client import console, print_run, upload, wait_for_run
 from flowforge.cli.infra import ConfigError, check_database, embedded_nats, embedded_postgres
+from flowforge.cli.natscreds import configured_service_env, load_credentials
 from flowforge.cli.ports import port_free
 from flowforge.cli.supervisor import StopFlag, Supervisor, child_env, install_signal_handlers
 from flowforge.common.settings import redact_url
@@ -135,10 +136,12 @@ def other_up(home: Path) -> int | None:
     return pid if running else None
 
 
-def write_endpoints(home: Path, url: str, env: dict[str, str], pids: dict) -> None:
+def write_endpoints(
+    home: Path, url: str, env: dict[str, str], pids: dict, nats_url: str | None = None
+) -> None:
     """Where this instance's servers are (`run/endpoints.json`, readable by this user only:
-    a database URL may carry its password), for tools and tests; rewritten when a process
-    is restarted."""
+    a database URL may carry its password, the embedded NATS's URL carries the operator's), for
+    tools and tests; rewritten when a process is restarted."""
     import json
 
     lake = (
@@ -148,7 +151,7 @@ def write_endpoints(home: Path, url: str, env: dict[str, str], pids: dict) -> No
     )
     endpoints = {
         "gateway_url": url,
-        "nats_url": env.get("NATS_URL", ""),
+        "nats_url": nats_url or env.get("NATS_URL", ""),
         "database_url": env.get("DATABASE_URL", ""),
         "lake": lake,
         "logs": str(home / "logs"),
@@ -188,6 +191,8 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
     prepare_home(home, local_lake=not os.environ.get("S3_ENDPOINT_URL"))
     stopping = StopFlag()
     nats = pg = supervisor = None
+    service_env: dict[str, dict[str, str]] = {}
+    operator_url: str | None = None
     install_signal_handlers(stopping.set)
     try:
         overrides = {"FLOWFORGE_HOME": str(home), "FLOWFORGE_PORT": str(port)}
@@ -195,9 +200,15 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
             if warning := check_database(configured):
                 say(f"postgresql  {redact_url(configured)}: {warning}")
         if not os.environ.get("NATS_URL"):
-            nats = embedded_nats(home, say)
+            creds = load_credentials(home)
+            nats = embedded_nats(home, say, lambda: load_credentials(home).users())
             overrides["NATS_URL"] = nats.url
-            say(f"nats        embedded, {nats.url} (JetStream in {home / 'nats'})")
+            service_env = creds.service_env()
+            operator_url = creds.operator_url(nats.url)
+            say(f"nats        embedded, {nats.url} (JetStream in {home / 'nats'}; a user per "
+                f"service, passwords in {creds.path})")  # fmt: skip
+        else:
+            service_env = configured_service_env(dict(os.environ))
         if not configured:
             pg = embedded_postgres(home, say)
             overrides["DATABASE_URL"] = pg.url
@@ -209,8 +220,10 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
             say(f"replicas    {replicas} of each worker")
         env = child_env(dict(os.environ), **overrides)
         url = f"http://127.0.0.1:{port}"
-        supervisor = Supervisor(env, home, say, replicas=replicas)
-        supervisor.on_change = lambda: write_endpoints(home, url, env, supervisor.pids())
+        supervisor = Supervisor(env, home, say, replicas=replicas, service_env=service_env)
+        supervisor.on_change = lambda: write_endpoints(
+            home, url, env, supervisor.pids(), operator_url
+        )
         for name, server in (("nats", nats), ("postgresql", pg)):
             if server is not None:
                 supervisor.watch(name, server)

@@ -24,7 +24,14 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import AckPolicy as JsAckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import (
+    ConsumerConfig,
+    JStream,
+    NatsBroker,
+    NatsMessage,
+    NatsUserPassword,
+    PullSub,
+)
 
 from flowforge.common import metrics, vitals
 from flowforge.common.errors import PermanentError, TransientError
@@ -61,8 +68,13 @@ def stream_for(settings: Settings) -> JStream:
 
 
 def make_broker(settings: Settings, service: str) -> NatsBroker:
+    security = None
+    if settings.nats_user:
+        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        security = NatsUserPassword(settings.nats_user, password)
     return NatsBroker(
         settings.nats_url,
+        security=security,
         name=f"flowforge-{service}",
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,

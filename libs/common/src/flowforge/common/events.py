@@ -44,6 +44,8 @@ AUDIT_RECORDED = "audit.recorded"
 DLQ_PREFIX = "dlq."
 
 # Core-NATS request/reply subjects (never captured by the stream: JetStream would answer them).
+# MinIO's bucket notifications (core NATS, captured by the stream); FLOWFORGE_MINIO_SUBJECT.
+MINIO_SUBJECT = "minio.landing"
 HEALTH_SUBJECT = "flowforge.svc.health.{service}"
 METRICS_SUBJECT = "flowforge.svc.metrics.{service}"
 AI_ANALYZE = "ai.analyze"

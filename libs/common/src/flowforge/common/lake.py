@@ -50,7 +50,8 @@ class ObjectRefError(BadInputError):
 
 
 def check_data_key(key: str, shown: str | None = None) -> str:
-    """`key` if it names an object under the lake's data prefixes; else a clear refusal."""
+    """`key` if it names an object under the lake's data prefixes; else a clear refusal
+    (naming the key, or `shown` when that says more; never a server's absolute path)."""
     parts = key.split("/")
     if (
         not key.startswith(DATA_PREFIXES)

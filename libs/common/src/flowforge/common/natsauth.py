@@ -28,6 +28,7 @@ from flowforge.common.events import (
     INGEST_FAILED,
     JOB_REQUESTED,
     METRICS_SUBJECT,
+    MINIO_SUBJECT,
     PROGRESS_SUBJECT,
     QUALITY_CHECKED,
     QUALITY_FAILED,
@@ -53,7 +54,13 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
     "gateway": (FILE_LANDED, JOB_REQUESTED, AUDIT_RECORDED),
 }
 # Core-NATS subjects a service answers besides `flowforge.svc.<service>.*`.
-ANSWERS: dict[str, tuple[str, ...]] = {"ai": (AI_ANALYZE,), "gateway": (PROGRESS,)}
+# (Ingest hears MinIO's bucket notifications; with FLOWFORGE_MINIO_SUBJECT changed, the server
+# configuration must follow.)
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "ai": (AI_ANALYZE,),
+    "gateway": (PROGRESS,),
+    "ingest": (MINIO_SUBJECT,),
+}
 # JetStream calls no service needs: the stream's history is not theirs to erase.
 DESTRUCTIVE = (
     "$JS.API.STREAM.DELETE.>",
@@ -172,7 +179,7 @@ def deployment_users() -> list[NatsUser]:
     """compose / Kubernetes: each service's password from the server's environment
     (NATS_<SERVICE>_PASSWORD), MinIO's for its bucket notifications, no operator."""
     users = [NatsUser(s, f"$NATS_{s.upper()}_PASSWORD", service_permissions(s)) for s in SERVICES]
-    minio = Permissions(publish=("minio.landing", "_INBOX.>"), subscribe=("_INBOX.>",))
+    minio = Permissions(publish=(MINIO_SUBJECT, "_INBOX.>"), subscribe=("_INBOX.>",))
     users.append(NatsUser("minio", "$NATS_MINIO_PASSWORD", minio))
     return users
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flowforge.common.events import MINIO_SUBJECT
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx"}
 
 
@@ -14,6 +16,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias="NATS_URL")
+    # This process's NATS user (one per service, docs/architecture.md "Bus permissions"); the
+    # embedded NATS of `up` refuses anonymous clients.
+    nats_user: str | None = Field(None, validation_alias="NATS_USER")
+    nats_password: SecretStr | None = Field(None, validation_alias="NATS_PASSWORD")
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/flowforge", validation_alias="DATABASE_URL"
     )
@@ -71,7 +77,7 @@ class Settings(BaseSettings):
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")
-    minio_subject: str = Field("minio.landing", validation_alias="FLOWFORGE_MINIO_SUBJECT")
+    minio_subject: str = Field(MINIO_SUBJECT, validation_alias="FLOWFORGE_MINIO_SUBJECT")
     # Compressed drops are refused past these (zip bombs): absolute size, and unpacked/packed.
     unpack_max_bytes: int = Field(50 * 1024**3, validation_alias="FLOWFORGE_UNPACK_MAX_BYTES")
     unpack_max_ratio: float = Field(100.0, validation_alias="FLOWFORGE_UNPACK_MAX_RATIO")
@@ -104,6 +110,7 @@ class Settings(BaseSettings):
             ("ANTHROPIC_API_KEY", self.anthropic_api_key),
             ("OPENAI_API_KEY", self.openai_api_key),
             ("FLOWFORGE_ADMIN_PASSWORD", self.admin_password),
+            ("NATS_PASSWORD", self.nats_password),
         ):
             if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} is a placeholder; set the real secret")

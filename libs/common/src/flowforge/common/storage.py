@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowforge.common.errors import NotFoundError, TransientError
-from flowforge.common.lake import DATA_PREFIXES, check_data_key
+from flowforge.common.lake import DATA_PREFIXES, ObjectRefError, check_data_key
 from flowforge.common.settings import Settings
 from flowforge.common.telemetry import traced_store
 
@@ -44,7 +44,13 @@ class ObjectStore(ABC):
         """The key of an object this store wrote or was given (an event's `*_uri`): refused
         (`ObjectRefError`, permanent) unless it is in this store and under the lake's data."""
         key = self._key_of(uri)
-        return check_data_key(key or "", uri)  # "" (not this store's) is refused too
+        if not key:
+            # Only the scheme is named: a server path in an error would say where state lives.
+            what = f"a {uri.split('://', 1)[0]}:// URI" if "://" in uri else "a bare path"
+            raise ObjectRefError(
+                f"object reference ({what}) is outside the lake's data: not in this store; refused"
+            )
+        return check_data_key(key)
 
     @abstractmethod
     def _key_of(self, uri: str) -> str | None:

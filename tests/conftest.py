@@ -252,7 +252,8 @@ def s3_platform(
     # The deployments' NATS configuration (compose, Kubernetes): a user per service with the
     # password from the server's environment, as docker-compose.yml gives it.
     passwords = {
-        f"NATS_{name.upper()}_PASSWORD": secrets.token_urlsafe(16) for name in (*SERVICES, "minio")
+        f"NATS_{name.upper()}_PASSWORD": "p" + secrets.token_hex(16)  # NATS: never a number
+        for name in (*SERVICES, "minio")
     }
     nats: Nats = start_nats(base, users=deployment_users(), env={**os.environ, **passwords})
     admin_url = platform.endpoints["database_url"]

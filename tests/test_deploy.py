@@ -23,6 +23,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from flowforge.common.natsauth import deployment_users, render_authorization
+
 try:  # where the list of services lives once the topology module lands on main
     from flowforge.common.topology import SERVICES
 except ImportError:
@@ -37,6 +39,9 @@ WORKERS = [s for s in SERVICES if s != "gateway"]
 FIXED_REPLICAS = {"catalog"}  # why: deploy/k8s/keda.yaml
 POOL_SIZE = 5  # connections per pod: flowforge.common.db.create_pool's max_size
 FAKE_SECRETS = {"POSTGRES_PASSWORD": "a1b2", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s3"}
+NATS_USERS = (*SERVICES, "minio")
+FAKE_NATS = {f"NATS_{u.upper()}_PASSWORD": f"ff{u}" for u in NATS_USERS}
+COMPOSE_ENV = {**FAKE_SECRETS, **FAKE_NATS}
 
 
 # -- kustomize, the few features deploy/k8s uses ------------------------------------------
@@ -84,6 +89,8 @@ def k8s_dir(tmp_path_factory) -> Path:
     shutil.copytree(K8S, copy_dir, ignore=shutil.ignore_patterns("*.env"))
     lines = [f"{k}={v}" for k, v in FAKE_SECRETS.items()]
     (copy_dir / "secrets" / "flowforge.env").write_text("\n".join(lines) + "\n")
+    nats = [f"{k}={v}" for k, v in FAKE_NATS.items()]
+    (copy_dir / "secrets" / "nats.env").write_text("\n".join(nats) + "\n")
     return copy_dir
 
 
@@ -320,19 +327,19 @@ def compose_file(env: dict) -> dict:
 def test_compose_is_valid_against_the_compose_spec():
     schema_file = resources.files("check_jsonschema") / "builtin_schemas/vendor/compose-spec.json"
     schema = json.loads(schema_file.read_text())
-    jsonschema.validate(compose_file(FAKE_SECRETS), schema, cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(compose_file(COMPOSE_ENV), schema, cls=jsonschema.Draft202012Validator)
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "S3_SECRET_ACCESS_KEY"])
+@pytest.mark.parametrize("missing", sorted(COMPOSE_ENV.keys() - {"S3_ACCESS_KEY_ID"}))
 def test_compose_has_no_default_password(missing):
     with pytest.raises(MissingVariable, match=missing):
-        compose_file({k: v for k, v in FAKE_SECRETS.items() if k != missing})
+        compose_file({k: v for k, v in COMPOSE_ENV.items() if k != missing})
     text = COMPOSE.read_text()
     assert not re.search(r"\$\{\w*(PASSWORD|SECRET)\w*:?-", text)
 
 
 def test_compose_checks_the_health_of_every_service_as_kubernetes_does(rendered):
-    services = compose_file(FAKE_SECRETS)["services"]
+    services = compose_file(COMPOSE_ENV)["services"]
     for name, service in services.items():
         if service.get("restart") != "no":  # one-shot jobs have no health to check
             assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
@@ -354,9 +361,84 @@ def compose_cli_works() -> bool:
 
 @pytest.mark.skipif(not compose_cli_works(), reason="the docker compose plugin is not installed")
 def test_docker_compose_config_accepts_the_file():
-    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", **FAKE_SECRETS}
+    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", **COMPOSE_ENV}
     done = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+# -- NATS users ----------------------------------------------------------------------------
+
+
+def _authorization_block(text: str) -> str:
+    """The `authorization { ... }` block of a configuration, dedented."""
+    match = re.search(r"^( *)authorization \{\n.*?^\1\}\n", text, re.M | re.S)
+    assert match, "no authorization block"
+    return "".join(line.removeprefix(match[1]) + "\n" for line in match[0].splitlines())
+
+
+def test_the_deployments_nats_users_are_the_ones_natsauth_renders(rendered):
+    """deploy/nats/nats.conf and deploy/k8s/nats.yaml hold what the permission tables say
+    (regenerate with `python -m flowforge.common.natsauth`)."""
+    expected = render_authorization(deployment_users())
+    assert _authorization_block((ROOT / "deploy/nats/nats.conf").read_text()) == expected
+    k8s_conf = find(rendered, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert _authorization_block(k8s_conf) == expected
+    assert set(re.findall(r"\$(NATS_\w+_PASSWORD)", expected)) == set(FAKE_NATS)
+
+
+def test_compose_gives_each_service_its_own_nats_user():
+    services = compose_file(COMPOSE_ENV)["services"]
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert env["NATS_USER"] == name
+        assert env["NATS_PASSWORD"] == FAKE_NATS[f"NATS_{name.upper()}_PASSWORD"]
+    assert services["nats"]["environment"] == FAKE_NATS
+    minio = services["minio"]["environment"]
+    assert minio["MINIO_NOTIFY_NATS_USERNAME_PRIMARY"] == "minio"
+    assert minio["MINIO_NOTIFY_NATS_PASSWORD_PRIMARY"] == FAKE_NATS["NATS_MINIO_PASSWORD"]
+
+
+def test_kubernetes_gives_each_pod_only_its_own_nats_password(rendered):
+    example = (K8S / "secrets/nats.env.example").read_text()
+    assert set(re.findall(r"^(\w+)=", example, re.M)) == set(FAKE_NATS)
+    assert not [ln for ln in example.splitlines() if re.match(r"^\w+=\S", ln)]
+    for name in SERVICES:
+        (container,) = find(rendered, "Deployment", f"flowforge-{name}")["spec"]["template"][
+            "spec"
+        ]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["NATS_USER"]["value"] == name
+        ref = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "flowforge-nats", "key": f"NATS_{name.upper()}_PASSWORD"}
+        sources = [e.get("secretRef", {}).get("name") for e in container.get("envFrom", [])]
+        assert "flowforge-nats" not in sources  # never every password in every pod
+    (server,) = find(rendered, "StatefulSet", "nats")["spec"]["template"]["spec"]["containers"]
+    given = {e["name"] for e in server["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert given == set(FAKE_NATS)
+
+
+@pytest.mark.parametrize("where", ["compose", "kubernetes"])
+def test_nats_server_accepts_the_deployed_configuration(where, rendered, tmp_path):
+    """`nats-server -t` (check the configuration and exit) with the passwords set, as the
+    server's environment has them; the real server runs this block in tests/conftest.py's
+    s3_platform."""
+    import os
+    import sys
+
+    if where == "compose":
+        conf = (ROOT / "deploy/nats/nats.conf").read_text()
+    else:
+        conf = find(rendered, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    path = tmp_path / "nats.conf"
+    path.write_text(conf)
+    binary = str(Path(sys.executable).parent / "nats-server")
+    env = {**os.environ, **FAKE_NATS, "POD_NAME": "nats-0"}
+    done = subprocess.run([binary, "-c", str(path), "-t"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    missing = {k: v for k, v in env.items() if k != "NATS_GATEWAY_PASSWORD"}
+    done = subprocess.run([binary, "-c", str(path), "-t"], capture_output=True, text=True,
+                          env=missing)  # fmt: skip
+    assert done.returncode != 0  # a missing password stops the server, not an open door

@@ -196,3 +196,7 @@ __all__ = [
     "subscriber_inbox",
     "subscriber_permissions",
 ]
+
+
+if __name__ == "__main__":  # the deployments' block: deploy/nats/nats.conf, deploy/k8s/nats.yaml
+    print(render_authorization(deployment_users()), end="")

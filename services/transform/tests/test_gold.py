@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import ValidRows
-from flowforge.common.models import model_references
+from flowforge.common.models import model_references, sandboxed
 from flowforge.transform.gold import Model, build_model, build_order, refresh_analytics
 
 TOTALS_SQL = (
@@ -167,5 +167,33 @@ def test_a_model_cannot_read_files_outside_its_inputs(tmp_path: Path) -> None:
     model = Model("leak", f"SELECT content FROM read_text('{secret}')", ())
     out = tmp_path / "out" / "leak.parquet"
     out.parent.mkdir()
-    with pytest.raises(BadInputError, match="leak"):
+    with pytest.raises(BadInputError, match="table function read_text is not allowed"):
         build_model(model, {}, {}, out)
+    # and were the check passed, the sandbox it runs in refuses the file all the same
+    con = sandboxed([out.parent])
+    with pytest.raises(duckdb.Error, match="[Pp]ermission|not allowed|disabled"):
+        con.execute(f"SELECT content FROM read_text('{secret}')").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "read_csv is not allowed"),
+        ("SELECT * FROM orders, read_parquet('s3://b/k.parquet')", "read_parquet is not allowed"),
+        ("SELECT * FROM '/etc/passwd'", "'/etc/passwd' is not a dataset or model name"),
+        ("SELECT * FROM 'https://example.com/x.parquet'", "is not a dataset or model name"),
+        ("SELECT * FROM (SELECT * FROM glob('/root/*'))", "glob is not allowed"),
+    ],
+)
+def test_a_model_check_refuses_file_readers_without_opening_anything(sql: str, problem: str):
+    with pytest.raises(BadInputError, match=problem):
+        model_references(sql)
+
+
+def test_a_model_may_make_rows_and_name_its_own_ctes():
+    sql = (
+        "WITH days AS (SELECT * FROM range(DATE '2026-01-01', DATE '2026-02-01', INTERVAL 1 DAY)"
+        " t(day)) SELECT day, count(o.id) FROM days LEFT JOIN orders o ON o.day = days.day"
+        " CROSS JOIN unnest([1, 2]) u(x) GROUP BY day"
+    )
+    assert model_references(sql) == ["orders"]

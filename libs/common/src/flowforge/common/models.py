@@ -4,6 +4,7 @@ in a sandboxed connection that can touch only the lake files it was given."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,26 +13,81 @@ import duckdb
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import sql_string
 
+# Table functions that make rows instead of reading them: a model may use these. Any other
+# (read_csv, read_parquet, read_text, glob, ...) reads files, and a model reads the lake only
+# through the datasets and models it names.
+ROW_MAKERS = frozenset({"range", "generate_series", "unnest"})
+
+
+def _parse_only() -> duckdb.DuckDBPyConnection:
+    """A connection for looking at SQL: the parser runs, nothing is bound, no file, network
+    or extension can be reached."""
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _walk(node: object, tables: set[str], functions: set[str], ctes: set[str]) -> None:
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "BASE_TABLE":
+            tables.add(str(node.get("table_name", "")))
+        elif kind == "TABLE_FUNCTION":
+            functions.add(str((node.get("function") or {}).get("function_name", "")).lower())
+        for entry in (node.get("cte_map") or {}).get("map", []) if "cte_map" in node else []:
+            ctes.add(str(entry.get("key", "")).lower())
+        for value in node.values():
+            _walk(value, tables, functions, ctes)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, tables, functions, ctes)
+
 
 def model_references(sql: str) -> list[str]:
-    """The tables a model reads; refuses anything but one SELECT statement."""
+    """The tables a model reads; refuses anything but one SELECT statement, and table
+    functions that read files. The SQL is parsed, never bound: nothing it names is opened."""
+    con = _parse_only()
     try:
-        statements = duckdb.connect().extract_statements(sql)
-    except duckdb.Error as exc:
-        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
-    if len(statements) != 1:
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
+        if len(statements) != 1:
+            raise BadInputError(
+                f"a model is one SELECT statement; this SQL has {len(statements)} statements"
+            )
+        if statements[0].type != duckdb.StatementType.SELECT:
+            raise BadInputError(
+                f"a model is a SELECT; this SQL is a {statements[0].type.name} statement"
+            )
+        try:
+            [[tree]] = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchall()
+        except duckdb.Error as exc:
+            raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
+    finally:
+        con.close()
+    parsed = json.loads(tree)
+    if parsed.get("error"):
+        raise BadInputError(f"the model's SQL does not parse: {parsed.get('error_message')}")
+    tables: set[str] = set()
+    functions: set[str] = set()
+    ctes: set[str] = set()
+    _walk(parsed.get("statements", []), tables, functions, ctes)
+    if readers := sorted(functions - ROW_MAKERS):
         raise BadInputError(
-            f"a model is one SELECT statement; this SQL has {len(statements)} statements"
+            f"a model reads datasets and models by name, not files: table function "
+            f"{', '.join(readers)} is not allowed (allowed: {', '.join(sorted(ROW_MAKERS))})"
         )
-    if statements[0].type != duckdb.StatementType.SELECT:
+    names = {t.lower() for t in tables} - ctes
+    if odd := sorted(n for n in names if not n.replace("_", "a").isalnum()):
         raise BadInputError(
-            f"a model is a SELECT; this SQL is a {statements[0].type.name} statement"
+            f"a model reads datasets and models by name; {', '.join(map(repr, odd))} is not "
+            "a dataset or model name (files are not read directly)"
         )
-    try:
-        names = duckdb.get_table_names(sql)
-    except duckdb.Error as exc:
-        raise BadInputError(f"the model's SQL does not parse: {exc}") from exc
-    return sorted({n.lower() for n in names})
+    return sorted(names)
 
 
 def sandboxed(paths: Iterable[Path], *, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:

@@ -149,3 +149,42 @@ def test_an_event_pointing_at_the_state_folder_fails_its_run_unread(platform):
         assert str(platform.home) not in json.dumps(run)  # no absolute server path either
     assert not list((platform.home / "bronze").glob(f"{dataset}/**/*.parquet"))
     assert os.stat(platform.home / "nats.credentials.json").st_mode & 0o077 == 0
+
+
+BROKEN_FILES = {
+    "sheet.xlsx": b"PK\x03\x04 not really a workbook",
+    "table.parquet": b"PAR1 truncated",
+    "rows.json": b'[{"a": 1}, {"a": ',
+    "packed.csv.gz": b"\x1f\x8b\x08\x00 broken gzip",
+    "archive.zip": b"PK\x05\x06" + b"\x00" * 10,
+    "data.csv": b"a,b\n1,2\n",
+}
+
+
+def test_no_answer_or_error_shows_a_server_path(platform):
+    """Runs that fail inside parsers (whose messages name the file they read) and every
+    listing a client sees: no absolute path of the server in any of them."""
+    dataset = f"paths_{uuid.uuid4().hex[:6]}"
+    runs = [platform.land(content, name, dataset=dataset) for name, content in BROKEN_FILES.items()]
+    assert sum(r["status"] == "failed" for r in runs) >= 4, runs
+    answers = [json.dumps(runs)]
+    with platform.client() as c:
+        for path in (
+            "/api/v1/runs?limit=50",
+            f"/api/v1/datasets/{dataset}",
+            f"/api/v1/datasets/{dataset}/schema",
+            f"/api/v1/datasets/{dataset}/sample?layer=bronze",
+            f"/api/v1/datasets/{dataset}/lineage",
+            "/api/v1/datasets",
+            "/api/v1/models",
+            "/healthz",
+            "/readyz",
+            "/openapi.json",
+            "/api/v1/nope",
+            f"/api/v1/runs/{runs[0]['run_id']}/rejected",
+            f"/api/v1/runs/{runs[0]['run_id']}/events",
+        ):
+            answers.append(f"{path} {c.get(path).text}")
+    home = str(platform.home.resolve())
+    leaks = [a[:300] for a in answers if home in a or "/tmp/" in a or str(platform.home) in a]
+    assert not leaks, leaks

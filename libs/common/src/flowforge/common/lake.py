@@ -66,6 +66,16 @@ def check_data_key(key: str, shown: str | None = None) -> str:
     return key
 
 
+def public_location(uri: str, root: str) -> str:
+    """`uri` as a client may see it: an object store's URI as is; a local lake's `file:` URI
+    (under `root`, the store's own URI) as its key within the lake, since a server's absolute
+    paths are not shown."""
+    if not uri.startswith("file:"):
+        return uri
+    root = root.rstrip("/") + "/"
+    return uri[len(root) :] if uri.startswith(root) else ""
+
+
 def upload_key(run_id: str, filename: str) -> str:
     """Where the gateway keeps an uploaded file (announced directly, so not in the drop zone)."""
     return f"uploads/{run_id}/{Path(filename).name}"

@@ -95,7 +95,11 @@ class ColumnPublic(BaseModel):
 
 class LayerPublic(BaseModel):
     layer: str
-    location: str
+    location: str = Field(
+        description="Where the layer's objects are: `s3://bucket/<layer>/<dataset>/` on S3; "
+        "the same key prefix (`<layer>/<dataset>/`) in a local lake folder, whose place on the "
+        "server is not shown"
+    )
     version: int
     row_count: int
     columns: int

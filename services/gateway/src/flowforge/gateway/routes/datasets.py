@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from flowforge.common import lake
 from flowforge.common.errors import NotFoundError
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
@@ -28,12 +29,18 @@ router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 Layer = Literal["bronze", "silver"]
 
 
-def _public(name: str, recorded: dict[str, Any] | None, config: dict[str, Any] | None):
+def _public(
+    name: str, recorded: dict[str, Any] | None, config: dict[str, Any] | None, root: str
+) -> DatasetPublic:
     recorded = recorded or {}
+    layers = {
+        layer: {**entry, "location": lake.public_location(entry.get("location") or "", root)}
+        for layer, entry in (recorded.get("layers") or {}).items()
+    }
     return DatasetPublic(
         name=name,
         key=list((config or {}).get("key") or []),
-        layers=recorded.get("layers") or {},
+        layers=layers,
         runs=recorded.get("runs") or 0,
         last_run=recorded.get("last_run"),
     )
@@ -65,7 +72,9 @@ async def list_datasets(
         extra = await gw.owners.ingest.ask("datasets.list", names=missing)
         config.update({d["name"]: d for d in extra["datasets"]})
     page = next_page(request, response, names[-1] if more and names else None)
-    return DatasetList(datasets=[_public(n, by_name.get(n), config.get(n)) for n in names], **page)
+    root = gw.store.uri("")
+    found = [_public(n, by_name.get(n), config.get(n), root) for n in names]
+    return DatasetList(datasets=found, **page)
 
 
 async def require(gw: Gateway, name: str) -> tuple[dict | None, dict]:
@@ -82,7 +91,7 @@ async def require(gw: Gateway, name: str) -> tuple[dict | None, dict]:
 
 @router.get("/{name}", response_model=DatasetPublic)
 async def get_dataset(name: DatasetName, gw: GatewayDep) -> DatasetPublic:
-    return _public(name, *await require(gw, name))
+    return _public(name, *await require(gw, name), gw.store.uri(""))
 
 
 @router.put("/{name}/contract", response_model=ContractPublic)

@@ -188,3 +188,39 @@ def test_no_answer_or_error_shows_a_server_path(platform):
     home = str(platform.home.resolve())
     leaks = [a[:300] for a in answers if home in a or "/tmp/" in a or str(platform.home) in a]
     assert not leaks, leaks
+
+
+def test_the_documented_example_subscriber_receives_gold_ready(platform, tmp_path):
+    """docs/subscribers.md's example, run as written (its name made unique) against a
+    subscriber made with the CLI: it prints the model that a landed file rebuilt."""
+    import re
+    import time
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "subscribers.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", doc, re.S)
+    name = f"loader-{uuid.uuid4().hex[:6]}"
+    code = code.replace('NAME = "warehouse-loader"', f'NAME = "{name}"')
+    made = json.loads(cli(platform, "subscribers", "add", name, "--json").stdout)
+    model = f"by_kind_{uuid.uuid4().hex[:6]}"
+    dataset = f"kinds_{uuid.uuid4().hex[:6]}"
+    script = tmp_path / "subscriber.py"
+    script.write_text(code)
+    env = {**os.environ, "NATS_URL": made["url"], "FLOWFORGE_NATS_PASSWORD": made["password"]}
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:
+        process = subprocess.Popen([sys.executable, str(script)], stdout=fh, stderr=fh, env=env)
+    try:
+        platform.land(b"kind,n\na,1\nb,2\n", "kinds.csv", dataset=dataset)
+        with platform.client() as c:
+            sql = f"SELECT kind, sum(n) AS n FROM {dataset} GROUP BY kind"
+            created = c.post("/api/v1/models", json={"name": model, "sql": sql})
+            assert created.status_code == 201, created.text
+        deadline = time.monotonic() + 60
+        while model not in out.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, out.read_text()
+            time.sleep(0.5)
+        assert model in out.read_text(), out.read_text()
+    finally:
+        process.terminate()
+        process.wait(10)

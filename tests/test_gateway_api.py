@@ -120,6 +120,20 @@ def test_service_logs_are_structured_and_carry_the_run_id(platform):
     assert mine and all(line["service"] == "transform" for line in mine)
 
 
+def test_a_chosen_dataset_name_is_used_as_given_or_refused(platform):
+    """Case and separators may differ; anything else normalisation would change is refused,
+    so `a;drop table x` never lands in `a_drop_table_x` (or in any existing dataset)."""
+    accepted = platform.upload(b"x\n1\n", "f.csv", dataset="Chosen-Name 2")
+    assert accepted["dataset"] == "chosen_name_2"
+    for bad in ("a;drop table x", "2024", "x" * 64, "naïve", "../orders"):
+        with platform.client() as c:
+            response = c.post("/api/v1/files", files={"file": ("f.csv", b"x\n1\n")},
+                              data={"dataset": bad})  # fmt: skip
+        assert response.status_code == 400, (bad, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "invalid dataset name" in response.json()["detail"]
+
+
 def test_unsafe_upload_names_are_made_safe(platform):
     for name in ("..", ".", "../../etc/passwd", "a\x00b.csv"):
         accepted = platform.upload(b"x\n1\n", name, dataset="unsafe_names", force="true")

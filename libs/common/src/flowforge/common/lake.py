@@ -25,6 +25,23 @@ def normalise_name(raw: str) -> str:
     return text[:63]
 
 
+def given_name(raw: str, what: str = "dataset") -> str:
+    """A name someone chose (not derived from a file name): normalised only in case and
+    separators (`Sales Data`, `sales-data`, `SalesData` are `sales_data`). A name that
+    normalisation would change otherwise (`a;drop table x`, `2024`, 70 letters) is refused
+    rather than silently landing in another dataset."""
+    name = normalise_name(raw)
+    split = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", raw.strip())
+    loose = re.sub(r"[\s._-]+", "_", split).strip("_").lower()
+    if not name or loose != name:
+        hint = f" (the nearest valid name is {name!r})" if name else ""
+        raise BadInputError(
+            f"invalid {what} name {raw!r}: use letters, digits and '_' (spaces, '-' and '.' "
+            f"become '_'), starting with a letter, at most 63 characters{hint}"
+        )
+    return check_name(name, what)
+
+
 def check_name(name: str, what: str = "dataset") -> str:
     if not _NAME.match(name):
         raise BadInputError(

@@ -87,7 +87,12 @@ async def upload_file(
     content sent again to the same dataset is answered with the earlier run (200,
     `duplicate_of`) unless that run failed or `force` is set."""
     filename = safe_filename(file.filename)
-    name = lake.check_name(lake.normalise_name(dataset or Path(filename).stem), "dataset")
+    # A chosen name is taken as given (case and separators aside) or refused; a file's stem
+    # is normalised, and the answer says the name used.
+    if dataset:
+        name = lake.given_name(dataset, "dataset")
+    else:
+        name = lake.check_name(lake.normalise_name(Path(filename).stem), "dataset")
     settings = gw.settings
     spooled, size, content_hash = await asyncio.to_thread(
         _spool, file, settings.scratch_dir, settings.upload_limit_bytes

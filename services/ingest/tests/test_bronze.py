@@ -388,3 +388,77 @@ def test_every_duckdb_encoding_file_reads_as_its_real_text(tmp_path: Path) -> No
         assert result.dialect.encoding == encoding, name
         if name == "only_latin1.csv":
             assert "ý" in frame.columns[0] and "э" not in frame.columns[0]
+
+
+# -- a quote opened and never closed (issue 12, item 2) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "open_line", "kept"),
+    [
+        (b'id,name\n1,"abc\n2,def\n3,ghi\n', 2, [(3, "2"), (4, "3")]),
+        (b'id,name,x\n1,"abc\n2,def,3\n3,ghi,4\n', 2, [(3, "2"), (4, "3")]),  # too few fields
+        (b'id,name\r\n1,a\r\n2,"b\r\n3,c\r\n', 3, [(2, "1"), (4, "3")]),
+        (b'id,name\n1,a\n2,"', 3, [(2, "1")]),  # at the very end
+        (b'id,name\n1,"a""b\n2,c\n', 2, [(3, "2")]),  # an escaped quote inside
+    ],
+)
+def test_an_unterminated_quote_rejects_its_line_and_the_lines_after_it_are_read(
+    tmp_path: Path, text: bytes, open_line: int, kept: list[tuple[int, str]]
+) -> None:
+    result, rows, rejected = ingest(tmp_path, text)
+    assert [(r["_source_line"], r["id"]) for r in rows.iter_rows(named=True)] == kept
+    assert rejected["_source_line"].to_list() == [open_line]
+    assert rejected["reason"][0].startswith("unterminated quoted field")
+    assert result.parsed == result.bronze + result.rejected == len(kept) + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'id,name\n1,a\n2,""',  # a closed empty value at the end
+        b'id,name\n1,"a\nb"\n2,c\n',  # a closed value over two lines
+        b'id,name\n1,12"\n',  # a literal quote inside an unquoted value
+        b'id,"name"\n1,"x"',
+    ],
+)
+def test_closed_quotes_at_the_end_are_not_taken_for_open_ones(tmp_path: Path, text: bytes):
+    result, _, rejected = ingest(tmp_path, text)
+    assert result.rejected == 0 and rejected.is_empty()
+
+
+def test_an_unterminated_quote_in_the_header_fails_naming_line_1(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="line 1: unterminated quoted field"):
+        ingest(tmp_path, b'id,"name\n1,abc\n2,def\n')
+
+
+def test_a_record_longer_than_the_limit_names_its_line_and_the_limit(tmp_path: Path) -> None:
+    long_line = b"3," + b"x" * (2 * bronze.BLOCK_SIZE + 1024) + b"\n"  # past two blocks
+    with pytest.raises(BadInputError, match=r"line 4: a record longer than 8 MiB") as caught:
+        ingest(tmp_path, b"id,v\n1,a\n2,b\n" + long_line + b"4,d\n")
+    assert "straddl" not in str(caught.value)
+
+
+def test_after_many_open_quotes_the_rest_is_rejected_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bronze, "MAX_REOPENED", 1)
+    text = b'id,v\n1,"a\n2,b\n\n3,c\n'
+    result, rows, rejected = ingest(tmp_path, text)
+    assert rows.is_empty()
+    assert rejected["_source_line"].to_list() == [2, 3, 5]  # the blank line 4 is not data
+    assert "never closed" in rejected["reason"][1]
+    assert result.parsed == result.rejected == 3
+
+
+@pytest.mark.parametrize("chunk", [3, 4, 5, 1024])
+def test_the_offset_of_a_line_counts_lf_cr_and_crlf_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(bronze, "OFFSET_CHUNK", chunk)
+    path = tmp_path / "x.csv"
+    text = b"a\r\nb\rc\nd" + b"e" * 10 + b"\r\nf\n"
+    path.write_bytes(text)
+    starts = [0, 3, 5, 7, 20, 22]
+    assert [bronze._offset_of_line(path, n) for n in range(1, 7)] == starts
+    assert bronze._offset_of_line(path, 9) == len(text)

@@ -10,6 +10,8 @@ span lines; the header, when present, is line 1.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +26,14 @@ import pyarrow.parquet as pq
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, schema_fingerprint
 from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, sniff
-from flowforge.ingest.lines import LineCounter, RejectedWriter, text_newlines
+from flowforge.ingest.lines import (
+    FLUSH_ROWS,
+    MAX_RAW_CHARS,
+    REJECTED_SCHEMA,
+    LineCounter,
+    RejectedWriter,
+    text_newlines,
+)
 
 BLOCK_SIZE = 8 * 1024 * 1024
 
@@ -50,10 +59,11 @@ class BronzeResult:
 class _CountingFile:
     """A read-only file wrapper reporting bytes read, for progress."""
 
-    def __init__(self, path: Path, progress: Progress | None):
+    def __init__(self, path: Path, progress: Progress | None, start: int = 0):
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._file.seek(start)
         self._progress = progress
-        self._read = 0
+        self._read = start
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
@@ -137,6 +147,62 @@ class _EncodingMismatch(Exception):
     pass
 
 
+# A quote opened and never closed swallows the rest of the file into one value. Such a record
+# is rejected and the lines after it are read again on their own; past this many in one file,
+# the rest is rejected line by line (each re-read costs a pass over the rest of the file).
+MAX_REOPENED = 8
+OFFSET_CHUNK = 4 * 2**20
+UNTERMINATED = "unterminated quoted field: a quote opened on this line is never closed"
+
+
+@dataclass
+class _Sink:
+    """The Bronze file, written across the segments of one file. The last table is held back
+    until the next arrives (or the segment ends): its last record may have to be taken out."""
+
+    path: Path
+    dialect: Dialect
+    names: list[str] | None = None
+    header_raw: list[str] | None = None
+    writer: pq.ParquetWriter | None = None
+    pending: pa.Table | None = None
+    bronze: int = 0
+    blank: int = 0
+
+    def add(self, table: pa.Table) -> None:
+        self.flush()
+        self.pending = table
+
+    def flush(self) -> None:
+        if self.pending is None:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.pending.schema, compression="zstd")
+        self.writer.write_table(self.pending)
+        self.bronze += self.pending.num_rows
+        self.pending = None
+
+    def take_last(self) -> tuple[str, int] | None:
+        """The held-back last record's last value and line (None when nothing is held)."""
+        if self.pending is None or self.pending.num_rows == 0 or not self.names:
+            return None
+        row = self.pending.num_rows - 1
+        value = self.pending.column(len(self.names) - 1)[row].as_py()
+        return value, int(self.pending.column("_source_line")[row].as_py())
+
+    def drop_last(self) -> None:
+        assert self.pending is not None
+        self.pending = self.pending.slice(0, self.pending.num_rows - 1)
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is None:
+            names = self.names or [f"column_{i + 1}" for i in range(self.dialect.columns)]
+            self.names = names
+            self.writer = pq.ParquetWriter(self.path, _bronze_schema(names), compression="zstd")
+        self.writer.close()
+
+
 def _convert(
     source: Path,
     bronze_out: Path,
@@ -147,22 +213,97 @@ def _convert(
     ingested_at: datetime,
     progress: Progress | None,
 ) -> BronzeResult:
-    lines = LineCounter()
-    rejects = RejectedWriter(rejected_out.with_suffix(".spool.parquet"))
+    sink = _Sink(bronze_out, dialect)
+    pieces: list[Path] = []  # rejected records, in line order
+
+    def piece(kind: str) -> Path:
+        return rejected_out.with_suffix(f".{kind}{len(pieces)}.parquet")
+
+    start, first_line, header, reopened = 0, 1, dialect.has_header, 0
+    size = source.stat().st_size
+    try:
+        while True:
+            part = piece("part")
+            line = _segment(
+                source, start, first_line, header, sink, part, source_file, run_id,
+                ingested_at, progress,
+            )  # fmt: skip
+            if part.exists():
+                pieces.append(part)
+            if line is None:
+                break
+            if line == 1 and header:
+                raise BadInputError(
+                    f"{source_file}: line 1: {UNTERMINATED} (in the header, so no column of "
+                    "the file can be named); close the quote or remove it"
+                )
+            start = _offset_of_line(source, line + 1)
+            one = RejectedWriter(piece("open").with_suffix(".spool.parquet"))
+            one.add(line, dialect.columns, 0, _line_text(source, line, dialect), UNTERMINATED)
+            pieces.append(piece("open"))
+            one.write(pieces[-1], LineCounter(), source_file, run_id, resolve=False)
+            reopened += 1
+            if start >= size:
+                break
+            first_line, header = line + 1, False
+            if reopened >= MAX_REOPENED:
+                rest = RejectedWriter(piece("rest").with_suffix(".spool.parquet"))
+                _reject_lines(source, start, first_line, rest, dialect, reopened)
+                pieces.append(piece("rest"))
+                rest.write(pieces[-1], LineCounter(), source_file, run_id, resolve=False)
+                break
+    finally:
+        sink.close()
+    pieces = [p for p in pieces if p.exists()]
+    rejected = _merge_rejected(pieces, rejected_out)
+    result = BronzeResult(dialect=dialect, columns=list(sink.names or []), bronze=sink.bronze,
+                          blank=sink.blank, rejected=rejected)  # fmt: skip
+    result.parsed = result.bronze + result.rejected
+    return result
+
+
+def _segment(
+    source: Path,
+    start: int,
+    first_line: int,
+    header: bool,
+    sink: _Sink,
+    part: Path,
+    source_file: str,
+    run_id: str,
+    ingested_at: datetime,
+    progress: Progress | None,
+) -> int | None:
+    """Read the file from byte `start` (line `first_line`) to its end into the sink; the
+    line of its last record when that record's quote never closes (it is left out)."""
+    dialect = sink.dialect
+    sink.flush()  # what an earlier segment held back is settled
+    lines = LineCounter(first_line)
+    rejects = RejectedWriter(part.with_suffix(".spool.parquet"))
+    invalid = [0, 0, ""]  # rows Arrow refused; the last one's record number and text
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         record = int(row.number) if row.number is not None else -1
         text = row.text or ""
         lines.reject(record, text_newlines(text))
+        invalid[:] = [invalid[0] + 1, record, text]
         if text.strip():  # a blank line is not data: it only takes its line number
             rejects.add(record, row.expected_columns, row.actual_columns, text)
         return "skip"
 
-    reader_file = _CountingFile(source, progress)
+    reader_file = _CountingFile(source, progress, start)
+    good = 0
     try:
         reader = _open_reader(reader_file, dialect, on_invalid)
-        result = _write(reader, bronze_out, dialect, lines, source_file, run_id, ingested_at)
+        good = _write(reader, sink, header, lines, source_file, run_id, ingested_at)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            lines.finish()
+            raise BadInputError(
+                f"{source_file}: line {lines.next_line}: a record longer than "
+                f"{BLOCK_SIZE // 2**20} MiB (the limit of one record) starts here: a very long "
+                "line, a huge quoted value, or a quote opened and never closed"
+            ) from None
         raise _unreadable(exc, dialect, source_file) from exc
     except UnicodeDecodeError as exc:
         raise BadInputError(
@@ -171,9 +312,136 @@ def _convert(
     finally:
         reader_file.close()
 
-    result.rejected = rejects.write(rejected_out, lines, source_file, run_id)
-    result.parsed = result.bronze + result.rejected
-    return result
+    open_line = None
+    last_is_invalid = invalid[0] > 0 and invalid[1] == good + invalid[0]
+    if last_is_invalid:
+        if _ends_in_open_quote(invalid[2], dialect):
+            # Refused for its field count, it is the rest of the file in one value.
+            rejects.discard_last()
+            lines.finish()
+            open_line = int(lines.lines_of(np.asarray([invalid[1]], dtype=np.int64))[0])
+    elif (last := sink.take_last()) is not None:
+        value, line = last
+        if _open_at_end(source, value, dialect):
+            sink.drop_last()
+            open_line = line
+    elif header and sink.header_raw and _open_at_end(source, sink.header_raw[-1], dialect):
+        open_line = 1
+    rejects.write(part, lines, source_file, run_id)
+    return open_line
+
+
+def _open_at_end(source: Path, value: str, dialect: Dialect) -> bool:
+    """Whether `value`, the last value of the file's last record, is a quoted value whose
+    quote never closed: the file ends with the value itself (a closed one ends with its
+    closing quote) right after an opening quote."""
+    quote = dialect.quotechar
+    if not quote:
+        return False
+    codec = "utf-8" if dialect.encoding.startswith("utf-8") else dialect.encoding
+    try:
+        body = value.replace(quote, quote * 2).encode(codec)
+        mark = quote.encode(codec)
+    except (UnicodeError, LookupError):
+        return False
+    size = source.stat().st_size
+    want = len(body) + len(mark) * 3
+    with open(source, "rb") as fh:
+        fh.seek(max(0, size - want))
+        tail = fh.read()
+    if value == "":
+        # `"` at the end opens a value; `""` is a closed empty one.
+        stripped = tail.rstrip(b"\r\n")
+        run = len(stripped) - len(stripped.rstrip(mark))
+        return run % 2 == 1 and stripped.endswith(mark)
+    return tail.endswith(body) and tail[: -len(body)].endswith(mark)
+
+
+def _ends_in_open_quote(text: str, dialect: Dialect) -> bool:
+    """Whether a rejected record's text ends inside a quoted value (Python's csv module,
+    strict, says "unexpected end of data" exactly then)."""
+    if not dialect.quotechar or dialect.quotechar not in text:
+        return False
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, len(text) + 1))
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
+                            quotechar=dialect.quotechar, strict=True):  # fmt: skip
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    finally:
+        csv.field_size_limit(old)
+    return False
+
+
+def _offset_of_line(source: Path, line: int) -> int:
+    """The byte offset where physical `line` starts (CRLF, CR or LF end a line)."""
+    if line <= 1:
+        return 0
+    seen, offset, carry_cr = 0, 0, False
+    with open(source, "rb") as fh:
+        while chunk := fh.read(OFFSET_CHUNK):
+            count = chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if carry_cr and chunk.startswith(b"\n"):
+                count -= 1  # a CRLF split across chunks was counted twice
+            if seen + count >= line - 1:
+                for i, byte in enumerate(chunk):
+                    if byte == 0x0A:
+                        if i == 0 and carry_cr:
+                            continue
+                        seen += 1
+                    elif byte == 0x0D:
+                        if i + 1 < len(chunk) and chunk[i + 1] == 0x0A:
+                            continue  # counted at its LF
+                        seen += 1
+                    if seen == line - 1:
+                        return offset + i + 1
+            seen += count
+            offset += len(chunk)
+            carry_cr = chunk.endswith(b"\r")
+    return offset
+
+
+def _reject_lines(
+    source: Path, start: int, first_line: int, extra: RejectedWriter, dialect: Dialect, n: int
+) -> None:
+    """Reject every line from byte `start` on, each with its number: after `n` quotes left
+    open, the rest of the file cannot be told apart into records."""
+    codec = "utf-8" if dialect.encoding.startswith("utf-8") else dialect.encoding
+    reason = f"not read: {n} quoted fields before this line were never closed"
+    with open(source, "rb") as fh:
+        fh.seek(start)
+        text = io.TextIOWrapper(fh, encoding=codec, errors="replace", newline="")
+        for number, line in enumerate(text, start=first_line):
+            if line.strip():
+                extra.add(number, dialect.columns, 0, line.rstrip("\r\n"), reason)
+
+
+def _merge_rejected(pieces: list[Path], out: Path) -> int:
+    """One rejected file from the pieces (each in line order, one after another)."""
+    if not pieces:
+        return 0
+    if len(pieces) == 1:
+        pieces[0].replace(out)
+        return pq.ParquetFile(out).metadata.num_rows
+    rows = 0
+    with pq.ParquetWriter(out, REJECTED_SCHEMA) as writer:
+        for path in pieces:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=FLUSH_ROWS):
+                writer.write_batch(batch)
+                rows += batch.num_rows
+            path.unlink()
+    return rows
+
+
+def _line_text(source: Path, line: int, dialect: Dialect) -> str:
+    """Physical `line` of the file as text (at most MAX_RAW_CHARS)."""
+    codec = "utf-8" if dialect.encoding.startswith("utf-8") else dialect.encoding
+    with open(source, "rb") as fh:
+        fh.seek(_offset_of_line(source, line))
+        text = io.TextIOWrapper(fh, encoding=codec, errors="replace", newline="")
+        return text.readline(MAX_RAW_CHARS).rstrip("\r\n")
 
 
 def _open_reader(
@@ -221,52 +489,39 @@ def _unreadable(exc: pa.ArrowInvalid, dialect: Dialect, source_file: str) -> Exc
 
 def _write(
     reader: pacsv.CSVStreamingReader,
-    bronze_out: Path,
-    dialect: Dialect,
+    sink: _Sink,
+    header: bool,
     lines: LineCounter,
     source_file: str,
     run_id: str,
     ingested_at: datetime,
-) -> BronzeResult:
-    names: list[str] | None = (
-        None if dialect.has_header else [f"column_{i + 1}" for i in range(dialect.columns)]
-    )
-    writer: pq.ParquetWriter | None = None
+) -> int:
+    """Write the reader's records into the sink; returns how many records it accepted
+    (the header included)."""
+    dialect = sink.dialect
+    if not header and sink.names is None:
+        sink.names = header_names(
+            [f"column_{i + 1}" for i in range(dialect.columns)], set(LINEAGE_COLUMNS)
+        )
     good = 0  # records accepted so far (header included)
-    bronze = blank_lines = 0
-    try:
-        for batch in reader:
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        records = _record_numbers(good, batch.num_rows, lines.rejected)
+        good += batch.num_rows
+        batch, line_numbers, blanks = _without_blank_lines(batch, lines, records)
+        sink.blank += blanks
+        if batch.num_rows == 0:
+            continue
+        if sink.names is None:
+            sink.header_raw = [batch.column(i)[0].as_py() for i in range(batch.num_columns)]
+            sink.names = header_names(sink.header_raw, set(LINEAGE_COLUMNS))
+            batch, line_numbers = batch.slice(1), line_numbers[1:]
             if batch.num_rows == 0:
                 continue
-            records = _record_numbers(good, batch.num_rows, lines.rejected)
-            good += batch.num_rows
-            batch, line_numbers, blanks = _without_blank_lines(batch, lines, records)
-            blank_lines += blanks
-            if batch.num_rows == 0:
-                continue
-            if names is None:
-                names = header_names(
-                    [batch.column(i)[0].as_py() for i in range(batch.num_columns)],
-                    set(LINEAGE_COLUMNS),
-                )
-                batch, line_numbers = batch.slice(1), line_numbers[1:]
-            elif writer is None:
-                names = header_names(names, set(LINEAGE_COLUMNS))
-            table = pa.Table.from_batches([batch]).rename_columns(names)
-            table = _with_lineage(table, line_numbers, source_file, run_id, ingested_at)
-            if writer is None:
-                writer = pq.ParquetWriter(bronze_out, table.schema, compression="zstd")
-            writer.write_table(table)
-            bronze += table.num_rows
-        if writer is None:
-            names = names or [f"column_{i + 1}" for i in range(dialect.columns)]
-            writer = pq.ParquetWriter(bronze_out, _bronze_schema(names), compression="zstd")
-    finally:
-        if writer is not None:
-            writer.close()
-    return BronzeResult(
-        dialect=dialect, columns=list(names or []), bronze=bronze, blank=blank_lines
-    )
+        table = pa.Table.from_batches([batch]).rename_columns(sink.names)
+        sink.add(_with_lineage(table, line_numbers, source_file, run_id, ingested_at))
+    return good
 
 
 def _without_blank_lines(

@@ -47,9 +47,9 @@ def text_newlines(text: str) -> int:
 class LineCounter:
     """Assigns physical line numbers to records, good and rejected, as they come in."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_line: int = 1) -> None:
         self.next_record = 1  # the first record number not yet given a line
-        self.next_line = 1
+        self.next_line = first_line
         self.rejected = array("q")  # record numbers of records not taken as data, increasing
         self.rejected_newlines = array("q")
         self.rejected_lines = array("q")  # filled in as the records are passed
@@ -107,6 +107,12 @@ class RejectedWriter:
         self.count += 1
         if len(self.rows) >= FLUSH_ROWS:
             self._flush()
+
+    def discard_last(self) -> None:
+        """Take back the record added last (still in memory: it was just added)."""
+        if self.rows:
+            self.rows.pop()
+            self.count -= 1
 
     def _flush(self) -> None:
         if not self.rows:

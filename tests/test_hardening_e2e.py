@@ -1,0 +1,51 @@
+"""Pathological files through the real platform (issue 12): each ends in a terminal run
+within a bounded time, with counts that reconcile or a clear error naming the line or the
+limit, while a small file to another dataset still lands in seconds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from flowforge.common.testing import unique
+
+pytestmark = pytest.mark.e2e
+
+
+def reconciles(run: dict) -> None:
+    c = run["counts"]
+    assert c["parsed"] == c["rejected"] + c["bronze"], c
+    assert c["bronze"] == c["duplicates"] + c["silver"], c
+    assert c["silver"] == c["quarantined"] + c["valid"], c
+
+
+def test_a_quote_never_closed_is_one_rejected_line_and_the_rest_is_read(platform):
+    rows = "".join(f"{i},item {i}\n" for i in range(3, 2003))
+    text = f'id,name\n1,fine\n2,"never closed\n{rows}'.encode()
+    run = platform.land(text, "open_quote.csv", dataset=unique("open_quote"))
+    assert run["status"] == "succeeded", run
+    reconciles(run)
+    assert run["counts"]["rejected"] == 1 and run["counts"]["valid"] == 2001
+    with platform.client() as c:
+        rejected = c.get(f"/api/v1/runs/{run['run_id']}/rejected").json()["rows"]
+    assert [(r["line"], r["raw"]) for r in rejected] == [(3, '2,"never closed')]
+    assert rejected[0]["reason"].startswith("unterminated quoted field")
+
+
+def test_a_quote_never_closed_in_the_header_fails_naming_line_1(platform):
+    run = platform.land(b'id,"name\n1,a\n2,b\n', "open_header.csv", dataset=unique("open_hdr"))
+    assert run["status"] == "failed"
+    assert "open_header.csv: line 1: unterminated quoted field" in run["error"], run
+
+
+def test_a_100_mb_line_fails_naming_the_line_and_the_limit_while_others_land(platform):
+    body = b"id,v\n1,a\n2," + b"x" * (100 * 2**20) + b"\n3,c\n"
+    accepted = platform.upload(body, "long_line.csv", dataset=unique("long_line"))
+    began = time.monotonic()
+    small = platform.land(b"id\n1\n", "small.csv", dataset=unique("bystander"))
+    assert small["status"] == "succeeded" and time.monotonic() - began < 30
+    run = platform.wait_run(accepted["run_id"], timeout=120)
+    assert run["status"] == "failed"
+    assert "long_line.csv: line 3: a record longer than 8 MiB" in run["error"], run
+    assert "straddl" not in run["error"]

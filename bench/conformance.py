@@ -100,7 +100,8 @@ def start_platform(home: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "flowforge.cli.main", "up"],
         cwd=REPO,
-        env=platform_env(home, port),
+        # ~1,500 uploads in a few minutes from one key: above the default per-caller rate.
+        env={**platform_env(home, port), "FLOWFORGE_RATE_LIMITS": "upload=100000,lake=100000"},
         stdout=out,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -49,3 +49,22 @@ def test_a_100_mb_line_fails_naming_the_line_and_the_limit_while_others_land(pla
     assert run["status"] == "failed"
     assert "long_line.csv: line 3: a record longer than 8 MiB" in run["error"], run
     assert "straddl" not in run["error"]
+
+
+def test_a_file_with_3000_columns_lands_in_bounded_time_and_blocks_nobody(platform):
+    width = 3000
+    header = ",".join(f"c{i}" for i in range(width))
+    rows = "\n".join(",".join(str((r * width + i) % 97) for i in range(width)) for r in range(5))
+    began = time.monotonic()
+    wide = platform.upload(f"{header}\n{rows}\n".encode(), "wide.csv", dataset=unique("wide"))
+    small = platform.land(b"id\n1\n", "small.csv", dataset=unique("bystander"))
+    assert small["status"] == "succeeded" and time.monotonic() - began < 60
+    run = platform.wait_run(wide["run_id"], timeout=240)
+    elapsed = time.monotonic() - began
+    assert run["status"] == "succeeded", run
+    reconciles(run)
+    assert run["counts"]["valid"] == 5
+    with platform.client() as c:
+        schema = c.get(f"/api/v1/datasets/{run['dataset']}/schema", params={"layer": "silver"})
+    assert len(schema.json()["columns"]) == width
+    print(f"3000 columns: {elapsed:.1f}s to a terminal run")

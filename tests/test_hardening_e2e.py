@@ -68,3 +68,24 @@ def test_a_file_with_3000_columns_lands_in_bounded_time_and_blocks_nobody(platfo
         schema = c.get(f"/api/v1/datasets/{run['dataset']}/schema", params={"layer": "silver"})
     assert len(schema.json()["columns"]) == width
     print(f"3000 columns: {elapsed:.1f}s to a terminal run")
+
+
+def test_a_model_past_its_time_limit_fails_with_the_reason_and_frees_gold(fresh_platform):
+    p = fresh_platform(FLOWFORGE_MODEL_TIMEOUT="3")
+    dataset, slow, fast = unique("limits"), unique("slow"), unique("fast")
+    with p.client() as c:
+        for name, sql in (
+            (slow, f"SELECT count(*) AS n FROM {dataset}, range(100000000) a, range(100000) b"),
+            (fast, f"SELECT count(*) AS n FROM {dataset}"),
+        ):
+            created = c.post("/api/v1/models", json={"name": name, "sql": sql})
+            assert created.status_code == 201, created.text
+    began = time.monotonic()
+    run = p.land(b"id\n1\n2\n", "limits.csv", dataset=dataset)
+    assert time.monotonic() - began < 60
+    gold = next(s for s in run["stages"] if s["name"] == "gold")
+    assert gold["status"] == "failed", run
+    assert "stopped after 3 s, its time limit (FLOWFORGE_MODEL_TIMEOUT)" in gold["error"], gold
+    with p.client() as c:
+        assert c.get(f"/api/v1/models/{fast}/sample").json()["rows"] == [{"n": 2}]
+        assert "time limit" in c.get(f"/api/v1/models/{slow}").json()["last_error"]

@@ -197,3 +197,18 @@ def test_a_model_may_make_rows_and_name_its_own_ctes():
         " CROSS JOIN unnest([1, 2]) u(x) GROUP BY day"
     )
     assert model_references(sql) == ["orders"]
+
+
+def test_a_model_past_its_time_limit_is_interrupted_with_the_reason(tmp_path: Path) -> None:
+    import time
+
+    from flowforge.transform.limits import Deadline
+
+    model = Model("forever", "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, "
+                  "range(100000000) b", ())  # fmt: skip
+    out = tmp_path / "out" / "forever.parquet"
+    out.parent.mkdir()
+    began = time.monotonic()
+    with pytest.raises(BadInputError, match=r"forever.*stopped after 1 s.*FLOWFORGE_MODEL"):
+        build_model(model, {}, {}, out, "b1", Deadline(1.0, "the build", "FLOWFORGE_MODEL_TIMEOUT"))
+    assert time.monotonic() - began < 10

@@ -356,10 +356,15 @@ def test_a_wide_file_is_cleaned_and_typed_column_group_by_column_group(tmp_path)
                 "_ingested_at": [None] * 3, "_run_id": ["r"] * 3}  # fmt: skip
     bronze = tmp_path / "bronze.parquet"
     table = pa.table(columns).cast(
-        pa.schema([*(pa.field(n, pa.string()) for n in list(columns)[:width]),
-                   pa.field("_source_file", pa.string()), pa.field("_source_line", pa.int64()),
-                   pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
-                   pa.field("_run_id", pa.string())])  # fmt: skip
+        pa.schema(
+            [
+                *(pa.field(n, pa.string()) for n in list(columns)[:width]),
+                pa.field("_source_file", pa.string()),
+                pa.field("_source_line", pa.int64()),
+                pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
+                pa.field("_run_id", pa.string()),
+            ]
+        )  # fmt: skip
     )
     pq.write_table(table, bronze)
     result = module.silver_file(bronze, tmp_path / "silver.parquet", [], tmp_path)
@@ -368,3 +373,31 @@ def test_a_wide_file_is_cleaned_and_typed_column_group_by_column_group(tmp_path)
     assert set(result.types.values()) == {"integer"}
     assert out["col_7"].to_list() == [7, 8, None]
     assert out[f"col_{width - 1}"].to_list() == [width - 1, width, None]
+
+
+def test_a_silver_step_past_its_time_limit_stops_with_the_reason(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flowforge.transform import silver as module
+    from flowforge.transform.limits import Deadline, TimeLimitExceeded
+
+    bronze = tmp_path / "bronze.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "a": ["1", "2"],
+                "_source_file": ["f", "f"],
+                "_source_line": [2, 3],
+                "_ingested_at": pa.array([None, None], pa.timestamp("us", tz="UTC")),
+                "_run_id": ["r", "r"],
+            }
+        ),  # fmt: skip
+        bronze,
+    )
+    spent = Deadline(0.001, "the Silver step of sales", "FLOWFORGE_SILVER_TIMEOUT")
+    import time
+
+    time.sleep(0.01)
+    with pytest.raises(TimeLimitExceeded, match="Silver step of sales stopped after 0 s"):
+        module.silver_file(bronze, tmp_path / "s.parquet", [], tmp_path, deadline=spent)

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     behind_proxy: bool = Field(False, validation_alias="FLOWFORGE_BEHIND_PROXY")
     # The first admin's password (deployments); embedded: generated into admin.password.
     admin_password: SecretStr | None = Field(None, validation_alias="FLOWFORGE_ADMIN_PASSWORD")
+    # Time limits (seconds) of one Silver step and of one Gold model build: past them the work
+    # is interrupted and the run (or the model) fails with the reason, so one pathological
+    # file or model cannot hold a worker indefinitely.
+    silver_timeout_seconds: float = Field(900.0, gt=0, validation_alias="FLOWFORGE_SILVER_TIMEOUT")
+    model_timeout_seconds: float = Field(300.0, gt=0, validation_alias="FLOWFORGE_MODEL_TIMEOUT")
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")

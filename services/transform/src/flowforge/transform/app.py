@@ -40,6 +40,8 @@ def _deps(rt: Runtime) -> Deps:
         scratch=rt.settings.scratch_dir,
         gold_lock=GoldLock(rt.pool),
         specs=SilverSpecs(rt.pool),
+        silver_timeout=rt.settings.silver_timeout_seconds,
+        model_timeout=rt.settings.model_timeout_seconds,
     )
 
 

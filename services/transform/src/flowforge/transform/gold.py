@@ -15,6 +15,7 @@ import duckdb
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import GOLD_BUILD_ID_KEY, ValidRows, sql_list, sql_string
 from flowforge.common.models import model_references, quote_identifier, sandboxed
+from flowforge.transform.limits import Deadline, TimeLimitExceeded
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def build_model(
     built: dict[str, Path],
     out: Path,
     build_id: str = "",
+    deadline: Deadline | None = None,
 ) -> BuiltModel:
     """Run one model's SQL with its inputs bound as views; write the result to `out`, with
     `build_id` in the file's metadata (`GOLD_BUILD_ID_KEY`) so a reader can tell builds apart.
@@ -67,13 +69,17 @@ def build_model(
     con = sandboxed([*inputs, out])
     try:
         _bind_inputs(con, model, datasets, built)
+        deadline = deadline or Deadline.none()
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
-            con.execute(
-                f"COPY (SELECT * FROM __model) TO {sql_string(str(out))}"
-                f" (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{GOLD_BUILD_ID_KEY}:"
-                f" {sql_string(build_id)}}})"
-            )
+            with deadline.interrupting(con):
+                con.execute(
+                    f"COPY (SELECT * FROM __model) TO {sql_string(str(out))}"
+                    f" (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{GOLD_BUILD_ID_KEY}:"
+                    f" {sql_string(build_id)}}})"
+                )
+        except TimeLimitExceeded as exc:
+            raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
         except duckdb.Error as exc:
             raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
         info = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})").fetchone()

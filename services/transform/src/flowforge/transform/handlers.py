@@ -29,6 +29,7 @@ from flowforge.common.lake import ValidRows, schema_fingerprint
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
+from flowforge.transform.limits import Deadline
 from flowforge.transform.silver import SilverFileResult, silver_file
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,17 @@ class Deps:
     scratch: Path
     gold_lock: GoldLock
     specs: SilverSpecs
+    silver_timeout: float | None = None  # seconds; None: no limit
+    model_timeout: float | None = None
 
 
 def _to_silver(
-    files: LakeFiles, event: BronzeReady, scratch: Path, pinned: dict[str, str], declared: dict
+    files: LakeFiles,
+    event: BronzeReady,
+    scratch: Path,
+    pinned: dict[str, str],
+    declared: dict,
+    timeout: float | None = None,
 ) -> SilverFileResult:
     bronze = files.path(files.store.key_of(event.bronze_uri))
     key = lake.silver_key(event.dataset, event.run_id)
@@ -60,6 +68,9 @@ def _to_silver(
         pinned,
         types=dict(declared.get("types") or {}),
         renames=dict(declared.get("renames") or {}),
+        deadline=Deadline(
+            timeout, f"the Silver step of {event.dataset}", "FLOWFORGE_SILVER_TIMEOUT"
+        ),
     )
     files.commit(key, out)
     return result
@@ -70,7 +81,9 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
     started = utcnow()
     pinned = await deps.batches.pinned_specs(event.dataset)
     declared = await deps.specs.get(event.dataset)
-    result = await asyncio.to_thread(_to_silver, deps.files, event, deps.scratch, pinned, declared)
+    result = await asyncio.to_thread(
+        _to_silver, deps.files, event, deps.scratch, pinned, declared, deps.silver_timeout
+    )
     for column, spec in result.specs.items():
         if column in pinned and pinned[column] != spec:
             log.warning(
@@ -312,7 +325,10 @@ async def _build_one(
     build_id = uuid.uuid4().hex
     rows = {d: i.rows for d, i in inputs.items()}
     try:
-        result = await asyncio.to_thread(build_model, model, rows, built_paths, out, build_id)
+        deadline = Deadline(deps.model_timeout, "the build", "FLOWFORGE_MODEL_TIMEOUT")
+        result = await asyncio.to_thread(
+            build_model, model, rows, built_paths, out, build_id, deadline
+        )
     except BadInputError as exc:
         return str(exc)
     await asyncio.to_thread(deps.files.commit, key, out)

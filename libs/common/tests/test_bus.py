@@ -9,6 +9,7 @@ Prometheus middleware counts it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import SimpleNamespace
 
@@ -304,3 +305,21 @@ async def test_consumer_lag_is_read_for_each_durable_the_service_binds():
     assert REGISTRY.get_sample_value("flowforge_consumer_pending", labels) == 12
     assert REGISTRY.get_sample_value("flowforge_consumer_ack_pending", labels) == 2
     assert REGISTRY.get_sample_value("flowforge_consumer_redelivered", labels) == 1
+
+
+async def test_the_gate_runs_datasets_side_by_side_and_one_dataset_in_order():
+    from flowforge.common.bus import Gate
+
+    gate = Gate(workers=2)
+    log: list[str] = []
+
+    async def work(dataset: str, name: str, seconds: float) -> None:
+        async with gate.turn(dataset):
+            log.append(f"start {name}")
+            await asyncio.sleep(seconds)
+            log.append(f"end {name}")
+
+    await asyncio.gather(work("a", "a1", 0.3), work("a", "a2", 0.01), work("b", "b1", 0.05))
+    # b1 ran while a1 was going; a2 waited for a1 although it was short.
+    assert log.index("end b1") < log.index("end a1") < log.index("start a2")
+    assert not gate._datasets  # nothing kept for datasets no longer in hand

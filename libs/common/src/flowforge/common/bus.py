@@ -160,6 +160,34 @@ def decide(exc: BaseException | None, delivery: int, settings: Settings) -> Ack 
     return Nak(backoff_seconds(delivery))
 
 
+class Gate:
+    """How one consumer's messages share a process: up to `workers` handled at once, one at a
+    time per dataset (a batch never overtakes an earlier one of its dataset), so one dataset's
+    long batch holds back only its own. FastStream takes up to `held` messages at once
+    (`max_workers`); those waiting for their dataset or a worker keep their ack deadline alive
+    (heartbeats), so they are not redelivered meanwhile."""
+
+    def __init__(self, workers: int, held: int | None = None):
+        self.workers = asyncio.Semaphore(max(workers, 1))
+        self.held_limit = held or max(workers, 1) * 4
+        self._datasets: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, dataset: str):
+        lock, users = self._datasets.get(dataset, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._datasets[dataset] = (lock, users + 1)
+        try:
+            async with lock, self.workers:
+                yield
+        finally:
+            lock, users = self._datasets[dataset]
+            if users <= 1:
+                del self._datasets[dataset]
+            else:
+                self._datasets[dataset] = (lock, users - 1)
+
+
 def consume(
     broker: NatsBroker,
     event_type: type[Event],
@@ -177,6 +205,7 @@ def consume(
     stage's `*.failed` event is published so the run shows as failed with the reason.
     """
     subject = subject or event_type.SUBJECT
+    gate = Gate(settings.concurrency)
     durable = durable or f"{service}--{subject.replace('.', '-').replace('>', 'all')}"
 
     @broker.subscriber(
@@ -195,9 +224,11 @@ def consume(
         ack_policy=AckPolicy.MANUAL,
         decoder=raw_body,
         title=f"{service}:{subject}",
+        # Messages taken at once; the gate lets `concurrency` of them work, one per dataset.
+        max_workers=gate.held_limit,
     )
     async def _on_message(body: bytes, msg: NatsMessage) -> None:
-        await _handle(broker, msg, event_type, handler, service, settings, stage, durable)
+        await _handle(broker, msg, event_type, handler, service, settings, stage, durable, gate)
 
 
 async def raw_body(msg: Any) -> bytes:
@@ -214,6 +245,7 @@ async def _handle(
     settings: Settings,
     stage: str | None,
     durable: str,
+    gate: Gate | None = None,
 ) -> None:
     subject = msg.raw_message.subject
     delivery = _delivery_count(msg)
@@ -228,10 +260,11 @@ async def _handle(
         try:
             if delivery > transient_budget(settings):
                 raise PermanentError(f"gave up after {delivery - 1} deliveries")
-            log.info("handling %s (delivery %d)", subject, delivery)
-            outputs = await handler(event)
-            for out in outputs:
-                await publish(broker, out, settings)
+            async with gate.turn(event.dataset) if gate else contextlib.nullcontext():
+                log.info("handling %s (delivery %d)", subject, delivery)
+                outputs = await handler(event)
+                for out in outputs:
+                    await publish(broker, out, settings)
         finally:
             run_id_var.reset(token)
         await msg.ack()

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         60.0, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")
     )
     max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
+    # Messages of one consumer a process handles at once (one per dataset at a time): a long
+    # batch of one dataset does not hold back the others'.
+    concurrency: int = Field(2, ge=1, le=64, validation_alias="FLOWFORGE_CONCURRENCY")
     log_level: str = Field("INFO", validation_alias="FLOWFORGE_LOG_LEVEL")
     log_format: str = Field("json", validation_alias="FLOWFORGE_LOG_FORMAT")
     # The ops server (/livez, /readyz, /metrics) of a worker; 0 picks a free port and writes it

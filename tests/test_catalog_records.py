@@ -70,3 +70,35 @@ async def _record_in(order: str, dsn: str) -> tuple[bool, int, int]:
 def test_a_promoted_batch_stays_promoted_whatever_order_its_events_arrive(platform, order):
     promoted, rows, asset_rows = asyncio.run(_record_in(order, platform.endpoints["database_url"]))
     assert (promoted, rows, asset_rows) == (True, 7, 7)
+
+
+async def _dead_letters(dsn: str) -> dict[str, str]:
+    """A run's Silver batch, then two consumers of `bronze.ready` giving up on it: ai's
+    (profiling) and transform's (the Silver step)."""
+    from flowforge.common.events import DeadLettered
+
+    dataset, run_id = f"dlq_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    silver, _ = events(dataset, run_id)
+    pool = await create_pool(dsn, max_size=2)
+    try:
+        await record(silver, pool)
+        states = {}
+        for consumer, error in (("ai--bronze-ready", "profile too large"),
+                                ("transform--bronze-ready", "silver broke")):  # fmt: skip
+            letter = DeadLettered(run_id=run_id, dataset=dataset, original_subject="bronze.ready",
+                                  error=error, deliveries=5, consumer=consumer)  # fmt: skip
+            await record(letter, pool)
+            row = await pool.fetchrow(
+                "SELECT status, error FROM catalog.stages WHERE run_id = $1 AND name = 'silver'",
+                run_id,
+            )
+            states[consumer] = f"{row['status']}: {row['error']}"
+        return states
+    finally:
+        await pool.close()
+
+
+def test_a_dead_letter_fails_the_stage_only_of_the_consumer_that_performs_it(platform):
+    states = asyncio.run(_dead_letters(platform.endpoints["database_url"]))
+    assert states["ai--bronze-ready"] == "succeeded: None"  # ai's trouble is not Silver's
+    assert states["transform--bronze-ready"].startswith("failed: silver broke")

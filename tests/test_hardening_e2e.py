@@ -94,3 +94,42 @@ def test_a_model_past_its_time_limit_fails_with_the_reason_and_frees_gold(fresh_
     with p.client() as c:
         assert c.get(f"/api/v1/models/{fast}/sample").json()["rows"] == [{"n": 2}]
         assert "time limit" in c.get(f"/api/v1/models/{slow}").json()["last_error"]
+
+
+def ingest_rss_mib(platform) -> float:
+    pid = platform.pid("ingest")
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(ln for ln in fh if ln.startswith("VmHWM:"))  # the peak since start
+    return int(line.split()[1]) / 1024
+
+
+def test_a_workbook_bomb_and_json_nested_100000_deep_fail_at_once_in_bounded_memory(platform):
+    import io
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["id"])
+    raw = io.BytesIO()
+    book.save(raw)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":  # 500 MB of blank XML, ~0.5 MB
+                data = data.replace(b"</worksheet>", b" " * 500_000_000 + b"</worksheet>")
+            dst.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    del data
+    began = time.monotonic()
+    runs = [
+        platform.upload(bomb.getvalue(), "bomb.xlsx", dataset=unique("xlsx_bomb")),
+        platform.upload(b"[" * 100_000 + b"]" * 100_000, "deep.json", dataset=unique("deep")),
+    ]
+    small = platform.land(b"id\n1\n", "small.csv", dataset=unique("bystander"))
+    assert small["status"] == "succeeded"
+    bomb_run, deep_run = (platform.wait_run(r["run_id"], timeout=60) for r in runs)
+    assert time.monotonic() - began < 60
+    assert bomb_run["status"] == "failed" and "refused, this workbook unpacks" in bomb_run["error"]
+    assert deep_run["status"] == "failed" and "nested too deeply" in deep_run["error"]
+    assert ingest_rss_mib(platform) < 1536, "ingest went past its 1.5 GiB budget"

@@ -187,3 +187,58 @@ def test_files_in_formats_it_does_not_land_are_refused_by_name(tmp_path, name, b
 def test_a_csv_whose_values_look_like_markup_is_still_a_csv(tmp_path):
     result, frame, _ = land(tmp_path, "tags.csv", b"tag,count\n<b>,1\n<i>,2\n")
     assert result.bronze == 2 and frame["tag"].to_list() == ["<b>", "<i>"]
+
+
+def inflated_workbook(sheet_bytes: int, declared: int | None = None) -> bytes:
+    """A real workbook whose first sheet is padded with `sheet_bytes` of blank XML (it packs
+    ~1000:1); `declared` makes the zip lie about that sheet's size."""
+    body = workbook({"S": [["id"], [1]]})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", b" " * sheet_bytes + b"</worksheet>")
+            dst.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    raw = out.getvalue()
+    if declared is not None:  # patch the sheet's size in its central directory entry
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            info = z.getinfo("xl/worksheets/sheet1.xml")
+        marker = b"xl/worksheets/sheet1.xml"
+        at = [i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i)]
+        for start in at:
+            name_len = int.from_bytes(raw[start + 28 : start + 30], "little")
+            if raw[start + 46 : start + 46 + name_len] == marker:
+                raw = raw[: start + 24] + declared.to_bytes(4, "little") + raw[start + 28 :]
+        assert info.file_size > declared
+    return raw
+
+
+def test_a_workbook_that_inflates_past_the_limits_is_refused_at_once(tmp_path):
+    import time
+
+    bomb = inflated_workbook(60_000_000)  # ~60 KB that unpacks to 60 MB
+    assert len(bomb) < 200_000
+    began = time.monotonic()
+    with pytest.raises(BadInputError, match="bomb.xlsx: refused, this workbook unpacks to more"):
+        land(tmp_path, "bomb.xlsx", bomb)
+    assert time.monotonic() - began < 1
+
+
+def test_a_workbook_lying_about_its_sizes_is_refused(tmp_path):
+    liar = inflated_workbook(60_000_000, declared=1000)
+    with pytest.raises(BadInputError, match="liar.xlsx: (refused|the workbook is damaged)"):
+        land(tmp_path, "liar.xlsx", liar)
+
+
+def test_json_nested_past_what_can_be_read_is_refused_and_its_ndjson_lines_rejected(tmp_path):
+    with pytest.raises(BadInputError, match="deep.json: JSON nested too deeply"):
+        land(tmp_path, "deep.json", b"[" * 100_000 + b"]" * 100_000)
+    lines = b'{"a": 1}\n' + b'{"x":' * 5000 + b"1" + b"}" * 5000 + b'\n{"a": 2}\n'
+    result, frame, rejects = land(tmp_path, "deep.ndjson", lines)
+    assert frame["a"].to_list() == ["1", "2"]
+    assert rejects["_source_line"].to_list() == [2] and "nested too deeply" in rejects["reason"][0]
+    deep = b'[{"x":' + b'{"x":' * 40 + b"1" + b"}" * 41 + b"]"
+    result, frame, _ = land(tmp_path, "forty.json", deep)
+    [name] = [c for c in frame.columns if c not in LINEAGE]
+    assert name.count("__") == 31 and frame[name][0].startswith('{"x"')  # the rest as JSON

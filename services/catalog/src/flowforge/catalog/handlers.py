@@ -25,12 +25,14 @@ from flowforge.common.events import (
 
 log = logging.getLogger(__name__)
 
-# Which stage a dead-lettered message of a subject belonged to.
-STAGE_OF_SUBJECT = {
-    "file.landed": "ingest",
-    "bronze.ready": "silver",
-    "silver.ready": "quality",
-    "quality.checked": "gold",
+# The stage a dead-lettered message failed: the subject's consumer that performs that stage
+# (durable `<service>--<subject>`). Another consumer of the subject (ai profiling Bronze, say)
+# giving up fails no stage of the run: its own dead letter says what went wrong.
+STAGE_OF_CONSUMER = {
+    ("file.landed", "ingest"): "ingest",
+    ("bronze.ready", "transform"): "silver",
+    ("silver.ready", "quality"): "quality",
+    ("quality.checked", "transform"): "gold",
 }
 
 
@@ -203,8 +205,13 @@ async def _gold(event: GoldReady, r: Records) -> list[Event]:
 
 
 async def _dead_letter(event: DeadLettered, r: Records) -> list[Event]:
-    stage = STAGE_OF_SUBJECT.get(event.original_subject)
-    if stage is None or event.consumer.startswith("catalog"):
+    service = event.consumer.split("--", 1)[0]
+    stage = STAGE_OF_CONSUMER.get((event.original_subject, service))
+    if stage is None:
+        log.warning(
+            "%s gave up on %s of run %s: %s", event.consumer, event.original_subject,
+            event.run_id, event.error,
+        )  # fmt: skip
         return []
     error = f"{event.error} (gave up after {event.deliveries} deliveries)"
     await r.set_stage(event.run_id, stage, "failed", None, error)

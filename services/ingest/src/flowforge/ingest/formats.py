@@ -11,7 +11,7 @@ from flowforge.common.errors import BadInputError
 from flowforge.ingest.bronze import BronzeResult, Progress, csv_to_bronze
 from flowforge.ingest.excel import excel_to_bronze
 from flowforge.ingest.records import json_to_bronze, parquet_to_bronze
-from flowforge.ingest.unpack import is_workbook, unpack
+from flowforge.ingest.unpack import check_workbook, is_workbook, unpack
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 SUPPORTED = (
@@ -61,6 +61,8 @@ def to_bronze(
         head = fh.read(64)
     common = {"source_file": name, "run_id": run_id, "ingested_at": ingested_at}
     if is_workbook(path):
+        check_workbook(path, name, max_bytes=limits.unpack_max_bytes,
+                       max_ratio=limits.unpack_max_ratio)  # fmt: skip
         return excel_to_bronze(path, bronze_out, sheet=sheet, **common)
     if head.startswith(b"PAR1"):
         return parquet_to_bronze(path, bronze_out, arrays=arrays, **common)

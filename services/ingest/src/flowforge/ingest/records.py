@@ -34,6 +34,13 @@ JSON_DOCUMENT_MAX = 512 * 1024 * 1024
 MAX_ARRAY_COLUMNS = 100
 
 
+# Objects nested deeper than this become one column holding the rest as JSON text (names
+# of 32 parts are long enough); a document nested deeper than Python's parser goes (about
+# 1,000 levels) is refused, each NDJSON line of it rejected.
+MAX_FLATTEN_DEPTH = 32
+TOO_DEEP = "JSON nested too deeply to read (more than about 1,000 levels)"
+
+
 def flatten(
     record: dict[str, Any], prefix: str = "", arrays: str = "json"
 ) -> dict[str, str | None]:
@@ -43,10 +50,12 @@ def flatten(
     return out
 
 
-def _put(out: dict[str, str | None], name: str, value: Any, arrays: str) -> None:
-    if isinstance(value, dict):
+def _put(out: dict[str, str | None], name: str, value: Any, arrays: str, depth: int = 1) -> None:
+    if isinstance(value, dict | list) and depth >= MAX_FLATTEN_DEPTH:
+        out[name] = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, dict):
         for key, inner in value.items():
-            _put(out, f"{name}__{key}", inner, arrays)
+            _put(out, f"{name}__{key}", inner, arrays, depth + 1)
     elif value is None:
         out[name] = None
     elif isinstance(value, bool):
@@ -54,7 +63,7 @@ def _put(out: dict[str, str | None], name: str, value: Any, arrays: str) -> None
     elif isinstance(value, list):
         if arrays == "columns":
             for i, item in enumerate(value[:MAX_ARRAY_COLUMNS]):
-                _put(out, f"{name}__{i}", item, arrays)
+                _put(out, f"{name}__{i}", item, arrays, depth + 1)
             if len(value) > MAX_ARRAY_COLUMNS:
                 rest = value[MAX_ARRAY_COLUMNS:]
                 out[f"{name}__more"] = json.dumps(rest, ensure_ascii=False, default=str)
@@ -141,6 +150,9 @@ def _ndjson_records(
             except ValueError as exc:
                 rejects.add(number, 1, 0, line.rstrip("\r\n"), reason=f"not valid JSON: {exc}")
                 continue
+            except RecursionError:
+                rejects.add(number, 1, 0, line.rstrip("\r\n"), reason=TOO_DEEP)
+                continue
             records.append(flatten(value, arrays=arrays))
             lines.append(number)
             if len(records) >= CHUNK_ROWS:
@@ -162,6 +174,8 @@ def _json_document(
         value = json.loads(path.read_text(encoding="utf-8-sig"))
     except ValueError as exc:
         raise BadInputError(f"{name}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise BadInputError(f"{name}: {TOO_DEEP}") from None
     if isinstance(value, dict):
         arrays = [v for v in value.values() if isinstance(v, list)]
         value = arrays[0] if len(arrays) == 1 else [value]

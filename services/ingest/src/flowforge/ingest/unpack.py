@@ -29,6 +29,42 @@ def is_workbook(path: Path) -> bool:
         return "xl/workbook.xml" in archive.namelist()
 
 
+# A workbook's sheets are read into memory whole (fastexcel): past this much unpacked XML a
+# workbook is refused (save the sheet as CSV), whatever the unpack limits allow.
+WORKBOOK_MAX_BYTES = 512 * 1024 * 1024
+
+
+def check_workbook(path: Path, name: str, *, max_bytes: int, max_ratio: float) -> None:
+    """Refuse a workbook whose parts unpack past the limits (an .xlsx is a zip: the same
+    bomb as any other). The declared sizes are checked first; then every part is unpacked
+    and counted (a part larger than it declares fails its CRC), so nothing is trusted."""
+    packed = path.stat().st_size
+    limit = int(min(max_bytes, WORKBOOK_MAX_BYTES, max(packed, 1) * max_ratio))
+
+    def refuse(size: int) -> BadInputError:
+        return BadInputError(
+            f"{name}: refused, this workbook unpacks to more than {limit:,} bytes "
+            f"({size:,} found; a compression bomb, or save the sheet as CSV; limits "
+            "FLOWFORGE_UNPACK_MAX_BYTES / _RATIO, and 512 MiB for a workbook)"
+        )
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            declared = sum(m.file_size for m in members)
+            if declared > limit:
+                raise refuse(declared)
+            real = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while chunk := stream.read(CHUNK):
+                        real += len(chunk)
+                        if real > limit:
+                            raise refuse(real)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise BadInputError(f"{name}: the workbook is damaged: {exc}") from exc
+
+
 def _copy_limited(source, target: Path, name: str, limit: int) -> None:
     written = 0
     with open(target, "wb") as out:

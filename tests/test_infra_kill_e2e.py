@@ -127,3 +127,38 @@ def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(fresh
     assert not any(f.exists() for f in left), left
     assert_finished_once(p, run_id, killed_at)
     assert not [f for f in (p.home / "scratch").iterdir() if f.is_file()]  # all per process
+
+
+def test_while_postgresql_is_down_the_api_answers_503_problems_and_refuses_uploads_cleanly(
+    fresh_platform,
+):
+    """`up` is paused so PostgreSQL stays down: every request that needs the database gets a
+    503 problem (never a 500 or a reset connection), then `up` resumes and all is well."""
+    p = fresh_platform()
+    lock = p.home / "postgres" / "postmaster.pid"
+    postgres = int(lock.read_text().split()[0])
+    os.kill(p.process.pid, signal.SIGSTOP)
+    try:
+        os.kill(postgres, signal.SIGKILL)
+        time.sleep(0.5)
+        with p.client() as c:
+            for path in ("/api/v1/runs", "/api/v1/datasets", "/api/v1/users"):
+                r = c.get(path)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                assert r.headers["content-type"] == "application/problem+json", r.headers
+                assert r.headers["retry-after"], r.headers
+                assert "database" in r.json()["detail"], r.json()
+                assert "Traceback" not in r.text and "asyncpg" not in r.text
+            body = b"id,value\n" + b"".join(b"%d,%d\n" % (i, i * 3) for i in range(400_000))
+            r = c.post(
+                "/api/v1/files", files={"file": ("while_down.csv", body)}, data={"dataset": "down"}
+            )
+            assert r.status_code == 503, r.text
+            assert r.json()["type"] == "/problems/service-unavailable", r.json()
+        assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 503
+    finally:
+        os.kill(p.process.pid, signal.SIGCONT)
+    console_says(p, "postgresql is running again (restart #1)")
+    assert p.land(b"a,b\n1,2\n", "after_outage.csv")["status"] == "succeeded"
+    with p.client() as c:  # the refused upload left no run behind
+        assert c.get("/api/v1/runs", params={"dataset": "down"}).json()["runs"] == []

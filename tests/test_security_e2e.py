@@ -170,3 +170,48 @@ def test_the_cli_makes_a_key_that_works_with_its_role_until_revoked(platform, tm
     assert flowforge("keys", "revoke", created["id"]).returncode == 0
     refused = flowforge("whoami", key=created["key"])
     assert refused.returncode == 4, refused.stdout + refused.stderr
+
+
+def spooled_files(pid: int) -> list[str]:
+    """Files the process has open that were deleted at once: Starlette's spooled uploads."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+@pytest.mark.parametrize("who", ["anonymous", "viewer"])
+def test_an_upload_the_caller_may_not_make_is_refused_before_its_body_is_stored(platform, who):
+    """FastAPI reads a form before it checks access: without the early check an anonymous
+    client could make the gateway spool gigabytes to disk, only to be told 401 at the end."""
+    headers = {"content-type": "multipart/form-data; boundary=XX"}
+    if who == "viewer":
+        with platform.client() as c:
+            key = c.post("/api/v1/keys", json={"name": unique("v"), "role": "viewer"}).json()
+        headers["authorization"] = f"Bearer {key['key']}"
+    gateway = platform.pid("gateway")
+    seen: list[str] = []
+    sent = {"mib": 0}
+
+    def body():
+        yield b'--XX\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        for _ in range(300):
+            sent["mib"] += 1
+            if sent["mib"] in (100, 250):
+                seen.extend(spooled_files(gateway))
+            yield b"1,2\n" * 262_144
+        yield b"\r\n--XX--\r\n"
+
+    response = httpx.post(
+        f"{platform.url}/api/v1/files", content=body(), headers=headers, timeout=120
+    )
+    expected = {"anonymous": 401, "viewer": 403}[who]
+    assert response.status_code == expected, response.text  # an answer, not a reset
+    assert response.headers["content-type"] == "application/problem+json"
+    assert sent["mib"] == 300
+    assert seen == [], f"the gateway stored the refused upload: {seen}"

@@ -163,6 +163,8 @@ def required_role(request: Request) -> str | None:
 
 async def authorize(request: Request) -> None:
     """The one access check of every route: who is asking, and may they."""
+    if getattr(request.state, "authorized", False):
+        return  # checked before the body was read (AuthorizeBeforeBody)
     required = required_role(request)
     if required is None:
         raise Forbidden("no access rule covers this route; it is refused to everyone")
@@ -181,6 +183,7 @@ async def authorize(request: Request) -> None:
     group = rate_group(request)
     if group is not None:
         request.app.state.limiter.check(group, principal.actor)
+    request.state.authorized = True
 
 
 def rate_group(request: Request) -> str | None:

@@ -30,7 +30,13 @@ from flowforge.gateway.bootstrap import ensure_admin
 from flowforge.gateway.deps import Gateway, ProgressBoard
 from flowforge.gateway.identity import Authenticator
 from flowforge.gateway.jobs import JobRunner
-from flowforge.gateway.limits import BodyLimit, HeaderTimeoutProtocol, RateLimiter, parse_rates
+from flowforge.gateway.limits import (
+    AuthorizeBeforeBody,
+    BodyLimit,
+    HeaderTimeoutProtocol,
+    RateLimiter,
+    parse_rates,
+)
 from flowforge.gateway.observability import observe_http
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import PgJobs, PgUploads
@@ -140,8 +146,10 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Innermost first: metrics, audit, time limit; then CORS, host check and body limits
-    around everything."""
+    """Innermost first: the access check before a body is read (so its refusal reaches
+    FastAPI as an HTTP error), metrics, audit, time limit; then CORS, host check and body
+    limits around everything."""
+    app.add_middleware(AuthorizeBeforeBody)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):

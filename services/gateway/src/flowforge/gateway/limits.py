@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from fastapi import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from flowforge.gateway.access import RateLimited
+from flowforge.gateway import problems
+from flowforge.gateway.access import RateLimited, authorize
+
+log = logging.getLogger(__name__)
 
 # Requests per minute per caller (per client address for sign-in), each with that burst.
 DEFAULT_RATES = {"login": 10, "upload": 120, "jobs": 60, "lake": 300}
@@ -64,7 +70,11 @@ def _problem(status: int, slug: str, title: str, detail: str, path: str) -> byte
 
 class BodyLimit:
     """Refuse a request body over its limit as it arrives: with a Content-Length at once, else
-    as soon as the bytes received pass the limit (the rest is never read)."""
+    as soon as the bytes received pass the limit (the rest is never read).
+
+    A request refused for any other reason before its body was read (a bad key, the database
+    down) has the rest of its body read and dropped, up to the limit, before the answer goes
+    out: a client still sending would otherwise see its connection reset, not the answer."""
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], tuple[int, str]]):
         self.app = app
@@ -80,18 +90,27 @@ class BodyLimit:
         if length.isdigit() and int(length) > limit:
             await self._refuse(scope, send, int(length), limit, setting)
             return
-        state = {"seen": 0, "over": False, "started": False}
+        state = {"seen": 0, "over": False, "started": False, "done": False}
 
         async def guarded_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
                 state["seen"] += len(message.get("body", b""))
+                state["done"] = not message.get("more_body", False)
                 if state["seen"] > limit:
                     state["over"] = True
                     return {"type": "http.disconnect"}
+            elif message["type"] == "http.disconnect":
+                state["done"] = True
             return message
 
+        async def drain() -> None:
+            while not (state["done"] or state["over"]):
+                await guarded_receive()
+
         async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not state["started"]:
+                await drain()
             if state["over"]:
                 return  # the refusal below answers instead
             state["started"] = state["started"] or message["type"] == "http.response.start"
@@ -101,7 +120,9 @@ class BodyLimit:
             await self.app(scope, guarded_receive, guarded_send)
         except Exception:
             if not state["over"]:
-                raise
+                await drain()  # the error handler outside answers once the body is in
+                if not state["over"]:
+                    raise
         if state["over"] and not state["started"]:
             await self._refuse(scope, send, state["seen"], limit, setting)
 
@@ -113,6 +134,47 @@ class BodyLimit:
             (b"content-type", b"application/problem+json"), (b"connection", b"close"),
             (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
+
+
+class AuthorizeBeforeBody:
+    """The access check of a request with a body, made from its headers when the route first
+    reads the body (FastAPI reads a form before it runs dependencies): an anonymous or
+    unauthorised upload is refused before a byte of it is spooled to the gateway's disk."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})  # shared with the request the route sees
+        checked = False
+
+        async def checked_receive() -> Message:
+            nonlocal checked
+            if not checked and "route" in scope:  # routed: the route's rule is known
+                checked = True
+                await check(Request(scope))
+            return await receive()
+
+        await self.app(scope, checked_receive, send)
+
+
+async def check(request: Request) -> None:
+    try:
+        await authorize(request)
+    except Exception as exc:  # noqa: BLE001 - answered as the route's own check would be
+        response = await problems.answer(request, exc)
+        if response is None:
+            log.exception("the access check of %s %s failed", request.method, request.url.path)
+            raise HTTPException(500, "internal error in the access check") from exc
+        # Raised as an HTTP error: FastAPI passes those through its body reading as they are.
+        detail = json.loads(response.body)["detail"]
+        raise HTTPException(response.status_code, detail, dict(response.headers)) from exc
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class HeaderTimeoutProtocol(H11Protocol):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from flowforge.common.bus import is_transient
 from flowforge.common.errors import (
     BadInputError,
     ConflictError,
@@ -100,21 +101,70 @@ def allowed_methods(request: Request) -> list[str]:
 HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 
 
+UNREACHABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+DEPENDENCIES = (("/asyncpg/", "database"), ("/minio/", "object store"),
+                ("/pyarrow/", "object store"), ("/nats/", "message bus"))  # fmt: skip
+
+
+def dependency_of(exc: BaseException) -> str:
+    """Which dependency failed, from the innermost library frame the error passed through."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    for filename in reversed(frames):
+        for marker, name in DEPENDENCIES:
+            if marker in filename:
+                return name
+    return "database" if "asyncpg" in type(exc).__module__ else "service it depends on"
+
+
 def slug_of(exc: FlowForgeError) -> str:
     return next((slug for kind, slug in DOMAIN if isinstance(exc, kind)), "bad-request")
+
+
+async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+    elif isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer realm="flowforge"'}
+    return problem(slug_of(exc), str(exc), request, headers=headers)
+
+
+async def unreachable(request: Request, exc: Exception) -> JSONResponse:
+    what = dependency_of(exc)
+    log.warning(
+        "%s %s: %s unreachable (%s)", request.method, request.url.path, what, type(exc).__name__
+    )
+    return problem(
+        "service-unavailable",
+        f"the {what} is not reachable right now; try again shortly",
+        request,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def answer(request: Request, exc: Exception) -> JSONResponse | None:
+    """The problem a route's handlers would answer for `exc`; None for an unexpected error."""
+    if isinstance(exc, FlowForgeError):
+        return await domain_error(request, exc)
+    if isinstance(exc, UNREACHABLE):
+        return await unreachable(request, exc)
+    return None
 
 
 def install(app: FastAPI) -> None:
     """One exception handler per kind of error, for every route."""
 
-    @app.exception_handler(FlowForgeError)
-    async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
-        headers = None
-        if isinstance(exc, RateLimited):
-            headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
-        elif isinstance(exc, Unauthorized):
-            headers = {"WWW-Authenticate": 'Bearer realm="flowforge"'}
-        return problem(slug_of(exc), str(exc), request, headers=headers)
+    app.add_exception_handler(FlowForgeError, domain_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -143,6 +193,11 @@ def install(app: FastAPI) -> None:
         )
         return problem("validation-error", detail, request, errors=errors)
 
+    # Handled here, not as a 500 (whose handler runs outside everything and drops the
+    # connection): the database, the store or the bus is down or restarting.
+    for kind in UNREACHABLE:
+        app.add_exception_handler(kind, unreachable)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, ClientDisconnect):  # the client went away (or was cut off)
@@ -154,6 +209,8 @@ def install(app: FastAPI) -> None:
                 f"{exc.args[0] if exc.args else type(exc).__name__}",
                 request,
             )
+        if is_transient(exc):
+            return await unreachable(request, exc)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             "internal-error",

@@ -123,6 +123,16 @@ def test_killing_transform_mid_run_completes_the_run_with_no_duplicates(platform
     run = platform.wait_run(run_id, timeout=240)
 
     assert run["status"] == "succeeded", run
+    # The killed handler's message came back after the ack wait (5 s here), not a minute.
+    redelivered = [
+        datetime.fromisoformat(r["ts"])
+        for line in (platform.home / "logs" / "transform.log").read_text().splitlines()
+        if line.startswith("{")
+        for r in [json.loads(line)]
+        if r.get("run_id") == run_id and str(r.get("msg", "")).startswith("handling bronze.ready")
+    ]
+    assert redelivered and redelivered[-1] > killed_at, redelivered
+    assert (redelivered[-1] - killed_at).total_seconds() < 5 + 15, (killed_at, redelivered)
     silver = {s["name"]: s for s in run["stages"]}["silver"]
     assert datetime.fromisoformat(silver["finished_at"]) > killed_at, (
         "Silver finished before the kill: the test did not interrupt it"

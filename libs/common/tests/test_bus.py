@@ -323,3 +323,65 @@ async def test_the_gate_runs_datasets_side_by_side_and_one_dataset_in_order():
     # b1 ran while a1 was going; a2 waited for a1 although it was short.
     assert log.index("end b1") < log.index("end a1") < log.index("start a2")
     assert not gate._datasets  # nothing kept for datasets no longer in hand
+
+
+# A real JetStream: a durable made with another ack wait is brought to the configured one
+
+
+@pytest.fixture
+def jetstream(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary = str(Path(sys.executable).parent / "nats-server")
+    process = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert process.poll() is None and time.monotonic() < deadline, "nats-server did not start"
+        time.sleep(0.05)
+    yield f"nats://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+async def test_a_durable_made_with_another_ack_wait_is_updated_to_the_configured_one(jetstream):
+    """Redelivery after a crash comes after the consumer's ack wait: a durable made by an older
+    release (60 s) must not keep it when FLOWFORGE_ACK_WAIT now says 10 s."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    settings = Settings(nats_url=jetstream, stream_name="ACKWAIT", ack_wait_seconds=10)
+    service = "svc"
+    durable = f"{service}--file-landed"
+    client = await nats.connect(jetstream)
+    js = client.jetstream()
+    await js.add_stream(name="ACKWAIT", subjects=["file.landed"])
+    await js.add_consumer(
+        "ACKWAIT",
+        ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=60,
+                       filter_subject="file.landed"),
+    )  # fmt: skip
+    handler = Handler()
+    broker = make_broker(settings, service)
+    consume(broker, FileLanded, handler, service=service, settings=settings, stage="ingest")
+    async with broker:
+        await broker.start()
+        await js.publish("file.landed", landed().to_bytes())
+        for _ in range(200):
+            if handler.calls:
+                break
+            await asyncio.sleep(0.05)
+        assert handler.calls == 1
+        info = await js.consumer_info("ACKWAIT", durable)
+    await client.close()
+    assert info.config.ack_wait == 10

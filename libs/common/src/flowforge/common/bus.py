@@ -349,7 +349,8 @@ _ACK_WAITS: dict[tuple[str, str], float] = {}
 
 async def _server_ack_wait(msg: NatsMessage, configured: float) -> float:
     """The consumer's ack wait as the server has it. A durable keeps the config it was made
-    with, so after FLOWFORGE_ACK_WAIT changes the server's value is the one that counts."""
+    with (the client does not update one that exists), so one made with another
+    FLOWFORGE_ACK_WAIT is updated here, once per process."""
     try:
         meta = msg.raw_message.metadata
         key = (meta.stream, meta.consumer)
@@ -358,15 +359,17 @@ async def _server_ack_wait(msg: NatsMessage, configured: float) -> float:
             info = await js.consumer_info(meta.stream, meta.consumer)
             _ACK_WAITS[key] = float(info.config.ack_wait or configured)
             if abs(_ACK_WAITS[key] - configured) > 0.5:
-                log.warning(
-                    "consumer %s keeps ack_wait %.0fs from its creation (configured "
-                    "%.0fs); delete the consumer to apply the new value",
-                    meta.consumer,
-                    _ACK_WAITS[key],
-                    configured,
+                await js._jsm.add_consumer(  # create-or-update: ack_wait is editable
+                    meta.stream, info.config.evolve(ack_wait=configured)
                 )
+                log.info(
+                    "consumer %s: ack_wait %.0fs -> %.0fs (FLOWFORGE_ACK_WAIT)",
+                    meta.consumer, _ACK_WAITS[key], configured,
+                )  # fmt: skip
+                _ACK_WAITS[key] = configured
         return _ACK_WAITS[key]
     except Exception:  # noqa: BLE001 - fall back to the configured value
+        log.warning("could not read or update the ack wait of a consumer", exc_info=True)
         return configured
 
 

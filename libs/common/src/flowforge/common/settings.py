@@ -40,9 +40,10 @@ class Settings(BaseSettings):
 
     stream_name: str = Field("FLOWFORGE", validation_alias="FLOWFORGE_STREAM")
     stream_replicas: int = Field(1, ge=1, le=5, validation_alias="FLOWFORGE_STREAM_REPLICAS")
-    # How long JetStream waits for an ack before redelivering; long work heartbeats well inside it.
+    # How long JetStream waits for an ack before redelivering: the message of a killed handler
+    # comes back after this; long work heartbeats every third of it, so it can be short.
     ack_wait_seconds: float = Field(
-        60.0, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")
+        10.0, ge=2, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")
     )
     max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
     # Messages of one consumer a process handles at once (one per dataset at a time): a long

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     # How long JetStream waits for an ack before redelivering: the message of a killed handler
     # comes back after this; long work heartbeats every third of it, so it can be short.
     ack_wait_seconds: float = Field(
-        10.0, ge=2, validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS")
+        10.0,
+        ge=2,
+        validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS"),
     )
     max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
     # Messages of one consumer a process handles at once (one per dataset at a time): a long

@@ -133,3 +133,51 @@ def test_a_workbook_bomb_and_json_nested_100000_deep_fail_at_once_in_bounded_mem
     assert bomb_run["status"] == "failed" and "refused, this workbook unpacks" in bomb_run["error"]
     assert deep_run["status"] == "failed" and "nested too deeply" in deep_run["error"]
     assert ingest_rss_mib(platform) < 1536, "ingest went past its 1.5 GiB budget"
+
+
+def test_the_encoding_read_is_recorded_declared_or_refused_when_the_file_mixes_them(platform):
+    """Issue 12 item 5: invalid UTF-8 bytes were silently read as cp1252."""
+    ascii_rows = "".join(f"{i},plain {i}\n" for i in range(1, 40_001)).encode()
+
+    # Mostly UTF-8, one line of other bytes: refused naming both lines.
+    mixed = "id,name\n1,Zoë\n".encode() + ascii_rows.replace(b"300,plain", b"300,\xff\xfe")
+    run = platform.land(mixed, "mixed.csv", dataset=unique("enc_mixed"))
+    assert run["status"] == "failed", run
+    assert "mixed.csv: line 302: byte 0xFF is not UTF-8, while line 2 is UTF-8" in run["error"]
+
+    # ASCII for 40,000 lines, then cp1252: read so, with a warning naming the line.
+    late = b"id,name\n" + ascii_rows + "40001,“Zoë” – 5 €\n".encode("cp1252")
+    run = platform.land(late, "late.csv", dataset=unique("enc_late"))
+    assert run["status"] == "succeeded", run
+    reconciles(run)
+    assert run["reading"]["encoding"] == "cp1252", run["reading"]
+    assert run["reading"]["encoding_source"] == "fallback"
+    assert 0 < run["reading"]["encoding_confidence"] < 1
+    [warning] = run["warnings"]
+    assert "not UTF-8 from line 40002 on" in warning and "`encoding`" in warning, warning
+
+    # Declared: used as given (these UTF-8 bytes of é are read as the two cp1252 letters Ã©).
+    dataset = unique("enc_declared")
+    run = platform.land("id,name\n1,René\n".encode(), "declared.csv", dataset=dataset,
+                        encoding="windows-1252")  # fmt: skip
+    assert run["status"] == "succeeded", run
+    assert run["reading"] | {"delimiter": None} == {
+        "format": "csv", "encoding": "cp1252", "encoding_confidence": 1.0,
+        "encoding_source": "declared", "delimiter": None, "has_header": True,
+    }  # fmt: skip
+    assert run["warnings"] == []
+    with platform.client() as c:
+        sample = c.get(f"/api/v1/datasets/{dataset}/sample").json()
+        assert [r["name"] for r in sample["rows"]] == ["RenÃ©"], sample
+        # An encoding no one knows is refused before anything lands.
+        refused = c.post(
+            "/api/v1/files",
+            files={"file": ("x.csv", b"a\n1\n")},
+            data={"dataset": unique("enc_bad"), "encoding": "klingon"},
+        )
+    assert refused.status_code == 400, refused.text
+    assert "unknown encoding 'klingon'" in refused.json()["detail"]
+    # A plain UTF-8 file: certain, no warning.
+    run = platform.land("id,name\n1,Zoë\n".encode(), "plain.csv", dataset=unique("enc_ok"))
+    assert run["reading"]["encoding"] == "utf-8" and run["reading"]["encoding_confidence"] == 1
+    assert run["warnings"] == []

@@ -27,7 +27,9 @@ INGESTED_AT = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
 LINEAGE = ["_source_file", "_source_line", "_ingested_at", "_run_id"]
 
 
-def ingest(folder: Path, source: bytes | Path) -> tuple[BronzeResult, pl.DataFrame, pl.DataFrame]:
+def ingest(
+    folder: Path, source: bytes | Path, encoding: str | None = None
+) -> tuple[BronzeResult, pl.DataFrame, pl.DataFrame]:
     """Run csv_to_bronze; the rejected frame is empty when nothing was rejected."""
     if isinstance(source, bytes):
         path = folder / "input.csv"
@@ -42,6 +44,7 @@ def ingest(folder: Path, source: bytes | Path) -> tuple[BronzeResult, pl.DataFra
         source_file=path.name,
         run_id="run-1",
         ingested_at=INGESTED_AT,
+        encoding=encoding,
     )
     rejected = pl.read_parquet(rejected_out) if result.rejected else pl.DataFrame()
     return result, pl.read_parquet(bronze_out), rejected
@@ -336,11 +339,62 @@ def test_a_file_mixing_utf8_with_latin1_bytes_is_refused_not_turned_into_mojibak
         ingest(tmp_path, body)
 
 
-def test_an_ascii_start_with_latin1_later_is_read_as_latin1(tmp_path: Path) -> None:
+def test_an_ascii_start_with_latin1_later_is_read_as_latin1_with_a_warning(tmp_path: Path):
     body = ("name,city\n" + "Jose,Zurich\n" * 30_000).encode() + "René,Paris\n".encode("latin-1")
     result, frame, _ = ingest(tmp_path, body)
     assert frame["name"][-1] == "René"
-    assert result.dialect.encoding == "cp1252"
+    reading = result.dialect.reading
+    assert (reading.encoding, reading.source) == ("latin-1", "fallback")
+    assert 0 < reading.confidence < 1
+    [warning] = result.warnings
+    assert "not UTF-8 from line 30002 on" in warning and "latin-1" in warning, warning
+
+
+def test_an_ascii_start_with_cp1252_later_is_read_as_cp1252(tmp_path: Path) -> None:
+    later = "“Zoë” – 5 €,Paris\n".encode("cp1252")
+    result, frame, _ = ingest(tmp_path, ("name,city\n" + "Jose,Zurich\n" * 30_000).encode() + later)
+    assert frame["name"][-1] == "“Zoë” – 5 €"
+    assert result.dialect.encoding == "cp1252" and result.dialect.encoding_source == "fallback"
+
+
+@pytest.mark.parametrize("bad_at", [2, 25_000])  # in the sniffed sample, and past it
+def test_utf8_lines_with_a_line_of_other_bytes_are_refused_naming_both_lines(tmp_path, bad_at):
+    """Invalid UTF-8 bytes in a UTF-8 file were silently read as cp1252 (issue 12 item 5)."""
+    lines = ["name,city"] + [f"Zoë {i},Zürich" for i in range(1, 30_000)]
+    body = "\n".join(lines[: bad_at - 1]).encode() + b"\nbad \xff\xfe,x\n"
+    body += "\n".join(lines[bad_at - 1 :]).encode() + b"\n"
+    with pytest.raises(BadInputError) as caught:
+        ingest(tmp_path, body)
+    message = str(caught.value)
+    utf8 = 2 if bad_at > 2 else 3
+    assert f"line {bad_at}: byte 0xFF is not UTF-8, while line {utf8} is UTF-8" in message
+    assert "mixes encodings" in message and "`encoding`" in message
+
+
+def test_a_legacy_file_with_utf8_lines_further_on_is_refused(tmp_path: Path) -> None:
+    body = "name\nJosé\n".encode("latin-1") + b"x\n" * 40_000 + "Zoë\n".encode()
+    with pytest.raises(BadInputError, match=r"line 2: byte 0xE9 is not UTF-8, while line 40003"):
+        ingest(tmp_path, body)
+
+
+def test_a_declared_encoding_is_used_as_given_and_recorded(tmp_path: Path) -> None:
+    # Bytes valid as UTF-8 (é as C3 A9) but meant as cp1252 (Ã©): declared, they read so.
+    result, frame, _ = ingest(tmp_path, "name\nRené\n".encode(), encoding="windows-1252")
+    assert frame["name"].to_list() == ["RenÃ©"]
+    assert result.dialect.reading.public() == {
+        "encoding": "cp1252",
+        "confidence": 1.0,
+        "source": "declared",
+    }
+    assert result.warnings == []
+
+
+def test_a_file_not_valid_in_its_declared_encoding_is_refused_naming_the_line(tmp_path):
+    body = ("name\n" + "Zoë\n" * 70_000).encode() + b"caf\xe9\n"
+    with pytest.raises(BadInputError, match=r"line 70002: not valid utf-8 text.*declared"):
+        ingest(tmp_path, body, encoding="utf-8")
+    with pytest.raises(BadInputError, match="unknown encoding 'klingon'"):
+        ingest(tmp_path, b"a\n1\n", encoding="klingon")
 
 
 def test_a_file_padded_with_nul_bytes_is_refused_with_the_reason(tmp_path: Path) -> None:

@@ -191,6 +191,8 @@ class FileLanded(PipelineEvent):
     # For a workbook: the sheet this run lands (None: the first, and each other sheet gets
     # a run of its own).
     sheet: str | None = None
+    # The text encoding the sender declared (delimited text only); None: detected.
+    encoding: str | None = None
     # When the file landed; stamped on every Bronze row as `_ingested_at`, so that processing
     # the same event again writes identical rows.
     landed_at: datetime = Field(default_factory=utcnow)
@@ -205,10 +207,16 @@ class BronzeReady(PipelineEvent):
     columns: list[Column]
     schema_fingerprint: str
     encoding: str
+    # How sure the encoding is (0-1) and where it came from: declared, bom, detected, or
+    # fallback (the file stopped being UTF-8 past the sample).
+    encoding_confidence: float = 1.0
+    encoding_source: str = "detected"
     delimiter: str
     has_header: bool
     format: str = "csv"
     blank_lines: int = 0
+    # What the run should say about how the file was read (e.g. a fallback encoding).
+    warnings: list[str] = Field(default_factory=list)
     timing: StageTiming
 
 

@@ -103,6 +103,17 @@ async def _bronze(event: BronzeReady, r: Records) -> list[Event]:
             "encoding": event.encoding,
             "delimiter": event.delimiter,
             "has_header": event.has_header,
+            "reading": {
+                "format": event.format,
+                "encoding": event.encoding if event.format == "csv" else None,
+                "encoding_confidence": (
+                    event.encoding_confidence if event.format == "csv" else None
+                ),
+                "encoding_source": event.encoding_source if event.format == "csv" else None,
+                "delimiter": event.delimiter or None,
+                "has_header": event.has_header,
+            },
+            "warnings": event.warnings,
         },
     )
     return _updated(event, "bronze", version, changed, diff)

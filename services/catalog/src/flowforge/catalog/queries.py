@@ -15,7 +15,8 @@ from flowforge.common.events import RunCounts
 COUNT_FIELDS = list(RunCounts.model_fields)
 RUN_FIELDS = (
     "r.run_id, r.dataset, r.filename, r.content_hash, r.status, r.verdict, r.error,"
-    " r.created_at, r.updated_at, r.details->'checks' AS checks, "
+    " r.created_at, r.updated_at, r.details->'checks' AS checks,"
+    " r.details->'reading' AS reading, r.details->'warnings' AS warnings, "
     + ", ".join(f"r.{f}" for f in COUNT_FIELDS)
 )
 # Each run's stages as one JSON array, in stage order, beside the run (no query per run).
@@ -40,6 +41,8 @@ def run_public(row: asyncpg.Record) -> dict[str, Any]:
         "stages": list(row["stages"] or []),
         "counts": {f: row[f] for f in COUNT_FIELDS},
         "checks": list(row["checks"] or []),
+        "reading": row["reading"],
+        "warnings": list(row["warnings"] or []),
     }
 
 

@@ -56,6 +56,21 @@ class StagePublic(BaseModel):
     error: str | None = None
 
 
+class ReadingPublic(BaseModel):
+    format: str = Field(description="csv (any delimited text), json, parquet or xlsx")
+    encoding: str | None = Field(None, description="the text encoding read (delimited text)")
+    encoding_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="how sure the encoding is: 1 declared, marked (BOM) or "
+        "valid UTF-8; lower for a legacy encoding told from the bytes (see docs/formats.md)",
+    )
+    encoding_source: Literal["declared", "bom", "detected", "fallback"] | None = None
+    delimiter: str | None = None
+    has_header: bool | None = None
+
+
 class RunPublic(BaseModel):
     run_id: str
     dataset: str
@@ -68,6 +83,14 @@ class RunPublic(BaseModel):
     stages: list[StagePublic]
     counts: RunCounts  # the events' own row accounting, one definition
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    reading: ReadingPublic | None = Field(
+        None, description="How ingest read the file (None until it has)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the run should tell you though it succeeded, e.g. that the file "
+        "stopped being UTF-8 and was read in a legacy encoding",
+    )
     # While a long stage works: {"stage", "done", "total"} (bytes for ingest).
     progress: dict[str, Any] | None = None
 

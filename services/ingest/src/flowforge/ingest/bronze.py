@@ -25,7 +25,15 @@ import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, schema_fingerprint
-from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, sniff
+from flowforge.ingest.dialect import SAMPLE_BYTES, Dialect, header_names, legacy_reading, sniff
+from flowforge.ingest.encoding import (
+    Reading,
+    declared,
+    refuse_mixed,
+    refuse_undecodable,
+    scan,
+    warning_of,
+)
 from flowforge.ingest.lines import (
     FLUSH_ROWS,
     MAX_RAW_CHARS,
@@ -50,6 +58,7 @@ class BronzeResult:
     blank: int = 0  # records with no value at all (blank lines): not data, not counted parsed
     format: str = "csv"
     other_sheets: list[str] = field(default_factory=list)  # a workbook's sheets left to land
+    warnings: list[str] = field(default_factory=list)  # for the run: e.g. a fallback encoding
 
     @property
     def fingerprint(self) -> str:
@@ -116,31 +125,53 @@ def csv_to_bronze(
     run_id: str,
     ingested_at: datetime,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> BronzeResult:
-    """Convert one delimited file. Raises BadInputError for a file that cannot be read at all."""
+    """Convert one delimited file, read in `encoding` when one is declared, else in the one
+    its bytes show. Raises BadInputError for a file that cannot be read at all."""
     size = source.stat().st_size
     with open(source, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
-    dialect = sniff(head, complete=size <= SAMPLE_BYTES)
+    dialect = sniff(
+        head, complete=size <= SAMPLE_BYTES, reading=declared(encoding) if encoding else None
+    )
+    warnings: list[str] = []
+    if dialect.encoding_source == "detected" and not dialect.encoding.startswith("utf-"):
+        # A legacy encoding, from the sample: the rest of the file must not be UTF-8.
+        refuse_mixed(scan(source), source_file)
+
+    def convert(dialect: Dialect) -> BronzeResult:
+        try:
+            result = _convert(
+                source, bronze_out, rejected_out, dialect, source_file, run_id, ingested_at,
+                progress,
+            )  # fmt: skip
+        except _Undecodable:
+            if dialect.encoding != "cp1252" or dialect.encoding_source == "declared":
+                refuse_undecodable(source, dialect.reading, source_file)
+            # A byte cp1252 leaves undefined: Latin-1 reads it (as a control character).
+            return convert(dialect.read_as(Reading("latin-1", 0.3, dialect.encoding_source)))
+        if (warning := warning_of(dialect.reading, first_other)) is not None:
+            warnings.append(warning)
+        result.warnings = warnings
+        return result
+
+    first_other = None
     try:
-        return _convert(
-            source, bronze_out, rejected_out, dialect, source_file, run_id, ingested_at, progress
-        )
+        return convert(dialect)
     except _EncodingMismatch:
-        if dialect.encoding == "utf-8-sig" or any(b >= 0x80 for b in head):
-            # Real UTF-8 at the start and invalid bytes later: re-reading it all in a legacy
-            # encoding would turn the UTF-8 part into mojibake. Refuse instead.
-            raise BadInputError(
-                f"{source_file}: starts as UTF-8 but contains bytes that are not UTF-8 further "
-                "on; the file mixes encodings. Re-save it as UTF-8"
-            ) from None
-        # ASCII so far and invalid UTF-8 later: the file is in a legacy encoding.
-        fallback = Dialect(
-            "cp1252", dialect.delimiter, dialect.quotechar, dialect.has_header, dialect.columns
-        )
-        return _convert(
-            source, bronze_out, rejected_out, fallback, source_file, run_id, ingested_at, progress
-        )
+        # Valid UTF-8 in the sample and not further on: a legacy file whose start is ASCII,
+        # or a file mixing encodings (refused, naming the lines).
+        found = scan(source)
+        refuse_mixed(found, source_file)
+        if found.first_other is None:  # Arrow saw what a line-by-line check does not
+            refuse_undecodable(source, dialect.reading, source_file)
+        first_other = found.first_other
+        return convert(dialect.read_as(legacy_reading(found.sample, "fallback")))
+
+
+class _Undecodable(Exception):
+    """Bytes the encoding being read does not define."""
 
 
 class _EncodingMismatch(Exception):
@@ -305,10 +336,8 @@ def _segment(
                 "line, a huge quoted value, or a quote opened and never closed"
             ) from None
         raise _unreadable(exc, dialect, source_file) from exc
-    except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"{source_file}: not valid {dialect.encoding} text at byte {exc.start}: {exc.reason}"
-        ) from exc
+    except UnicodeDecodeError:
+        raise _Undecodable() from None
     finally:
         reader_file.close()
 
@@ -481,9 +510,9 @@ def _unreadable(exc: pa.ArrowInvalid, dialect: Dialect, source_file: str) -> Exc
     legacy encoding), or a file that is not delimited text."""
     message = str(exc)
     if "UTF8" in message or "UTF-8" in message:
-        if dialect.encoding.startswith("utf-8"):
+        if dialect.encoding.startswith("utf-8") and dialect.encoding_source != "declared":
             return _EncodingMismatch()
-        return BadInputError(f"{source_file}: not valid {dialect.encoding} text")
+        return _Undecodable()
     return BadInputError(f"{source_file}: cannot parse as delimited text: {message}")
 
 

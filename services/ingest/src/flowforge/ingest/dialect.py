@@ -7,9 +7,10 @@ import csv
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowforge.common.errors import BadInputError
+from flowforge.ingest.encoding import Reading
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -26,6 +27,17 @@ class Dialect:
     quotechar: str
     has_header: bool
     columns: int
+    # How sure the encoding is, and where it came from (flowforge.ingest.encoding).
+    confidence: float = 1.0
+    encoding_source: str = "detected"
+
+    @property
+    def reading(self) -> Reading:
+        return Reading(self.encoding, self.confidence, self.encoding_source)
+
+    def read_as(self, reading: Reading) -> Dialect:
+        return replace(self, encoding=reading.encoding, confidence=reading.confidence,
+                       encoding_source=reading.source)  # fmt: skip
 
     @property
     def arrow_encoding(self) -> str:
@@ -34,31 +46,35 @@ class Dialect:
 
 
 def detect_encoding(head: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else Latin-1/cp1252."""
+    return detect_reading(head).encoding
+
+
+def detect_reading(head: bytes) -> Reading:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else a legacy encoding."""
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return Reading("utf-8-sig", 1.0, "bom")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return Reading("utf-16", 1.0, "bom")
     sample = head[:8192]
     if len(sample) >= 4 and sample.count(0) > len(sample) // 4:
         even, odd = sample[0::2], sample[1::2]
         # UTF-16 text without a BOM: NULs on one side of (nearly) every pair, not the other.
         if even.count(0) > 0.9 * len(even) > 0 and odd.count(0) < 0.1 * len(odd):
-            return "utf-16-be"
+            return Reading("utf-16-be", 0.9, "detected")
         if odd.count(0) > 0.9 * len(odd) > 0 and even.count(0) < 0.1 * len(even):
-            return "utf-16-le"
+            return Reading("utf-16-le", 0.9, "detected")
         raise BadInputError(
             f"the file is mostly NUL bytes ({sample.count(0)} of the first {len(sample)}): "
             "it is binary, or text in an encoding that cannot be recognised"
         )
     try:
         head.decode("utf-8")
-        return "utf-8"
+        return Reading("utf-8", 1.0, "detected")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the sample boundary is still UTF-8.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    return _legacy_encoding(head)
+            return Reading("utf-8", 1.0, "detected")
+    return legacy_reading(head)
 
 
 # Encodings of other scripts. A multi-byte one is trusted when the detector names it (its byte
@@ -79,16 +95,16 @@ CONTROL_SHARE = 0.05  # of control bytes, beyond which a file is not text
 _NOT_LEGACY = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
 
 
-def _legacy_encoding(head: bytes) -> str:
+def legacy_reading(head: bytes, source: str = "detected") -> Reading:
     """A single- or multi-byte legacy encoding, from the bytes themselves (Shift-JIS, cp1251,
     GBK, ...); the Latin family as Latin-1, or cp1252 when its extra characters are used."""
     from charset_normalizer import from_bytes
 
     best = from_bytes(head, cp_exclusion=_NOT_LEGACY).best()
     if best is not None and best.encoding in _MULTI_BYTE:
-        return best.encoding
+        return Reading(best.encoding, 0.9, source)
     if best is not None and best.encoding in _SINGLE_BYTE_SCRIPTS and best.coherence >= _COHERENT:
-        return best.encoding
+        return Reading(best.encoding, round(min(0.9, 0.5 + best.coherence), 2), source)
     # Latin-1 reads any bytes at all, so it is only a reading of *text*: bytes that are
     # mostly control characters are a binary file, refused rather than stored as garbage.
     controls = sum(1 for b in head if b < 0x20 and b not in (9, 10, 13) or b == 0x7F)
@@ -99,9 +115,12 @@ def _legacy_encoding(head: bytes) -> str:
             "(UTF-8 is safest)"
         )
     # The Latin family: Latin-1 reads every byte; cp1252 when its extra characters (€, “ ”,
-    # –, ...) are used and every byte is one cp1252 defines.
+    # –, ...) are used and every byte is one cp1252 defines. Bytes 0x80-0x9F that cp1252
+    # leaves undefined are control characters in Latin-1: rarely text, so a low confidence.
     high = {b for b in head if 0x80 <= b < 0xA0}
-    return "cp1252" if high and not high & _CP1252_UNDEFINED else "latin-1"
+    if high and not high & _CP1252_UNDEFINED:
+        return Reading("cp1252", 0.7, source)
+    return Reading("latin-1", 0.3 if high else 0.7, source)
 
 
 def decode_sample(head: bytes, encoding: str, *, complete: bool) -> str:
@@ -109,8 +128,9 @@ def decode_sample(head: bytes, encoding: str, *, complete: bool) -> str:
     try:
         text = decoder.decode(head, final=complete)
     except UnicodeDecodeError as exc:
+        line = head[: exc.start].decode(encoding, errors="replace").count("\n") + 1
         raise BadInputError(
-            f"the file is not valid {encoding} text (byte {exc.start}: {exc.reason})"
+            f"line {line}: the file is not valid {encoding} text (byte {exc.start}: {exc.reason})"
         ) from exc
     if not complete:
         # Drop the last, possibly cut, line.
@@ -185,12 +205,14 @@ def refuse_non_text(head: bytes) -> None:
             )
 
 
-def sniff(head: bytes, *, complete: bool) -> Dialect:
-    """Sniff from the first bytes of a file (`complete` when they are the whole file)."""
+def sniff(head: bytes, *, complete: bool, reading: Reading | None = None) -> Dialect:
+    """Sniff from the first bytes of a file (`complete` when they are the whole file), in the
+    encoding `reading` names when one was declared."""
     if not head.strip():
         raise BadInputError("the file is empty")
     refuse_non_text(head)
-    encoding = detect_encoding(head)
+    reading = reading or detect_reading(head)
+    encoding = reading.encoding
     text = decode_sample(head, encoding, complete=complete)
     delimiter = detect_delimiter(text)
     rows = _rows(text, delimiter)
@@ -202,6 +224,8 @@ def sniff(head: bytes, *, complete: bool) -> Dialect:
         quotechar='"',
         has_header=detect_header(rows),
         columns=len(rows[0]),
+        confidence=reading.confidence,
+        encoding_source=reading.source,
     )
 
 

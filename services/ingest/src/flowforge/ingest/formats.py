@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flowforge.common.errors import BadInputError
 from flowforge.ingest.bronze import BronzeResult, Progress, csv_to_bronze
+from flowforge.ingest.encoding import declared
 from flowforge.ingest.excel import excel_to_bronze
 from flowforge.ingest.records import json_to_bronze, parquet_to_bronze
 from flowforge.ingest.unpack import check_workbook, is_workbook, unpack
@@ -54,6 +55,7 @@ def to_bronze(
     progress: Progress | None = None,
     sheet: str | None = None,
     arrays: str = "json",
+    encoding: str | None = None,
 ) -> BronzeResult:
     path, inner = unpack(source, name, bronze_out.parent, max_bytes=limits.unpack_max_bytes,
                          max_ratio=limits.unpack_max_ratio)  # fmt: skip
@@ -69,8 +71,15 @@ def to_bronze(
     refuse_unsupported(head, inner)
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if inner.lower().endswith(JSON_SUFFIXES) or start in (b"{", b"["):
+        if encoding and declared(encoding).encoding != "utf-8":
+            raise BadInputError(
+                f"{name}: JSON is read as UTF-8 (RFC 8259), not the declared {encoding}; "
+                "re-save it as UTF-8 or leave the encoding out"
+            )
         return json_to_bronze(path, bronze_out, rejected_out, arrays=arrays, **common)
-    return csv_to_bronze(path, bronze_out, rejected_out, progress=progress, **common)
+    return csv_to_bronze(
+        path, bronze_out, rejected_out, progress=progress, encoding=encoding, **common
+    )
 
 
 def refuse_unsupported(head: bytes, name: str) -> None:

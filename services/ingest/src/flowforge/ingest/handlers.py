@@ -60,6 +60,7 @@ def _convert(event: FileLanded, deps: Deps, work: Path, progress) -> BronzeResul
             progress=progress,
             sheet=event.sheet,
             arrays=event.array_policy,
+            encoding=event.encoding,
         )
 
 
@@ -170,6 +171,9 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             columns=[Column(name=c, type="string") for c in result.columns],
             schema_fingerprint=result.fingerprint,
             encoding=d.encoding,
+            encoding_confidence=d.confidence,
+            encoding_source=d.encoding_source,
+            warnings=result.warnings,
             delimiter=d.delimiter,
             has_header=d.has_header,
             format=result.format,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import tempfile
 import uuid
@@ -82,6 +83,14 @@ async def upload_file(
     force: Annotated[
         bool, Form(description="land it even if the dataset already has this very content")
     ] = False,
+    encoding: Annotated[
+        str | None,
+        Form(
+            description="the text encoding of a delimited file (utf-8, cp1252, latin-1, "
+            "shift_jis, ...); default: detected, and recorded on the run with its confidence",
+            pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,39}$",
+        ),
+    ] = None,
 ) -> UploadAccepted | JSONResponse:
     """Land a file: it is stored under `uploads/` and its run starts (`file.landed`). The same
     content sent again to the same dataset is answered with the earlier run (200,
@@ -93,6 +102,8 @@ async def upload_file(
         name = lake.given_name(dataset, "dataset")
     else:
         name = lake.check_name(lake.normalise_name(Path(filename).stem), "dataset")
+    if encoding:
+        _check_encoding(encoding)
     settings = gw.settings
     spooled, size, content_hash = await asyncio.to_thread(
         _spool, file, settings.scratch_dir, settings.upload_limit_bytes
@@ -123,6 +134,7 @@ async def upload_file(
         schema_policy=config["schema_policy"],
         array_policy=config["array_policy"],
         sheet=sheet or None,
+        encoding=encoding or None,
         landing_uri=uri,
         size_bytes=size,
         landed_at=utcnow(),
@@ -130,6 +142,15 @@ async def upload_file(
     await publish(gw.broker, event, settings)
     return UploadAccepted(run_id=run_id, dataset=name, filename=filename, size_bytes=size,
                           content_hash=content_hash, key=config["key"])  # fmt: skip
+
+
+def _check_encoding(name: str) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise BadInputError(
+            f"unknown encoding {name!r}; name one like utf-8, cp1252, latin-1, shift_jis"
+        ) from None
 
 
 async def _landed_before(gw: Gateway, dataset: str, content_hash: str) -> UploadAccepted | None:

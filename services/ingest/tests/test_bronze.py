@@ -516,3 +516,15 @@ def test_the_offset_of_a_line_counts_lf_cr_and_crlf_across_chunks(
     starts = [0, 3, 5, 7, 20, 22]
     assert [bronze._offset_of_line(path, n) for n in range(1, 7)] == starts
     assert bronze._offset_of_line(path, 9) == len(text)
+
+
+def test_a_header_longer_than_the_sniffed_sample_is_read_whole(tmp_path: Path) -> None:
+    """10,000 columns of 57-character names: a 580 KB header, past the 256 KB sample (it was
+    cut, and every row rejected for its field count)."""
+    names = [f"a_rather_long_column_name_for_measurement_purposes_{i:05d}" for i in range(10_000)]
+    rows = [[str((r * 7 + i) % 97) for i in range(10_000)] for r in range(3)]
+    text = "\n".join(",".join(line) for line in [names, *rows]) + "\n"
+    result, frame, _ = ingest(tmp_path, text.encode())
+    assert result.columns == names
+    assert (result.parsed, result.rejected, result.bronze) == (3, 0, 3)
+    assert frame[names[-1]].to_list() == [row[-1] for row in rows]

@@ -375,6 +375,25 @@ def test_a_wide_file_is_cleaned_and_typed_column_group_by_column_group(tmp_path)
     assert out[f"col_{width - 1}"].to_list() == [width - 1, width, None]
 
 
+def test_a_wide_file_with_no_rows_yields_an_empty_silver_file(tmp_path) -> None:
+    """5,000 columns and no row (every line rejected): one lazy Polars plan over all of them
+    crashed the process (stack overflow); column groups keep it linear."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flowforge.transform import silver as module
+
+    fields = [pa.field(f"c{i}", pa.string()) for i in range(5000)] + [
+        pa.field("_source_file", pa.string()), pa.field("_source_line", pa.int64()),
+        pa.field("_ingested_at", pa.timestamp("us", tz="UTC")), pa.field("_run_id", pa.string()),
+    ]  # fmt: skip
+    bronze = tmp_path / "bronze.parquet"
+    pq.write_table(pa.schema(fields).empty_table(), bronze)
+    result = module.silver_file(bronze, tmp_path / "silver.parquet", [], tmp_path)
+    assert (result.bronze, result.silver) == (0, 0)
+    assert len(pq.read_schema(tmp_path / "silver.parquet").names) == 5000 + len(LINEAGE)
+
+
 def test_a_silver_step_past_its_time_limit_stops_with_the_reason(tmp_path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -132,8 +132,14 @@ def csv_to_bronze(
     size = source.stat().st_size
     with open(source, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
+        # A header (or first record) longer than the sample: read on to the end of the
+        # second line, so the sniffer sees whole lines (up to one record's limit).
+        while head.count(b"\n") < 2 and len(head) < BLOCK_SIZE:
+            if not (more := fh.read(SAMPLE_BYTES)):
+                break
+            head += more
     dialect = sniff(
-        head, complete=size <= SAMPLE_BYTES, reading=declared(encoding) if encoding else None
+        head, complete=len(head) >= size, reading=declared(encoding) if encoding else None
     )
     warnings: list[str] = []
     if dialect.encoding_source == "detected" and not dialect.encoding.startswith("utf-"):

@@ -77,7 +77,7 @@ class SilverPlan:
                 deadline.check()
             group = dict(items[start : start + COLUMN_GROUP])
             cleaned = frame.lazy().select(clean_expr(c) for c in group).rename(group)
-            casts = [e.alias(n) for n, e in self.casts.items() if n in group.values()]
+            casts = [self.casts[n].alias(n) for n in group.values() if n in self.casts]
             if casts:
                 cleaned = cleaned.with_columns(casts)
             parts.append(cleaned.collect())
@@ -281,7 +281,9 @@ def _cast_in_batches(
                 writer = pq.ParquetWriter(typed, frame.schema, compression="lz4")
             writer.write_table(frame)
         if writer is None:  # an empty Bronze file still yields a typed (empty) file
-            empty = p.apply(pl.read_parquet(bronze).lazy()).collect().to_arrow()
+            # (by column groups too: one lazy plan over thousands of columns overflows
+            # Polars' stack)
+            empty = p.apply_batch(pl.read_parquet(bronze), deadline).to_arrow()
             pq.write_table(empty, typed)
     finally:
         if writer is not None:

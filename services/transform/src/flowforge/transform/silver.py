@@ -7,7 +7,8 @@ engine into a typed file, and DuckDB removes duplicates with a memory limit (spi
 Duplicates: without a key, exact duplicate rows go (the first is kept). With a key, the last
 row of each key wins (an exact duplicate is just a repeat of its key); rows with a null key
 part are never merged by key (quality quarantines them), only exact repeats among them go.
-Both the file path and the in-memory path use the same SQL, so they cannot disagree.
+Both the file path and the in-memory path use the same SQL, so they cannot disagree; it reads
+only each row's hashes, key and line, so its memory does not grow with the width.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
@@ -168,20 +171,36 @@ def _column_spec(series: pl.Series, wanted: str | None, pinned: dict[str, str]) 
     return infer_spec(series)
 
 
-def dedupe_sql(source: str, data_columns: list[str], key: list[str]) -> str:
-    every = ", ".join(quote_identifier(c) for c in data_columns) or "1"
-    first_of_each_row = (
-        f"QUALIFY row_number() OVER (PARTITION BY {every} ORDER BY _source_line) = 1"
+# Two 64-bit hashes of a row's data values (128 bits: no two different rows of any real
+# file share both) stand for the row in duplicate detection, so DuckDB works on a narrow
+# projection (hashes, key, line) whatever the width: 4,096 columns of 2,000 rows ran out of
+# its 600 MB when it read them all.
+ROW_HASHES = ("_row_h1", "_row_h2")
+_SEEDS = (0x5EED_0001_0B5E_55ED, 0x1357_9BDF_2468_ACE0)
+
+
+def row_hashes(frame: pl.DataFrame, data_columns: list[str]) -> pl.DataFrame:
+    """The frame's row hashes over `data_columns` (typed values; lineage left out)."""
+    data = frame.select(data_columns) if data_columns else pl.DataFrame({"_": [0] * frame.height})
+    return pl.DataFrame(
+        [data.hash_rows(seed).alias(name) for name, seed in zip(ROW_HASHES, _SEEDS, strict=True)]
     )
+
+
+def keep_sql(source: str, key: list[str]) -> str:
+    """The `_source_line`s that stay, in order, from `source` holding the row hashes, the key
+    columns and `_source_line`."""
+    row = ", ".join(ROW_HASHES)
+    first_of_each_row = f"QUALIFY row_number() OVER (PARTITION BY {row} ORDER BY _source_line) = 1"
     if not key:
-        return f"SELECT * FROM {source} {first_of_each_row} ORDER BY _source_line"
+        return f"SELECT _source_line FROM {source} {first_of_each_row} ORDER BY _source_line"
     has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in key)
     by_key = ", ".join(quote_identifier(k) for k in key)
     return (
-        f"SELECT * FROM (SELECT * FROM {source} WHERE {has_key} QUALIFY row_number() OVER "
-        f"(PARTITION BY {by_key} ORDER BY _source_line DESC) = 1 "
-        f"UNION ALL SELECT * FROM {source} WHERE NOT ({has_key}) {first_of_each_row}) "
-        "ORDER BY _source_line"
+        f"SELECT _source_line FROM (SELECT _source_line FROM {source} WHERE {has_key} "
+        f"QUALIFY row_number() OVER (PARTITION BY {by_key} ORDER BY _source_line DESC) = 1 "
+        f"UNION ALL SELECT _source_line FROM {source} WHERE NOT ({has_key}) "
+        f"{first_of_each_row}) ORDER BY _source_line"
     )
 
 
@@ -196,13 +215,17 @@ def dedupe(frame: pl.DataFrame, data_columns: list[str], key: list[str]) -> pl.D
     """Remove duplicates from an in-memory batch (the same SQL as `silver_file`)."""
     if frame.height == 0:
         return frame
+    narrow = pl.concat(
+        [row_hashes(frame, data_columns), frame.select(*key, "_source_line")], how="horizontal"
+    )
     con = _duckdb()
     try:
-        con.register("batch", frame)
-        result = pl.from_arrow(con.sql(dedupe_sql("batch", data_columns, key)).to_arrow_table())
-        return result.cast(frame.schema)  # DuckDB's round trip may widen types
+        con.register("batch", narrow)
+        keep = con.sql(keep_sql("batch", key)).to_arrow_table().column(0)
     finally:
         con.close()
+    kept = pl.Series(keep).implode()
+    return frame.filter(pl.col("_source_line").is_in(kept)).sort("_source_line")
 
 
 def bronze_to_silver(bronze: pl.DataFrame, key: list[str]) -> SilverResult:
@@ -247,47 +270,98 @@ def silver_file(
 
     p = plan(columns, column, key, pinned, types=types, renames=renames)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
-        typed = Path(tmp) / "typed.parquet"
-        _cast_in_batches(bronze, typed, p, deadline=deadline)
+        typed, narrow, keep = (Path(tmp) / f"{n}.parquet" for n in ("typed", "narrow", "keep"))
+        _cast_in_batches(bronze, typed, p, deadline=deadline, narrow=narrow)
         con = _duckdb(Path(tmp))
         try:
-            query = dedupe_sql(f"read_parquet({sql_string(str(typed))})", p.columns, p.key)
+            query = keep_sql(f"read_parquet({sql_string(str(narrow))})", p.key)
             with deadline.interrupting(con):
-                con.execute(
-                    f"COPY ({query}) TO {sql_string(str(out))} (FORMAT parquet, COMPRESSION zstd)"
-                )
+                con.execute(f"COPY ({query}) TO {sql_string(str(keep))} (FORMAT parquet)")
         finally:
             con.close()
-    silver = pq.ParquetFile(out).metadata.num_rows
+        silver = _write_kept(typed, keep, out, deadline)
     return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key, specs=p.specs)
+
+
+def batch_rows(columns: int, cells: int = 16_000_000) -> int:
+    """Rows per batch so that a batch holds about `cells` values: 256,000 rows up to 64
+    columns, fewer for a wider file (memory is bounded by values, not rows)."""
+    return max(1_000, min(256_000, cells // max(columns, 1)))
 
 
 def _cast_in_batches(
     bronze: Path,
     typed: Path,
     p: SilverPlan,
-    rows: int = 256_000,
+    rows: int | None = None,
     deadline: Deadline | None = None,
+    narrow: Path | None = None,
 ) -> None:
     """Clean and cast batch by batch: memory is bounded by one batch, whatever the file size.
-    (Polars' streaming sink held ~3 GB for a 5M-row file here; explicit batches hold ~0.3 GB.)"""
-    writer: pq.ParquetWriter | None = None
+    (Polars' streaming sink held ~3 GB for a 5M-row file here; explicit batches hold ~0.3 GB.)
+    `narrow` gets each row's hashes, key and line: what duplicate detection reads."""
+    rows = rows or batch_rows(len(p.names))
+    writers: dict[Path, pq.ParquetWriter] = {}
+
+    def write(path: Path, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if path not in writers:
+            writers[path] = pq.ParquetWriter(path, table.schema, compression="lz4")
+        writers[path].write_table(table)
+
     try:
-        for batch in pq.ParquetFile(bronze).iter_batches(batch_size=rows):
+        source = pq.ParquetFile(bronze)
+        batches = source.iter_batches(batch_size=rows)
+        empty = source.metadata.num_rows == 0
+        # An empty Bronze file still yields typed (empty) files, by column groups too: one
+        # lazy plan over thousands of columns overflows Polars' stack.
+        for batch in [source.schema_arrow.empty_table()] if empty else batches:
             if deadline is not None:
                 deadline.check()
-            frame = p.apply_batch(pl.from_arrow(batch), deadline).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(typed, frame.schema, compression="lz4")
-            writer.write_table(frame)
-        if writer is None:  # an empty Bronze file still yields a typed (empty) file
-            # (by column groups too: one lazy plan over thousands of columns overflows
-            # Polars' stack)
-            empty = p.apply_batch(pl.read_parquet(bronze), deadline).to_arrow()
-            pq.write_table(empty, typed)
+            frame = p.apply_batch(pl.from_arrow(batch), deadline)
+            write(typed, frame)
+            if narrow is not None:
+                hashes = row_hashes(frame, p.columns)
+                write(narrow, pl.concat([hashes, frame.select(*p.key, "_source_line")],
+                                        how="horizontal"))  # fmt: skip
     finally:
-        if writer is not None:
+        for writer in writers.values():
             writer.close()
+
+
+def _write_kept(typed: Path, keep: Path, out: Path, deadline: Deadline | None) -> int:
+    """Silver: the typed rows whose line is kept, in line order, streamed (both files are in
+    line order, so each typed batch meets the next slice of kept lines)."""
+    kept_lines = _sorted_lines(keep)
+    pending = np.empty(0, dtype=np.int64)
+    written = 0
+    source = pq.ParquetFile(typed)
+    with pq.ParquetWriter(out, source.schema_arrow, compression="zstd") as writer:
+        for batch in source.iter_batches(batch_size=batch_rows(source.metadata.num_columns)):
+            if deadline is not None:
+                deadline.check()
+            lines = batch.column("_source_line").to_numpy(zero_copy_only=False)
+            if len(lines) == 0:
+                continue
+            last = lines[-1]
+            while not len(pending) or pending[-1] <= last:
+                more = next(kept_lines, None)
+                if more is None:
+                    break
+                pending = np.concatenate([pending, more])
+            upto = np.searchsorted(pending, last, side="right")
+            mine, pending = pending[:upto], pending[upto:]
+            mask = np.isin(lines, mine, assume_unique=True)
+            table = batch.filter(pa.array(mask))
+            if table.num_rows:
+                writer.write_batch(table)
+                written += table.num_rows
+    return written
+
+
+def _sorted_lines(keep: Path):
+    for batch in pq.ParquetFile(keep).iter_batches(batch_size=1_000_000, columns=["_source_line"]):
+        yield batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def rename(names: dict[str, str], renames: dict[str, str]) -> dict[str, str]:

@@ -181,3 +181,54 @@ def test_the_encoding_read_is_recorded_declared_or_refused_when_the_file_mixes_t
     run = platform.land("id,name\n1,Zoë\n".encode(), "plain.csv", dataset=unique("enc_ok"))
     assert run["reading"]["encoding"] == "utf-8" and run["reading"]["encoding_confidence"] == 1
     assert run["warnings"] == []
+
+
+def test_10000_columns_land_their_events_claim_checked_and_20000_are_refused(platform):
+    """Issue 12 items 1 and 4: events of a 10,000-column schema (~0.7 MB each) travel as
+    CloudEvents envelopes with `dataref` to the object store; past FLOWFORGE_MAX_COLUMNS
+    (16,384) a file is refused naming the count; a small file lands meanwhile."""
+    import asyncio
+    import json
+
+    import nats
+
+    def wide(width: int) -> bytes:
+        header = ",".join(f"a_fairly_long_column_name_number_{i:05d}" for i in range(width))
+        rows = [",".join(str((r * 31 + i) % 97) for i in range(width)) for r in range(3)]
+        return ("\n".join([header, *rows]) + "\n").encode()
+
+    accepted = platform.upload(wide(10_000), "wide10k.csv", dataset=unique("wide10k"))
+    refused = platform.upload(wide(20_000), "wide20k.csv", dataset=unique("wide20k"))
+    began = time.monotonic()
+    small = platform.land(b"id\n1\n", "small.csv", dataset=unique("bystander"))
+    assert small["status"] == "succeeded" and time.monotonic() - began < 30
+
+    run = platform.wait_run(refused["run_id"], timeout=120)
+    assert run["status"] == "failed", run
+    assert "wide20k.csv: 20,000 columns, more than the 16,384" in run["error"], run
+    run = platform.wait_run(accepted["run_id"], timeout=300)
+    assert run["status"] == "succeeded", run
+    reconciles(run)
+    assert run["counts"]["silver"] == 3
+
+    async def stored(subject: str) -> bytes:
+        client = await nats.connect(platform.endpoints["nats_url"])
+        try:
+            js = client.jetstream()
+            last = (await js.stream_info("FLOWFORGE")).state.last_seq
+            for seq in range(last, max(0, last - 500), -1):
+                try:
+                    msg = await js.get_msg("FLOWFORGE", seq)
+                except Exception:  # noqa: BLE001 - a deleted sequence
+                    continue
+                if msg.subject == subject and accepted["run_id"].encode() in msg.data:
+                    return msg.data
+        finally:
+            await client.close()
+        raise AssertionError(f"no {subject} of the run in the stream")
+
+    for subject in ("bronze.ready", "silver.ready"):
+        envelope = json.loads(asyncio.run(stored(subject)))
+        assert envelope["datasize"] > 500_000 and "dataref" in envelope, envelope.keys()
+        assert envelope["data"]["run_id"] == accepted["run_id"]
+        assert "columns" not in envelope["data"]

@@ -10,6 +10,7 @@ Prometheus middleware counts it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from types import SimpleNamespace
 
@@ -385,3 +386,51 @@ async def test_a_durable_made_with_another_ack_wait_is_updated_to_the_configured
         info = await js.consumer_info("ACKWAIT", durable)
     await client.close()
     assert info.config.ack_wait == 10
+
+
+async def test_an_event_too_large_for_the_bus_travels_as_a_claim_check(jetstream, tmp_path):
+    """A schema of 20,000 columns (about 1.3 MB of event) is kept in the object store; the
+    bus carries the CloudEvents envelope with `dataref` and the routing fields; the consumer
+    gets the whole event."""
+    import nats
+
+    from flowforge.common.bus import Claims
+    from flowforge.common.storage import LocalObjectStore
+
+    settings = Settings(nats_url=jetstream, stream_name="CLAIMS", ack_wait_seconds=10)
+    Claims.store = LocalObjectStore(tmp_path / "lake")
+    received: list[BronzeReady] = []
+
+    async def handler(event: BronzeReady) -> list:
+        received.append(event)
+        return []
+
+    broker = make_broker(settings, "svc")
+    consume(broker, BronzeReady, handler, service="svc", settings=settings, stage="silver")
+    wide = bronze_for(landed("run-wide")).model_copy(
+        update={"columns": [Column(name=f"column_{i:05d}", type="string") for i in range(20_000)]}
+    )
+    client = await nats.connect(jetstream)
+    try:
+        async with broker:
+            await broker.start()
+            await publish(broker, wide, settings)
+            for _ in range(200):
+                if received:
+                    break
+                await asyncio.sleep(0.05)
+            stored = await client.jetstream().get_last_msg("CLAIMS", "bronze.ready")
+    finally:
+        await client.close()
+        Claims.store = None
+    assert received == [wide]
+    envelope = json.loads(stored.data)
+    assert len(stored.data) < 2048 < len(wide.to_bytes()) == envelope["datasize"]
+    assert envelope["data"] == {
+        "run_id": "run-wide",
+        "dataset": wide.dataset,
+        "content_hash": wide.content_hash,
+        "filename": wide.filename,
+    }
+    assert envelope["dataref"].endswith(".json") and "/events/bronze.ready/" in envelope["dataref"]
+    assert envelope["type"] == BronzeReady.event_type() and envelope["id"] == wide.event_id

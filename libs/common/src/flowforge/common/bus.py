@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +34,7 @@ from faststream.nats import (
     PullSub,
 )
 
-from flowforge.common import metrics, vitals
+from flowforge.common import lake, metrics, vitals
 from flowforge.common.errors import PermanentError, TransientError
 from flowforge.common.events import (
     DLQ_PREFIX,
@@ -83,15 +84,71 @@ def make_broker(settings: Settings, service: str) -> NatsBroker:
     )
 
 
+class Claims:
+    """The object store events too large for the bus are kept in (each service's own, set
+    when it opens it); opened from the settings when a process has not set one."""
+
+    store: Any = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Any:
+        if cls.store is None:
+            from flowforge.common.storage import open_store
+
+            cls.store = open_store(settings)
+        return cls.store
+
+
 async def publish(broker: NatsBroker, event: Event, settings: Settings) -> None:
-    """Publish one event to the stream; its deterministic id makes a retry a no-op."""
+    """Publish one event to the stream; its deterministic id makes a retry a no-op. An event
+    over FLOWFORGE_EVENT_INLINE_LIMIT is put in the object store first and the bus carries
+    its envelope with `dataref`, the object's URI (the CloudEvents claim-check extension),
+    and only the routing fields in `data`."""
+    body = event.to_bytes()
+    if len(body) > settings.event_inline_bytes:
+        body = await asyncio.to_thread(_check_in, event, body, settings)
     await broker.publish(
-        event.to_bytes(),
+        body,
         subject=subject_of(event),
         headers={"Nats-Msg-Id": event.event_id, "Content-Type": "application/cloudevents+json"},
         stream=settings.stream_name,
         timeout=10,
     )
+
+
+def _check_in(event: Event, body: bytes, settings: Settings) -> bytes:
+    store = Claims.of(settings)
+    key = lake.event_key(event.SUBJECT, event.event_id)
+    store.put_bytes(key, body)
+    envelope = json.loads(body)
+    envelope["data"] = {f: envelope["data"].get(f) for f in CLAIM_FIELDS}
+    envelope["dataref"] = store.uri(key)
+    envelope["datasize"] = len(body)
+    log.info("%s of %d bytes kept at %s (claim check)", event.SUBJECT, len(body), key)
+    return json.dumps(envelope).encode()
+
+
+# What a claim-checked envelope keeps in `data`, so a subscriber can route without fetching.
+CLAIM_FIELDS = ("run_id", "dataset", "content_hash", "filename")
+
+
+async def check_out(body: bytes, settings: Settings) -> bytes:
+    """The whole event of a claim-checked envelope (read from the object store); any other
+    body as it is."""
+    if len(body) > 64 * 1024 or b'"dataref"' not in body:
+        return body
+    try:
+        ref = json.loads(body).get("dataref")
+    except ValueError:
+        return body  # malformed: the parser dead-letters it with its text
+    if not isinstance(ref, str):
+        return body
+    store = Claims.of(settings)
+    key = lake.check_data_key(store.key_of(ref), ref)
+    try:
+        return await asyncio.to_thread(store.get_bytes, key)
+    except FileNotFoundError as exc:
+        raise PermanentError(f"the event's data at {ref} is gone") from exc
 
 
 TRANSIENT_RETRY_SECONDS = 15 * 60
@@ -254,7 +311,7 @@ async def _handle(
     ack_wait = await _server_ack_wait(msg, settings.ack_wait_seconds)
     heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
     try:
-        event = event_type.from_bytes(msg.body)
+        event = event_type.from_bytes(await check_out(msg.body, settings))
         annotate_message(event.run_id, event.dataset, delivery)
         token = run_id_var.set(event.run_id)
         try:

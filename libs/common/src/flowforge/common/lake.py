@@ -6,6 +6,7 @@ adding a second one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,9 @@ LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched
 # Every object FlowForge reads or writes lives under one of these. An object reference (in an
 # event, or from another service) outside them is refused, so a forged `file.landed` cannot
 # make the platform read its own state (passwords, keys, the database) as data.
-DATA_PREFIXES = ("landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/")
+DATA_PREFIXES = (
+    "landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/", "events/"
+)  # fmt: skip
 
 
 class ObjectRefError(BadInputError):
@@ -91,6 +94,12 @@ def public_location(uri: str, root: str) -> str:
         return uri
     root = root.rstrip("/") + "/"
     return uri[len(root) :] if uri.startswith(root) else ""
+
+
+def event_key(subject: str, event_id: str) -> str:
+    """Where an event too large for the bus is kept (the claim check; see bus.publish)."""
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    return f"events/{subject}/{digest}.json"
 
 
 def upload_key(run_id: str, filename: str) -> str:

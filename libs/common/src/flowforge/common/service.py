@@ -23,7 +23,7 @@ from faststream.nats import NatsBroker
 
 from flowforge.common import rpc, vitals
 from flowforge.common.asyncapi import declare_publishers, service_document
-from flowforge.common.bus import make_broker, serve_health
+from flowforge.common.bus import Claims, make_broker, serve_health
 from flowforge.common.db import create_pool, migrate
 from flowforge.common.events import Event
 from flowforge.common.logs import configure_logging
@@ -182,6 +182,7 @@ async def open_runtime(
         if migrations is not None:
             await migrate(rt.pool, rt.service, migrations)
         rt._store = await asyncio.to_thread(open_store, settings)
+        Claims.store = rt._store  # where events too large for the bus are kept
         log.info(
             "%s started (nats %s, store %s)",
             rt.service,

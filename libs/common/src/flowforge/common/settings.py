@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("FLOWFORGE_ACK_WAIT", "FLOWFORGE_ACK_WAIT_SECONDS"),
     )
     max_deliver: int = Field(5, validation_alias="FLOWFORGE_MAX_DELIVER")
+    # An event larger than this is kept in the object store and the bus carries a reference
+    # (CloudEvents `dataref`): a schema of thousands of columns fits any NATS max_payload.
+    event_inline_bytes: int = Field(
+        256 * 1024, ge=4096, validation_alias="FLOWFORGE_EVENT_INLINE_LIMIT"
+    )
     # Messages of one consumer a process handles at once (one per dataset at a time): a long
     # batch of one dataset does not hold back the others'.
     concurrency: int = Field(2, ge=1, le=64, validation_alias="FLOWFORGE_CONCURRENCY")
@@ -92,6 +97,9 @@ class Settings(BaseSettings):
     # Compressed drops are refused past these (zip bombs): absolute size, and unpacked/packed.
     unpack_max_bytes: int = Field(50 * 1024**3, validation_alias="FLOWFORGE_UNPACK_MAX_BYTES")
     unpack_max_ratio: float = Field(100.0, validation_alias="FLOWFORGE_UNPACK_MAX_RATIO")
+    # Columns a file may have. 10,000 land in about half a minute; past this a file is
+    # refused with the count (a schema that wide is usually a file read the wrong way).
+    max_columns: int = Field(16_384, ge=1, validation_alias="FLOWFORGE_MAX_COLUMNS")
     # AI schema analysis: Claude first, OpenAI when Claude fails or has no key, and the offline
     # profiler always. The SDKs also read ANTHROPIC_BASE_URL / OPENAI_BASE_URL.
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")

@@ -46,7 +46,7 @@ def _deps(rt: Runtime) -> Deps:
     return Deps(
         store=rt.store,
         scratch=settings.scratch_dir,
-        limits=Limits(settings.unpack_max_bytes, settings.unpack_max_ratio),
+        limits=Limits(settings.unpack_max_bytes, settings.unpack_max_ratio, settings.max_columns),
         previous_columns=datasets.bronze_columns,
         record_columns=datasets.record_columns,
         progress=send_progress,

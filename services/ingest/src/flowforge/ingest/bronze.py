@@ -126,6 +126,7 @@ def csv_to_bronze(
     ingested_at: datetime,
     progress: Progress | None = None,
     encoding: str | None = None,
+    max_columns: int | None = None,
 ) -> BronzeResult:
     """Convert one delimited file, read in `encoding` when one is declared, else in the one
     its bytes show. Raises BadInputError for a file that cannot be read at all."""
@@ -141,6 +142,8 @@ def csv_to_bronze(
     dialect = sniff(
         head, complete=len(head) >= size, reading=declared(encoding) if encoding else None
     )
+    if max_columns is not None and dialect.columns > max_columns:  # before reading it all
+        check_width(dialect.columns, source_file, max_columns)
     warnings: list[str] = []
     if dialect.encoding_source == "detected" and not dialect.encoding.startswith("utf-"):
         # A legacy encoding, from the sample: the rest of the file must not be UTF-8.
@@ -174,6 +177,15 @@ def csv_to_bronze(
             refuse_undecodable(source, dialect.reading, source_file)
         first_other = found.first_other
         return convert(dialect.read_as(legacy_reading(found.sample, "fallback")))
+
+
+def check_width(columns: int, name: str, limit: int) -> None:
+    if columns > limit:
+        raise BadInputError(
+            f"{name}: {columns:,} columns, more than the {limit:,} a file may have "
+            "(FLOWFORGE_MAX_COLUMNS); a schema that wide is often a file read with the wrong "
+            "delimiter, or one to split"
+        )
 
 
 class _Undecodable(Exception):

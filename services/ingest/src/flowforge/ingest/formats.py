@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flowforge.common.errors import BadInputError
-from flowforge.ingest.bronze import BronzeResult, Progress, csv_to_bronze
+from flowforge.ingest.bronze import BronzeResult, Progress, check_width, csv_to_bronze
 from flowforge.ingest.encoding import declared
 from flowforge.ingest.excel import excel_to_bronze
 from flowforge.ingest.records import json_to_bronze, parquet_to_bronze
@@ -41,9 +41,18 @@ MARKUP_STARTS = (b"<?xml", b"<!doctype", b"<html", b"<rss", b"<feed", b"<svg")
 class Limits:
     unpack_max_bytes: int
     unpack_max_ratio: float
+    max_columns: int = 16_384
 
 
-def to_bronze(
+def to_bronze(*args, limits: Limits, **kwargs) -> BronzeResult:
+    """Any supported file into Bronze, refused past the column limit."""
+    result = _to_bronze(*args, limits=limits, **kwargs)
+    check_width(len(result.columns), args[1] if len(args) > 1 else kwargs["name"],
+                limits.max_columns)  # fmt: skip
+    return result
+
+
+def _to_bronze(
     source: Path,
     name: str,
     bronze_out: Path,
@@ -78,8 +87,9 @@ def to_bronze(
             )
         return json_to_bronze(path, bronze_out, rejected_out, arrays=arrays, **common)
     return csv_to_bronze(
-        path, bronze_out, rejected_out, progress=progress, encoding=encoding, **common
-    )
+        path, bronze_out, rejected_out, progress=progress, encoding=encoding,
+        max_columns=limits.max_columns, **common,
+    )  # fmt: skip
 
 
 def refuse_unsupported(head: bytes, name: str) -> None:

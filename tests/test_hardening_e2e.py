@@ -97,10 +97,19 @@ def test_a_model_past_its_time_limit_fails_with_the_reason_and_frees_gold(fresh_
 
 
 def ingest_rss_mib(platform) -> float:
-    pid = platform.pid("ingest")
-    with open(f"/proc/{pid}/status") as fh:
-        line = next(ln for ln in fh if ln.startswith("VmHWM:"))  # the peak since start
+    return peak_mib(platform, "ingest")
+
+
+def peak_mib(platform, service: str) -> float:
+    """The service process's peak resident memory since it started (VmHWM)."""
+    with open(f"/proc/{platform.pid(service)}/status") as fh:
+        line = next(ln for ln in fh if ln.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
+
+
+# Each service's memory limit in deploy/k8s (MiB).
+BUDGETS = {"ingest": 1536, "transform": 1536, "quality": 1536, "ai": 1536, "catalog": 512,
+           "gateway": 1024}  # fmt: skip
 
 
 def test_a_workbook_bomb_and_json_nested_100000_deep_fail_at_once_in_bounded_memory(platform):
@@ -232,3 +241,6 @@ def test_10000_columns_land_their_events_claim_checked_and_20000_are_refused(pla
         assert envelope["datasize"] > 500_000 and "dataref" in envelope, envelope.keys()
         assert envelope["data"]["run_id"] == accepted["run_id"]
         assert "columns" not in envelope["data"]
+    over = {s: round(peak_mib(platform, s)) for s, mib in BUDGETS.items()
+            if peak_mib(platform, s) > mib}  # fmt: skip
+    assert not over, f"services past their memory budget (MiB): {over}"

@@ -290,8 +290,8 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
         say(f"platform: healthy in {result['startup_seconds']} s; pids {result['pids_at_start']}")
         sampler = Sampler(home, proc.pid)
         sampler.start()
-        timeout = httpx.Timeout(60, read=600, write=600)
-        with httpx.Client(base_url=url, timeout=timeout, headers=admin_headers(home)) as c:
+        http_timeout = httpx.Timeout(60, read=600, write=600)
+        with httpx.Client(base_url=url, timeout=http_timeout, headers=admin_headers(home)) as c:
             r = c.post("/api/v1/models", json={"name": MODEL, "sql": GOLD_SQL})
             if r.status_code != 201:
                 result["error"] = f"model refused ({r.status_code}): {r.text[:500]}"

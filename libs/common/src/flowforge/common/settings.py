@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # Compressed drops are refused past these (zip bombs): absolute size, and unpacked/packed.
     unpack_max_bytes: int = Field(50 * 1024**3, validation_alias="FLOWFORGE_UNPACK_MAX_BYTES")
     unpack_max_ratio: float = Field(100.0, validation_alias="FLOWFORGE_UNPACK_MAX_RATIO")
+    # The key(s) sealing secrets at rest (flowforge.common.secretbox): Fernet keys, the first
+    # sealing; else read from a file; else $FLOWFORGE_HOME/secret.key, made on first use.
+    secret_key: SecretStr | None = Field(None, validation_alias="FLOWFORGE_SECRET_KEY")
+    secret_key_file: Path | None = Field(None, validation_alias="FLOWFORGE_SECRET_KEY_FILE")
     # Columns a file may have. 10,000 land in about half a minute; past this a file is
     # refused with the count (a schema that wide is usually a file read the wrong way).
     max_columns: int = Field(16_384, ge=1, validation_alias="FLOWFORGE_MAX_COLUMNS")

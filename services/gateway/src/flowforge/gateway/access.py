@@ -89,6 +89,15 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/accept"): "admin",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dismiss"): "admin",
     ("POST", "/api/v1/models"): "admin",
+    # Source databases: operators read, test and browse them; admins change them.
+    ("GET", "/api/v1/connections"): "operator",
+    ("GET", "/api/v1/connections/{name}"): "operator",
+    ("POST", "/api/v1/connections/{name}/test"): "operator",
+    ("GET", "/api/v1/connections/{name}/tables"): "operator",
+    ("GET", "/api/v1/connections/{name}/preview"): "operator",
+    ("POST", "/api/v1/connections"): "admin",
+    ("PUT", "/api/v1/connections/{name}"): "admin",
+    ("DELETE", "/api/v1/connections/{name}"): "admin",
     # People and machines.
     ("POST", "/api/v1/keys"): "admin",
     ("GET", "/api/v1/keys"): "admin",

@@ -43,6 +43,7 @@ from flowforge.gateway.records import PgJobs, PgUploads
 from flowforge.gateway.routes import (
     ai,
     auth,
+    connections,
     datasets,
     files,
     jobs,
@@ -60,8 +61,8 @@ SERVICE = "gateway"
 # Events the gateway itself sends: uploads, and one record per change in the audit log.
 PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (files, runs, datasets, quality, ai, models, jobs, auth, people, audit_routes, system,
-           probes)  # fmt: skip
+ROUTERS = (files, runs, datasets, quality, ai, models, connections, jobs, auth, people,
+           audit_routes, system, probes)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 

@@ -22,3 +22,6 @@ RunId = Annotated[
 JobId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="a job's id")]
 SuggestionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a suggestion's id")]
 RuleName = Annotated[str, Path(min_length=1, max_length=200, description="a rule's name")]
+ConnectionName = Annotated[
+    str, Path(pattern=NAME_PATTERN, description=f"the connection's name ({NAME_RULE})")
+]

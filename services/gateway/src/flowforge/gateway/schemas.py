@@ -399,3 +399,98 @@ class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh: StrictBool = Field(default=False, description="ask the LLM again, not its cache")
+
+
+# --- source connections (issue 13) ---------------------------------------------------------
+
+ConnectionKind = Literal["postgresql", "mysql", "sqlserver", "oracle"]
+
+
+class ConnectionBody(BaseModel):
+    """A source database. `options` by kind: postgresql `sslmode` (disable, prefer, require,
+    verify-ca, verify-full), `schema`; mysql (MariaDB too) `ssl` (disabled, preferred,
+    required, verify_identity); sqlserver `encrypt`, `trust_server_certificate`, `schema`;
+    oracle `service_name` or `sid`, `schema`; every kind `connect_timeout` (seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]{0,62}$", description="PUT: the path's name, if given"
+    )
+    kind: ConnectionKind
+    host: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9._:\-\[\]]+$")
+    port: int | None = Field(None, ge=1, le=65535, description="default: the kind's usual port")
+    database: str = Field("", max_length=128)
+    user: str = Field("", max_length=128)
+    password: str | None = Field(
+        None,
+        max_length=1024,
+        description="sealed at rest; never returned (PUT: leave out to keep the stored one)",
+        json_schema_extra={"writeOnly": True},
+    )
+    options: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+class ConnectionCreate(ConnectionBody):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class ConnectionPublic(BaseModel):
+    name: str
+    kind: ConnectionKind
+    host: str
+    port: int
+    database: str
+    user: str
+    options: dict[str, Any]
+    has_password: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionList(BaseModel):
+    connections: list[ConnectionPublic]
+
+
+class ConnectionError_(BaseModel):
+    kind: Literal["host_unreachable", "timeout", "auth_failed", "database_not_found",
+                  "tls_required", "tls_unavailable", "unsupported", "error"]  # fmt: skip
+    detail: str
+
+
+class ConnectionTest(BaseModel):
+    ok: bool
+    name: str
+    server_version: str | None = None
+    connect_ms: float | None = None
+    round_trip_ms: float | None = None
+    error: ConnectionError_ | None = None
+
+
+class SourceColumn(BaseModel):
+    name: str
+    type: str
+    nullable: bool
+
+
+class SourceTable(BaseModel):
+    schema_: str = Field(alias="schema")
+    name: str
+    type: str = Field(description="table, view, materialized view or foreign table")
+    row_estimate: int | None
+    primary_key: list[str]
+    columns: list[SourceColumn]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class TableList(BaseModel):
+    connection: str
+    tables: list[SourceTable]
+
+
+class PreviewPublic(BaseModel):
+    connection: str
+    table: str
+    columns: list[dict[str, str]]
+    rows: list[list[Any]]

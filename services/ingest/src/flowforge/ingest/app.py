@@ -14,6 +14,7 @@ from flowforge.common.events import (
     FileLanded,
     IngestFailed,
 )
+from flowforge.common.secretbox import SecretBox
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
 from flowforge.ingest import verbs
@@ -21,6 +22,8 @@ from flowforge.ingest.datasets import Datasets
 from flowforge.ingest.formats import Limits
 from flowforge.ingest.handlers import Deps, handle_file_landed
 from flowforge.ingest.landing import minio_drops
+from flowforge.ingest.sources import verbs as source_verbs
+from flowforge.ingest.sources.connections import Connections
 from flowforge.ingest.watcher import Ledger, Watcher
 
 SERVICE = "ingest"
@@ -64,6 +67,10 @@ def register(rt: Runtime) -> None:
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings,
             stage="ingest")  # fmt: skip
     rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Datasets(rt.pool)))
+    rt.serve_verbs(
+        source_verbs.VERBS,
+        rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings))),
+    )
 
     @rt.broker.subscriber(
         rt.settings.minio_subject, queue=f"{SERVICE}-minio", decoder=raw_body, title="minio"

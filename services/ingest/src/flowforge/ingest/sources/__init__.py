@@ -1,0 +1,1 @@
+"""SQL database sources (issue 13): connections, browsing, extraction into Bronze."""

@@ -38,7 +38,8 @@ KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
 WORKERS = [s for s in SERVICES if s != "gateway"]
 FIXED_REPLICAS = {"catalog"}  # why: deploy/k8s/keda.yaml
 POOL_SIZE = 5  # connections per pod: flowforge.common.db.create_pool's max_size
-FAKE_SECRETS = {"POSTGRES_PASSWORD": "a1b2", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s3"}
+FAKE_SECRETS = {"POSTGRES_PASSWORD": "a1b2", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s3",
+                "FLOWFORGE_SECRET_KEY": "k" * 43 + "="}  # fmt: skip
 NATS_USERS = (*SERVICES, "minio")
 FAKE_NATS = {f"NATS_{u.upper()}_PASSWORD": f"ff{u}" for u in NATS_USERS}
 COMPOSE_ENV = {**FAKE_SECRETS, **FAKE_NATS}

@@ -206,3 +206,32 @@ def test_the_source_password_is_nowhere_in_clear(platform, pg_source):
     dump = database_dump(platform)
     assert name in dump and PASSWORD not in dump
     assert (platform.home / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cli_adds_tests_browses_and_removes_a_connection(platform, pg_source, tmp_path):
+    import subprocess
+    import sys
+
+    def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flowforge.cli.main", *args, "--url", platform.url],
+            capture_output=True, text=True, timeout=60, env=platform.env, input=stdin,
+        )  # fmt: skip
+
+    name = unique("clisrc")
+    added = cli("connections", "add", name, "--kind", "postgresql", "--host", pg_source["host"],
+                "--port", str(pg_source["port"]), "--database", pg_source["database"],
+                "--user", pg_source["user"], "--option", "sslmode=disable", "--password-stdin",
+                stdin=PASSWORD + "\n")  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    said = added.stdout + added.stderr
+    assert "password set" in said and PASSWORD not in said
+    tested = cli("connections", "test", name)
+    said = tested.stdout + tested.stderr
+    assert tested.returncode == 0 and "PostgreSQL" in said, said
+    listed = cli("connections", "tables", name, "--schema", "shop")
+    assert listed.returncode == 0 and "order_id, line" in listed.stdout, listed.stdout
+    peek = cli("connections", "preview", name, "shop.orders", "--limit", "1")
+    assert peek.returncode == 0 and "01234" in peek.stdout, peek.stdout + peek.stderr
+    assert cli("connections", "rm", name).returncode == 0
+    assert cli("connections", "show", name).returncode == 5  # not found

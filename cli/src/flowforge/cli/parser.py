@@ -189,6 +189,36 @@ def _data_verbs(verbs: _Verbs) -> None:
     put.add_argument("dataset", metavar="DATASET").completer = complete.datasets
     put.add_argument("file", type=Path, metavar="FILE.yaml")
 
+    sources = verbs.group("connections", "source databases to extract from")
+    add = sources.add("add", "flowforge.cli.connections:add", "add or replace a connection")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--kind", required=True, choices=("postgresql", "mysql", "sqlserver", "oracle")
+    )
+    add.add_argument("--host", required=True)
+    add.add_argument("--port", type=int, help="(the kind's usual port)")
+    add.add_argument("--database")
+    add.add_argument("--user")
+    add.add_argument("--option", action="append", metavar="KEY=VALUE",
+                     help="e.g. sslmode=require, schema=sales, connect_timeout=5")  # fmt: skip
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--password-file", type=Path, metavar="FILE")
+    secret.add_argument("--password-stdin", action="store_true")
+    secret.add_argument("--ask-password", action="store_true", help="type it (not echoed)")
+    sources.add("list", "flowforge.cli.connections:list_", "every connection (no passwords)")
+    for verb, helptext in (("show", "one connection"), ("test", "connect: version or why not"),
+                           ("rm", "remove a connection")):  # fmt: skip
+        handler = {"rm": "remove"}.get(verb, verb)
+        one = sources.add(verb, f"flowforge.cli.connections:{handler}", helptext)
+        one.add_argument("name", metavar="NAME")
+    listing = sources.add("tables", "flowforge.cli.connections:tables", "tables and views")
+    listing.add_argument("name", metavar="NAME")
+    listing.add_argument("--schema", help="only this schema")
+    peek = sources.add("preview", "flowforge.cli.connections:preview", "a table's first rows")
+    peek.add_argument("name", metavar="NAME")
+    peek.add_argument("table", metavar="SCHEMA.TABLE")
+    peek.add_argument("--limit", type=int, default=20)
+
     models = verbs.group("models", "Gold models: DuckDB SQL over Silver datasets")
     _listing(models.add("list", "flowforge.cli.models:list_models", "every model"), "models")
     show = models.add("show", "flowforge.cli.models:show_model", "one model: SQL, build, error")
@@ -241,6 +271,7 @@ def _action_verbs(verbs: _Verbs) -> None:
 
 
 ROLES = ("viewer", "analyst", "operator", "admin")
+KINDS = ("postgresql", "mysql", "sqlserver", "oracle")
 
 
 def _password_options(verb: argparse.ArgumentParser) -> None:

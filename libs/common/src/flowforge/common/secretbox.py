@@ -7,9 +7,9 @@ Where the key comes from, first found wins:
 - `FLOWFORGE_SECRET_KEY_FILE`: a file holding the same (a mounted Kubernetes/compose secret);
 - `$FLOWFORGE_HOME/secret.key`: made with mode 0600 on first use (the embedded default).
 
-Rotation: put a new key first and keep the old one after it (`new,old`); everything sealed
-opens, new seals use the new key; `flowforge connections reseal` seals every stored secret
-again under the first key, after which the old one can go.
+Rotation: put a new key first and keep the old one after it (`new,old`) and restart ingest:
+everything sealed opens, and at start ingest seals every stored secret again under the first
+key (its log says how many); after that the old key can go.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish, raw_body
@@ -14,7 +15,7 @@ from flowforge.common.events import (
     FileLanded,
     IngestFailed,
 )
-from flowforge.common.secretbox import SecretBox
+from flowforge.common.secretbox import SecretBox, keys_of
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
 from flowforge.ingest import verbs
@@ -27,6 +28,7 @@ from flowforge.ingest.sources.connections import Connections
 from flowforge.ingest.watcher import Ledger, Watcher
 
 SERVICE = "ingest"
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -67,10 +69,17 @@ def register(rt: Runtime) -> None:
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings,
             stage="ingest")  # fmt: skip
     rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Datasets(rt.pool)))
-    rt.serve_verbs(
-        source_verbs.VERBS,
-        rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings))),
-    )
+    connections = rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings)))
+    rt.serve_verbs(source_verbs.VERBS, connections)
+
+    async def reseal_after_rotation() -> None:
+        """With FLOWFORGE_SECRET_KEY=new,old every stored secret is sealed again under the new
+        key at start; then the old key can be dropped."""
+        if len(keys_of(rt.settings)) > 1:
+            done = await connections().reseal()
+            log.info("resealed %d connection password(s) under the first secret key", done)
+
+    rt.background.append(reseal_after_rotation)
 
     @rt.broker.subscriber(
         rt.settings.minio_subject, queue=f"{SERVICE}-minio", decoder=raw_body, title="minio"

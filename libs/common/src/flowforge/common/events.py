@@ -178,6 +178,21 @@ class PipelineEvent(Event):
         return cls(**(previous.carried() | fields), counts=counts)
 
 
+class SourceExtract(BaseModel):
+    """What a run extracts from a source database instead of reading a file: the window
+    (`low`, `high`] of the cursor, fixed when the extraction was requested, so a redelivery
+    extracts exactly the same rows. Values are the cursor's text form (None: unbounded)."""
+
+    connection: str
+    table: str | None = None
+    query: str | None = None
+    mode: Literal["full", "incremental"] = "full"
+    cursor: str | None = None
+    low: str | None = None
+    high: str | None = None
+    lookback: float = 0
+
+
 class FileLanded(PipelineEvent):
     SUBJECT: ClassVar[str] = FILE_LANDED
     SOURCE: ClassVar[str] = "gateway"
@@ -193,6 +208,8 @@ class FileLanded(PipelineEvent):
     sheet: str | None = None
     # The text encoding the sender declared (delimited text only); None: detected.
     encoding: str | None = None
+    # Set when the run extracts from a source database (no file): what and which window.
+    extract: SourceExtract | None = None
     # When the file landed; stamped on every Bronze row as `_ingested_at`, so that processing
     # the same event again writes identical rows.
     landed_at: datetime = Field(default_factory=utcnow)
@@ -217,6 +234,9 @@ class BronzeReady(PipelineEvent):
     blank_lines: int = 0
     # What the run should say about how the file was read (e.g. a fallback encoding).
     warnings: list[str] = Field(default_factory=list)
+    # An extract's columns typed as the source database has them (Silver type specs, e.g.
+    # "decimal:2", "timestamptz:us"); Bronze keeps the text, transform casts to these.
+    source_types: dict[str, str] = Field(default_factory=dict)
     timing: StageTiming
 
 

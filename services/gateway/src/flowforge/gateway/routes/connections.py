@@ -21,6 +21,9 @@ from flowforge.gateway.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/connections", tags=["sources"])
+# Connecting (up to `connect_timeout`, 60 s at most) and reading the catalog: the request's own
+# time limit (FLOWFORGE_REQUEST_TIMEOUT) is what the client sees first.
+SOURCE_WAIT = 90.0
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConnectionPublic)
@@ -42,7 +45,11 @@ async def get_connection(name: ConnectionName, gw: GatewayDep) -> ConnectionPubl
     return ConnectionPublic.model_validate(await gw.owners.ingest.ask("connection.get", name=name))
 
 
-@router.put("/{name}", response_model=ConnectionPublic)
+@router.put(
+    "/{name}",
+    response_model=ConnectionPublic,
+    responses={201: {"model": ConnectionPublic, "description": "created (it did not exist)"}},
+)
 async def put_connection(
     name: ConnectionName, body: ConnectionBody, response: Response, gw: GatewayDep
 ) -> ConnectionPublic:
@@ -69,7 +76,9 @@ async def test_connection(name: ConnectionName, gw: GatewayDep) -> ConnectionTes
     trip; or `ok: false` with the error classified (`host_unreachable`, `timeout`,
     `auth_failed`, `database_not_found`, `tls_required`, `tls_unavailable`, `unsupported`,
     `error`) and what it means."""
-    return ConnectionTest.model_validate(await gw.owners.ingest.ask("connection.test", name=name))
+    return ConnectionTest.model_validate(
+        await gw.owners.ingest.ask("connection.test", name=name, timeout=SOURCE_WAIT)
+    )
 
 
 @router.get("/{name}/tables", response_model=TableList)
@@ -87,7 +96,9 @@ async def list_tables(
 ) -> TableList:
     """Tables and views the connection's user may read: columns with types and nullability,
     the primary key, and the server's row estimate."""
-    found = await gw.owners.ingest.ask("connection.tables", name=name, schema=schema)
+    found = await gw.owners.ingest.ask(
+        "connection.tables", name=name, schema=schema, timeout=SOURCE_WAIT
+    )
     return TableList.model_validate(found)
 
 
@@ -107,7 +118,9 @@ async def preview_table(
 ) -> PreviewPublic:
     """The first rows of a table, read in a read-only transaction (PII is not masked here:
     operators only)."""
-    found = await gw.owners.ingest.ask("connection.preview", name=name, table=table, limit=limit)
+    found = await gw.owners.ingest.ask(
+        "connection.preview", name=name, table=table, limit=limit, timeout=SOURCE_WAIT
+    )
     return PreviewPublic.model_validate(found)
 
 

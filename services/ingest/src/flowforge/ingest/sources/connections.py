@@ -77,7 +77,7 @@ def parse(request: dict[str, Any], name: str) -> Connection:
                 or isinstance(value, bool)
                 or not 0 < value <= 300
             ):
-                raise BadInputError("option `connect_timeout` must be seconds from 1 to 300")
+                raise BadInputError("option `connect_timeout` must be seconds from 1 to 60")
         elif choices is not None and value not in choices:
             raise BadInputError(f"option {key!r} must be one of {', '.join(choices)}")
         elif choices is None and (not isinstance(value, str) or len(value) > 128):

@@ -1,0 +1,432 @@
+"""Extract a table or read-only query from a source database into Bronze Parquet.
+
+Two steps, so a redelivered run extracts exactly the same rows:
+- `plan` (when the extraction is requested): the window of an incremental source, from the
+  watermark (less the lookback) to the cursor's current maximum, both as the cursor's text;
+- `to_bronze` (the run's ingest stage): the rows of that window, streamed in chunks into
+  Bronze as text (the source's own text form: exact decimals, ISO dates and times), with the
+  source's types as Silver type specs beside them (`source_types`), in a read-only
+  transaction. The watermark moves to the window's top only after Bronze is committed.
+
+PostgreSQL through asyncpg (values cast to text by the server, decoded in C); MySQL/MariaDB
+through PyMySQL's unbuffered cursor with its conversions off (the wire's text as is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flowforge.common.errors import BadInputError
+from flowforge.common.events import SourceExtract
+from flowforge.ingest.bronze import BronzeResult
+from flowforge.ingest.dialect import Dialect, header_names
+from flowforge.ingest.sources import engines
+from flowforge.ingest.sources.connections import Connection
+from flowforge.ingest.sources.engines import SourceError, TableName
+
+CHUNK_ROWS = 50_000
+LINEAGE = [
+    pa.field("_source_file", pa.string()),
+    pa.field("_source_line", pa.int64()),
+    pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
+    pa.field("_run_id", pa.string()),
+]
+_TIME_TYPES = {"timestamp", "timestamptz", "date", "datetime"}
+
+
+def source_name(extract: SourceExtract) -> str:
+    """How the run names what it read (its `filename`)."""
+    return f"{extract.connection}:{extract.table or 'query'}"
+
+
+# --- type specs ---------------------------------------------------------------------------
+
+
+def pg_spec(type_text: str) -> str:
+    """A PostgreSQL type (format_type's text) as a Silver type spec."""
+    t = type_text.lower()
+    if t in ("smallint", "integer", "bigint", "oid"):
+        return "integer"
+    if m := re.fullmatch(r"numeric\((\d+),(\d+)\)", t):
+        precision, scale = int(m[1]), int(m[2])
+        return f"decimal:{scale}" if precision <= 38 and scale <= 18 else "string"
+    if t == "numeric":
+        return "decimal"  # no declared scale: the values' own, when they fit
+    if t in ("real", "double precision"):
+        return "double"
+    if t == "boolean":
+        return "boolean"
+    if t == "date":
+        return "date:%Y-%m-%d"
+    if t.startswith("timestamp") and "with time zone" in t:
+        return "timestamptz:us"
+    if t.startswith("timestamp"):
+        return "timestamp:us"
+    return "string"  # text, varchar, char, uuid, json(b), bytea (\x hex), time, interval, ...
+
+
+def my_spec(data_type: str, precision: int | None, scale: int | None, column_type: str) -> str:
+    t = data_type.lower()
+    if t in ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"):
+        return "integer" if "unsigned" not in column_type or t != "bigint" else "string"
+    if t in ("decimal", "numeric"):
+        ok = precision is not None and scale is not None and precision <= 38 and scale <= 18
+        return f"decimal:{scale}" if ok else "string"
+    if t in ("float", "double", "real"):
+        return "double"
+    if t == "date":
+        return "date:%Y-%m-%d"
+    if t == "datetime":
+        return "timestamp:us"
+    if t == "timestamp":
+        return "timestamptz:us"  # stored as UTC; read with the session in UTC
+    return "string"
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _pg_relation(extract: SourceExtract, conn: Connection) -> str:
+    if extract.query:
+        return f"({extract.query}) q"
+    table = TableName.parse(extract.table or "", conn.options.get("schema") or "public")
+    return engines._pg_ident(table) + " q"
+
+
+def _pg_text(name: str, type_text: str) -> str:
+    """The column as text: ISO instants (UTC, with offset) for timestamps, as is otherwise."""
+    col = '"' + name.replace('"', '""') + '"'
+    t = type_text.lower()
+    if t.startswith("timestamp") and "with time zone" in t:
+        return f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    if t.startswith("timestamp"):
+        return f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return f"{col}::text"
+
+
+async def _pg_columns(db: asyncpg.Connection, relation: str) -> list[tuple[str, str]]:
+    """(name, type text) of the relation's columns, typmods included (numeric(12,2))."""
+    stmt = await db.prepare(f"SELECT * FROM {relation} LIMIT 0")
+    attrs = stmt.get_attributes()
+    rows = await db.fetch(
+        "SELECT format_type(t.oid, NULL) AS name, t.oid FROM pg_type t WHERE t.oid = ANY($1)",
+        [a.type.oid for a in attrs],
+    )
+    names = {r["oid"]: r["name"] for r in rows}
+    # format_type with the typmod needs the column's own atttypmod: ask for the relation's
+    # columns by name when it is a table; a query's numeric columns keep their values' scale.
+    typmods = {}
+    if not relation.startswith("("):
+        typmods = {r["attname"]: r["t"] for r in await db.fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_attribute"
+            " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            relation.removesuffix(" q"),
+        )}  # fmt: skip
+    return [(a.name, typmods.get(a.name) or names.get(a.type.oid, a.type.name)) for a in attrs]
+
+
+def _window(cursor_sql: str, time_cursor: bool, extract: SourceExtract, cast: str) -> tuple:
+    """SQL conditions and their parameters (as text) for the window (low - lookback, high]."""
+    conditions, params = [], []
+    if extract.low is not None:
+        params.append(extract.low)
+        low = f"CAST(${len(params)}::text AS {cast})"
+        if extract.lookback:
+            params.append(str(extract.lookback))
+            step = "interval '1 second'" if time_cursor else "1"
+            low = f"({low} - CAST(${len(params)}::text AS double precision) * {step})"
+        conditions.append(f"{cursor_sql} > {low}")
+    if extract.high is not None:
+        params.append(extract.high)
+        conditions.append(f"{cursor_sql} <= CAST(${len(params)}::text AS {cast})")
+    return conditions, params
+
+
+async def _pg_plan(conn: Connection, password: str, extract: SourceExtract) -> SourceExtract:
+    if extract.mode != "incremental":
+        return extract
+    db = await engines._pg_connect(conn, password)
+    try:
+        relation = _pg_relation(extract, conn)
+        columns = dict(await _pg_columns(db, relation))
+        if extract.cursor not in columns:
+            raise BadInputError(f"the cursor column {extract.cursor!r} is not a column of "
+                                f"{extract.table or 'the query'}")  # fmt: skip
+        cursor = '"' + extract.cursor.replace('"', '""') + '"'
+        high = await db.fetchval(f"SELECT max({cursor})::text FROM {relation}")
+    finally:
+        await db.close()
+    return extract.model_copy(update={"high": high})
+
+
+async def _pg_extract(
+    conn: Connection, password: str, extract: SourceExtract, sink: _Sink
+) -> dict[str, str]:
+    db = await engines._pg_connect(conn, password)
+    try:
+        async with db.transaction(readonly=True, isolation="repeatable_read"):
+            await db.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'")
+            relation = _pg_relation(extract, conn)
+            columns = await _pg_columns(db, relation)
+            types = dict(columns)
+            select = ", ".join(_pg_text(n, t) for n, t in columns)
+            conditions, params = [], []
+            order = ""
+            if extract.mode == "incremental":
+                if extract.cursor not in types:
+                    raise BadInputError(f"the cursor column {extract.cursor!r} is gone")
+                cursor = '"' + extract.cursor.replace('"', '""') + '"'
+                nulls = await db.fetchval(f"SELECT count(*) FROM {relation} WHERE {cursor} IS NULL")
+                if nulls:
+                    raise BadInputError(
+                        f"the cursor column {extract.cursor!r} has {nulls} null value(s): "
+                        "such rows can never be extracted incrementally; choose a cursor "
+                        "without nulls, or extract in full"
+                    )
+                time_cursor = pg_spec(types[extract.cursor]).split(":")[0] in _TIME_TYPES
+                conditions, params = _window(cursor, time_cursor, extract,
+                                             types[extract.cursor])  # fmt: skip
+                order = f" ORDER BY {cursor}"
+            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            query = f"SELECT {select or '1'} FROM {relation}{where}{order}"
+            sink.start([n for n, _ in columns])
+            cursor_ = await db.cursor(query, *params)
+            while rows := await cursor_.fetch(CHUNK_ROWS):
+                sink.add([list(col) for col in zip(*rows, strict=True)], len(rows))
+    except asyncpg.PostgresError as exc:
+        raise _pg_query_error(exc, extract) from None
+    except OSError as exc:
+        raise engines._pg_error(exc, conn) from None
+    finally:
+        await db.close()
+    return {name: pg_spec(t) for name, t in columns}
+
+
+def _pg_query_error(exc: asyncpg.PostgresError, extract: SourceExtract) -> Exception:
+    what = extract.table or "the query"
+    if isinstance(exc, asyncpg.UndefinedTableError):
+        return BadInputError(f"no table {what} (or no access to it): {exc}")
+    if isinstance(exc, asyncpg.UndefinedColumnError):
+        return BadInputError(f"{what}: {exc}")
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return BadInputError(f"{what}: the query tried to write, refused: {exc}")
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return BadInputError(f"{what}: the connection's user may not read it: {exc}")
+    if isinstance(exc, asyncpg.PostgresSyntaxError):
+        return BadInputError(f"{what}: the query is not valid SQL: {exc}")
+    return BadInputError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+# --- MySQL / MariaDB --------------------------------------------------------------------------
+
+
+def _my_relation(extract: SourceExtract, conn: Connection) -> str:
+    if extract.query:
+        return f"({extract.query}) q"
+    table = TableName.parse(extract.table or "", conn.database)
+    return engines._my_ident(table) + " q"
+
+
+def _my_columns(db, extract: SourceExtract, conn: Connection) -> list[tuple[str, str]]:
+    with db.cursor() as cur:
+        cur.execute(f"SELECT * FROM {_my_relation(extract, conn)} LIMIT 0")
+        names = [d[0] for d in cur.description]
+        specs = dict.fromkeys(names, "string")
+        if extract.table:
+            table = TableName.parse(extract.table, conn.database)
+            cur.execute(
+                "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_TYPE"
+                " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                (table.schema, table.name),
+            )
+            for name, data_type, precision, scale, column_type in cur.fetchall():
+                specs[name] = my_spec(str(data_type), _int(precision), _int(scale),
+                                      str(column_type))  # fmt: skip
+    return list(specs.items())
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _my_extract(conn: Connection, password: str, extract: SourceExtract, sink: _Sink, plan: bool):
+    import pymysql
+    import pymysql.cursors
+
+    db = engines._my_connect(conn, password)
+    try:
+        db.decoders = {}  # values as the server sends their text; no Python conversions
+        with db.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+            cur.execute("START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT")
+        relation = _my_relation(extract, conn)
+        specs = _my_columns(db, extract, conn)
+        types = dict(specs)
+        conditions: list[str] = []
+        params: list[Any] = []
+        order = ""
+        if extract.mode == "incremental":
+            if extract.cursor not in types:
+                raise BadInputError(f"the cursor column {extract.cursor!r} is not a column of "
+                                    f"{extract.table or 'the query'}")  # fmt: skip
+            cursor = "`" + extract.cursor.replace("`", "``") + "`"
+            with db.cursor() as cur:
+                if plan:
+                    cur.execute(f"SELECT CAST(MAX({cursor}) AS CHAR) FROM {relation}")
+                    return cur.fetchone()[0]
+                cur.execute(f"SELECT COUNT(*) FROM {relation} WHERE {cursor} IS NULL")
+                nulls = int(cur.fetchone()[0])
+            if nulls:
+                raise BadInputError(
+                    f"the cursor column {extract.cursor!r} has {nulls} null value(s): such "
+                    "rows can never be extracted incrementally; choose a cursor without "
+                    "nulls, or extract in full"
+                )
+            time_cursor = types[extract.cursor].split(":")[0] in _TIME_TYPES
+            if extract.low is not None:
+                params.append(extract.low)
+                low = "%s"
+                if extract.lookback and time_cursor:
+                    low = "(CAST(%s AS DATETIME(6)) - INTERVAL %s MICROSECOND)"
+                    params.append(int(extract.lookback * 1_000_000))
+                elif extract.lookback:
+                    low = "(%s - %s)"
+                    params.append(extract.lookback)
+                conditions.append(f"{cursor} > {low}")
+            if extract.high is not None:
+                conditions.append(f"{cursor} <= %s")
+                params.append(extract.high)
+            order = f" ORDER BY {cursor}"
+        elif plan:
+            return None
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sink.start([n for n, _ in specs])
+        with db.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(f"SELECT * FROM {relation}{where}{order}", params)
+            while rows := cur.fetchmany(CHUNK_ROWS):
+                columns = [[_my_text(v) for v in col] for col in zip(*rows, strict=True)]
+                sink.add(columns, len(rows))
+        return types
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args else None
+        what = extract.table or "the query"
+        if code == 1146:
+            raise BadInputError(f"no table {what} (or no access to it)") from None
+        if code == 1054:
+            raise BadInputError(f"{what}: {exc.args[1]}") from None
+        if code == 1792:
+            raise BadInputError(f"{what}: the query tried to write, refused") from None
+        if code in (1064, 1149):
+            raise BadInputError(f"{what}: the query is not valid SQL: {exc.args[1]}") from None
+        raise engines._my_error(exc, conn) from None
+    finally:
+        db.close()
+
+
+def _my_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value).hex()
+    return str(value)
+
+
+# --- the Bronze side --------------------------------------------------------------------------
+
+
+class _Sink:
+    """Chunks of text columns into one Bronze Parquet file, with lineage."""
+
+    def __init__(self, out: Path, source: str, run_id: str, ingested_at: datetime,
+                 progress: Callable[[int], None] | None):  # fmt: skip
+        self.out, self.source, self.run_id, self.ingested_at = out, source, run_id, ingested_at
+        self.progress = progress
+        self.names: list[str] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def start(self, raw_names: list[str]) -> None:
+        self.raw = raw_names
+        self.names = header_names(raw_names, {f.name for f in LINEAGE})
+        schema = pa.schema([pa.field(n, pa.string()) for n in self.names] + LINEAGE)
+        self.writer = pq.ParquetWriter(self.out, schema, compression="zstd")
+
+    def add(self, columns: list[list[str | None]], n: int) -> None:
+        assert self.writer is not None
+        arrays = [pa.array(c, pa.string()) for c in columns]
+        arrays += [
+            pa.repeat(pa.scalar(self.source), n),
+            pa.array(range(self.rows + 1, self.rows + n + 1), pa.int64()),
+            pa.repeat(pa.scalar(self.ingested_at, pa.timestamp("us", tz="UTC")), n),
+            pa.repeat(pa.scalar(self.run_id), n),
+        ]
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.writer.schema))
+        self.rows += n
+        if self.progress is not None:
+            self.progress(self.rows)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        elif self.names or not self.out.exists():
+            pq.write_table(pa.schema(LINEAGE).empty_table(), self.out)
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
+async def plan(conn: Connection, password: str, extract: SourceExtract) -> SourceExtract:
+    """The window's top for an incremental source (the cursor's maximum now)."""
+    try:
+        if conn.kind == "postgresql":
+            return await _pg_plan(conn, password, extract)
+        if conn.kind == "mysql":
+            if extract.mode != "incremental":
+                return extract
+            high = await asyncio.to_thread(_my_extract, conn, password, extract, None, True)
+            return extract.model_copy(update={"high": high})
+    except SourceError as exc:
+        raise BadInputError(f"connection {conn.name!r}: {exc} ({exc.kind})") from None
+    raise BadInputError(engines._unsupported(conn).args[0])
+
+
+async def to_bronze(
+    conn: Connection,
+    password: str,
+    extract: SourceExtract,
+    out: Path,
+    *,
+    run_id: str,
+    ingested_at: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[BronzeResult, dict[str, str]]:
+    """Extract the window into `out`; (the Bronze result, the columns' type specs)."""
+    sink = _Sink(out, source_name(extract), run_id, ingested_at, progress)
+    try:
+        if conn.kind == "postgresql":
+            specs = await _pg_extract(conn, password, extract, sink)
+        elif conn.kind == "mysql":
+            specs = await asyncio.to_thread(_my_extract, conn, password, extract, sink, False)
+        else:
+            raise BadInputError(engines._unsupported(conn).args[0])
+    except SourceError as exc:
+        raise BadInputError(f"connection {conn.name!r}: {exc} ({exc.kind})") from None
+    finally:
+        sink.close()
+    names = dict(zip(sink.raw, sink.names, strict=True)) if sink.names else {}
+    dialect = Dialect("utf-8", "", "", True, len(sink.names), 1.0, "declared")
+    result = BronzeResult(dialect=dialect, columns=sink.names, parsed=sink.rows,
+                          bronze=sink.rows, format=conn.kind)  # fmt: skip
+    return result, {names.get(k, k): v for k, v in specs.items() if v != "string"}

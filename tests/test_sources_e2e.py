@@ -235,3 +235,183 @@ def test_the_cli_adds_tests_browses_and_removes_a_connection(platform, pg_source
     assert peek.returncode == 0 and "01234" in peek.stdout, peek.stdout + peek.stderr
     assert cli("connections", "rm", name).returncode == 0
     assert cli("connections", "show", name).returncode == 5  # not found
+
+
+# --- extraction (issue 13, part 2) -----------------------------------------------------------
+
+
+def pg_exec(platform, pg_source, sql: str) -> None:
+    async def run() -> None:
+        url = platform.endpoints["database_url"].rsplit("/", 1)[0] + "/" + pg_source["database"]
+        db = await asyncpg.connect(url, user=pg_source["user"], password=PASSWORD)
+        try:
+            await db.execute(sql)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+
+
+def model_rows(c, model: str, wait: float = 60) -> list[dict]:
+    import time
+
+    deadline = time.monotonic() + wait
+    while (sample := c.get(f"/api/v1/models/{model}/sample")).status_code == 404:
+        assert time.monotonic() < deadline, sample.text
+        time.sleep(0.3)
+    return sample.json()["rows"]
+
+
+def test_an_incremental_postgresql_source_takes_new_updated_and_late_rows_once(platform, pg_source):
+    table = unique("events")
+    pg_exec(platform, pg_source, f"""
+        CREATE TABLE shop.{table} (id bigint PRIMARY KEY, kind text, amount numeric(10,3),
+                                   zip text, updated_at timestamptz NOT NULL);
+        INSERT INTO shop.{table}
+        SELECT i, 'new', i * 1.125, lpad((i % 1000)::text, 5, '0'),
+               timestamptz '2026-06-01 00:00:00+00' + i * interval '1 second'
+        FROM generate_series(1, 1000) i;
+    """)  # fmt: skip
+    connection, dataset, model = unique("evsrc"), unique("events"), unique("ev_totals")
+    with platform.client() as c:
+        assert c.put(f"/api/v1/connections/{connection}", json=pg_source).status_code == 201
+        source = {"connection": connection, "table": f"shop.{table}", "mode": "incremental",
+                  "cursor": "updated_at", "key": ["id"]}  # fmt: skip
+        put = c.put(f"/api/v1/datasets/{dataset}/source", json=source)
+        assert put.status_code == 200, put.text
+        assert put.json()["watermark"] is None and put.json()["key"] == ["id"]
+
+        def extract() -> dict:
+            started = c.post(f"/api/v1/datasets/{dataset}/extract")
+            assert started.status_code == 202, started.text
+            return platform.wait_run(started.json()["run_id"], timeout=120)
+
+        run = extract()
+        assert run["status"] == "succeeded", run
+        assert run["counts"]["bronze"] == run["counts"]["silver"] == 1000, run["counts"]
+        assert run["filename"] == f"{connection}:shop.{table}"
+        types = {col["name"]: col["type"] for col in
+                 c.get(f"/api/v1/datasets/{dataset}/schema").json()["columns"]}  # fmt: skip
+        assert types["amount"] == "decimal(38,3)" and types["zip"] == "string", types
+        assert types["updated_at"] == "timestamp with time zone" and types["id"] == "integer"
+        watermark = c.get(f"/api/v1/datasets/{dataset}/source").json()["watermark"]
+        assert watermark.startswith("2026-06-01 00:16:40"), watermark
+
+        sql = (f"SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'changed') AS changed, "
+               f"sum(amount) AS total FROM {dataset}")  # fmt: skip
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+        assert model_rows(c, model)[0]["n"] == 1000
+
+        # 10 rows updated and 5 new: only those 15 are read; the updated ones replace theirs.
+        pg_exec(platform, pg_source, f"""
+            UPDATE shop.{table} SET kind = 'changed', updated_at = updated_at + interval '1 day'
+            WHERE id <= 10;
+            INSERT INTO shop.{table} SELECT i, 'new', 1, '00001',
+                timestamptz '2026-06-02 12:00:00+00' + i * interval '1 second'
+            FROM generate_series(1001, 1005) i;
+        """)  # fmt: skip
+        run = extract()
+        assert run["status"] == "succeeded" and run["counts"]["bronze"] == 15, run
+        assert model_rows(c, model)[0] | {"total": None} == {"n": 1005, "changed": 10,
+                                                              "total": None}  # fmt: skip
+
+        # A row committed late, behind the watermark: missed without a lookback, read with one.
+        pg_exec(platform, pg_source, f"INSERT INTO shop.{table} VALUES "
+                "(2000, 'late', 1, '00002', '2026-06-02 11:59:00+00')")  # fmt: skip
+        assert extract()["counts"]["bronze"] == 0
+        relaxed = c.put(f"/api/v1/datasets/{dataset}/source", json={**source, "lookback": 3600})
+        assert relaxed.json()["watermark"] is not None  # the same table and cursor: kept
+        run = extract()
+        assert run["status"] == "succeeded" and run["counts"]["bronze"] >= 1, run
+        assert model_rows(c, model)[0]["n"] == 1006  # re-read rows merged by key, not doubled
+
+
+def test_a_source_query_that_writes_is_refused_before_it_reaches_the_database(platform, pg_source):
+    connection, dataset = unique("qsrc"), unique("q")
+    with platform.client() as c:
+        assert c.put(f"/api/v1/connections/{connection}", json=pg_source).status_code == 201
+        for query, word in (("DELETE FROM shop.orders", "select"),
+                            ("SELECT 1; DROP TABLE shop.orders", "one statement"),
+                            ("WITH x AS (DELETE FROM shop.orders RETURNING *) SELECT * FROM x",
+                             "DELETE"),
+                            ("SELECT * INTO shop.copy FROM shop.orders", "INTO")):  # fmt: skip
+            r = c.put(f"/api/v1/datasets/{dataset}/source",
+                      json={"connection": connection, "query": query})  # fmt: skip
+            assert r.status_code == 400 and word.lower() in r.text.lower(), (query, r.text)
+        ok = c.put(
+            f"/api/v1/datasets/{dataset}/source",
+            json={
+                "connection": connection,
+                "key": ["id"],
+                "query": "SELECT id, zip, amount FROM shop.orders WHERE note = 'a;b' -- DELETE",
+            },
+        )
+        assert ok.status_code == 404 or ok.status_code == 200, ok.text  # parsed as read-only
+        missing = c.put(f"/api/v1/datasets/{dataset}/source",
+                        json={"connection": "no_such", "table": "t"})  # fmt: skip
+        assert missing.status_code == 404
+
+
+def test_a_cursor_with_nulls_fails_the_run_and_keeps_the_watermark(platform, pg_source):
+    table = unique("nully")
+    pg_exec(platform, pg_source, f"CREATE TABLE shop.{table} (id int, seen timestamptz);"
+            f"INSERT INTO shop.{table} VALUES (1, now()), (2, NULL)")  # fmt: skip
+    connection, dataset = unique("nsrc"), unique("nully")
+    with platform.client() as c:
+        c.put(f"/api/v1/connections/{connection}", json=pg_source)
+        c.put(f"/api/v1/datasets/{dataset}/source", json={
+            "connection": connection, "table": f"shop.{table}", "mode": "incremental",
+            "cursor": "seen"})  # fmt: skip
+        run = platform.wait_run(c.post(f"/api/v1/datasets/{dataset}/extract").json()["run_id"])
+        assert run["status"] == "failed" and "'seen' has 1 null value" in run["error"], run
+        assert c.get(f"/api/v1/datasets/{dataset}/source").json()["watermark"] is None
+
+
+@pytest.mark.skipif(not mariadb_reachable(), reason="no MariaDB/MySQL on 127.0.0.1:3306")
+def test_a_mariadb_table_is_extracted_in_full_with_its_types(platform):
+    import pymysql
+
+    database = unique("src")
+    admin = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {database}")
+            cur.execute(
+                f"CREATE TABLE {database}.accounts (id INT PRIMARY KEY, zip CHAR(5), "
+                "balance DECIMAL(14,4), opened DATE, seen DATETIME(6), note TEXT)"
+            )
+            cur.execute(f"INSERT INTO {database}.accounts VALUES "
+                        "(1, '00501', 1234.5678, '2026-02-03', '2026-02-03 04:05:06.123456', "
+                        "'café'), (2, '10001', NULL, NULL, NULL, '')")  # fmt: skip
+        connection, dataset = unique("mysrc"), unique("accounts")
+        with platform.client() as c:
+            c.put(
+                f"/api/v1/connections/{connection}",
+                json={"kind": "mysql", "host": "127.0.0.1", "user": "root", "database": database},
+            )
+            put = c.put(
+                f"/api/v1/datasets/{dataset}/source",
+                json={"connection": connection, "table": "accounts", "key": ["id"]},
+            )
+            assert put.status_code == 200, put.text
+            started = c.post(f"/api/v1/datasets/{dataset}/extract").json()
+            run = platform.wait_run(started["run_id"], timeout=120)
+            assert run["status"] == "succeeded", run
+            assert run["counts"]["bronze"] == run["counts"]["silver"] == 2
+            types = {col["name"]: col["type"] for col in
+                     c.get(f"/api/v1/datasets/{dataset}/schema").json()["columns"]}  # fmt: skip
+            assert types == {
+                "id": "integer",
+                "zip": "string",
+                "balance": "decimal(38,4)",
+                "opened": "date",
+                "seen": "timestamp",
+                "note": "string",
+            }, types
+            rows = c.get(f"/api/v1/datasets/{dataset}/sample").json()["rows"]
+            first = next(r for r in rows if r["id"] == 1)
+            assert first["zip"] == "00501" and first["note"] == "café"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.close()

@@ -98,6 +98,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/connections"): "admin",
     ("PUT", "/api/v1/connections/{name}"): "admin",
     ("DELETE", "/api/v1/connections/{name}"): "admin",
+    ("GET", f"{_D}/source"): "viewer",
+    ("PUT", f"{_D}/source"): "admin",
+    ("POST", f"{_D}/extract"): "operator",
     # People and machines.
     ("POST", "/api/v1/keys"): "admin",
     ("GET", "/api/v1/keys"): "admin",
@@ -117,6 +120,7 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("POST", f"{_D}/quarantine/release"): "jobs",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dry-run"): "jobs",
     ("POST", "/api/v1/models/{name}/build"): "jobs",
+    ("POST", f"{_D}/extract"): "jobs",
     ("POST", "/api/v1/models"): "jobs",
     ("GET", f"{_D}/sample"): "lake",
     ("GET", f"{_D}/quarantine"): "lake",

@@ -494,3 +494,64 @@ class PreviewPublic(BaseModel):
     table: str
     columns: list[dict[str, str]]
     rows: list[list[Any]]
+
+
+class SourceBody(BaseModel):
+    """Where a dataset's rows come from: exactly one of `table` and `query`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connection: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    table: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        description="`schema.table`, or `table` in the default schema",
+    )
+    query: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100_000,
+        description="one read-only SELECT (or WITH ... SELECT)",
+    )
+    mode: Literal["full", "incremental"] = "full"
+    cursor: str | list[str] | None = Field(
+        None, description="incremental: the column that grows (e.g. updated_at, id)"
+    )
+    key: list[str] | None = Field(None, description="the dataset's key: latest row per key wins")
+    lookback: float = Field(
+        0,
+        ge=0,
+        description="re-read this far behind the watermark "
+        "(seconds for a time cursor, units otherwise) for late commits",
+    )
+    initial: str | int | float | None = Field(
+        None, description="incremental: where the first extract starts (exclusive)"
+    )
+
+    @model_validator(mode="after")
+    def one_of_table_or_query(self) -> SourceBody:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table` and `query`")
+        return self
+
+
+class SourcePublic(BaseModel):
+    dataset: str
+    connection: str
+    table: str | None
+    query: str | None
+    mode: Literal["full", "incremental"]
+    cursor: str | None
+    key: list[str]
+    lookback: float
+    initial: str | None
+    watermark: str | None = Field(description="the cursor's highest value committed to Bronze")
+    watermark_run: str | None
+    updated_at: datetime
+
+
+class ExtractAccepted(BaseModel):
+    run_id: str
+    dataset: str
+    window: str

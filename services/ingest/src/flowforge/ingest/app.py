@@ -24,6 +24,7 @@ from flowforge.ingest.formats import Limits
 from flowforge.ingest.handlers import Deps, handle_file_landed
 from flowforge.ingest.landing import minio_drops
 from flowforge.ingest.sources import verbs as source_verbs
+from flowforge.ingest.sources.config import Sources
 from flowforge.ingest.sources.connections import Connections
 from flowforge.ingest.watcher import Ledger, Watcher
 
@@ -55,6 +56,8 @@ def _deps(rt: Runtime) -> Deps:
         previous_columns=datasets.bronze_columns,
         record_columns=datasets.record_columns,
         progress=send_progress,
+        connections=Connections(rt.pool, SecretBox.from_settings(settings)),
+        sources=Sources(rt.pool),
     )
 
 
@@ -71,6 +74,15 @@ def register(rt: Runtime) -> None:
     rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Datasets(rt.pool)))
     connections = rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings)))
     rt.serve_verbs(source_verbs.VERBS, connections)
+
+    def source_deps(rt: Runtime) -> source_verbs.SourceDeps:
+        async def announce(event: FileLanded) -> None:
+            await publish(rt.broker, event, rt.settings)
+
+        return source_verbs.SourceDeps(connections(), Sources(rt.pool), Datasets(rt.pool),
+                                       announce)  # fmt: skip
+
+    rt.serve_verbs(source_verbs.SOURCE_VERBS, rt.lazy(source_deps))
 
     async def reseal_after_rotation() -> None:
         """With FLOWFORGE_SECRET_KEY=new,old every stored secret is sealed again under the new

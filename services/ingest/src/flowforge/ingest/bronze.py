@@ -59,6 +59,7 @@ class BronzeResult:
     format: str = "csv"
     other_sheets: list[str] = field(default_factory=list)  # a workbook's sheets left to land
     warnings: list[str] = field(default_factory=list)  # for the run: e.g. a fallback encoding
+    source_types: dict[str, str] = field(default_factory=dict)  # an extract's Silver specs
 
     @property
     def fingerprint(self) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowforge.common import lake, metrics
 from flowforge.common.errors import BadInputError
@@ -28,6 +29,7 @@ from flowforge.common.storage import ObjectStore
 from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.contract import check_contract, discard_rows
 from flowforge.ingest.formats import Limits, to_bronze
+from flowforge.ingest.sources import extract as extraction
 
 log = logging.getLogger(__name__)
 SERVICE = "ingest"
@@ -43,6 +45,10 @@ class Deps:
     # Remembers the columns a dataset's Bronze now has (the next file's contract compares).
     record_columns: Callable[[str, list[str]], Awaitable[None]] | None = None
     progress: Callable[[str, dict], Awaitable[None]] | None = None
+    # Source databases (issue 13): the connections to extract from, and each source's
+    # watermark, advanced once an extract is committed.
+    connections: Any = None
+    sources: Any = None
 
 
 def _convert(event: FileLanded, deps: Deps, work: Path, progress) -> BronzeResult:
@@ -72,8 +78,25 @@ def _commit(event: FileLanded, deps: Deps, work: Path) -> None:
     deps.store.put_file(lake.bronze_key(event.dataset, event.run_id), work / "bronze.parquet")
 
 
+async def _extract(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
+    assert event.extract is not None
+    conn, password = await deps.connections.open(event.extract.connection)
+    result, specs = await extraction.to_bronze(
+        conn, password, event.extract, work / "bronze.parquet",
+        run_id=event.run_id, ingested_at=event.landed_at,
+    )  # fmt: skip
+    result.source_types = specs
+    log.info("extracted %d row(s) from %s", result.bronze, extraction.source_name(event.extract))
+    return result
+
+
 async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
-    result = await asyncio.to_thread(_convert, event, deps, work, _progress_reporter(event, deps))
+    if event.extract is not None:
+        result = await _extract(event, deps, work)
+    else:
+        result = await asyncio.to_thread(
+            _convert, event, deps, work, _progress_reporter(event, deps)
+        )
     previous = await deps.previous_columns(event.dataset)
     name = event.filename or "the file"
     diff = check_contract(event.schema_policy, previous, result.columns, name)
@@ -86,6 +109,9 @@ async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
         result.columns = list(previous)
         log.info("discard_row: %d row(s) with values in unknown columns rejected", moved)
     await asyncio.to_thread(_commit, event, deps, work)
+    if event.extract is not None and event.extract.mode == "incremental":
+        # Only now, with Bronze committed: a crash before this re-extracts the same window.
+        await deps.sources.advance(event.dataset, event.extract.high, event.run_id)
     if deps.record_columns is not None:
         await deps.record_columns(event.dataset, list(result.columns))
     return result
@@ -174,6 +200,7 @@ async def handle_file_landed(event: FileLanded, deps: Deps) -> list[Event]:
             encoding_confidence=d.confidence,
             encoding_source=d.encoding_source,
             warnings=result.warnings,
+            source_types=result.source_types,
             delimiter=d.delimiter,
             has_header=d.has_header,
             format=result.format,

@@ -26,6 +26,7 @@ from flowforge.common.events import (
     utcnow,
 )
 from flowforge.common.lake import ValidRows, schema_fingerprint
+from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
@@ -49,6 +50,16 @@ class Deps:
     model_timeout: float | None = None
 
 
+def source_types(event: BronzeReady) -> dict[str, str]:
+    """An extract's columns typed as in the source database, by Silver name: cast to those
+    (each value checked to fit) instead of inferring from the text. A dataset's declared
+    types (PUT /spec) still win."""
+    if not event.source_types:
+        return {}
+    names = normalise_names(list(event.source_types))
+    return {names[bronze]: spec for bronze, spec in event.source_types.items()}
+
+
 def _to_silver(
     files: LakeFiles,
     event: BronzeReady,
@@ -66,7 +77,7 @@ def _to_silver(
         event.key,
         scratch,
         pinned,
-        types=dict(declared.get("types") or {}),
+        types=source_types(event) | dict(declared.get("types") or {}),
         renames=dict(declared.get("renames") or {}),
         deadline=Deadline(
             timeout, f"the Silver step of {event.dataset}", "FLOWFORGE_SILVER_TIMEOUT"

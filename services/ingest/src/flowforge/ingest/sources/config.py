@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from flowforge.common.errors import BadInputError, ConflictError, NotFoundError
+from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.lake import check_name
 
 MODES = ("full", "incremental")
@@ -128,7 +128,3 @@ class Sources:
             " WHERE dataset = $1",
             dataset, high, run_id,
         )  # fmt: skip
-
-
-def refuse_connection_in_use(exc: asyncpg.ForeignKeyViolationError, name: str) -> ConflictError:
-    return ConflictError(f"connection {name!r} feeds a dataset's source; change that first")

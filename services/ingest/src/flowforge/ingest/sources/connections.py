@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from flowforge.common.errors import BadInputError, NotFoundError
+from flowforge.common.errors import BadInputError, ConflictError, NotFoundError
 from flowforge.common.lake import check_name
 from flowforge.common.secretbox import SecretBox
 
@@ -124,7 +124,13 @@ class Connections:
         return [_public(r) for r in rows]
 
     async def delete(self, name: str) -> None:
-        done = await self.pool.execute("DELETE FROM ingest.connections WHERE name = $1", name)
+        try:
+            done = await self.pool.execute("DELETE FROM ingest.connections WHERE name = $1", name)
+        except asyncpg.ForeignKeyViolationError:
+            raise ConflictError(
+                f"connection {name!r} feeds a dataset's source (GET /api/v1/datasets/"
+                "{name}/source); point that source elsewhere first"
+            ) from None
         if done.endswith(" 0"):
             raise NotFoundError(f"no connection named {name!r}")
 

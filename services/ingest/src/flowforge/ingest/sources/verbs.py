@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flowforge.common.errors import BadInputError
+from flowforge.common.events import FileLanded, SourceExtract, utcnow
 from flowforge.common.lake import check_name
-from flowforge.ingest.sources import engines
+from flowforge.ingest.datasets import Datasets
+from flowforge.ingest.sources import config, engines
+from flowforge.ingest.sources import extract as extraction
+from flowforge.ingest.sources.config import Sources
 from flowforge.ingest.sources.connections import Connections
 from flowforge.ingest.sources.engines import SourceError
 
@@ -83,4 +90,68 @@ VERBS: dict[str, Callable[[dict[str, Any], Connections], Awaitable[Any]]] = {
     "connection.test": test,
     "connection.tables": tables,
     "connection.preview": preview,
+}
+
+
+# --- a dataset's source and its extractions ---------------------------------------------------
+
+
+@dataclass
+class SourceDeps:
+    connections: Connections
+    sources: Sources
+    datasets: Datasets
+    announce: Callable[[FileLanded], Awaitable[None]]
+
+
+async def put_source(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
+    source = config.parse(request)
+    await deps.connections.get(source["connection"])  # 404 for an unknown connection
+    key = request.get("key")
+    if key is not None:
+        if not isinstance(key, list) or not all(isinstance(k, str) and k for k in key):
+            raise BadInputError("`key` must be a list of column names")
+        await deps.datasets.put(source["dataset"], key=key, schema_policy=None,
+                                array_policy=None)  # fmt: skip
+    saved = await deps.sources.put(source)
+    return {**saved, "key": (await deps.datasets.get(source["dataset"]))["key"]}
+
+
+async def get_source(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
+    saved = await deps.sources.get(str(request.get("dataset") or ""))
+    return {**saved, "key": (await deps.datasets.get(saved["dataset"]))["key"]}
+
+
+async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
+    """Start one extraction run of a dataset's source: its window is fixed now (for an
+    incremental source, from the watermark to the cursor's current maximum) and travels in
+    the run's `file.landed`, so a redelivery extracts the same rows. {"run_id"}"""
+    source = await deps.sources.get(str(request.get("dataset") or ""))
+    conn, password = await deps.connections.open(source["connection"])
+    spec = SourceExtract(
+        connection=conn.name, table=source["table"], query=source["query"],
+        mode=source["mode"], cursor=source["cursor"], lookback=source["lookback"],
+        low=source["watermark"] if source["watermark"] is not None else source["initial"],
+    )  # fmt: skip
+    spec = await extraction.plan(conn, password, spec)
+    dataset = await deps.datasets.get(source["dataset"])
+    run_id = uuid.uuid4().hex
+    by = str(request.get("requested_by") or "")[:200]
+    window = f"{spec.cursor} in ({spec.low}, {spec.high}]" if spec.mode == "incremental" else "all"
+    log.info("extract %s from %s (%s), requested by %s", source["dataset"],
+             extraction.source_name(spec), window, by or "?", extra={"run_id": run_id})  # fmt: skip
+    await deps.announce(FileLanded(
+        run_id=run_id, dataset=source["dataset"], filename=extraction.source_name(spec),
+        content_hash=hashlib.sha256(spec.model_dump_json().encode()).hexdigest(),
+        key=dataset["key"], schema_policy=dataset["schema_policy"],
+        array_policy=dataset["array_policy"],
+        landing_uri=f"source:{conn.name}", extract=spec, landed_at=utcnow(),
+    ))  # fmt: skip
+    return {"run_id": run_id, "dataset": source["dataset"], "window": window}
+
+
+SOURCE_VERBS: dict[str, Callable[[dict[str, Any], SourceDeps], Awaitable[Any]]] = {
+    "source.put": put_source,
+    "source.get": get_source,
+    "extract": extract,
 }

@@ -233,8 +233,15 @@ def test_the_cli_adds_tests_browses_and_removes_a_connection(platform, pg_source
     assert listed.returncode == 0 and "order_id, line" in listed.stdout, listed.stdout
     peek = cli("connections", "preview", name, "shop.orders", "--limit", "1")
     assert peek.returncode == 0 and "01234" in peek.stdout, peek.stdout + peek.stderr
-    assert cli("connections", "rm", name).returncode == 0
-    assert cli("connections", "show", name).returncode == 5  # not found
+    dataset = unique("cli_orders")
+    fed = cli("sources", "set", dataset, "--connection", name, "--table", "shop.orders",
+              "--key", "id")  # fmt: skip
+    assert fed.returncode == 0, fed.stdout + fed.stderr
+    pulled = cli("extract", dataset)
+    assert pulled.returncode == 0 and "succeeded" in pulled.stdout, pulled.stdout + pulled.stderr
+    assert cli("connections", "rm", name).returncode == 6  # it feeds a source: conflict
+    fed = cli("sources", "set", dataset, "--connection", unique("none"), "--table", "t")
+    assert fed.returncode == 5, fed.stdout + fed.stderr
 
 
 # --- extraction (issue 13, part 2) -----------------------------------------------------------
@@ -318,7 +325,8 @@ def test_an_incremental_postgresql_source_takes_new_updated_and_late_rows_once(p
         # A row committed late, behind the watermark: missed without a lookback, read with one.
         pg_exec(platform, pg_source, f"INSERT INTO shop.{table} VALUES "
                 "(2000, 'late', 1, '00002', '2026-06-02 11:59:00+00')")  # fmt: skip
-        assert extract()["counts"]["bronze"] == 0
+        empty = extract()
+        assert empty["status"] == "succeeded" and empty["counts"]["bronze"] == 0, empty
         relaxed = c.put(f"/api/v1/datasets/{dataset}/source", json={**source, "lookback": 3600})
         assert relaxed.json()["watermark"] is not None  # the same table and cursor: kept
         run = extract()
@@ -415,3 +423,46 @@ def test_a_mariadb_table_is_extracted_in_full_with_its_types(platform):
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {database}")
         admin.close()
+
+
+def test_killing_ingest_mid_extract_loses_and_doubles_nothing(platform, pg_source):
+    """kill -9 of ingest while it streams a 1.5M-row window into Bronze: the run's message
+    comes back, the same window is extracted again into the same object, the watermark moves
+    once."""
+    import os
+    import signal
+    import time
+
+    import polars as pl
+
+    rows = 1_500_000
+    table = unique("big")
+    pg_exec(platform, pg_source, f"""
+        CREATE TABLE shop.{table} (id bigint PRIMARY KEY, v text, at timestamptz NOT NULL);
+        INSERT INTO shop.{table} SELECT i, md5(i::text),
+            timestamptz '2026-01-01 00:00:00+00' + i * interval '1 millisecond'
+        FROM generate_series(1, {rows}) i;
+    """)  # fmt: skip
+    connection, dataset = unique("bigsrc"), unique("big")
+    with platform.client() as c:
+        c.put(f"/api/v1/connections/{connection}", json=pg_source)
+        c.put(f"/api/v1/datasets/{dataset}/source", json={
+            "connection": connection, "table": f"shop.{table}", "mode": "incremental",
+            "cursor": "at", "key": ["id"]})  # fmt: skip
+        run_id = c.post(f"/api/v1/datasets/{dataset}/extract").json()["run_id"]
+        scratch = platform.home / "scratch" / "ingest-0"
+        deadline = time.monotonic() + 60
+        while not any(scratch.rglob("bronze.parquet")):
+            assert time.monotonic() < deadline, "ingest never started writing Bronze"
+            time.sleep(0.02)
+        os.kill(platform.pid("ingest"), signal.SIGKILL)
+        run = platform.wait_run(run_id, timeout=240)
+        assert run["status"] == "succeeded", run
+        assert run["counts"]["bronze"] == run["counts"]["silver"] == rows, run["counts"]
+        source = c.get(f"/api/v1/datasets/{dataset}/source").json()
+    assert source["watermark_run"] == run_id and source["watermark"].startswith("2026-01-01 00:25")
+    bronze = list((platform.home / "bronze" / dataset).glob("*.parquet"))
+    assert [b.name for b in bronze] == [f"{run_id}.parquet"]
+    ids = pl.read_parquet(platform.home / "silver" / dataset / f"{run_id}.parquet",
+                          columns=["id"])["id"]  # fmt: skip
+    assert ids.len() == rows and ids.n_unique() == rows

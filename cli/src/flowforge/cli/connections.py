@@ -125,3 +125,59 @@ def remove(args: argparse.Namespace, api: Api, out: Output) -> int:
     api.request("DELETE", _path(args.name))
     out.say(f"connection {args.name} removed")
     return Exit.OK
+
+
+def set_source(args: argparse.Namespace, api: Api, out: Output) -> int:
+    """`flowforge sources set DATASET --connection C --table T | --query-file F ...`"""
+    body: dict[str, Any] = {"connection": args.connection, "mode": args.mode}
+    if args.query_file:
+        try:
+            body["query"] = args.query_file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.query_file}: {exc}") from exc
+    else:
+        body["table"] = args.table
+    for field in ("cursor", "lookback", "initial"):
+        if getattr(args, field) is not None:
+            body[field] = getattr(args, field)
+    if args.key:
+        body["key"] = [k.strip() for k in args.key.split(",") if k.strip()]
+    saved = api.json("PUT", f"/api/v1/datasets/{quote(args.dataset, safe='')}/source", json=body)
+    if out.as_json:
+        out.json(saved)
+    else:
+        what = saved["table"] or "a query"
+        how = f"incremental by {saved['cursor']}" if saved["mode"] == "incremental" else "full"
+        out.say(f"{args.dataset} now comes from {saved['connection']}:{what} ({how}); "
+                f"`flowforge extract {args.dataset}` runs it")  # fmt: skip
+    return Exit.OK
+
+
+def show_source(args: argparse.Namespace, api: Api, out: Output) -> int:
+    out.json(api.json("GET", f"/api/v1/datasets/{quote(args.dataset, safe='')}/source"))
+    return Exit.OK
+
+
+def extract(args: argparse.Namespace, api: Api, out: Output) -> int:
+    """Start an extraction run and, unless --no-wait, follow it like `ingest` does."""
+    from flowforge.cli.client import print_run
+    from flowforge.cli.follow import describe_run, follow
+
+    started = api.json("POST", f"/api/v1/datasets/{quote(args.dataset, safe='')}/extract")
+    progress = out.err if out.as_json else out.console
+    if args.no_wait:
+        if out.as_json:
+            out.json(started)
+        else:
+            out.line(f"extracting: run {started['run_id']} ({started['window']})")
+        return Exit.OK
+    progress.print(f"extracting: run {started['run_id']} ({started['window']})", markup=False)
+    run = follow(
+        lambda: api.json("GET", f"/api/v1/runs/{started['run_id']}"),
+        describe_run, timeout=args.timeout, what=f"run {started['run_id']}", console=progress,
+    )  # fmt: skip
+    if out.as_json:
+        out.json(run)
+    else:
+        print_run(run)
+    return Exit.OK if run["status"] == "succeeded" else Exit.FAILED

@@ -219,6 +219,25 @@ def _data_verbs(verbs: _Verbs) -> None:
     peek.add_argument("table", metavar="SCHEMA.TABLE")
     peek.add_argument("--limit", type=int, default=20)
 
+    feeds = verbs.group("sources", "datasets fed from a source database")
+    feed = feeds.add("set", "flowforge.cli.connections:set_source", "where a dataset's rows are")
+    feed.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    feed.add_argument("--connection", required=True)
+    what = feed.add_mutually_exclusive_group(required=True)
+    what.add_argument("--table", metavar="SCHEMA.TABLE")
+    what.add_argument("--query-file", type=Path, metavar="FILE.sql", help="one read-only SELECT")
+    feed.add_argument("--mode", choices=("full", "incremental"), default="full")
+    feed.add_argument("--cursor", help="incremental: the column that grows (updated_at, id)")
+    feed.add_argument("--key", help="key column(s), comma-separated: latest row per key wins")
+    feed.add_argument("--lookback", type=float, help="re-read this far behind the watermark")
+    feed.add_argument("--initial", help="incremental: where the first extract starts")
+    shown = feeds.add("show", "flowforge.cli.connections:show_source", "a dataset's source")
+    shown.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    pull = verbs.add("extract", "flowforge.cli.connections:extract", "extract a dataset's source")
+    pull.add_argument("dataset", metavar="DATASET").completer = complete.datasets
+    pull.add_argument("--no-wait", action="store_true", help="return once the run is started")
+    pull.add_argument("--timeout", type=float, default=WAIT_SECONDS, help="seconds to wait")
+
     models = verbs.group("models", "Gold models: DuckDB SQL over Silver datasets")
     _listing(models.add("list", "flowforge.cli.models:list_models", "every model"), "models")
     show = models.add("show", "flowforge.cli.models:show_model", "one model: SQL, build, error")

@@ -499,7 +499,17 @@ class PreviewPublic(BaseModel):
 class SourceBody(BaseModel):
     """Where a dataset's rows come from: exactly one of `table` and `query`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["table"], "properties": {"table": {"type": "string"},
+                                                        "query": {"type": "null"}}},
+                {"required": ["query"], "properties": {"query": {"type": "string"},
+                                                        "table": {"type": "null"}}},
+            ]
+        },
+    )  # fmt: skip
 
     connection: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     table: str | None = Field(

@@ -25,7 +25,7 @@ import asyncpg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flowforge.common.errors import BadInputError
+from flowforge.common.errors import BadInputError, TransientError
 from flowforge.common.events import SourceExtract
 from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.dialect import Dialect, header_names
@@ -34,6 +34,7 @@ from flowforge.ingest.sources.connections import Connection
 from flowforge.ingest.sources.engines import SourceError, TableName
 
 CHUNK_ROWS = 50_000
+OUTAGES = ("host_unreachable", "timeout")  # the source may come back: the run waits for it
 LINEAGE = [
     pa.field("_source_file", pa.string()),
     pa.field("_source_line", pa.int64()),
@@ -422,7 +423,10 @@ async def to_bronze(
         else:
             raise BadInputError(engines._unsupported(conn).args[0])
     except SourceError as exc:
-        raise BadInputError(f"connection {conn.name!r}: {exc} ({exc.kind})") from None
+        message = f"connection {conn.name!r}: {exc} ({exc.kind})"
+        if exc.kind in OUTAGES:  # retried with back-off like any outage, then failed
+            raise TransientError(message) from None
+        raise BadInputError(message) from None
     finally:
         sink.close()
     names = dict(zip(sink.raw, sink.names, strict=True)) if sink.names else {}

@@ -143,6 +143,9 @@ class PipelineEvent(Event):
     # its rules changed, or rows released from quarantine) is revision N, and so are the
     # events that follow it, so their ids (and `Nats-Msg-Id`) differ from the first pass's.
     revision: int = 0
+    # The run extracts from a source database (no file): an empty batch is then a window with
+    # nothing new, not a suspicious file.
+    extracted: bool = False
 
     @property
     def event_id(self) -> str:
@@ -166,6 +169,7 @@ class PipelineEvent(Event):
             "filename": self.filename,
             "key": list(self.key),
             "revision": self.revision,
+            "extracted": self.extracted,
         }
 
     @classmethod

@@ -106,13 +106,16 @@ def evaluate(
     previous_rows: int | None = None,
     released: pl.DataFrame | None = None,
     now: datetime | None = None,
+    empty_ok: bool = False,
 ) -> Evaluation:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     total = silver.height
     row_rules = [r for r in rules if r.is_row_rule]
     flags, counts, problems = _row_flags(silver, row_rules, references or {}, released)
-    structural = check_batch(silver, key, _key_repeats(row_rules, key, counts, released))
+    structural = check_batch(
+        silver, key, _key_repeats(row_rules, key, counts, released), empty_ok=empty_ok
+    )
     checks = list(structural.checks)
     parts = [structural.quarantine] if structural.quarantine.height else []
     examples: dict[str, list[str]] = {}

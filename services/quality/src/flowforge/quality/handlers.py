@@ -192,6 +192,7 @@ def _evaluate_file(
         # Freshness is judged as of when the batch arrived, so a replay months later does
         # not fail batches that were fresh when they landed.
         now=event.timing.started_at,
+        empty_ok=event.extracted,
     )
     return evaluation, silver.get_column("_source_line")
 

@@ -39,15 +39,20 @@ class Verdict:
         )
 
 
-def check_batch(silver: pl.DataFrame, key: list[str], repeats: int | None = None) -> Verdict:
+def check_batch(
+    silver: pl.DataFrame, key: list[str], repeats: int | None = None, *, empty_ok: bool = False
+) -> Verdict:
     """`repeats`: rows repeating a key when already known (a `unique` rule on exactly the
-    key has counted them), so the key is not sorted a second time."""
+    key has counted them), so the key is not sorted a second time. `empty_ok`: an extract's
+    window with nothing new (a warning, not a failure)."""
+    empty = "warned" if empty_ok else "failed"
     checks = [
         CheckResult(
             name="row_count > 0",
-            status="passed" if silver.height > 0 else "failed",
+            status="passed" if silver.height > 0 else empty,
             failed_rows=0,
-            detail=f"{silver.height} rows",
+            detail=f"{silver.height} rows"
+            + (": nothing new in the source's window" if empty_ok and not silver.height else ""),
         )
     ]
     quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)

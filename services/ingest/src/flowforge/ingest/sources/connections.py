@@ -126,7 +126,7 @@ class Connections:
     async def delete(self, name: str) -> None:
         try:
             done = await self.pool.execute("DELETE FROM ingest.connections WHERE name = $1", name)
-        except asyncpg.ForeignKeyViolationError:
+        except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
             raise ConflictError(
                 f"connection {name!r} feeds a dataset's source (GET /api/v1/datasets/"
                 "{name}/source); point that source elsewhere first"

@@ -12,12 +12,12 @@ from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.lake import check_name
 
 MODES = ("full", "incremental")
-# Statements and clauses that write or change state; a source query may hold none of them.
+# What can make a single SELECT write or lock: data-modifying WITH parts, SELECT ... INTO,
+# row locks, and statements smuggled in. (Words that are also common column and function
+# names, such as `comment` or `replace`, are left to the read-only transaction.)
 _WRITES = re.compile(
-    r"\b(insert|update|delete|merge|upsert|replace|create|alter|drop|truncate|grant|revoke|"
-    r"copy|call|exec|execute|do|lock|set|reset|vacuum|analyze|refresh|comment|into|load|"
-    r"handler|rename|attach|detach|pragma|begin|commit|rollback|savepoint|for\s+update|"
-    r"for\s+share)\b",
+    r"\b(insert|update|delete|merge|upsert|into|create|alter|drop|truncate|grant|revoke|"
+    r"copy|call|exec|execute|lock)\b|\bfor\s+(no\s+key\s+)?(update|share|key\s+share)\b",
     re.IGNORECASE,
 )
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\$\$.*?\$\$", re.S)

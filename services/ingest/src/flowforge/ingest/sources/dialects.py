@@ -1,0 +1,142 @@
+"""What differs between source engines in the SQL an extraction sends and the types it reads:
+identifier quoting, the relation read, the incremental window, and each engine's column types
+as Silver type specs. Pure functions, unit-tested for every engine (SQL Server and Oracle
+included, whose servers the test machine does not have)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TIME_KINDS = {"timestamp", "timestamptz", "date"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    kind: str
+    quote_open: str
+    quote_close: str
+    param: str  # the driver's placeholder style: "$" (numbered), "%s" or ":" (named)
+
+    def ident(self, name: str) -> str:
+        escaped = name.replace(self.quote_close, self.quote_close * 2)
+        return f"{self.quote_open}{escaped}{self.quote_close}"
+
+    def table(self, schema: str, name: str) -> str:
+        return f"{self.ident(schema)}.{self.ident(name)}" if schema else self.ident(name)
+
+    def placeholder(self, n: int) -> str:
+        return {"$": f"${n}", "%s": "%s", ":": f":p{n}"}[self.param]
+
+    def window(
+        self, cursor: str, cursor_type: str, time_cursor: bool, low: str | None,
+        high: str | None, lookback: float,
+    ) -> tuple[list[str], list[object]]:  # fmt: skip
+        """WHERE conditions and parameters for (low - lookback, high] of `cursor`, the bounds
+        given as text and cast to the cursor's type by the server."""
+        col, conditions, params = self.ident(cursor), [], []
+
+        def bound(text: str) -> str:
+            params.append(text)
+            return self.cast(self.placeholder(len(params)), cursor_type)
+
+        if low is not None:
+            start = bound(low)
+            if lookback:
+                params.append(lookback)
+                start = self.minus(start, self.placeholder(len(params)), time_cursor)
+            conditions.append(f"{col} > {start}")
+        if high is not None:
+            conditions.append(f"{col} <= {bound(high)}")
+        return conditions, params
+
+    def cast(self, expression: str, type_text: str) -> str:
+        if self.kind == "postgresql":
+            return f"CAST({expression}::text AS {type_text})"
+        if self.kind == "oracle":
+            if "timestamp" in type_text.lower():
+                return (f"TO_TIMESTAMP_TZ({expression}, "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')")  # fmt: skip
+            if type_text.lower() == "date":
+                return f"TO_DATE({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+            return f"TO_NUMBER({expression})" if _numeric(type_text) else expression
+        return f"CAST({expression} AS {type_text})"
+
+    def minus(self, start: str, amount: str, time_cursor: bool) -> str:
+        if not time_cursor:
+            return f"({start} - {amount})"
+        return {
+            "postgresql": f"({start} - CAST({amount}::text AS double precision) "
+                          "* interval '1 second')",
+            "mysql": f"({start} - INTERVAL {amount} SECOND)",
+            "sqlserver": f"DATEADD(millisecond, -CAST({amount} * 1000 AS bigint), {start})",
+            "oracle": f"({start} - NUMTODSINTERVAL({amount}, 'SECOND'))",
+        }[self.kind]  # fmt: skip
+
+    def limit(self, select: str, n: int) -> str:
+        if self.kind == "sqlserver":
+            return re.sub(r"^SELECT\b", f"SELECT TOP ({int(n)})", select, count=1)
+        if self.kind == "oracle":
+            return f"{select} FETCH FIRST {int(n)} ROWS ONLY"
+        return f"{select} LIMIT {int(n)}"
+
+
+DIALECTS = {
+    "postgresql": Dialect("postgresql", '"', '"', "$"),
+    "mysql": Dialect("mysql", "`", "`", "%s"),
+    "sqlserver": Dialect("sqlserver", "[", "]", "%s"),
+    "oracle": Dialect("oracle", '"', '"', ":"),
+}
+
+
+def _numeric(type_text: str) -> bool:
+    return bool(re.match(r"(number|numeric|decimal|integer|int|float|binary_)", type_text.lower()))
+
+
+def _decimal(precision: int | None, scale: int | None) -> str:
+    if precision is None or scale is None:
+        return "decimal"
+    return f"decimal:{scale}" if precision <= 38 and 0 <= scale <= 18 else "string"
+
+
+def mssql_spec(data_type: str, precision: int | None = None, scale: int | None = None) -> str:
+    """A SQL Server column type (INFORMATION_SCHEMA.COLUMNS.DATA_TYPE) as a Silver spec."""
+    t = data_type.lower()
+    if t in ("tinyint", "smallint", "int", "bigint"):
+        return "integer"
+    if t in ("decimal", "numeric"):
+        return _decimal(precision, scale)
+    if t in ("money", "smallmoney"):
+        return "decimal:4"
+    if t in ("float", "real"):
+        return "double"
+    if t == "bit":
+        return "boolean"
+    if t == "date":
+        return "date:%Y-%m-%d"
+    if t in ("datetime", "datetime2", "smalldatetime"):
+        return "timestamp:us"
+    if t == "datetimeoffset":
+        return "timestamptz:us"
+    return "string"  # char/varchar/nchar/nvarchar/text, uniqueidentifier, xml, binary, time
+
+
+def oracle_spec(data_type: str, precision: int | None = None, scale: int | None = None) -> str:
+    """An Oracle column type (ALL_TAB_COLUMNS.DATA_TYPE) as a Silver spec. NUMBER without a
+    precision is any number: its values' scale decides; Oracle's DATE holds a time too."""
+    t = data_type.upper()
+    if t == "NUMBER":
+        if precision is None:
+            return "decimal" if scale is None else "string"
+        if scale == 0 and precision <= 18:
+            return "integer"
+        return _decimal(precision, scale)
+    if t in ("BINARY_FLOAT", "BINARY_DOUBLE", "FLOAT"):
+        return "double"
+    if t == "DATE":
+        return "timestamp:us"
+    if t.startswith("TIMESTAMP") and "TIME ZONE" in t:
+        return "timestamptz:us"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp:us"
+    return "string"  # VARCHAR2, NVARCHAR2, CHAR, CLOB, RAW, ROWID, INTERVAL, ...

@@ -1,0 +1,143 @@
+"""Source databases, the pure parts: what a source query may be, how each engine's types
+become Silver specs, and the SQL of an incremental window for every engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowforge.common.errors import BadInputError
+from flowforge.ingest.sources.config import check_query, parse
+from flowforge.ingest.sources.dialects import DIALECTS, mssql_spec, oracle_spec
+from flowforge.ingest.sources.extract import my_spec, pg_spec
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM orders",
+        "  with recent AS (SELECT * FROM orders) SELECT id FROM recent;",
+        "SELECT 'DELETE FROM x; DROP TABLE y' AS note, \"update\" FROM t -- insert\n",
+        "SELECT /* drop table */ id FROM t WHERE created > now() - interval '1 day'",
+    ],
+)
+def test_read_only_queries_pass(query):
+    assert check_query(query).lower().lstrip().startswith(("select", "with"))
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("DELETE FROM orders", "SELECT"),
+        ("SELECT 1; DROP TABLE orders", "one statement"),
+        ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "'DELETE'"),
+        ("SELECT * INTO backup FROM orders", "'INTO'"),
+        ("SELECT * FROM t FOR UPDATE", "FOR UPDATE"),
+        ("SELECT set_config('a', 'b', false)", None),  # a function call, not SET: allowed
+        ("SELECT id, comment, replace(name, 'a', 'b') FROM t", None),  # common column names
+        ("EXEC sp_who", "SELECT"),
+        ("", "SELECT"),
+    ],
+)
+def test_queries_that_write_are_refused_naming_why(query, reason):
+    if reason is None:
+        assert check_query(query)
+        return
+    with pytest.raises(BadInputError, match=reason):
+        check_query(query)
+
+
+def test_a_source_needs_exactly_one_of_table_and_query_and_a_cursor_when_incremental():
+    base = {"dataset": "orders", "connection": "shop"}
+    with pytest.raises(BadInputError, match="exactly one"):
+        parse({**base, "table": "t", "query": "SELECT 1"})
+    with pytest.raises(BadInputError, match="needs a `cursor`"):
+        parse({**base, "table": "t", "mode": "incremental"})
+    with pytest.raises(BadInputError, match="one column for now"):
+        parse({**base, "table": "t", "mode": "incremental", "cursor": ["a", "b"]})
+    got = parse({**base, "table": "t", "mode": "incremental", "cursor": ["at"], "lookback": 5})
+    assert (got["cursor"], got["lookback"]) == ("at", 5.0)
+
+
+@pytest.mark.parametrize(
+    ("engine", "source", "spec"),
+    [
+        ("pg", ("bigint",), "integer"),
+        ("pg", ("numeric(12,2)",), "decimal:2"),
+        ("pg", ("numeric(40,2)",), "string"),
+        ("pg", ("numeric",), "decimal"),
+        ("pg", ("timestamp with time zone",), "timestamptz:us"),
+        ("pg", ("timestamp(3) without time zone",), "timestamp:us"),
+        ("pg", ("date",), "date:%Y-%m-%d"),
+        ("pg", ("uuid",), "string"),
+        ("pg", ("character varying(5)",), "string"),
+        ("my", ("int", 10, 0, "int(11)"), "integer"),
+        ("my", ("bigint", 20, 0, "bigint(20) unsigned"), "string"),
+        ("my", ("decimal", 14, 4, "decimal(14,4)"), "decimal:4"),
+        ("my", ("datetime", None, None, "datetime(6)"), "timestamp:us"),
+        ("my", ("timestamp", None, None, "timestamp"), "timestamptz:us"),
+        ("ms", ("decimal", 18, 2), "decimal:2"),
+        ("ms", ("money",), "decimal:4"),
+        ("ms", ("bit",), "boolean"),
+        ("ms", ("datetime2",), "timestamp:us"),
+        ("ms", ("datetimeoffset",), "timestamptz:us"),
+        ("ms", ("uniqueidentifier",), "string"),
+        ("ms", ("nvarchar",), "string"),
+        ("ora", ("NUMBER", 10, 0), "integer"),
+        ("ora", ("NUMBER", 12, 3), "decimal:3"),
+        ("ora", ("NUMBER", None, None), "decimal"),
+        ("ora", ("DATE",), "timestamp:us"),
+        ("ora", ("TIMESTAMP(6) WITH TIME ZONE",), "timestamptz:us"),
+        ("ora", ("VARCHAR2",), "string"),
+        ("ora", ("BINARY_DOUBLE",), "double"),
+    ],
+)
+def test_each_engine_s_types_map_to_silver_specs(engine, source, spec):
+    mapper = {"pg": pg_spec, "my": my_spec, "ms": mssql_spec, "ora": oracle_spec}[engine]
+    assert mapper(*source) == spec
+
+
+def test_identifiers_are_quoted_with_their_quote_doubled():
+    assert DIALECTS["postgresql"].table("sales", 'we"ird') == '"sales"."we""ird"'
+    assert DIALECTS["mysql"].ident("a`b") == "`a``b`"
+    assert DIALECTS["sqlserver"].table("dbo", "x]y") == "[dbo].[x]]y]"
+    assert DIALECTS["oracle"].ident("ORDERS") == '"ORDERS"'
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("postgresql", ['"at" > (CAST($1::text AS timestamptz) - CAST($2::text AS double '
+                        "precision) * interval '1 second')",
+                        '"at" <= CAST($3::text AS timestamptz)']),
+        ("mysql", ["`at` > (CAST(%s AS timestamptz) - INTERVAL %s SECOND)",
+                   "`at` <= CAST(%s AS timestamptz)"]),
+        ("sqlserver", ["[at] > DATEADD(millisecond, -CAST(%s * 1000 AS bigint), "
+                       "CAST(%s AS timestamptz))", "[at] <= CAST(%s AS timestamptz)"]),
+        ("oracle", ['"at" > (TO_TIMESTAMP_TZ(:p1, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') - '
+                    "NUMTODSINTERVAL(:p2, 'SECOND'))",
+                    '"at" <= TO_TIMESTAMP_TZ(:p3, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\')']),
+    ],
+)  # fmt: skip
+def test_an_incremental_window_for_every_engine(kind, expected):
+    conditions, params = DIALECTS[kind].window(
+        "at", "timestamptz", True, "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00", 60
+    )
+    assert params == ["2026-01-01T00:00:00+00:00", 60, "2026-02-01T00:00:00+00:00"]
+    if kind == "sqlserver":  # DATEADD takes the amount first in its text
+        assert conditions[1] == expected[1]
+        assert conditions[0].startswith("[at] > DATEADD(millisecond")
+        return
+    assert conditions == expected
+
+
+def test_a_window_without_a_lower_bound_reads_up_to_the_top_only():
+    conditions, params = DIALECTS["postgresql"].window("id", "bigint", False, None, "42", 0)
+    assert conditions == ['"id" <= CAST($1::text AS bigint)'] and params == ["42"]
+
+
+def test_first_rows_for_every_engine():
+    assert DIALECTS["sqlserver"].limit("SELECT * FROM t", 5) == "SELECT TOP (5) * FROM t"
+    assert (
+        DIALECTS["oracle"].limit("SELECT * FROM t", 5) == "SELECT * FROM t FETCH FIRST 5 ROWS ONLY"
+    )
+    assert DIALECTS["mysql"].limit("SELECT * FROM t", 5) == "SELECT * FROM t LIMIT 5"

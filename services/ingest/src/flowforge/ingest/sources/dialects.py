@@ -42,8 +42,8 @@ class Dialect:
 
         if low is not None:
             start = bound(low)
-            if lookback:
-                params.append(lookback)
+            if lookback:  # PostgreSQL's parameters here are text, cast by the server
+                params.append(str(lookback) if self.kind == "postgresql" else lookback)
                 start = self.minus(start, self.placeholder(len(params)), time_cursor)
             conditions.append(f"{col} > {start}")
         if high is not None:

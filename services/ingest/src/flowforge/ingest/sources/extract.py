@@ -31,6 +31,7 @@ from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.dialect import Dialect, header_names
 from flowforge.ingest.sources import engines
 from flowforge.ingest.sources.connections import Connection
+from flowforge.ingest.sources.dialects import DIALECTS
 from flowforge.ingest.sources.engines import SourceError, TableName
 
 CHUNK_ROWS = 50_000
@@ -135,23 +136,6 @@ async def _pg_columns(db: asyncpg.Connection, relation: str) -> list[tuple[str, 
     return [(a.name, typmods.get(a.name) or names.get(a.type.oid, a.type.name)) for a in attrs]
 
 
-def _window(cursor_sql: str, time_cursor: bool, extract: SourceExtract, cast: str) -> tuple:
-    """SQL conditions and their parameters (as text) for the window (low - lookback, high]."""
-    conditions, params = [], []
-    if extract.low is not None:
-        params.append(extract.low)
-        low = f"CAST(${len(params)}::text AS {cast})"
-        if extract.lookback:
-            params.append(str(extract.lookback))
-            step = "interval '1 second'" if time_cursor else "1"
-            low = f"({low} - CAST(${len(params)}::text AS double precision) * {step})"
-        conditions.append(f"{cursor_sql} > {low}")
-    if extract.high is not None:
-        params.append(extract.high)
-        conditions.append(f"{cursor_sql} <= CAST(${len(params)}::text AS {cast})")
-    return conditions, params
-
-
 async def _pg_plan(conn: Connection, password: str, extract: SourceExtract) -> SourceExtract:
     if extract.mode != "incremental":
         return extract
@@ -194,8 +178,10 @@ async def _pg_extract(
                         "without nulls, or extract in full"
                     )
                 time_cursor = pg_spec(types[extract.cursor]).split(":")[0] in _TIME_TYPES
-                conditions, params = _window(cursor, time_cursor, extract,
-                                             types[extract.cursor])  # fmt: skip
+                conditions, params = DIALECTS["postgresql"].window(
+                    extract.cursor, types[extract.cursor], time_cursor, extract.low,
+                    extract.high, extract.lookback,
+                )  # fmt: skip
                 order = f" ORDER BY {cursor}"
             where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
             query = f"SELECT {select or '1'} FROM {relation}{where}{order}"

@@ -375,7 +375,8 @@ def test_a_replay_that_fails_the_only_batch_empties_gold_and_a_release_restores_
             ),
             what="Gold emptied",
         )
-        assert analytics_count(p, f"silver_{dataset}") == 0
+        # The analytics views are refreshed right after the models are built: wait for them.
+        wait_for(lambda: analytics_count(p, f"silver_{dataset}") == 0, what="view emptied")
         # A release needs a scope and a reason.
         refused = c.post(f"/api/v1/datasets/{dataset}/quarantine/release", json={"reason": "x"})
         assert refused.status_code == 422 and "say which rows" in refused.json()["error"]

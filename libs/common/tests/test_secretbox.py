@@ -21,6 +21,7 @@ def test_rotation_keeps_old_secrets_open_and_reseals_under_the_new_key():
     old, new = Fernet.generate_key(), Fernet.generate_key()
     sealed = SecretBox([old]).seal("s3cret")
     rotating = SecretBox([new, old])
+    assert rotating.rotating and not SecretBox([new]).rotating
     assert rotating.open(sealed) == "s3cret"
     resealed = rotating.reseal(sealed)
     assert SecretBox([new]).open(resealed) == "s3cret"

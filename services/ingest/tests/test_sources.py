@@ -7,8 +7,7 @@ import pytest
 
 from flowforge.common.errors import BadInputError
 from flowforge.ingest.sources.config import check_query, parse
-from flowforge.ingest.sources.dialects import DIALECTS, mssql_spec, oracle_spec
-from flowforge.ingest.sources.extract import my_spec, pg_spec
+from flowforge.ingest.sources.dialects import DIALECTS, mssql_spec, my_spec, oracle_spec, pg_spec
 
 
 @pytest.mark.parametrize(

@@ -71,16 +71,22 @@ def revoke_key(args: argparse.Namespace, api: Api, out: Output) -> int:
     return Exit.OK
 
 
-def read_password(args: argparse.Namespace, prompt: str) -> str:
-    """The password from --password-file, from stdin (--password-stdin), or typed twice."""
+def given_password(args: argparse.Namespace) -> str | None:
+    """The password from --password-file or stdin (--password-stdin); None if neither."""
     if args.password_file:
         try:
-            text = args.password_file.read_text().rstrip("\r\n")
+            return args.password_file.read_text().rstrip("\r\n")
         except OSError as exc:
             raise UsageError(f"cannot read {args.password_file}: {exc}") from exc
-    elif args.password_stdin:
-        text = sys.stdin.readline().rstrip("\r\n")
-    else:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return None
+
+
+def read_password(args: argparse.Namespace, prompt: str) -> str:
+    """The password from --password-file, from stdin (--password-stdin), or typed twice."""
+    text = given_password(args)
+    if text is None:
         if not sys.stdin.isatty():
             raise UsageError("no terminal to ask for a password: use --password-file or "
                              "--password-stdin")  # fmt: skip

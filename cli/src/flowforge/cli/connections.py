@@ -9,8 +9,10 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
+from flowforge.cli.access import given_password
 from flowforge.cli.api import Api
 from flowforge.cli.errors import Exit, UsageError
+from flowforge.cli.ingest import follow_run
 from flowforge.cli.output import Output, when
 
 
@@ -19,19 +21,12 @@ def _path(name: str, tail: str = "") -> str:
 
 
 def _password(args: argparse.Namespace) -> str | None:
-    if args.password_file:
-        try:
-            return args.password_file.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.password_file}: {exc}") from exc
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if args.ask_password:
-        if not sys.stdin.isatty():
-            raise UsageError("no terminal to ask for the password: use --password-file or "
-                             "--password-stdin")  # fmt: skip
-        return getpass.getpass(f"password of {args.user or 'the user'} on {args.host}: ")
-    return None
+    if (text := given_password(args)) is not None or not args.ask_password:
+        return text
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password: use --password-file or "
+                         "--password-stdin")  # fmt: skip
+    return getpass.getpass(f"password of {args.user or 'the user'} on {args.host}: ")
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -160,24 +155,13 @@ def show_source(args: argparse.Namespace, api: Api, out: Output) -> int:
 
 def extract(args: argparse.Namespace, api: Api, out: Output) -> int:
     """Start an extraction run and, unless --no-wait, follow it like `ingest` does."""
-    from flowforge.cli.client import print_run
-    from flowforge.cli.follow import describe_run, follow
-
     started = api.json("POST", f"/api/v1/datasets/{quote(args.dataset, safe='')}/extract")
-    progress = out.err if out.as_json else out.console
+    said = f"extracting: run {started['run_id']} ({started['window']})"
     if args.no_wait:
         if out.as_json:
             out.json(started)
         else:
-            out.line(f"extracting: run {started['run_id']} ({started['window']})")
+            out.line(said)
         return Exit.OK
-    progress.print(f"extracting: run {started['run_id']} ({started['window']})", markup=False)
-    run = follow(
-        lambda: api.json("GET", f"/api/v1/runs/{started['run_id']}"),
-        describe_run, timeout=args.timeout, what=f"run {started['run_id']}", console=progress,
-    )  # fmt: skip
-    if out.as_json:
-        out.json(run)
-    else:
-        print_run(run)
-    return Exit.OK if run["status"] == "succeeded" else Exit.FAILED
+    (out.err if out.as_json else out.console).print(said, markup=False)
+    return follow_run(api, out, started["run_id"], args.timeout)

@@ -25,12 +25,17 @@ def ingest(args: argparse.Namespace, api: Api, out: Output) -> int:
     progress.print(
         f"accepted: run {accepted['run_id']} → dataset {accepted['dataset']}", markup=False
     )
+    return follow_run(api, out, accepted["run_id"], args.timeout)
+
+
+def follow_run(api: Api, out: Output, run_id: str, timeout: float) -> int:
+    """Follow a run to its end and print it: exit 0 if it succeeded."""
     run = follow(
-        lambda: api.json("GET", f"/api/v1/runs/{accepted['run_id']}"),
+        lambda: api.json("GET", f"/api/v1/runs/{run_id}"),
         describe_run,
-        timeout=args.timeout,
-        what=f"run {accepted['run_id']}",
-        console=progress,
+        timeout=timeout,
+        what=f"run {run_id}",
+        console=out.err if out.as_json else out.console,
     )
     if out.as_json:
         out.json(run)

@@ -29,6 +29,7 @@ class SecretBox:
     def __init__(self, keys: list[bytes]):
         if not keys:
             raise PermanentError("no secret key: set FLOWFORGE_SECRET_KEY (docs/sources.md)")
+        self.rotating = len(keys) > 1  # an old key kept after the new: reseal what is stored
         try:
             self._fernet = MultiFernet([Fernet(k) for k in keys])
         except ValueError as exc:

@@ -165,13 +165,14 @@ async def check(request: Request) -> None:
     try:
         await authorize(request)
     except Exception as exc:  # noqa: BLE001 - answered as the route's own check would be
-        response = await problems.answer(request, exc)
-        if response is None:
+        found = problems.parts(request, exc)
+        if found is None:
             log.exception("the access check of %s %s failed", request.method, request.url.path)
             raise HTTPException(500, "internal error in the access check") from exc
-        # Raised as an HTTP error: FastAPI passes those through its body reading as they are.
-        detail = json.loads(response.body)["detail"]
-        raise HTTPException(response.status_code, detail, dict(response.headers)) from exc
+        # Raised as an HTTP error: FastAPI passes those through its body reading as they are,
+        # and the HTTP error handler answers the same problem (its slug follows the status).
+        slug, detail, headers = found
+        raise HTTPException(problems.KINDS[slug][0], detail, headers) from exc
 
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -130,41 +130,37 @@ def slug_of(exc: FlowForgeError) -> str:
     return next((slug for kind, slug in DOMAIN if isinstance(exc, kind)), "bad-request")
 
 
-async def domain_error(request: Request, exc: FlowForgeError) -> JSONResponse:
-    headers = None
-    if isinstance(exc, RateLimited):
-        headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
-    elif isinstance(exc, Unauthorized):
-        headers = {"WWW-Authenticate": 'Bearer realm="flowforge"'}
-    return problem(slug_of(exc), str(exc), request, headers=headers)
-
-
-async def unreachable(request: Request, exc: Exception) -> JSONResponse:
-    what = dependency_of(exc)
-    log.warning(
-        "%s %s: %s unreachable (%s)", request.method, request.url.path, what, type(exc).__name__
-    )
-    return problem(
-        "service-unavailable",
-        f"the {what} is not reachable right now; try again shortly",
-        request,
-        headers={"Retry-After": "5"},
-    )
-
-
-async def answer(request: Request, exc: Exception) -> JSONResponse | None:
-    """The problem a route's handlers would answer for `exc`; None for an unexpected error."""
+def parts(request: Request, exc: Exception) -> tuple[str, str, dict[str, str] | None] | None:
+    """(slug, detail, headers) of the problem a route answers for `exc`; None for an
+    unexpected error. The one mapping, used by the handlers and the early access check."""
     if isinstance(exc, FlowForgeError):
-        return await domain_error(request, exc)
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+        elif isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="flowforge"'}
+        return slug_of(exc), str(exc), headers
     if isinstance(exc, UNREACHABLE):
-        return await unreachable(request, exc)
+        what = dependency_of(exc)
+        log.warning(
+            "%s %s: %s unreachable (%s)", request.method, request.url.path, what,
+            type(exc).__name__,
+        )  # fmt: skip
+        detail = f"the {what} is not reachable right now; try again shortly"
+        return "service-unavailable", detail, {"Retry-After": "5"}
     return None
+
+
+async def answer(request: Request, exc: Exception) -> JSONResponse:
+    """The problem for a domain error or an unreachable dependency (see `parts`)."""
+    slug, detail, headers = parts(request, exc) or ("internal-error", str(exc), None)
+    return problem(slug, detail, request, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     """One exception handler per kind of error, for every route."""
 
-    app.add_exception_handler(FlowForgeError, domain_error)
+    app.add_exception_handler(FlowForgeError, answer)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -196,7 +192,7 @@ def install(app: FastAPI) -> None:
     # Handled here, not as a 500 (whose handler runs outside everything and drops the
     # connection): the database, the store or the bus is down or restarting.
     for kind in UNREACHABLE:
-        app.add_exception_handler(kind, unreachable)
+        app.add_exception_handler(kind, answer)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -210,7 +206,7 @@ def install(app: FastAPI) -> None:
                 request,
             )
         if is_transient(exc):
-            return await unreachable(request, exc)
+            return await answer(request, exc)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             "internal-error",

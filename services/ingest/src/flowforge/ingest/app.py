@@ -15,7 +15,7 @@ from flowforge.common.events import (
     FileLanded,
     IngestFailed,
 )
-from flowforge.common.secretbox import SecretBox, keys_of
+from flowforge.common.secretbox import SecretBox
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
 from flowforge.ingest import verbs
@@ -40,7 +40,7 @@ def _watcher(rt: Runtime) -> Watcher:
     return Watcher(rt.store, Ledger(rt.pool), send, Datasets(rt.pool))
 
 
-def _deps(rt: Runtime) -> Deps:
+def _deps(rt: Runtime, connections: Connections) -> Deps:
     async def send_progress(run_id: str, figure: dict) -> None:
         try:
             await rt.broker.publish(figure, subject=PROGRESS_SUBJECT.format(run_id=run_id))
@@ -56,7 +56,7 @@ def _deps(rt: Runtime) -> Deps:
         previous_columns=datasets.bronze_columns,
         record_columns=datasets.record_columns,
         progress=send_progress,
-        connections=Connections(rt.pool, SecretBox.from_settings(settings)),
+        connections=connections,
         sources=Sources(rt.pool),
     )
 
@@ -64,7 +64,9 @@ def _deps(rt: Runtime) -> Deps:
 def register(rt: Runtime) -> None:
     rt.publishes(FileLanded, BronzeReady, IngestFailed, DeadLettered)
     watcher = rt.lazy(_watcher)
-    deps = rt.lazy(_deps)
+    # One store of connections (its secret key read once) for the verbs and the extracts.
+    connections = rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings)))
+    deps = rt.lazy(lambda rt: _deps(rt, connections()))
 
     async def on_file_landed(event: FileLanded):
         return await handle_file_landed(event, deps())
@@ -72,7 +74,6 @@ def register(rt: Runtime) -> None:
     consume(rt.broker, FileLanded, on_file_landed, service=SERVICE, settings=rt.settings,
             stage="ingest")  # fmt: skip
     rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Datasets(rt.pool)))
-    connections = rt.lazy(lambda rt: Connections(rt.pool, SecretBox.from_settings(rt.settings)))
     rt.serve_verbs(source_verbs.VERBS, connections)
 
     def source_deps(rt: Runtime) -> source_verbs.SourceDeps:
@@ -87,7 +88,7 @@ def register(rt: Runtime) -> None:
     async def reseal_after_rotation() -> None:
         """With FLOWFORGE_SECRET_KEY=new,old every stored secret is sealed again under the new
         key at start; then the old key can be dropped."""
-        if len(keys_of(rt.settings)) > 1:
+        if connections().box.rotating:
             done = await connections().reseal()
             log.info("resealed %d connection password(s) under the first secret key", done)
 

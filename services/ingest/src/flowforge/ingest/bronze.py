@@ -150,7 +150,7 @@ def csv_to_bronze(
         # A legacy encoding, from the sample: the rest of the file must not be UTF-8.
         refuse_mixed(scan(source), source_file)
 
-    def convert(dialect: Dialect) -> BronzeResult:
+    def convert(dialect: Dialect, first_other: int | None = None) -> BronzeResult:
         try:
             result = _convert(
                 source, bronze_out, rejected_out, dialect, source_file, run_id, ingested_at,
@@ -160,13 +160,13 @@ def csv_to_bronze(
             if dialect.encoding != "cp1252" or dialect.encoding_source == "declared":
                 refuse_undecodable(source, dialect.reading, source_file)
             # A byte cp1252 leaves undefined: Latin-1 reads it (as a control character).
-            return convert(dialect.read_as(Reading("latin-1", 0.3, dialect.encoding_source)))
+            latin = Reading("latin-1", 0.3, dialect.encoding_source)
+            return convert(dialect.read_as(latin), first_other)
         if (warning := warning_of(dialect.reading, first_other)) is not None:
             warnings.append(warning)
         result.warnings = warnings
         return result
 
-    first_other = None
     try:
         return convert(dialect)
     except _EncodingMismatch:
@@ -176,8 +176,7 @@ def csv_to_bronze(
         refuse_mixed(found, source_file)
         if found.first_other is None:  # Arrow saw what a line-by-line check does not
             refuse_undecodable(source, dialect.reading, source_file)
-        first_other = found.first_other
-        return convert(dialect.read_as(legacy_reading(found.sample, "fallback")))
+        return convert(dialect.read_as(legacy_reading(found.sample, "fallback")), found.first_other)
 
 
 def check_width(columns: int, name: str, limit: int) -> None:

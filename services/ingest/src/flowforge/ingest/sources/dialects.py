@@ -12,7 +12,7 @@ TIME_KINDS = {"timestamp", "timestamptz", "date"}
 
 
 @dataclass(frozen=True)
-class Dialect:
+class SqlDialect:
     kind: str
     quote_open: str
     quote_close: str
@@ -82,10 +82,10 @@ class Dialect:
 
 
 DIALECTS = {
-    "postgresql": Dialect("postgresql", '"', '"', "$"),
-    "mysql": Dialect("mysql", "`", "`", "%s"),
-    "sqlserver": Dialect("sqlserver", "[", "]", "%s"),
-    "oracle": Dialect("oracle", '"', '"', ":"),
+    "postgresql": SqlDialect("postgresql", '"', '"', "$"),
+    "mysql": SqlDialect("mysql", "`", "`", "%s"),
+    "sqlserver": SqlDialect("sqlserver", "[", "]", "%s"),
+    "oracle": SqlDialect("oracle", '"', '"', ":"),
 }
 
 
@@ -97,6 +97,46 @@ def _decimal(precision: int | None, scale: int | None) -> str:
     if precision is None or scale is None:
         return "decimal"
     return f"decimal:{scale}" if precision <= 38 and 0 <= scale <= 18 else "string"
+
+
+def pg_spec(type_text: str) -> str:
+    """A PostgreSQL type (format_type's text) as a Silver type spec."""
+    t = type_text.lower()
+    if t in ("smallint", "integer", "bigint", "oid"):
+        return "integer"
+    if m := re.fullmatch(r"numeric\((\d+),(\d+)\)", t):
+        return _decimal(int(m[1]), int(m[2]))
+    if t == "numeric":
+        return "decimal"  # no declared scale: the values' own, when they fit
+    if t in ("real", "double precision"):
+        return "double"
+    if t == "boolean":
+        return "boolean"
+    if t == "date":
+        return "date:%Y-%m-%d"
+    if t.startswith("timestamp") and "with time zone" in t:
+        return "timestamptz:us"
+    if t.startswith("timestamp"):
+        return "timestamp:us"
+    return "string"  # text, varchar, char, uuid, json(b), bytea (\x hex), time, interval, ...
+
+
+def my_spec(data_type: str, precision: int | None, scale: int | None, column_type: str) -> str:
+    """A MySQL/MariaDB column type (information_schema.COLUMNS) as a Silver type spec."""
+    t = data_type.lower()
+    if t in ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"):
+        return "string" if t == "bigint" and "unsigned" in column_type else "integer"
+    if t in ("decimal", "numeric"):
+        return "string" if precision is None or scale is None else _decimal(precision, scale)
+    if t in ("float", "double", "real"):
+        return "double"
+    if t == "date":
+        return "date:%Y-%m-%d"
+    if t == "datetime":
+        return "timestamp:us"
+    if t == "timestamp":
+        return "timestamptz:us"  # stored as UTC; read with the session in UTC
+    return "string"
 
 
 def mssql_spec(data_type: str, precision: int | None = None, scale: int | None = None) -> str:

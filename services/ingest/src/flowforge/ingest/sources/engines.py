@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import decimal
+import functools
 import json
 import socket
 import ssl
@@ -25,6 +26,7 @@ import asyncpg
 
 from flowforge.common.errors import BadInputError, FlowForgeError, NotFoundError
 from flowforge.ingest.sources.connections import Connection
+from flowforge.ingest.sources.dialects import DIALECTS
 
 PREVIEW_MAX = 200
 
@@ -153,7 +155,8 @@ async def _pg_preview(conn: Connection, password: str, table: TableName, limit: 
     try:
         async with db.transaction(readonly=True):
             try:
-                stmt = await db.prepare(f"SELECT * FROM {_pg_ident(table)} LIMIT {int(limit)}")
+                relation = DIALECTS["postgresql"].table(table.schema, table.name)
+                stmt = await db.prepare(f"SELECT * FROM {relation} LIMIT {int(limit)}")
             except asyncpg.UndefinedTableError:
                 raise NotFoundError(
                     f"no table {table.schema}.{table.name} (or no access)"
@@ -163,10 +166,6 @@ async def _pg_preview(conn: Connection, password: str, table: TableName, limit: 
     finally:
         await db.close()
     return {"columns": columns, "rows": [[_json_value(v) for v in r.values()] for r in records]}
-
-
-def _pg_ident(table: TableName) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in (table.schema, table.name))
 
 
 # --- MySQL / MariaDB ------------------------------------------------------------------------
@@ -302,7 +301,8 @@ def _my_preview(conn: Connection, password: str, table: TableName, limit: int) -
 
     def work(cursor) -> dict:
         try:
-            cursor.execute(f"SELECT * FROM {_my_ident(table)} LIMIT {int(limit)}")
+            relation = DIALECTS["mysql"].table(table.schema, table.name)
+            cursor.execute(f"SELECT * FROM {relation} LIMIT {int(limit)}")
         except pymysql.err.ProgrammingError as exc:
             if exc.args and exc.args[0] == 1146:
                 raise NotFoundError(
@@ -310,7 +310,8 @@ def _my_preview(conn: Connection, password: str, table: TableName, limit: int) -
                 ) from None
             raise
         columns = [
-            {"name": d[0], "type": _MY_TYPES.get(d[1], str(d[1]))} for d in cursor.description
+            {"name": d[0], "type": _my_type_names().get(d[1], str(d[1]))}
+            for d in cursor.description
         ]
         return {
             "columns": columns,
@@ -320,17 +321,11 @@ def _my_preview(conn: Connection, password: str, table: TableName, limit: int) -
     return _my_call(conn, password, work)
 
 
-def _my_ident(table: TableName) -> str:
-    return ".".join("`" + part.replace("`", "``") + "`" for part in (table.schema, table.name))
-
-
+@functools.cache
 def _my_type_names() -> dict[int, str]:
     from pymysql.constants import FIELD_TYPE
 
     return {v: k.lower() for k, v in vars(FIELD_TYPE).items() if k.isupper()}
-
-
-_MY_TYPES: dict[int, str] = {}
 
 
 # --- shared ----------------------------------------------------------------------------------
@@ -402,8 +397,6 @@ async def preview(conn: Connection, password: str, table: str, limit: int) -> di
         name = TableName.parse(table, conn.options.get("schema") or "public")
         return await _pg_preview(conn, password, name, limit)
     if conn.kind == "mysql":
-        if not _MY_TYPES:
-            _MY_TYPES.update(_my_type_names())
         name = TableName.parse(table, conn.database)
         return await asyncio.to_thread(_my_preview, conn, password, name, limit)
     raise _unsupported(conn)

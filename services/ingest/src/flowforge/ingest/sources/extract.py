@@ -15,7 +15,6 @@ through PyMySQL's unbuffered cursor with its conversions off (the wire's text as
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -32,9 +31,10 @@ from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.dialect import Dialect, header_names
 from flowforge.ingest.sources import engines
 from flowforge.ingest.sources.connections import Connection
-from flowforge.ingest.sources.dialects import DIALECTS
+from flowforge.ingest.sources.dialects import DIALECTS, TIME_KINDS, my_spec, pg_spec
 from flowforge.ingest.sources.engines import SourceError, TableName
 
+PG, MY = DIALECTS["postgresql"], DIALECTS["mysql"]
 CHUNK_ROWS = 50_000
 OUTAGES = ("host_unreachable", "timeout")  # the source may come back: the run waits for it
 LINEAGE = [
@@ -43,56 +43,11 @@ LINEAGE = [
     pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
     pa.field("_run_id", pa.string()),
 ]
-_TIME_TYPES = {"timestamp", "timestamptz", "date", "datetime"}
 
 
 def source_name(extract: SourceExtract) -> str:
     """How the run names what it read (its `filename`)."""
     return f"{extract.connection}:{extract.table or 'query'}"
-
-
-# --- type specs ---------------------------------------------------------------------------
-
-
-def pg_spec(type_text: str) -> str:
-    """A PostgreSQL type (format_type's text) as a Silver type spec."""
-    t = type_text.lower()
-    if t in ("smallint", "integer", "bigint", "oid"):
-        return "integer"
-    if m := re.fullmatch(r"numeric\((\d+),(\d+)\)", t):
-        precision, scale = int(m[1]), int(m[2])
-        return f"decimal:{scale}" if precision <= 38 and scale <= 18 else "string"
-    if t == "numeric":
-        return "decimal"  # no declared scale: the values' own, when they fit
-    if t in ("real", "double precision"):
-        return "double"
-    if t == "boolean":
-        return "boolean"
-    if t == "date":
-        return "date:%Y-%m-%d"
-    if t.startswith("timestamp") and "with time zone" in t:
-        return "timestamptz:us"
-    if t.startswith("timestamp"):
-        return "timestamp:us"
-    return "string"  # text, varchar, char, uuid, json(b), bytea (\x hex), time, interval, ...
-
-
-def my_spec(data_type: str, precision: int | None, scale: int | None, column_type: str) -> str:
-    t = data_type.lower()
-    if t in ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"):
-        return "integer" if "unsigned" not in column_type or t != "bigint" else "string"
-    if t in ("decimal", "numeric"):
-        ok = precision is not None and scale is not None and precision <= 38 and scale <= 18
-        return f"decimal:{scale}" if ok else "string"
-    if t in ("float", "double", "real"):
-        return "double"
-    if t == "date":
-        return "date:%Y-%m-%d"
-    if t == "datetime":
-        return "timestamp:us"
-    if t == "timestamp":
-        return "timestamptz:us"  # stored as UTC; read with the session in UTC
-    return "string"
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -102,12 +57,12 @@ def _pg_relation(extract: SourceExtract, conn: Connection) -> str:
     if extract.query:
         return f"({extract.query}) q"
     table = TableName.parse(extract.table or "", conn.options.get("schema") or "public")
-    return engines._pg_ident(table) + " q"
+    return PG.table(table.schema, table.name) + " q"
 
 
 def _pg_text(name: str, type_text: str) -> str:
     """The column as text: ISO instants (UTC, with offset) for timestamps, as is otherwise."""
-    col = '"' + name.replace('"', '""') + '"'
+    col = PG.ident(name)
     t = type_text.lower()
     if t.startswith("timestamp") and "with time zone" in t:
         return f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
@@ -147,7 +102,7 @@ async def _pg_plan(conn: Connection, password: str, extract: SourceExtract) -> S
         if extract.cursor not in columns:
             raise BadInputError(f"the cursor column {extract.cursor!r} is not a column of "
                                 f"{extract.table or 'the query'}")  # fmt: skip
-        cursor = '"' + extract.cursor.replace('"', '""') + '"'
+        cursor = PG.ident(extract.cursor)
         high = await db.fetchval(f"SELECT max({cursor})::text FROM {relation}")
     finally:
         await db.close()
@@ -170,7 +125,7 @@ async def _pg_extract(
             if extract.mode == "incremental":
                 if extract.cursor not in types:
                     raise BadInputError(f"the cursor column {extract.cursor!r} is gone")
-                cursor = '"' + extract.cursor.replace('"', '""') + '"'
+                cursor = PG.ident(extract.cursor)
                 nulls = await db.fetchval(f"SELECT count(*) FROM {relation} WHERE {cursor} IS NULL")
                 if nulls:
                     raise BadInputError(
@@ -178,8 +133,8 @@ async def _pg_extract(
                         "such rows can never be extracted incrementally; choose a cursor "
                         "without nulls, or extract in full"
                     )
-                time_cursor = pg_spec(types[extract.cursor]).split(":")[0] in _TIME_TYPES
-                conditions, params = DIALECTS["postgresql"].window(
+                time_cursor = pg_spec(types[extract.cursor]).split(":")[0] in TIME_KINDS
+                conditions, params = PG.window(
                     extract.cursor, types[extract.cursor], time_cursor, extract.low,
                     extract.high, extract.lookback,
                 )  # fmt: skip
@@ -238,7 +193,7 @@ def _my_relation(extract: SourceExtract, conn: Connection) -> str:
     if extract.query:
         return f"({extract.query}) q"
     table = TableName.parse(extract.table or "", conn.database)
-    return engines._my_ident(table) + " q"
+    return MY.table(table.schema, table.name) + " q"
 
 
 def _my_columns(db, extract: SourceExtract, conn: Connection) -> list[tuple[str, str]]:
@@ -283,7 +238,7 @@ def _my_extract(conn: Connection, password: str, extract: SourceExtract, sink: _
             if extract.cursor not in types:
                 raise BadInputError(f"the cursor column {extract.cursor!r} is not a column of "
                                     f"{extract.table or 'the query'}")  # fmt: skip
-            cursor = "`" + extract.cursor.replace("`", "``") + "`"
+            cursor = MY.ident(extract.cursor)
             with db.cursor() as cur:
                 if plan:
                     cur.execute(f"SELECT CAST(MAX({cursor}) AS CHAR) FROM {relation}")
@@ -296,7 +251,7 @@ def _my_extract(conn: Connection, password: str, extract: SourceExtract, sink: _
                     "rows can never be extracted incrementally; choose a cursor without "
                     "nulls, or extract in full"
                 )
-            time_cursor = types[extract.cursor].split(":")[0] in _TIME_TYPES
+            time_cursor = types[extract.cursor].split(":")[0] in TIME_KINDS
             if extract.low is not None:
                 params.append(extract.low)
                 low = "%s"

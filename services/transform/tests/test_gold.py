@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,3 +214,42 @@ def test_a_model_past_its_time_limit_is_interrupted_with_the_reason(tmp_path: Pa
     with pytest.raises(BadInputError, match=r"forever.*stopped after 1 s.*FLOWFORGE_MODEL"):
         build_model(model, {}, {}, out, "b1", Deadline(1.0, "the build", "FLOWFORGE_MODEL_TIMEOUT"))
     assert time.monotonic() - began < 10
+
+
+def test_refresh_analytics_is_not_blocked_by_another_process_reading_the_file(orders, tmp_path):
+    db = tmp_path / "analytics.duckdb"
+    first = tmp_path / "first.parquet"
+    pl.DataFrame({"n": [1]}).write_parquet(first)
+    refresh_analytics(db, {}, {}, {"totals": first})
+    # Another process (a BI tool, a notebook) keeps the file open for reading.
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(con.execute('SELECT count(*) FROM gold_totals').fetchone()[0], flush=True); "
+            "sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        with pytest.raises(duckdb.IOException):  # what a refresh in place would meet
+            duckdb.connect(str(db)).close()
+        second = tmp_path / "second.parquet"
+        pl.DataFrame({"n": [1, 2, 3]}).write_parquet(second)
+        refresh_analytics(db, {}, {}, {"totals": second})
+    finally:
+        reader.communicate("")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM gold_totals").fetchone()[0] == 3
+    finally:
+        con.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if "analytics" in p.name) == [
+        "analytics.duckdb",
+        "analytics.duckdb.lock",
+    ]

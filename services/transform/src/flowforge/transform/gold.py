@@ -6,6 +6,9 @@ from its SQL. Models are built in dependency order, each into one Parquet file.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -120,7 +123,32 @@ def refresh_analytics(
     silver: dict[str, ValidRows],
     gold: dict[str, Path],
 ) -> None:
-    """Keep one analytics DuckDB file with a view per dataset and layer (and per model)."""
+    """Keep one analytics DuckDB file with a view per dataset and layer (and per model).
+
+    The views are written into a copy that replaces the file atomically: a reader holding
+    the file open (a BI tool, a notebook) never blocks the refresh (DuckDB refuses a writer
+    while another process reads), and keeps the views it opened until it reconnects."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one refresh at a time on this host
+        scratch = db_path.with_name(f"{db_path.name}.{os.getpid()}.tmp")
+        scratch.unlink(missing_ok=True)
+        if db_path.exists():
+            shutil.copyfile(db_path, scratch)
+        try:
+            _write_views(scratch, bronze, silver, gold)
+            os.replace(scratch, db_path)
+        finally:
+            scratch.unlink(missing_ok=True)
+            scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
+
+
+def _write_views(
+    db_path: Path,
+    bronze: dict[str, list[Path]],
+    silver: dict[str, ValidRows],
+    gold: dict[str, Path],
+) -> None:
     con = duckdb.connect(str(db_path))
     try:
         for dataset, paths in bronze.items():
@@ -138,5 +166,6 @@ def refresh_analytics(
                 f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "
                 f"read_parquet({sql_string(str(path))})"
             )
+        con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -12,7 +12,7 @@ import uuid
 import asyncpg
 import pytest
 
-from flowforge.common.testing import unique
+from flowforge.common.testing import unique, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -488,3 +488,66 @@ def test_null_empty_and_awkward_text_reach_bronze_exactly(platform, pg_source):
     rows = sorted(zip(bronze["id"].to_pylist(), bronze["note"].to_pylist(), strict=True))
     assert rows == [("1", None), ("2", ""), ("3", 'a,"b"\nc'), ("4", " padded ")]
     assert bronze["_source_line"].to_pylist() == [1, 2, 3, 4]
+
+
+def test_a_full_refresh_marks_rows_gone_from_the_source_deleted(platform, pg_source):
+    """Full mode replaces: a row deleted in the source is no longer current in Silver or Gold
+    (counted on the run, kept beside the snapshot with `_deleted_at`); an updated row replaces
+    its old version; a source without a key is replaced as a whole, never doubled."""
+    import polars as pl
+
+    table = unique("stock")
+    pg_exec(platform, pg_source, f"""
+        CREATE TABLE shop.{table} (sku text PRIMARY KEY, qty int);
+        INSERT INTO shop.{table} VALUES ('001', 5), ('002', 7), ('003', 9), ('004', 1);
+    """)  # fmt: skip
+    connection, keyed, whole = unique("fullsrc"), unique("stock"), unique("stock_nokey")
+    model = unique("stock_total")
+    with platform.client() as c:
+        assert c.put(f"/api/v1/connections/{connection}", json=pg_source).status_code == 201
+        for dataset, key in ((keyed, ["sku"]), (whole, [])):
+            source = {"connection": connection, "table": f"shop.{table}", "mode": "full"}
+            put = c.put(f"/api/v1/datasets/{dataset}/source", json=source | {"key": key})
+            assert put.status_code == 200, put.text
+        sql = f"SELECT count(*) AS n, sum(qty) AS qty FROM {keyed}"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+
+        def extract(dataset: str) -> dict:
+            started = c.post(f"/api/v1/datasets/{dataset}/extract")
+            assert started.status_code == 202, started.text
+            run = platform.wait_run(started.json()["run_id"], timeout=120)
+            assert run["status"] == "succeeded", (run["error"], run["stages"])
+            return run
+
+        def current(dataset: str) -> list[tuple[str, int]]:
+            rows = c.get(f"/api/v1/datasets/{dataset}/sample", params={"limit": 100}).json()
+            return sorted((r["sku"], r["qty"]) for r in rows["rows"])
+
+        for dataset in (keyed, whole):
+            assert extract(dataset)["counts"]["deleted"] in (0, None)
+        assert model_rows(c, model) == [{"n": 4, "qty": 22}]
+
+        pg_exec(platform, pg_source, f"""
+            DELETE FROM shop.{table} WHERE sku IN ('002', '004');
+            UPDATE shop.{table} SET qty = 50 WHERE sku = '003';
+            INSERT INTO shop.{table} VALUES ('005', 2);
+        """)  # fmt: skip
+        now_rows = [("001", 5), ("003", 50), ("005", 2)]
+        run = extract(keyed)
+        assert run["counts"]["deleted"] == 2 and run["counts"]["silver"] == 3, run["counts"]
+        assert current(keyed) == now_rows
+        wait_for(lambda: model_rows(c, model) == [{"n": 3, "qty": 57}], what="Gold after deletes")
+        gone = pl.read_parquet(
+            platform.home / "silver" / keyed / f"{run['run_id']}.deleted.parquet"
+        )
+        assert sorted(gone["sku"]) == ["002", "004"] and gone["_deleted_at"].null_count() == 0
+
+        # Without a key, rows are matched on all their values: the updated row is one gone
+        # ('003', 9) and one new; the dataset is the snapshot, not the two added together.
+        run = extract(whole)
+        assert run["counts"]["deleted"] == 3, run["counts"]
+        assert current(whole) == now_rows
+
+        # An extract that changes nothing deletes nothing and keeps the rows current.
+        run = extract(keyed)
+        assert run["counts"]["deleted"] == 0 and current(keyed) == now_rows

@@ -82,6 +82,7 @@ def test_the_envelope_is_structured_mode_cloudevents() -> None:
         "silver": None,
         "quarantined": None,
         "valid": None,
+        "deleted": None,
     }
 
 

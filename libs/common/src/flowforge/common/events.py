@@ -76,6 +76,9 @@ class RunCounts(BaseModel):
     silver: int | None = None
     quarantined: int | None = None
     valid: int | None = None
+    # A full snapshot (a `full` extraction): rows that were current before it and are not in
+    # it any more, so are no longer current (gone from the source).
+    deleted: int | None = None
 
 
 class StageTiming(BaseModel):
@@ -146,6 +149,9 @@ class PipelineEvent(Event):
     # The run extracts from a source database (no file): an empty batch is then a window with
     # nothing new, not a suspicious file.
     extracted: bool = False
+    # The batch is the whole of its source (a `full` extraction): from it on, the dataset's
+    # current rows are this batch's and later ones'; rows only in earlier batches are deleted.
+    snapshot: bool = False
 
     @property
     def event_id(self) -> str:
@@ -170,6 +176,7 @@ class PipelineEvent(Event):
             "key": list(self.key),
             "revision": self.revision,
             "extracted": self.extracted,
+            "snapshot": self.snapshot,
         }
 
     @classmethod
@@ -255,6 +262,9 @@ class SilverReady(PipelineEvent):
     # The dataset's renames in force for this batch ({Silver column: new name}), so rules
     # written against either name find the column.
     renames: dict[str, str] = Field(default_factory=dict)
+    # A snapshot's rows that were current before it and are not in it (gone from the source),
+    # as they last were, with `_deleted_at`; None when there are none or it is no snapshot.
+    deleted_uri: str | None = None
 
 
 class CheckResult(BaseModel):

@@ -119,6 +119,11 @@ def silver_key(dataset: str, run_id: str) -> str:
     return f"silver/{dataset}/{run_id}.parquet"
 
 
+def deleted_key(dataset: str, run_id: str) -> str:
+    """A full snapshot's rows gone from the source since the dataset's previous current rows."""
+    return f"silver/{dataset}/{run_id}.deleted.parquet"
+
+
 def quarantine_key(dataset: str, run_id: str, revision: int = 0) -> str:
     """Each evaluation of a batch writes its own object (readers of an older revision keep a
     consistent file while a replay writes the next one)."""

@@ -223,8 +223,8 @@ class Rules:
 
 
 class Batches:
-    """A dataset's batches that passed quality (their latest evaluation did not fail them):
-    what its valid rows are made of, as quality decided it."""
+    """A dataset's batches that passed quality (their latest evaluation did not fail them),
+    from its latest full snapshot on: what its valid rows are made of, as quality decided it."""
 
     def __init__(self, pool: asyncpg.Pool, key_of):
         self.pool = pool
@@ -233,13 +233,18 @@ class Batches:
     async def promoted(self, dataset: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             "SELECT run_id, silver_event->>'silver_uri' AS silver_uri,"
-            " silver_event->'key' AS key_columns, quarantine_key FROM (SELECT DISTINCT ON"
+            " silver_event->'key' AS key_columns, quarantine_key,"
+            " coalesce((silver_event->>'snapshot')::boolean, false) AS snapshot"
+            " FROM (SELECT DISTINCT ON"
             " (run_id) * FROM quality.evaluations WHERE dataset = $1"
             " ORDER BY run_id, revision DESC) e WHERE verdict <> 'failed'"
             " ORDER BY (SELECT min(started_at) FROM quality.evaluations f"
             " WHERE f.run_id = e.run_id), run_id",
             dataset,
         )
+        # From the latest full snapshot on (rows only in batches before it are deleted).
+        snapshots = [i for i, r in enumerate(rows) if r["snapshot"]]
+        rows = rows[snapshots[-1] :] if snapshots else rows
         return [
             {
                 "run_id": r["run_id"],

@@ -19,18 +19,28 @@ class Batches:
         self.pool = pool
 
     async def record_silver(
-        self, run_id: str, dataset: str, bronze_key: str, silver_key: str, key: list[str]
+        self,
+        run_id: str,
+        dataset: str,
+        bronze_key: str,
+        silver_key: str,
+        key: list[str],
+        snapshot: bool = False,
+        deleted_key: str | None = None,
     ) -> None:
         await self.pool.execute(
-            "INSERT INTO transform.batches (run_id, dataset, bronze_key, silver_key, key_columns)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id) DO UPDATE SET"
-            " bronze_key = EXCLUDED.bronze_key, silver_key = EXCLUDED.silver_key,"
-            " key_columns = EXCLUDED.key_columns",
+            "INSERT INTO transform.batches (run_id, dataset, bronze_key, silver_key, key_columns,"
+            " snapshot, deleted_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id)"
+            " DO UPDATE SET bronze_key = EXCLUDED.bronze_key, silver_key = EXCLUDED.silver_key,"
+            " key_columns = EXCLUDED.key_columns, snapshot = EXCLUDED.snapshot,"
+            " deleted_key = EXCLUDED.deleted_key",
             run_id,
             dataset,
             bronze_key,
             silver_key,
             key,
+            snapshot,
+            deleted_key,
         )
 
     async def promote(self, run_id: str, quarantine_key: str | None, revision: int = 0) -> bool:
@@ -63,11 +73,17 @@ class Batches:
         )
         return bool(was)
 
-    async def promoted(self, dataset: str) -> list[asyncpg.Record]:
+    async def promoted(self, dataset: str, *, without: str = "") -> list[asyncpg.Record]:
+        """The batches the dataset's current rows are made of: the promoted ones, from the
+        latest promoted full snapshot on (in the order they reached Silver); `without` a run
+        (as they were before it)."""
         return await self.pool.fetch(
-            "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted"
+            "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted AND run_id <> $2"
+            " AND silver_at >= coalesce((SELECT max(silver_at) FROM transform.batches"
+            " WHERE dataset = $1 AND promoted AND snapshot AND run_id <> $2), '-infinity')"
             " ORDER BY promoted_at, run_id",
             dataset,
+            without,
         )
 
     async def latest_silver_key(self, dataset: str) -> str | None:

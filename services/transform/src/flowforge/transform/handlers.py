@@ -31,7 +31,7 @@ from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
 from flowforge.transform.limits import Deadline
-from flowforge.transform.silver import SilverFileResult, silver_file
+from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
 
 log = logging.getLogger(__name__)
 SERVICE = "transform"
@@ -106,8 +106,17 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
             )
     await deps.batches.pin_specs(event.dataset, result.specs)
     key = lake.silver_key(event.dataset, event.run_id)
+    deleted, deleted_key = None, None
+    if event.snapshot:
+        deleted, deleted_key = await _deleted(deps, event, key, result.key)
     await deps.batches.record_silver(
-        event.run_id, event.dataset, deps.files.store.key_of(event.bronze_uri), key, result.key
+        event.run_id,
+        event.dataset,
+        deps.files.store.key_of(event.bronze_uri),
+        key,
+        result.key,
+        snapshot=event.snapshot,
+        deleted_key=deleted_key,
     )
     columns = [Column(name=n, type=t) for n, t in result.types.items()]
     timing = StageTiming(started_at=started, finished_at=utcnow())
@@ -127,10 +136,32 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
             schema_fingerprint=schema_fingerprint([(c.name, c.type) for c in columns]),
             timing=timing,
             key=result.key,
-            counts={"duplicates": result.duplicates, "silver": result.silver},
+            counts={"duplicates": result.duplicates, "silver": result.silver, "deleted": deleted},
             renames=declared["renames"],
+            deleted_uri=deps.files.store.uri(deleted_key) if deleted_key else None,
         )
     ]
+
+
+async def _deleted(
+    deps: Deps, event: BronzeReady, silver: str, key: list[str]
+) -> tuple[int, str | None]:
+    """A full snapshot's rows gone from the source: the current rows before it that it no
+    longer has, kept beside its Silver file (their count; the object's key, None if none)."""
+    before = await valid_rows(deps, event.dataset, without=event.run_id)
+    if before is None or not before.rows.silver:
+        return 0, None
+    out_key = lake.deleted_key(event.dataset, event.run_id)
+    out = deps.files.output(out_key)
+    snapshot = await asyncio.to_thread(deps.files.path, silver)
+    count = await asyncio.to_thread(
+        deleted_rows, before.rows, snapshot, key, out, utcnow(), deps.scratch
+    )
+    if not count:
+        return 0, None
+    await asyncio.to_thread(deps.files.commit, out_key, out)
+    log.info("full snapshot of %s: %d row(s) no longer in the source", event.dataset, count)
+    return count, out_key
 
 
 @dataclass(frozen=True)
@@ -141,10 +172,13 @@ class Input:
     ref: GoldInput
 
 
-async def valid_rows(deps: Deps, dataset: str) -> Input | None:
+async def valid_rows(deps: Deps, dataset: str, *, without: str = "") -> Input | None:
     """The dataset's valid rows; None for a dataset with no Silver batch at all (its models
-    wait for it), an empty relation when every batch is out of Gold (its models go empty)."""
-    batches = await deps.batches.promoted(dataset)
+    wait for it), an empty relation when every batch is out of Gold (its models go empty).
+    `without` a run: as they were before it."""
+    batches = await deps.batches.promoted(dataset, without=without)
+    if not batches and without:
+        return None
     if not batches:
         latest = await deps.batches.latest_silver_key(dataset)
         if latest is None:

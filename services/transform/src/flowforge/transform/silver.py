@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
-from flowforge.common.lake import sql_string
+from flowforge.common.lake import LINEAGE_COLUMNS, ValidRows, sql_string
 from flowforge.common.models import quote_identifier
 from flowforge.common.naming import normalise_names, snake_case
 from flowforge.transform.inference import (
@@ -209,6 +210,39 @@ def _duckdb(scratch: Path | None = None) -> duckdb.DuckDBPyConnection:
     if scratch is not None:
         config["temp_directory"] = str(scratch)
     return duckdb.connect(config=config)
+
+
+def deleted_rows(
+    before: ValidRows, snapshot: Path, key: list[str], out: Path, at: datetime, scratch: Path
+) -> int:
+    """Write the rows of `before` (the current rows) that a full snapshot no longer has, with
+    `_deleted_at`; their count. Rows are matched by the key, or without a key by every data
+    column both sides have. Nothing is written when none went."""
+    con = _duckdb(scratch)
+    try:
+        old = con.sql(before.sql())
+        new = con.sql(f"SELECT * FROM read_parquet({sql_string(str(snapshot))})")
+        if key:
+            same = key
+        else:
+            same = [c for c in old.columns if c in new.columns and c not in LINEAGE_COLUMNS]
+        if not same:
+            return 0
+        match = " AND ".join(
+            f"n.{quote_identifier(c)} IS NOT DISTINCT FROM o.{quote_identifier(c)}" for c in same
+        )
+        gone = (
+            f"SELECT o.*, {sql_string(at.isoformat())}::TIMESTAMPTZ AS _deleted_at"
+            f" FROM ({before.sql()}) o WHERE NOT EXISTS (SELECT 1 FROM"
+            f" read_parquet({sql_string(str(snapshot))}) n WHERE {match})"
+        )
+        count = con.execute(f"COPY ({gone}) TO {sql_string(str(out))} (FORMAT parquet)")
+        written = int(count.fetchone()[0])
+        if not written:
+            out.unlink(missing_ok=True)
+        return written
+    finally:
+        con.close()
 
 
 def dedupe(frame: pl.DataFrame, data_columns: list[str], key: list[str]) -> pl.DataFrame:

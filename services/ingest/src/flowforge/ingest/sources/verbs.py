@@ -145,7 +145,8 @@ async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
         content_hash=hashlib.sha256(spec.model_dump_json().encode()).hexdigest(),
         key=dataset["key"], schema_policy=dataset["schema_policy"],
         array_policy=dataset["array_policy"],
-        landing_uri=f"source:{conn.name}", extract=spec, extracted=True, landed_at=utcnow(),
+        landing_uri=f"source:{conn.name}", extract=spec, extracted=True,
+        snapshot=spec.mode == "full", landed_at=utcnow(),
     ))  # fmt: skip
     return {"run_id": run_id, "dataset": source["dataset"], "window": window}
 

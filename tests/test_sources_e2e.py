@@ -130,6 +130,29 @@ def test_a_failing_connection_test_says_why(platform, pg_source, change, kind):
     assert browse.status_code == 400 and f"({kind})" in browse.json()["detail"], browse.text
 
 
+@pytest.mark.parametrize("engine", ["sqlserver", "oracle"])
+def test_sqlserver_and_oracle_drivers_are_installed_and_classify_an_unreachable_server(
+    platform, engine
+):
+    """No such server runs here: what can be checked is that ingest has their drivers, that
+    a refused connection is classified, and that an extraction fails on the run with it."""
+    name, dataset = unique("eng"), unique("eng")
+    body = {"kind": engine, "host": "127.0.0.1", "port": free_port(), "user": "reader",
+            "password": PASSWORD, "database": "sales"}  # fmt: skip
+    with platform.client() as c:
+        assert c.put(f"/api/v1/connections/{name}", json=body).status_code == 201
+        tested = c.post(f"/api/v1/connections/{name}/test").json()
+        assert tested["ok"] is False, tested
+        assert tested["error"]["kind"] == "host_unreachable", tested
+        assert PASSWORD not in str(tested)
+        browse = c.get(f"/api/v1/connections/{name}/tables")
+        assert browse.status_code == 400 and "(host_unreachable)" in browse.json()["detail"]
+        source = {"connection": name, "table": "orders", "mode": "incremental", "cursor": "at"}
+        assert c.put(f"/api/v1/datasets/{dataset}/source", json=source).status_code == 200
+        started = c.post(f"/api/v1/datasets/{dataset}/extract")
+        assert started.status_code == 400 and "host_unreachable" in started.text, started.text
+
+
 def test_connection_bodies_are_checked_field_by_field(platform):
     with platform.client() as c:
         for body, field in (
@@ -419,6 +442,60 @@ def test_a_mariadb_table_is_extracted_in_full_with_its_types(platform):
             rows = c.get(f"/api/v1/datasets/{dataset}/sample").json()["rows"]
             first = next(r for r in rows if r["id"] == 1)
             assert first["zip"] == "00501" and first["note"] == "café"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.close()
+
+
+def test_an_incremental_mariadb_source_takes_new_updated_and_late_rows_once(platform):
+    """The DB-API extraction (MariaDB here; SQL Server and Oracle share it): a DATETIME(6)
+    cursor, its window cast by the server, a lookback re-reading a late row, merged by key."""
+    import pymysql
+
+    database = unique("src")
+    admin = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {database}")
+            cur.execute(f"CREATE TABLE {database}.events (id INT PRIMARY KEY, kind VARCHAR(10), "
+                        "changed DATETIME(6) NOT NULL)")  # fmt: skip
+            cur.execute(f"INSERT INTO {database}.events SELECT seq, 'new', "
+                        "TIMESTAMP'2026-06-01 00:00:00' + INTERVAL seq SECOND "
+                        f"FROM {database}.seq_1_to_500")  # fmt: skip
+        connection, dataset = unique("mysrc"), unique("events")
+        with platform.client() as c:
+            c.put(f"/api/v1/connections/{connection}",
+                  json={"kind": "mysql", "host": "127.0.0.1", "user": "root",
+                        "database": database})  # fmt: skip
+            source = {"connection": connection, "table": "events", "mode": "incremental",
+                      "cursor": "CHANGED", "key": ["id"]}  # fmt: skip
+            assert c.put(f"/api/v1/datasets/{dataset}/source", json=source).status_code == 200
+
+            def extract() -> dict:
+                started = c.post(f"/api/v1/datasets/{dataset}/extract")
+                assert started.status_code == 202, started.text
+                run = platform.wait_run(started.json()["run_id"], timeout=120)
+                assert run["status"] == "succeeded", (run["error"], run["stages"])
+                return run
+
+            assert extract()["counts"]["bronze"] == 500
+            watermark = c.get(f"/api/v1/datasets/{dataset}/source").json()["watermark"]
+            assert watermark.startswith("2026-06-01 00:08:20"), watermark
+            with admin.cursor() as cur:
+                cur.execute(f"UPDATE {database}.events SET kind = 'changed', "
+                            "changed = changed + INTERVAL 1 DAY WHERE id <= 3")  # fmt: skip
+                cur.execute(f"INSERT INTO {database}.events VALUES "
+                            "(900, 'late', '2026-06-01 00:08:00.5')")  # fmt: skip
+            assert extract()["counts"]["bronze"] == 3  # the late row is behind the watermark
+            relaxed = c.put(
+                f"/api/v1/datasets/{dataset}/source", json=source | {"lookback": 86400 * 2}
+            )
+            assert relaxed.status_code == 200, relaxed.text
+            assert extract()["counts"]["bronze"] == 501  # re-read within two days, merged
+            rows = c.get(f"/api/v1/datasets/{dataset}/sample", params={"limit": 1000}).json()
+            kinds = [r["kind"] for r in rows["rows"]]
+            assert len(kinds) == 501 and kinds.count("changed") == 3 and kinds.count("late") == 1
     finally:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {database}")

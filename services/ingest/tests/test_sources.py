@@ -100,6 +100,9 @@ def test_identifiers_are_quoted_with_their_quote_doubled():
     assert DIALECTS["mysql"].ident("a`b") == "`a``b`"
     assert DIALECTS["sqlserver"].table("dbo", "x]y") == "[dbo].[x]]y]"
     assert DIALECTS["oracle"].ident("ORDERS") == '"ORDERS"'
+    # Oracle folds unquoted names to upper case: a plain lower-case name means that one.
+    assert DIALECTS["oracle"].table("hr", "employees") == '"HR"."EMPLOYEES"'
+    assert DIALECTS["oracle"].ident("Mixed Case") == '"Mixed Case"'
 
 
 @pytest.mark.parametrize(
@@ -112,9 +115,9 @@ def test_identifiers_are_quoted_with_their_quote_doubled():
                    "`at` <= CAST(%s AS timestamptz)"]),
         ("sqlserver", ["[at] > DATEADD(millisecond, -CAST(%s * 1000 AS bigint), "
                        "CAST(%s AS timestamptz))", "[at] <= CAST(%s AS timestamptz)"]),
-        ("oracle", ['"at" > (TO_TIMESTAMP_TZ(:p1, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') - '
+        ("oracle", ['"AT" > (TO_TIMESTAMP_TZ(:p1, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') - '
                     "NUMTODSINTERVAL(:p2, 'SECOND'))",
-                    '"at" <= TO_TIMESTAMP_TZ(:p3, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\')']),
+                    '"AT" <= TO_TIMESTAMP_TZ(:p3, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\')']),
     ],
 )  # fmt: skip
 def test_an_incremental_window_for_every_engine(kind, expected):
@@ -141,3 +144,81 @@ def test_first_rows_for_every_engine():
         DIALECTS["oracle"].limit("SELECT * FROM t", 5) == "SELECT * FROM t FETCH FIRST 5 ROWS ONLY"
     )
     assert DIALECTS["mysql"].limit("SELECT * FROM t", 5) == "SELECT * FROM t LIMIT 5"
+
+
+def test_dbapi_values_become_the_text_their_database_prints():
+    import datetime as dt
+    import decimal
+    import uuid
+
+    from flowforge.ingest.sources.dbapi import _text
+
+    utc = dt.UTC
+    assert _text(decimal.Decimal("0.000000010")) == "0.000000010"  # never 1E-8
+    assert _text(decimal.Decimal("12345678901234567890.12")) == "12345678901234567890.12"
+    assert (
+        _text(dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=utc)) == "2026-01-02 03:04:05.000006+00:00"
+    )
+    assert _text(dt.date(2026, 1, 2)) == "2026-01-02" and _text(True) == "true"
+    assert _text(0.1) == "0.1" and _text(b"\x00\xff") == "0x00FF" and _text("00123") == "00123"
+    assert _text(uuid.UUID("a8098c1a-f86e-11da-bd1a-00112444be1e")) == (
+        "A8098C1A-F86E-11DA-BD1A-00112444BE1E"
+    )
+    assert _text(None) is None
+
+
+def test_a_cursor_column_is_found_as_given_or_by_its_folded_case():
+    from flowforge.ingest.sources.dbapi import _resolve
+
+    assert _resolve(["ID", "UPDATED_AT"], "updated_at", "t") == "UPDATED_AT"
+    assert _resolve(["at", "At"], "At", "t") == "At"
+    with pytest.raises(BadInputError, match="not a column of t"):
+        _resolve(["at", "AT"], "aT", "t")
+
+
+@pytest.mark.parametrize(
+    ("engine", "column", "expected"),
+    [
+        ("sqlserver", ("datetimeoffset", None, None), "CONVERT(varchar(40), MAX([c]), 127)"),
+        ("sqlserver", ("datetime2", None, None), "CONVERT(varchar(40), MAX([c]), 126)"),
+        ("sqlserver", ("decimal", 12, 2), "CAST(MAX([c]) AS nvarchar(200))"),
+        ("oracle", "TIMESTAMP(6)", "TO_CHAR(CAST(MAX(\"C\") AS TIMESTAMP WITH TIME ZONE), "
+                                   "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')"),
+        ("oracle", "DATE", "TO_CHAR(MAX(\"C\"), 'YYYY-MM-DD\"T\"HH24:MI:SS')"),
+        ("oracle", "NUMBER", "TO_CHAR(MAX(\"C\"), 'TM9')"),
+    ],
+)  # fmt: skip
+def test_the_window_top_is_read_in_the_text_its_bounds_are_cast_from(engine, column, expected):
+    """The maximum read when an extraction is planned is the text the next window's bound is
+    cast back from (dialects.cast), for each engine without a server here."""
+    from flowforge.ingest.sources import dbapi
+
+    if engine == "sqlserver":
+        col = dbapi.Column("x", dbapi.mssql_cast(*column))
+        assert dbapi.mssql_max_text("[c]", col) == expected
+        assert dbapi.mssql_cast("decimal", 12, 2) == "decimal(12,2)"
+        assert DIALECTS["sqlserver"].cast("%s", "datetime2(7)") == "CAST(%s AS datetime2(7))"
+    else:
+        assert dbapi.oracle_max_text('"C"', dbapi.Column("x", column)) == expected
+        kind = "timestamptz" if column.startswith("TIMESTAMP") else column.lower()
+        cast = DIALECTS["oracle"].cast(":p1", column)
+        if kind == "timestamptz":
+            assert "FF6TZH:TZM" in cast  # the format the maximum was printed in
+        elif kind == "date":
+            assert "HH24:MI:SS" in cast
+        else:
+            assert cast == "TO_NUMBER(:p1)"
+
+
+def test_a_mysql_window_casts_its_bounds_to_the_cursor_type():
+    from flowforge.ingest.sources.dbapi import _my_cast
+
+    assert _my_cast("datetime", "timestamp:us", "datetime(6)") == "DATETIME(6)"
+    assert _my_cast("bigint", "integer", "bigint(20)") == "SIGNED"
+    assert _my_cast("decimal", "decimal:2", "decimal(12,2) unsigned") == "DECIMAL(12,2)"
+    assert _my_cast("varchar", "string", "varchar(20)") == ""
+    conditions, params = DIALECTS["mysql"].window("id", "SIGNED", False, "10", "20", 5)
+    assert conditions == ["`id` > (CAST(%s AS SIGNED) - %s)", "`id` <= CAST(%s AS SIGNED)"]
+    assert params == ["10", 5, "20"]
+    conditions, _ = DIALECTS["mysql"].window("name", "", False, "b", None, 0)
+    assert conditions == ["`name` > %s"]

@@ -19,6 +19,8 @@ class SqlDialect:
     param: str  # the driver's placeholder style: "$" (numbered), "%s" or ":" (named)
 
     def ident(self, name: str) -> str:
+        if self.kind == "oracle":
+            name = oracle_name(name)
         escaped = name.replace(self.quote_close, self.quote_close * 2)
         return f"{self.quote_open}{escaped}{self.quote_close}"
 
@@ -51,6 +53,8 @@ class SqlDialect:
         return conditions, params
 
     def cast(self, expression: str, type_text: str) -> str:
+        if not type_text:
+            return expression  # compared as sent; the server converts
         if self.kind == "postgresql":
             return f"CAST({expression}::text AS {type_text})"
         if self.kind == "oracle":
@@ -87,6 +91,12 @@ DIALECTS = {
     "sqlserver": SqlDialect("sqlserver", "[", "]", "%s"),
     "oracle": SqlDialect("oracle", '"', '"', ":"),
 }
+
+
+def oracle_name(name: str) -> str:
+    """As Oracle stores a name: an unquoted one (lower case letters, digits, `_`, `$`, `#`)
+    in upper case, as the database folds it; any other exactly as written."""
+    return name.upper() if re.fullmatch(r"[a-z][a-z0-9_$#]*", name) else name
 
 
 def _numeric(type_text: str) -> bool:

@@ -3,9 +3,8 @@ classified error), list its tables and views with columns, types, primary keys a
 estimates, and preview a table's first rows, always in a read-only transaction.
 
 PostgreSQL through asyncpg (already the platform's driver, natively async); MySQL and MariaDB
-through PyMySQL (pure Python, no client library to install) in a worker thread. SQL Server and
-Oracle connections can be stored; browsing them needs their drivers, which come with
-extraction (issue 13's next part): until then they answer a clear "not available".
+through PyMySQL (pure Python, no client library to install) in a worker thread; SQL Server
+(pymssql) and Oracle (python-oracledb, thin mode) through `dbapi`.
 """
 
 from __future__ import annotations
@@ -367,20 +366,14 @@ def _json_value(value: Any) -> Any:
         return str(value)
 
 
-def _unsupported(conn: Connection) -> SourceError:
-    return SourceError(
-        "unsupported",
-        f"{conn.kind} connections can be stored, but testing, browsing and extracting them "
-        "come with their drivers in the next part of issue 13",
-    )
-
-
 async def test(conn: Connection, password: str) -> dict[str, Any]:
     if conn.kind == "postgresql":
         return await _pg_test(conn, password)
     if conn.kind == "mysql":
         return await asyncio.to_thread(_my_test, conn, password)
-    raise _unsupported(conn)
+    from flowforge.ingest.sources import dbapi
+
+    return await asyncio.to_thread(dbapi.test, dbapi.ENGINES[conn.kind], conn, password)
 
 
 async def tables(conn: Connection, password: str, schema: str | None) -> list[dict]:
@@ -388,7 +381,10 @@ async def tables(conn: Connection, password: str, schema: str | None) -> list[di
         return await _pg_tables(conn, password, schema or conn.options.get("schema"))
     if conn.kind == "mysql":
         return await asyncio.to_thread(_my_tables, conn, password, schema)
-    raise _unsupported(conn)
+    from flowforge.ingest.sources import dbapi
+
+    engine = dbapi.ENGINES[conn.kind]
+    return await asyncio.to_thread(dbapi.tables, engine, conn, password, schema)
 
 
 async def preview(conn: Connection, password: str, table: str, limit: int) -> dict:
@@ -399,4 +395,7 @@ async def preview(conn: Connection, password: str, table: str, limit: int) -> di
     if conn.kind == "mysql":
         name = TableName.parse(table, conn.database)
         return await asyncio.to_thread(_my_preview, conn, password, name, limit)
-    raise _unsupported(conn)
+    from flowforge.ingest.sources import dbapi
+
+    engine = dbapi.ENGINES[conn.kind]
+    return await asyncio.to_thread(dbapi.preview, engine, conn, password, table, limit)

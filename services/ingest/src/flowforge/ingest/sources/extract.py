@@ -8,8 +8,8 @@ Two steps, so a redelivered run extracts exactly the same rows:
   source's types as Silver type specs beside them (`source_types`), in a read-only
   transaction. The watermark moves to the window's top only after Bronze is committed.
 
-PostgreSQL through asyncpg (values cast to text by the server, decoded in C); MySQL/MariaDB
-through PyMySQL's unbuffered cursor with its conversions off (the wire's text as is).
+PostgreSQL through asyncpg's COPY (the server's CSV, read back by Arrow's streaming reader);
+MySQL/MariaDB, SQL Server and Oracle through their DB-API drivers (`dbapi`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pyarrow as pa
@@ -29,13 +28,12 @@ from flowforge.common.errors import BadInputError, TransientError
 from flowforge.common.events import SourceExtract
 from flowforge.ingest.bronze import BronzeResult
 from flowforge.ingest.dialect import Dialect, header_names
-from flowforge.ingest.sources import engines
+from flowforge.ingest.sources import dbapi, engines
 from flowforge.ingest.sources.connections import Connection
-from flowforge.ingest.sources.dialects import DIALECTS, TIME_KINDS, my_spec, pg_spec
+from flowforge.ingest.sources.dialects import DIALECTS, TIME_KINDS, pg_spec
 from flowforge.ingest.sources.engines import SourceError, TableName
 
-PG, MY = DIALECTS["postgresql"], DIALECTS["mysql"]
-CHUNK_ROWS = 50_000
+PG = DIALECTS["postgresql"]
 OUTAGES = ("host_unreachable", "timeout")  # the source may come back: the run waits for it
 LINEAGE = [
     pa.field("_source_file", pa.string()),
@@ -186,123 +184,6 @@ def _pg_query_error(exc: asyncpg.PostgresError, extract: SourceExtract) -> Excep
     return BadInputError(f"{what}: {type(exc).__name__}: {exc}")
 
 
-# --- MySQL / MariaDB --------------------------------------------------------------------------
-
-
-def _my_relation(extract: SourceExtract, conn: Connection) -> str:
-    if extract.query:
-        return f"({extract.query}) q"
-    table = TableName.parse(extract.table or "", conn.database)
-    return MY.table(table.schema, table.name) + " q"
-
-
-def _my_columns(db, extract: SourceExtract, conn: Connection) -> list[tuple[str, str]]:
-    with db.cursor() as cur:
-        cur.execute(f"SELECT * FROM {_my_relation(extract, conn)} LIMIT 0")
-        names = [d[0] for d in cur.description]
-        specs = dict.fromkeys(names, "string")
-        if extract.table:
-            table = TableName.parse(extract.table, conn.database)
-            cur.execute(
-                "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_TYPE"
-                " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                (table.schema, table.name),
-            )
-            for name, data_type, precision, scale, column_type in cur.fetchall():
-                specs[name] = my_spec(str(data_type), _int(precision), _int(scale),
-                                      str(column_type))  # fmt: skip
-    return list(specs.items())
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if value is not None else None
-
-
-def _my_extract(conn: Connection, password: str, extract: SourceExtract, sink: _Sink, plan: bool):
-    import pymysql
-    import pymysql.cursors
-
-    db = engines._my_connect(conn, password)
-    try:
-        db.decoders = {}  # values as the server sends their text; no Python conversions
-        with db.cursor() as cur:
-            cur.execute("SET time_zone = '+00:00'")
-            cur.execute("START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT")
-        relation = _my_relation(extract, conn)
-        specs = _my_columns(db, extract, conn)
-        types = dict(specs)
-        conditions: list[str] = []
-        params: list[Any] = []
-        order = ""
-        if extract.mode == "incremental":
-            if extract.cursor not in types:
-                raise BadInputError(f"the cursor column {extract.cursor!r} is not a column of "
-                                    f"{extract.table or 'the query'}")  # fmt: skip
-            cursor = MY.ident(extract.cursor)
-            with db.cursor() as cur:
-                if plan:
-                    cur.execute(f"SELECT CAST(MAX({cursor}) AS CHAR) FROM {relation}")
-                    return cur.fetchone()[0]
-                cur.execute(f"SELECT COUNT(*) FROM {relation} WHERE {cursor} IS NULL")
-                nulls = int(cur.fetchone()[0])
-            if nulls:
-                raise BadInputError(
-                    f"the cursor column {extract.cursor!r} has {nulls} null value(s): such "
-                    "rows can never be extracted incrementally; choose a cursor without "
-                    "nulls, or extract in full"
-                )
-            time_cursor = types[extract.cursor].split(":")[0] in TIME_KINDS
-            if extract.low is not None:
-                params.append(extract.low)
-                low = "%s"
-                if extract.lookback and time_cursor:
-                    low = "(CAST(%s AS DATETIME(6)) - INTERVAL %s MICROSECOND)"
-                    params.append(int(extract.lookback * 1_000_000))
-                elif extract.lookback:
-                    low = "(%s - %s)"
-                    params.append(extract.lookback)
-                conditions.append(f"{cursor} > {low}")
-            if extract.high is not None:
-                conditions.append(f"{cursor} <= %s")
-                params.append(extract.high)
-            order = f" ORDER BY {cursor}"
-        elif plan:
-            return None
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        sink.start([n for n, _ in specs])
-        with db.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(f"SELECT * FROM {relation}{where}{order}", params)
-            while rows := cur.fetchmany(CHUNK_ROWS):
-                columns = [[_my_text(v) for v in col] for col in zip(*rows, strict=True)]
-                sink.add(columns, len(rows))
-        return types
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else None
-        what = extract.table or "the query"
-        if code == 1146:
-            raise BadInputError(f"no table {what} (or no access to it)") from None
-        if code == 1054:
-            raise BadInputError(f"{what}: {exc.args[1]}") from None
-        if code == 1792:
-            raise BadInputError(f"{what}: the query tried to write, refused") from None
-        if code in (1064, 1149):
-            raise BadInputError(f"{what}: the query is not valid SQL: {exc.args[1]}") from None
-        raise engines._my_error(exc, conn) from None
-    finally:
-        db.close()
-
-
-def _my_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bytes | bytearray):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return bytes(value).hex()
-    return str(value)
-
-
 # --- the Bronze side --------------------------------------------------------------------------
 
 
@@ -370,14 +251,15 @@ async def plan(conn: Connection, password: str, extract: SourceExtract) -> Sourc
     try:
         if conn.kind == "postgresql":
             return await _pg_plan(conn, password, extract)
-        if conn.kind == "mysql":
-            if extract.mode != "incremental":
-                return extract
-            high = await asyncio.to_thread(_my_extract, conn, password, extract, None, True)
-            return extract.model_copy(update={"high": high})
+        if extract.mode != "incremental":
+            return extract
+        engine = dbapi.ENGINES[conn.kind]
+        high = await asyncio.to_thread(
+            dbapi.extract, engine, conn, password, extract, None, plan=True
+        )
+        return extract.model_copy(update={"high": high})
     except SourceError as exc:
         raise BadInputError(f"connection {conn.name!r}: {exc} ({exc.kind})") from None
-    raise BadInputError(engines._unsupported(conn).args[0])
 
 
 async def to_bronze(
@@ -395,10 +277,9 @@ async def to_bronze(
     try:
         if conn.kind == "postgresql":
             specs = await _pg_extract(conn, password, extract, sink)
-        elif conn.kind == "mysql":
-            specs = await asyncio.to_thread(_my_extract, conn, password, extract, sink, False)
         else:
-            raise BadInputError(engines._unsupported(conn).args[0])
+            engine = dbapi.ENGINES[conn.kind]
+            specs = await asyncio.to_thread(dbapi.extract, engine, conn, password, extract, sink)
     except SourceError as exc:
         message = f"connection {conn.name!r}: {exc} ({exc.kind})"
         if exc.kind in OUTAGES:  # retried with back-off like any outage, then failed

@@ -94,6 +94,18 @@ def test_datetimes_with_z_or_an_offset_become_utc_timestamps():
     ]
 
 
+def test_datetimes_as_postgresql_prints_them_hour_only_offsets_included_become_utc():
+    kind, series = column_of(
+        ["2024-03-01 10:00:00+00", "2024-03-01 12:30:00.5+02", "2024-03-01 10:00:00+05:30"]
+    )
+    assert kind == "timestamp with time zone"
+    assert series.to_list() == [
+        datetime(2024, 3, 1, 10, 0, tzinfo=UTC),
+        datetime(2024, 3, 1, 10, 30, 0, 500000, tzinfo=UTC),
+        datetime(2024, 3, 1, 4, 30, tzinfo=UTC),
+    ]
+
+
 def test_datetimes_mixing_offset_and_no_offset_stay_strings():
     kind, series = column_of(["2024-03-01T10:00:00Z", "2024-03-01T11:00:00"])
     assert kind == "string"

@@ -29,8 +29,9 @@ _DATE_FORMATS = [
     (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y"),
     (r"^\d{1,2}-\d{1,2}-\d{4}$", "%m-%d-%Y"),
 ]
-_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
-_DATETIME_TZ = r"(Z|[+-]\d{2}:?\d{2})$"
+# An offset as ISO 8601 writes it (Z, +02:00, +0200) or PostgreSQL prints it (+00, +05:30).
+_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_DATETIME_TZ = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
 def clean_expr(column: str) -> pl.Expr:
@@ -138,7 +139,11 @@ def cast_expr(spec: str, name: str) -> pl.Expr | None:
     if kind == "date":
         return col.str.to_date(detail, strict=True)
     if kind in ("timestamp", "timestamptz"):
-        normalised = col.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+        normalised = (
+            col.str.replace(" ", "T")
+            .str.replace(r"Z$", "+00:00")
+            .str.replace(r"([+-]\d{2})$", "${1}:00")
+        )
         zone = "UTC" if kind == "timestamptz" else None
         return normalised.str.to_datetime(time_unit=detail, time_zone=zone, strict=False)
     return None

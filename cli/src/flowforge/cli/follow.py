@@ -46,6 +46,8 @@ def describe_run(run: dict[str, Any]) -> str:
     live = ""
     if figure.get("total"):
         live = f"; {figure['stage']} {100 * figure['done'] / figure['total']:.0f}%"
+    elif figure.get("unit") == "rows" and figure.get("done"):
+        live = f"; {figure['stage']} {figure['done']:,} rows"
     return (
         f"run {str(run.get('run_id', ''))[:8]}: {run.get('status')} "
         f"(done: {', '.join(done) or 'nothing yet'}{live})"

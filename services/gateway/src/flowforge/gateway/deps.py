@@ -27,7 +27,7 @@ class ProgressBoard:
     def update(self, figure: dict) -> None:
         run_id = str(figure.get("run_id", ""))
         if run_id:
-            self.figures[run_id] = {k: figure.get(k) for k in ("stage", "done", "total")}
+            self.figures[run_id] = {k: figure.get(k) for k in ("stage", "done", "total", "unit")}
             self.figures.move_to_end(run_id)
             while len(self.figures) > self.LIMIT:
                 self.figures.popitem(last=False)

@@ -91,7 +91,8 @@ class RunPublic(BaseModel):
         description="What the run should tell you though it succeeded, e.g. that the file "
         "stopped being UTF-8 and was read in a legacy encoding",
     )
-    # While a long stage works: {"stage", "done", "total"} (bytes for ingest).
+    # While a long stage works: {"stage", "done", "total", "unit"}: bytes of a file read by
+    # ingest, or rows of an extraction (whose total is not known: null).
     progress: dict[str, Any] | None = None
 
 

@@ -84,6 +84,7 @@ async def _extract(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
     result, specs = await extraction.to_bronze(
         conn, password, event.extract, work / "bronze.parquet",
         run_id=event.run_id, ingested_at=event.landed_at,
+        progress=_progress_reporter(event, deps, unit="rows"),
     )  # fmt: skip
     result.source_types = specs
     log.info("extracted %d row(s) from %s", result.bronze, extraction.source_name(event.extract))
@@ -128,22 +129,28 @@ def _sheet_runs(event: FileLanded, sheets: list[str]) -> list[Event]:
     return runs
 
 
-def _progress_reporter(event: FileLanded, deps: Deps):
-    """Called from the parsing thread with bytes read: logs every ~10%, and sends the live
-    figure (at most once a second) to `flowforge.progress.<run_id>` for the gateway."""
-    total = max(event.size_bytes, 1)
-    step = max(total // 10, 64 * 1024 * 1024)
+def _progress_reporter(event: FileLanded, deps: Deps, unit: str = "bytes"):
+    """Called from the parsing thread with bytes read (or rows extracted): logs every ~10%
+    (every million rows), and sends the live figure (at most once a second) to
+    `flowforge.progress.<run_id>` for the gateway."""
+    total = max(event.size_bytes, 1) if unit == "bytes" else None
+    step = max((total or 0) // 10, 64 * 1024 * 1024) if total else 1_000_000
     state = {"log": step, "sent": 0.0}
     loop = asyncio.get_running_loop()
 
     def report(done: int) -> None:
         if done >= state["log"]:
             state["log"] += step
-            log.info("ingest progress: %d of %d bytes (%.0f%%)", done, total, 100 * done / total)
+            if total:
+                log.info("ingest progress: %d of %d bytes (%.0f%%)", done, total,
+                         100 * done / total)  # fmt: skip
+            else:
+                log.info("ingest progress: %d rows extracted", done)
         now = time.monotonic()
         if deps.progress is not None and now - state["sent"] >= 1.0:
             state["sent"] = now
-            figure = {"run_id": event.run_id, "stage": "ingest", "done": done, "total": total}
+            figure = {"run_id": event.run_id, "stage": "ingest", "done": done,
+                      "total": total, "unit": unit}  # fmt: skip
             loop.call_soon_threadsafe(
                 lambda: asyncio.ensure_future(deps.progress(event.run_id, figure))
             )

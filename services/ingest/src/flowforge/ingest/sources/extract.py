@@ -38,6 +38,8 @@ from flowforge.ingest.sources.dialects import DIALECTS, TIME_KINDS, pg_spec
 from flowforge.ingest.sources.engines import SourceError, TableName
 
 PG = DIALECTS["postgresql"]
+GROUP_ROWS = 1 << 20  # rows per Bronze row group, at most
+GROUP_BYTES = 32 << 20  # ... and at most this much data waiting for one
 OUTAGES = ("host_unreachable", "timeout")  # the source may come back: the run waits for it
 LINEAGE = [
     pa.field("_source_file", pa.string()),
@@ -211,12 +213,18 @@ class _Growing(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        while True:
+        """Fill `buffer` (Arrow parses each read as one block: a short read would make a
+        small batch), short only at the end of what was written."""
+        view, filled = memoryview(buffer).cast("B"), 0
+        while filled < len(view):
             finished = self.written.is_set()
-            n = self.file.readinto(buffer)
-            if n or finished:
-                return n or 0
-            time.sleep(0.002)
+            n = self.file.readinto(view[filled:]) or 0
+            filled += n
+            if not n:
+                if finished:
+                    break
+                time.sleep(0.002)
+        return filled
 
     def close(self) -> None:
         self.file.close()
@@ -233,6 +241,9 @@ class _Sink:
         self.names: list[str] = []
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
+        self.pending: list[pa.Table] = []
+        self.pending_bytes = 0
+        self.written = 0  # rows in row groups already written
 
     def start(self, raw_names: list[str]) -> None:
         self.raw = raw_names
@@ -278,13 +289,24 @@ class _Sink:
             pa.repeat(pa.scalar(self.ingested_at, pa.timestamp("us", tz="UTC")), n),
             pa.repeat(pa.scalar(self.run_id), n),
         ]
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.writer.schema))
+        self.pending.append(pa.Table.from_arrays(arrays, schema=self.writer.schema))
+        self.pending_bytes += self.pending[-1].nbytes
         self.rows += n
+        if self.rows - self.written >= GROUP_ROWS or self.pending_bytes >= GROUP_BYTES:
+            self._flush()
         if self.progress is not None:
             self.progress(self.rows)
 
+    def _flush(self) -> None:
+        """Chunks gathered into one row group (readers scan a few large ones faster than
+        many small ones), memory bounded by GROUP_BYTES."""
+        if self.pending and self.writer is not None:
+            self.writer.write_table(pa.concat_tables(self.pending), row_group_size=GROUP_ROWS)
+        self.pending, self.pending_bytes, self.written = [], 0, self.rows
+
     def close(self) -> None:
         if self.writer is not None:
+            self._flush()
             self.writer.close()
         elif self.names or not self.out.exists():
             pq.write_table(pa.schema(LINEAGE).empty_table(), self.out)

@@ -16,7 +16,7 @@ def test_health_reports_every_service(platform):
     response = httpx.get(f"{platform.url}/healthz", timeout=10)
     assert response.status_code == 200
     assert response.json()["services"] == {
-        s: "ok" for s in ("ingest", "transform", "quality", "catalog", "ai", "gateway")
+        s: "ok" for s in ("ingest", "transform", "quality", "catalog", "ai", "scheduler", "gateway")
     }
 
 

@@ -132,6 +132,7 @@ def test_rules_of_every_kind_quarantine_release_replay_and_reconcile(any_platfor
         "silver": 10,
         "quarantined": 7,
         "valid": 3,
+        "deleted": None,  # a file is no snapshot
     }
 
     with p.client() as c:

@@ -238,6 +238,36 @@ def _data_verbs(verbs: _Verbs) -> None:
     pull.add_argument("--no-wait", action="store_true", help="return once the run is started")
     pull.add_argument("--timeout", type=float, default=WAIT_SECONDS, help="seconds to wait")
 
+    flows = verbs.group("workflows", "scheduled workflows: cron, after, backfill, history")
+    flows.add("list", "flowforge.cli.workflows:list_", "every workflow, its next tick, last run")
+    shown = flows.add("show", "flowforge.cli.workflows:show", "one workflow")
+    shown.add_argument("name", metavar="NAME")
+    shown.add_argument("--yaml", action="store_true", help="its definition as YAML")
+    put = flows.add("apply", "flowforge.cli.workflows:apply", "add or replace one from YAML")
+    put.add_argument("file", type=Path, metavar="FILE.yaml")
+    for verb, helptext in (("rm", "remove a workflow"), ("pause", "stop its schedule"),
+                           ("resume", "schedule it again, from now")):  # fmt: skip
+        handler = {"rm": "remove"}.get(verb, verb)
+        flows.add(verb, f"flowforge.cli.workflows:{handler}", helptext).add_argument(
+            "name", metavar="NAME"
+        )
+    now = flows.add("run", "flowforge.cli.workflows:run", "run now")
+    now.add_argument("name", metavar="NAME")
+    now.add_argument("--date", help="for the schedule's interval ending at or before this time")
+    now.add_argument("--param", action="append", metavar="KEY=VALUE", help="handed to steps")
+    fill = flows.add("backfill", "flowforge.cli.workflows:backfill", "one run per interval")
+    fill.add_argument("name", metavar="NAME")
+    fill.add_argument("--start", required=True, help="ISO date or time")
+    fill.add_argument("--end", required=True, help="ISO date or time")
+    history = flows.add("runs", "flowforge.cli.workflows:runs", "a workflow's runs, newest first")
+    history.add_argument("name", metavar="NAME")
+    history.add_argument("--status", choices=("queued", "running", "succeeded", "failed",
+                                              "cancelled", "skipped"))  # fmt: skip
+    history.add_argument("--limit", type=int, default=20)
+    stop = flows.add("cancel", "flowforge.cli.workflows:cancel", "cancel a run")
+    stop.add_argument("name", metavar="NAME")
+    stop.add_argument("run_id", metavar="RUN_ID")
+
     models = verbs.group("models", "Gold models: DuckDB SQL over Silver datasets")
     _listing(models.add("list", "flowforge.cli.models:list_models", "every model"), "models")
     show = models.add("show", "flowforge.cli.models:show_model", "one model: SQL, build, error")

@@ -41,6 +41,8 @@ JOB_REQUESTED = "job.requested"
 SCHEMA_CHANGED = "schema.changed"
 AI_SCHEMA_ANALYZED = "ai.schema.analyzed"
 AUDIT_RECORDED = "audit.recorded"
+WORKFLOW_FINISHED = "workflow.finished"
+WORKFLOW_ALERT = "workflow.alert"
 DLQ_PREFIX = "dlq."
 
 # Core-NATS request/reply subjects (never captured by the stream: JetStream would answer them).
@@ -513,6 +515,42 @@ class AuditRecorded(Event):
     source_ip: str | None = None
 
 
+class WorkflowFinished(Event):
+    """A workflow run ended (`status`: succeeded, failed or cancelled). `run_id` is the
+    workflow run's id, `dataset` the workflow's name; workflows with `after: [it]` start."""
+
+    SUBJECT: ClassVar[str] = WORKFLOW_FINISHED
+    SOURCE: ClassVar[str] = "scheduler"
+
+    workflow: str
+    status: str
+    trigger: str
+    logical_start: datetime | None = None
+    logical_end: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reason: str | None = None
+    steps: dict[str, str] = Field(default_factory=dict)  # step → status
+    pipeline_runs: list[str] = Field(default_factory=list)
+
+
+class WorkflowAlert(Event):
+    """Something about a workflow run that people want to hear of: it `failed`, it
+    `succeeded` (when asked for), or it is running past its SLA (`sla`)."""
+
+    SUBJECT: ClassVar[str] = WORKFLOW_ALERT
+    SOURCE: ClassVar[str] = "scheduler"
+
+    workflow: str
+    alert: Literal["failure", "success", "sla"]
+    text: str
+    logical_end: datetime | None = None
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.SUBJECT}:{self.run_id}:{self.alert}"
+
+
 STAGE_FAILURES: dict[str, type[StageFailed]] = {
     "ingest": IngestFailed,
     "silver": TransformFailed,
@@ -539,6 +577,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JobRequested,
         SchemaChanged,
         AuditRecorded,
+        WorkflowFinished,
+        WorkflowAlert,
     )
 }
 STREAM_SUBJECTS: list[str] = [*EVENT_TYPES, f"{DLQ_PREFIX}>"]

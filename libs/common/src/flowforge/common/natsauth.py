@@ -37,6 +37,8 @@ from flowforge.common.events import (
     SILVER_READY,
     STREAM_SUBJECTS,
     TRANSFORM_FAILED,
+    WORKFLOW_ALERT,
+    WORKFLOW_FINISHED,
 )
 from flowforge.common.rpc import PREFIX as RPC_PREFIX
 from flowforge.common.topology import SERVICES
@@ -52,6 +54,7 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
     "quality": (QUALITY_CHECKED, QUALITY_RECONCILED, QUALITY_FAILED),
     "ai": (AI_SCHEMA_ANALYZED,),
     "gateway": (FILE_LANDED, JOB_REQUESTED, AUDIT_RECORDED),
+    "scheduler": (WORKFLOW_FINISHED, WORKFLOW_ALERT),
 }
 # Core-NATS subjects a service answers besides `flowforge.svc.<service>.*`.
 # (Ingest hears MinIO's bucket notifications; with FLOWFORGE_MINIO_SUBJECT changed, the server

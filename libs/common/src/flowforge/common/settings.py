@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     # PII columns' values are masked in prompts unless this is turned off.
     ai_mask_pii: bool = Field(True, validation_alias="FLOWFORGE_AI_MASK_PII")
 
+    # Scheduler: workflow definitions as YAML files (default $FLOWFORGE_HOME/workflows), and
+    # how often (s) it looks for due ticks and claimable runs.
+    workflows_dir: Path | None = Field(None, validation_alias="FLOWFORGE_WORKFLOWS_DIR")
+    scheduler_poll: float = Field(1.0, gt=0, le=60, validation_alias="FLOWFORGE_SCHEDULER_POLL")
+
     @field_validator("anthropic_api_key", "openai_api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: object) -> object:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 # Start order: the catalog first, so it records the first events; the gateway last, so it
 # answers only once the others can.
-SERVICES: tuple[str, ...] = ("catalog", "ingest", "transform", "quality", "ai", "gateway")
+SERVICES: tuple[str, ...] = (
+    "catalog",
+    "ingest",
+    "transform",
+    "quality",
+    "ai",
+    "scheduler",
+    "gateway",
+)
 WORKERS: tuple[str, ...] = tuple(s for s in SERVICES if s != "gateway")
 
 

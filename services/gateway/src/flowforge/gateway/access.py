@@ -101,6 +101,19 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", f"{_D}/source"): "viewer",
     ("PUT", f"{_D}/source"): "admin",
     ("POST", f"{_D}/extract"): "operator",
+    # Workflows: everyone sees them; operators run, backfill, pause, resume and cancel them;
+    # admins define them.
+    ("GET", "/api/v1/workflows"): "viewer",
+    ("GET", "/api/v1/workflows/{name}"): "viewer",
+    ("GET", "/api/v1/workflows/{name}/runs"): "viewer",
+    ("GET", "/api/v1/workflows/{name}/runs/{run_id}"): "viewer",
+    ("PUT", "/api/v1/workflows/{name}"): "admin",
+    ("DELETE", "/api/v1/workflows/{name}"): "admin",
+    ("POST", "/api/v1/workflows/{name}/runs"): "operator",
+    ("POST", "/api/v1/workflows/{name}/backfill"): "operator",
+    ("POST", "/api/v1/workflows/{name}/pause"): "operator",
+    ("POST", "/api/v1/workflows/{name}/resume"): "operator",
+    ("POST", "/api/v1/workflows/{name}/runs/{run_id}/cancel"): "operator",
     # People and machines.
     ("POST", "/api/v1/keys"): "admin",
     ("GET", "/api/v1/keys"): "admin",
@@ -122,6 +135,8 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/models/{name}/build"): "jobs",
     ("POST", f"{_D}/extract"): "jobs",
     ("POST", "/api/v1/models"): "jobs",
+    ("POST", "/api/v1/workflows/{name}/runs"): "jobs",
+    ("POST", "/api/v1/workflows/{name}/backfill"): "jobs",
     ("GET", f"{_D}/sample"): "lake",
     ("GET", f"{_D}/quarantine"): "lake",
     ("GET", "/api/v1/runs/{run_id}/rejected"): "lake",

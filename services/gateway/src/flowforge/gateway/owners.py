@@ -36,3 +36,4 @@ class Owners:
         self.transform = Owner(broker, "transform")
         self.quality = Owner(broker, "quality")
         self.ai = Owner(broker, "ai")
+        self.scheduler = Owner(broker, "scheduler")

@@ -566,3 +566,123 @@ class ExtractAccepted(BaseModel):
     run_id: str
     dataset: str
     window: str
+
+
+# --- workflows (the scheduler owns them) ------------------------------------------------------
+
+
+class WorkflowBody(BaseModel):
+    """A workflow's definition: the same document as a YAML file in the workflows folder.
+    Each field is checked by the scheduler, which names the field it refuses."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "schedule": {"cron": "0 2 * * *", "timezone": "Europe/Berlin"},
+                "catchup": "latest",
+                "max_active_runs": 1,
+                "steps": [
+                    {"name": "extract", "extract": "orders", "retries": 2, "timeout": "30m"},
+                    {"name": "models", "build": ["revenue"], "needs": ["extract"]},
+                ],
+            }
+        },
+    )
+
+    name: str | None = Field(None, description="the workflow's name (the path's, if given)")
+    description: str | None = None
+    schedule: dict[str, Any] | None = Field(
+        None, description='{"cron": "0 2 * * *", "timezone": "Europe/Berlin"} or {"every": "15m"}'
+    )
+    after: list[str] | None = Field(None, description="run after these workflows succeeded")
+    catchup: Literal["all", "latest", "none"] | None = None
+    max_active_runs: int | None = Field(None, ge=1, le=100)
+    on_limit: Literal["queue", "skip"] | None = None
+    sla: str | int | None = Field(
+        None, description="a run still going this long after it started is late (alert)"
+    )
+    notify: list[dict[str, Any]] | None = Field(
+        None, description='[{"webhook": "https://...", "on": ["failure", "success", "sla"]}]'
+    )
+    paused: bool | None = None
+    steps: list[dict[str, Any]] = Field(
+        ...,
+        min_length=1,
+        description="each {name, one of extract|build|quality|webhook, needs, retries, "
+        "retry_delay, timeout}",
+    )
+
+
+class WorkflowStepRun(BaseModel):
+    name: str
+    status: Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
+    attempts: int
+    pipeline_runs: list[str] = Field(description="the pipeline runs this step started")
+    output: Any = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class WorkflowRun(BaseModel):
+    id: str
+    workflow: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled", "skipped"]
+    trigger: Literal["schedule", "manual", "after", "event", "backfill"]
+    logical_start: datetime | None = None
+    logical_end: datetime | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = Field(None, description="why it failed, was skipped or cancelled")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    steps: list[WorkflowStepRun] = Field(default_factory=list)
+    notifications: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class WorkflowRunPage(Page):
+    runs: list[WorkflowRun]
+
+
+class WorkflowPublic(BaseModel):
+    name: str
+    definition: dict[str, Any]
+    origin: str = Field(description="`api`, or `file:<name>.yaml` in the workflows folder")
+    paused: bool
+    last_tick: datetime | None = None
+    next_tick: datetime | None = None
+    last_run: WorkflowRun | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowList(BaseModel):
+    workflows: list[WorkflowPublic]
+
+
+class WorkflowRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    logical_date: datetime | None = Field(
+        None, description="run for the schedule's interval ending at or before this time"
+    )
+    logical_start: datetime | None = None
+    logical_end: datetime | None = None
+    params: dict[str, Any] | None = Field(None, description="handed to the run's steps")
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime = Field(description="the first interval ends after this")
+    end: datetime = Field(description="the last interval ends at or before this")
+
+
+class BackfillAccepted(BaseModel):
+    workflow: str
+    runs: int
+    run_ids: list[str]
+    intervals: list[dict[str, datetime]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -135,7 +136,11 @@ async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
     )  # fmt: skip
     spec = await extraction.plan(conn, password, spec)
     dataset = await deps.datasets.get(source["dataset"])
-    run_id = uuid.uuid4().hex
+    # A workflow step names its run (the same when a step is repeated after a crash), so the
+    # bus drops the repeated `file.landed` as a duplicate instead of extracting twice.
+    run_id = str(request.get("run_id") or uuid.uuid4().hex)
+    if not re.fullmatch(r"[0-9a-f]{32}", run_id):
+        raise BadInputError("`run_id` must be 32 lower-case hex digits")
     by = str(request.get("requested_by") or "")[:200]
     window = f"{spec.cursor} in ({spec.low}, {spec.high}]" if spec.mode == "incremental" else "all"
     log.info("extract %s from %s (%s), requested by %s", source["dataset"],

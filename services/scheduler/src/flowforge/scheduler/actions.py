@@ -1,0 +1,106 @@
+"""What each kind of step does. The scheduler does no pipeline work itself: it asks the
+service that owns it (over request/reply) and follows the pipeline runs it started through
+the catalog, which records every run."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
+from flowforge.scheduler.engine import Action, StepContext, StepFailed
+from flowforge.scheduler.store import NAMESPACE
+
+Ask = Callable[..., Awaitable[Any]]  # rt.ask(service, verb, request, timeout=...)
+FOLLOW_EVERY = 2.0  # seconds between looks at a pipeline run in flight
+
+
+def pipeline_run_id(ctx: StepContext) -> str:
+    """The id of the pipeline run an attempt starts: the same if the attempt is repeated
+    (a replica died after asking), so ingest's de-duplication drops the second request."""
+    return uuid.uuid5(NAMESPACE, f"{ctx.run_id}/{ctx.step.name}/{ctx.attempt}").hex
+
+
+def actions(ask: Ask, http: httpx.AsyncClient, sleep=asyncio.sleep) -> dict[str, Action]:
+    async def follow(run_id: str) -> dict:
+        """Until the pipeline run is over; its record."""
+        while True:
+            try:
+                run = await ask("catalog", "runs.get", {"run_id": run_id})
+            except (NotFoundError, TransientError):
+                run = None  # not recorded yet, or the catalog restarting
+            if run and run.get("status") in ("succeeded", "failed"):
+                return run
+            await sleep(FOLLOW_EVERY)
+
+    async def extract(ctx: StepContext) -> Any:
+        run_ids = list(ctx.pipeline_runs)
+        if not run_ids:
+            request = {
+                "dataset": ctx.step.target, "run_id": pipeline_run_id(ctx),
+                "requested_by": f"workflow:{ctx.workflow}/{ctx.run_id}",
+                "logical_start": ctx.logical_start.isoformat() if ctx.logical_start else None,
+                "logical_end": ctx.logical_end.isoformat() if ctx.logical_end else None,
+            }  # fmt: skip
+            started = await _asked(ask, "ingest", "extract", request, wait=120)
+            run_ids = [started["run_id"]]
+            await ctx.started(started["run_id"])
+        runs = [await follow(r) for r in run_ids]
+        failed = [r for r in runs if r["status"] == "failed"]
+        if failed:
+            raise StepFailed(f"pipeline run {failed[0]['run_id']} failed: "
+                             f"{failed[0].get('error') or 'see the run'}")  # fmt: skip
+        return {"runs": [{"run_id": r["run_id"], "counts": r.get("counts")} for r in runs]}
+
+    async def build(ctx: StepContext) -> Any:
+        answer = await _asked(ask, "transform", "models.build", {"names": list(ctx.step.target)},
+                              wait=ctx.step.timeout.total_seconds())  # fmt: skip
+        if answer.get("failed"):
+            first = answer["failed"][0]
+            raise StepFailed(f"model {first.get('name')} failed: {first.get('error')}")
+        return answer
+
+    async def quality(ctx: StepContext) -> Any:
+        answer = await _asked(ask, "quality", "replay", {"dataset": ctx.step.target},
+                              wait=ctx.step.timeout.total_seconds())  # fmt: skip
+        failed = [r for r in answer.get("runs", []) if r.get("verdict") == "failed"]
+        if failed:
+            raise StepFailed(f"quality failed {len(failed)} batch(es) of {ctx.step.target}")
+        return {"runs": len(answer.get("runs", []))}
+
+    async def webhook(ctx: StepContext) -> Any:
+        payload = {
+            "workflow": ctx.workflow, "run_id": ctx.run_id, "step": ctx.step.name,
+            "attempt": ctx.attempt,
+            "logical_start": ctx.logical_start.isoformat() if ctx.logical_start else None,
+            "logical_end": ctx.logical_end.isoformat() if ctx.logical_end else None,
+            "params": ctx.params,
+        }  # fmt: skip
+        try:
+            reply = await http.post(ctx.step.target, json=payload)
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"webhook not reached: {type(exc).__name__}: {exc}") from None
+        if reply.status_code >= 300:
+            raise StepFailed(f"webhook answered {reply.status_code}: {reply.text[:200]}")
+        return {"status": reply.status_code}
+
+    return {"extract": extract, "build": build, "quality": quality, "webhook": webhook}
+
+
+async def _asked(ask: Ask, service: str, verb: str, request: dict, wait: float) -> Any:
+    """The owner's answer (waiting up to `wait` s for it); a refusal fails the attempt."""
+    try:
+        return await ask(service, verb, request, timeout=wait)
+    except TransientError:
+        raise  # the attempt fails and is retried like any other
+    except FlowForgeError as exc:
+        raise StepFailed(f"{service} refused ({verb}): {exc}") from None
+
+
+async def post_json(http: httpx.AsyncClient, url: str, payload: dict) -> None:
+    reply = await http.post(url, json=payload)
+    reply.raise_for_status()

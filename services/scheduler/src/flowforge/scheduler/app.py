@@ -1,0 +1,78 @@
+"""Scheduler service: composition root.
+
+Owns workflow definitions, their trigger state and run history (`scheduler.*`); fires cron
+and interval ticks exactly once across replicas, runs `after` dependencies, manual runs and
+backfills, executes each run's steps by asking the services that own the work, and publishes
+`workflow.finished` and `workflow.alert`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from pathlib import Path
+
+import httpx
+
+from flowforge.common.bus import publish
+from flowforge.common.events import Event, WorkflowAlert, WorkflowFinished
+from flowforge.common.service import Runtime, run_service
+from flowforge.scheduler import actions, verbs
+from flowforge.scheduler.engine import Scheduler
+from flowforge.scheduler.store import Store
+
+SERVICE = "scheduler"
+MIGRATIONS = Path(__file__).parent / "migrations"
+FOLDER_EVERY = 5.0  # seconds between looks at the workflows folder
+log = logging.getLogger(__name__)
+
+
+def _deps(rt: Runtime) -> verbs.Deps:
+    http = httpx.AsyncClient(timeout=30, follow_redirects=False)
+
+    async def publish_event(event: Event) -> None:
+        await publish(rt.broker, event, rt.settings)
+
+    async def notify(url: str, payload: dict) -> None:
+        await actions.post_json(http, url, payload)
+
+    store = Store(rt.pool)
+    replica = f"{socket.gethostname()}-{rt.settings.replica}-{uuid.uuid4().hex[:6]}"
+    scheduler = Scheduler(
+        store=store, actions=actions.actions(rt.ask, http), replica=replica,
+        publish=publish_event, notify=notify, poll=rt.settings.scheduler_poll,
+    )  # fmt: skip
+    return verbs.Deps(store=store, scheduler=scheduler, ask=rt.ask)
+
+
+def register(rt: Runtime) -> None:
+    rt.publishes(WorkflowFinished, WorkflowAlert)
+    deps = rt.lazy(_deps)
+    rt.serve_verbs(verbs.VERBS, deps)
+
+    async def schedule() -> None:
+        await deps().scheduler.run_forever()
+
+    async def watch_folder() -> None:
+        folder = rt.settings.workflows_dir or rt.settings.home_dir / "workflows"
+        seen: dict[str, float] = {}
+        log.info("workflow definitions: %s (*.yaml), and the API", folder)
+        while True:
+            try:
+                await verbs.load_folder(folder, deps(), seen)
+            except Exception:  # noqa: BLE001 - the database away: next time
+                log.exception("reading the workflows folder failed; trying again")
+            await asyncio.sleep(FOLDER_EVERY)
+
+    rt.background.append(schedule)
+    rt.background.append(watch_folder)
+
+
+def main() -> None:
+    run_service(SERVICE, register, migrations=MIGRATIONS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""The scheduler's loop: fire due ticks, claim runs, execute their steps, alert.
+
+Every replica runs the same loop against the same tables (store.py says why that is safe).
+The clock is a parameter, so tests move time by hand instead of sleeping for minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from flowforge.common.errors import BadInputError
+from flowforge.common.events import WorkflowAlert, WorkflowFinished
+from flowforge.scheduler import timing, workflows
+from flowforge.scheduler.store import TERMINAL, Store
+from flowforge.scheduler.workflows import Step, Workflow
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=20)
+SKIPPED_KEPT = 100
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class StepFailed(Exception):
+    """A step's attempt failed, with the reason people read."""
+
+
+@dataclass
+class StepContext:
+    workflow: str
+    run_id: str
+    step: Step
+    attempt: int
+    logical_start: datetime | None
+    logical_end: datetime | None
+    params: dict[str, Any]
+    pipeline_runs: list[str]  # started by an earlier attempt or replica: wait for those
+    started: Callable[[str], Awaitable[None]]  # record a pipeline run this step started
+
+
+# What a step does, by kind: returns the step's output (JSON), raises StepFailed.
+Action = Callable[[StepContext], Awaitable[Any]]
+
+
+@dataclass
+class Scheduler:
+    store: Store
+    actions: dict[str, Action]
+    replica: str
+    clock: Clock = field(default_factory=RealClock)
+    publish: Callable[[Any], Awaitable[None]] | None = None
+    notify: Callable[[str, dict], Awaitable[None]] | None = None  # (url, payload), may raise
+    poll: float = 1.0
+    lease: timedelta = LEASE
+    notify_attempts: int = 5
+    _running: dict[str, asyncio.Task] = field(default_factory=dict)
+    _defs: dict[str, Workflow] = field(default_factory=dict)
+    _sending: set[asyncio.Task] = field(default_factory=set)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.step_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - one bad pass (the database away) is retried
+                log.exception("scheduler pass failed; trying again")
+            await self.clock.sleep(self.poll)
+
+    async def step_once(self) -> None:
+        """One pass: load definitions, fire due ticks, alert late runs, start claimable runs."""
+        rows = await self.store.workflows()
+        defs, states = {}, {}
+        for row in rows:
+            try:
+                defs[row["name"]] = workflows.parse(row["definition"])
+                states[row["name"]] = row
+            except BadInputError as exc:  # stored before a rule changed: reported, skipped
+                log.warning("workflow %s cannot be parsed any more: %s", row["name"], exc)
+        self._defs = defs
+        now = self.clock.now()
+        for name, wf in defs.items():
+            row = states[name]
+            if wf.schedule is not None and not row["paused"]:
+                await self._fire(wf, row, now)
+        await self._alert_late(now)
+        await self.claim_all()
+
+    async def _fire(self, wf: Workflow, row: Any, now: datetime) -> None:
+        assert wf.schedule is not None
+        fire, skipped = timing.due(wf.schedule, row["last_tick"], row["created_at"], now,
+                                   wf.catchup)  # fmt: skip
+        # Skipped ticks are recorded as runs (history shows what was not run and why), the
+        # newest SKIPPED_KEPT of them: a year's outage of a minutely schedule is not 500k rows.
+        for tick in skipped[-SKIPPED_KEPT:]:
+            await self.store.add_run(
+                wf.name, "schedule", [], key=f"{wf.name}@{tick.isoformat()}",
+                logical=wf.schedule.interval(tick), status="skipped",
+                reason=f"missed tick (catchup: {wf.catchup})", now=now,
+            )  # fmt: skip
+        for tick in fire:
+            await self.trigger(wf, "schedule", tick=tick, now=now)
+        latest = max([*fire, *skipped], default=None)
+        if latest is not None:
+            await self.store.advance(wf.name, latest)
+
+    async def trigger(
+        self,
+        wf: Workflow,
+        trigger: str,
+        *,
+        tick: datetime | None = None,
+        logical: tuple[datetime, datetime] | None = None,
+        params: dict | None = None,
+        key: str | None = None,
+        now: datetime | None = None,
+    ) -> str | None:
+        """Add a run (queued, or skipped when the workflow is at `max_active_runs` and says
+        `on_limit: skip`); its id, None when its key was fired already."""
+        now = now or self.clock.now()
+        if tick is not None:
+            assert wf.schedule is not None
+            key, logical = f"{wf.name}@{tick.isoformat()}", wf.schedule.interval(tick)
+        status, reason = "queued", None
+        if wf.on_limit == "skip" and await self.store.active(wf.name) >= wf.max_active_runs:
+            status = "skipped"
+            reason = f"{wf.max_active_runs} run(s) already active (on_limit: skip)"
+        run_id = await self.store.add_run(
+            wf.name, trigger, [s.name for s in wf.steps], key=key, logical=logical,
+            params=params, status=status, reason=reason, now=now,
+        )  # fmt: skip
+        if run_id is not None:
+            log.info("workflow %s: run %s %s (%s)", wf.name, run_id[:8], status, trigger)
+        return run_id
+
+    async def claim_all(self) -> None:
+        limits = {name: wf.max_active_runs for name, wf in self._defs.items()}
+        while True:
+            row = await self.store.claim(self.replica, self.clock.now(), self.lease, limits)
+            if row is None:
+                return
+            if row["id"] in self._running:
+                continue  # ours already: its lease had lapsed (this replica stalled), now renewed
+            wf = self._defs.get(row["workflow"])
+            if wf is None:
+                await self.store.finish(row["id"], "cancelled", "the workflow is gone",
+                                        self.clock.now())  # fmt: skip
+                continue
+            task = asyncio.create_task(self._execute(wf, row))
+            self._running[row["id"]] = task
+            task.add_done_callback(lambda _t, rid=row["id"]: self._running.pop(rid, None))
+
+    async def wait_idle(self) -> None:
+        """Until the runs this replica executes and its notifications are done (tests)."""
+        while self._running or self._sending:
+            tasks = [*self._running.values(), *self._sending]
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    # --- one run -------------------------------------------------------------------------
+
+    async def _execute(self, wf: Workflow, run: Any) -> None:
+        run_id = run["id"]
+        tasks: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                now = self.clock.now()
+                if not await self.store.renew(run_id, self.replica, now + self.lease):
+                    # Another replica took it over while this one stalled: it does the rest.
+                    log.warning("run %s was taken over by another replica", run_id[:8])
+                    for t in tasks.values():
+                        t.cancel()
+                    return
+                if await self.store.cancel_requested(run_id):
+                    for t in tasks.values():
+                        t.cancel()
+                    await asyncio.gather(*tasks.values(), return_exceptions=True)
+                    await self._cancel_steps(run_id, now)
+                    await self._finish(wf, run, "cancelled", "cancelled on request")
+                    return
+                steps = {s["name"]: s for s in await self.store.steps(run_id)}
+                states = {n: s["status"] for n, s in steps.items()}
+                for name, s in steps.items():
+                    if s["status"] == "pending":
+                        need = wf.step(name).needs
+                        blocked = [n for n in need if states.get(n) in TERMINAL
+                                   and states.get(n) != "succeeded"]  # fmt: skip
+                        if blocked:
+                            await self.store.step_done(run_id, name, "skipped", now,
+                                error=f"skipped: {blocked[0]} did not succeed")  # fmt: skip
+                            states[name] = "skipped"
+                            continue
+                        ready = all(states.get(n) == "succeeded" for n in need)
+                        due = s["retry_at"] is None or s["retry_at"] <= now
+                        if ready and due and name not in tasks:
+                            tasks[name] = asyncio.create_task(self._attempt(wf, run, name, []))
+                    elif s["status"] == "running" and name not in tasks:
+                        # Left running by a replica that died: this one takes it over.
+                        tasks[name] = asyncio.create_task(
+                            self._attempt(wf, run, name, list(s["pipeline_runs"] or []), True)
+                        )
+                for name in [n for n, t in tasks.items() if t.done()]:
+                    tasks.pop(name)
+                if all(states[n] in TERMINAL for n in states) and not tasks:
+                    failed = [n for n in states if states[n] == "failed"]
+                    status = "failed" if failed else "succeeded"
+                    reason = None
+                    if failed:
+                        reason = f"step {failed[0]} failed: {steps[failed[0]]['error'] or ''}"
+                    await self._finish(wf, run, status, reason)
+                    return
+                await self.clock.sleep(min(self.poll, 1.0))
+        except asyncio.CancelledError:
+            for t in tasks.values():
+                t.cancel()
+            raise
+
+    async def _attempt(
+        self, wf: Workflow, run: Any, name: str, resume: list[str], resumed: bool = False
+    ) -> None:
+        step = wf.step(name)
+        run_id = run["id"]
+        now = self.clock.now()
+        attempt = await self.store.step_started(run_id, name, now) if not resumed else None
+        if attempt is None:
+            attempt = next(
+                s["attempt"] for s in await self.store.steps(run_id) if s["name"] == name
+            )
+
+        async def started(pipeline_run: str) -> None:
+            await self.store.step_pipeline_run(run_id, name, pipeline_run)
+
+        ctx = StepContext(
+            workflow=wf.name, run_id=run_id, step=step, attempt=attempt,
+            logical_start=run["logical_start"], logical_end=run["logical_end"],
+            params=dict(run["params"] or {}), pipeline_runs=resume, started=started,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(step.timeout.total_seconds()):
+                output = await self.actions[step.kind](ctx)
+        except (StepFailed, TimeoutError, Exception) as exc:  # noqa: BLE001 - each is the step's
+            if isinstance(exc, TimeoutError):
+                error = f"timed out after {human(step.timeout)}"
+            elif isinstance(exc, StepFailed):
+                error = str(exc)
+            else:
+                error = f"{type(exc).__name__}: {exc}"
+            now = self.clock.now()
+            if attempt <= step.retries:
+                delay = step.retry_delay * (2 ** (attempt - 1))
+                log.warning("workflow %s step %s attempt %d failed (%s); again in %s",
+                            wf.name, name, attempt, error, delay)  # fmt: skip
+                await self.store.step_done(run_id, name, "pending", now, error=error,
+                                           retry_at=now + delay)  # fmt: skip
+            else:
+                log.warning("workflow %s step %s failed after %d attempt(s): %s",
+                            wf.name, name, attempt, error)  # fmt: skip
+                await self.store.step_done(run_id, name, "failed", now, error=error)
+            return
+        await self.store.step_done(run_id, name, "succeeded", self.clock.now(), output=output)
+
+    async def _cancel_steps(self, run_id: str, now: datetime) -> None:
+        for s in await self.store.steps(run_id):
+            if s["status"] not in TERMINAL:
+                await self.store.step_done(run_id, s["name"], "cancelled", now,
+                                           error="the run was cancelled")  # fmt: skip
+
+    async def _finish(self, wf: Workflow, run: Any, status: str, reason: str | None) -> None:
+        now = self.clock.now()
+        await self.store.finish(run["id"], status, reason, now)
+        done = await self.store.run(run["id"])
+        log.info("workflow %s: run %s %s", wf.name, run["id"][:8], status)
+        event = WorkflowFinished(
+            run_id=run["id"], dataset=wf.name, workflow=wf.name, status=status,
+            trigger=run["trigger"], logical_start=run["logical_start"],
+            logical_end=run["logical_end"], started_at=done["started_at"], finished_at=now,
+            reason=reason, steps={s["name"]: s["status"] for s in done["steps"]},
+            pipeline_runs=[r for s in done["steps"] for r in s["pipeline_runs"]],
+        )  # fmt: skip
+        if self.publish is not None:
+            await self.publish(event)
+        if status == "succeeded":
+            await self._start_dependents(wf, run, now)
+        alert = {"failed": "failure", "succeeded": "success"}.get(status)
+        if alert:
+            text = f"workflow {wf.name} {status}" + (f": {reason}" if reason else "")
+            await self._alert(wf, run, alert, text)
+
+    async def _start_dependents(self, wf: Workflow, run: Any, now: datetime) -> None:
+        """Workflows with `after: [this one]` run for the same logical interval."""
+        logical = (run["logical_start"], run["logical_end"]) if run["logical_end"] else None
+        for other in self._defs.values():
+            if wf.name in other.after:
+                await self.trigger(other, "after", logical=logical, now=now,
+                                   key=f"{other.name}@after:{run['id']}",
+                                   params={"after": wf.name, "after_run": run["id"]})  # fmt: skip
+
+    async def _alert_late(self, now: datetime) -> None:
+        slas = {n: wf.sla.total_seconds() for n, wf in self._defs.items() if wf.sla}
+        for run in await self.store.late_runs(slas, now):
+            wf = self._defs[run["workflow"]]
+            assert wf.sla is not None
+            text = (f"workflow {wf.name} has been running for more than "
+                    f"{human(wf.sla)} (its SLA)")  # fmt: skip
+            await self._alert(wf, run, "sla", text)
+
+    async def _alert(self, wf: Workflow, run: Any, alert: str, text: str) -> None:
+        if self.publish is not None:
+            await self.publish(WorkflowAlert(run_id=run["id"], dataset=wf.name,
+                                             workflow=wf.name, alert=alert, text=text,
+                                             logical_end=run["logical_end"]))  # fmt: skip
+        for target in wf.notify:
+            if alert in target.on:
+                nid = await self.store.notification(run["id"], wf.name, alert, target.webhook)
+                if nid is not None:
+                    task = asyncio.create_task(self._send(nid, target.webhook, wf, run, alert,
+                                                          text))  # fmt: skip
+                    self._sending.add(task)
+                    task.add_done_callback(self._sending.discard)
+
+    async def _send(self, nid: int, url: str, wf: Workflow, run: Any, alert: str, text: str):
+        """Slack-compatible JSON (`text`), with the details beside it; retried with backoff,
+        every attempt recorded."""
+        payload = {
+            "text": text, "workflow": wf.name, "run_id": run["id"], "alert": alert,
+            "logical_end": run["logical_end"].isoformat() if run["logical_end"] else None,
+        }  # fmt: skip
+        for attempt in range(1, self.notify_attempts + 1):
+            try:
+                assert self.notify is not None
+                await self.notify(url, payload)
+            except Exception as exc:  # noqa: BLE001 - recorded, retried
+                await self.store.notified(nid, False, f"{type(exc).__name__}: {exc}",
+                                          self.clock.now())  # fmt: skip
+                if attempt < self.notify_attempts:
+                    await self.clock.sleep(min(2**attempt, 60))
+                continue
+            await self.store.notified(nid, True, None, self.clock.now())
+            return
+        await self.store.gave_up(nid)
+
+
+def human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -1,0 +1,241 @@
+"""Workflows through the real platform (issue 14): defined through the API and as YAML files,
+refused field by field, run now (an extraction from PostgreSQL, then a Gold build, then a
+webhook), followed to the pipeline runs they started, paused, resumed, backfilled, cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from flowforge.common.testing import unique, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hook():
+    """A webhook receiver on localhost: what it was sent; `fail` answers 500 that many times."""
+    seen: list[dict] = []
+    state = {"fail": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body)
+            code = 500 if state["fail"] > 0 else 200
+            state["fail"] -= 1
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}/hook", "seen": seen, "state": state}
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def source(platform):
+    """A connection `src_<x>` to a database with table shop_orders, and a dataset fed by it."""
+    url = platform.endpoints["database_url"]
+    database = unique("wfsrc")
+
+    async def make():
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(f"CREATE DATABASE {database}")
+        finally:
+            await admin.close()
+        db = await asyncpg.connect(url.rsplit("/", 1)[0] + f"/{database}")
+        try:
+            await db.execute(
+                "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2));"
+                "INSERT INTO orders SELECT i, i FROM generate_series(1, 10) i"
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(make())
+    parts = urlsplit(url)
+    connection, dataset = unique("wfconn"), unique("wforders")
+    with platform.client() as c:
+        body = {
+            "kind": "postgresql",
+            "host": parts.hostname,
+            "port": parts.port,
+            "database": database,
+            "user": parts.username or "",
+            "password": parts.password or None,
+            "options": {"sslmode": "disable"},
+        }
+        assert c.put(f"/api/v1/connections/{connection}", json=body).status_code == 201
+        put = c.put(
+            f"/api/v1/datasets/{dataset}/source",
+            json={"connection": connection, "table": "orders", "key": ["id"]},
+        )
+        assert put.status_code == 200, put.text
+        model = unique("wftotal")
+        sql = f"SELECT count(*) AS n, sum(amount) AS total FROM {dataset}"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+    return {"dataset": dataset, "model": model}
+
+
+def wait_run(c, name: str, run_id: str, timeout: float = 120) -> dict:
+    def done():
+        run = c.get(f"/api/v1/workflows/{name}/runs/{run_id}").json()
+        return run if run["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return wait_for(done, timeout, f"workflow run {run_id}")
+
+
+def test_a_workflow_extracts_builds_and_calls_its_webhook_following_each_pipeline_run(
+    platform, source, hook
+):
+    name = unique("nightly")
+    doc = {
+        "schedule": {"cron": "0 2 * * *", "timezone": "Europe/Berlin"},
+        "steps": [
+            {"name": "extract", "extract": source["dataset"], "retries": 1, "timeout": "5m"},
+            {"name": "models", "build": [source["model"]], "needs": ["extract"]},
+            {"name": "tell", "webhook": hook["url"], "needs": ["models"]},
+        ],
+    }
+    with platform.client() as c:
+        created = c.put(f"/api/v1/workflows/{name}", json=doc)
+        assert created.status_code == 201, created.text
+        shown = created.json()
+        assert shown["origin"] == "api" and shown["paused"] is False
+        assert shown["next_tick"].endswith(("T01:00:00Z", "T00:00:00Z", "+00:00")), shown
+        started = c.post(
+            f"/api/v1/workflows/{name}/runs", json={"logical_date": "2026-06-02T03:00:00+02:00"}
+        )
+        assert started.status_code == 202, started.text
+        run = wait_run(c, name, started.json()["id"])
+        assert run["status"] == "succeeded", run
+        assert run["trigger"] == "manual"
+        # The schedule's interval ending at or before the date: 02:00 Berlin (UTC+2).
+        assert run["logical_start"].startswith("2026-06-01T00:00:00")
+        assert run["logical_end"].startswith("2026-06-02T00:00:00")
+        steps = {s["name"]: s for s in run["steps"]}
+        (pipeline,) = steps["extract"]["pipeline_runs"]
+        extracted = c.get(f"/api/v1/runs/{pipeline}").json()
+        assert extracted["status"] == "succeeded" and extracted["counts"]["silver"] == 10
+        assert steps["models"]["output"]["built"][0]["name"] == source["model"]
+        sent = [h for h in hook["seen"] if h["run_id"] == run["id"]]
+        assert (
+            sent and sent[0]["step"] == "tell" and sent[0]["logical_end"].startswith("2026-06-02")
+        )
+        page = c.get(f"/api/v1/workflows/{name}/runs", params={"limit": 1}).json()
+        assert [r["id"] for r in page["runs"]] == [run["id"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"schedule": {"cron": "61 * * * *"}}, "schedule.cron"),
+        ({"schedule": {"cron": "0 2 * * *", "timezone": "Mars/Olympus"}}, "schedule.timezone"),
+        ({"steps": [{"name": "a", "extract": "no_such_dataset_x"}]}, "steps[0].extract"),
+        ({"steps": [{"name": "a", "build": ["no_such_model_x"]}]}, "steps[0].build"),
+        ({"steps": [{"name": "a", "sing": "x"}]}, "steps[0].sing"),
+        (
+            {
+                "steps": [
+                    {"name": "a", "webhook": "http://x/y", "needs": ["b"]},
+                    {"name": "b", "webhook": "http://x/y", "needs": ["a"]},
+                ]
+            },
+            "cycle",
+        ),
+    ],
+)
+def test_a_bad_definition_is_refused_naming_the_field_and_nothing_is_stored(
+    platform, change, field
+):
+    name = unique("bad")
+    doc = {"steps": [{"name": "a", "webhook": "http://x/y"}], **change}
+    with platform.client() as c:
+        refused = c.put(f"/api/v1/workflows/{name}", json=doc)
+        assert refused.status_code == 400, refused.text
+        assert field in refused.json()["detail"], refused.json()
+        assert c.get(f"/api/v1/workflows/{name}").status_code == 404
+
+
+def test_a_yaml_file_in_the_workflows_folder_is_loaded_and_a_broken_one_is_reported(platform, hook):
+    name = unique("fromfile")
+    folder = platform.home / "workflows"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(
+        f"name: {name}\nschedule: {{every: 15m}}\ncatchup: none\n"
+        f"steps:\n  - {{name: ping, webhook: '{hook['url']}'}}\n"
+    )
+    with platform.client() as c:
+        loaded = wait_for(
+            lambda: (r := c.get(f"/api/v1/workflows/{name}")).status_code == 200 and r.json(),
+            30,
+            "the file's workflow",
+        )
+        assert loaded["origin"] == f"file:{name}.yaml"
+        refused = c.delete(f"/api/v1/workflows/{name}")
+        assert refused.status_code == 400 and "delete the file" in refused.json()["detail"]
+        (folder / "broken.yaml").write_text("name: broken_one\nsteps: [{name: a, sing: x}]\n")
+        wait_for(
+            lambda: (
+                "workflow file" in platform.log("scheduler")
+                and "broken.yaml refused" in platform.log("scheduler")
+            ),
+            30,
+            "the report",
+        )
+        assert c.get("/api/v1/workflows/broken_one").status_code == 404
+        (folder / f"{name}.yaml").unlink()
+        (folder / "broken.yaml").unlink()
+        wait_for(lambda: c.get(f"/api/v1/workflows/{name}").status_code == 404, 30, "removed")
+
+
+def test_pause_resume_backfill_and_cancel(platform, hook):
+    name = unique("daily")
+    doc = {
+        "schedule": {"cron": "0 2 * * *"},
+        "max_active_runs": 2,
+        "steps": [{"name": "ping", "webhook": hook["url"]}],
+    }
+    with platform.client() as c:
+        assert c.put(f"/api/v1/workflows/{name}", json=doc).status_code == 201
+        paused = c.post(f"/api/v1/workflows/{name}/pause").json()
+        assert paused["paused"] is True and paused["next_tick"] is None
+        resumed = c.post(f"/api/v1/workflows/{name}/resume").json()
+        assert resumed["paused"] is False and resumed["next_tick"]
+        filled = c.post(
+            f"/api/v1/workflows/{name}/backfill",
+            json={"start": "2026-05-01T00:00:00Z", "end": "2026-05-06T00:00:00Z"},
+        )
+        assert filled.status_code == 202, filled.text
+        assert filled.json()["runs"] == 5
+        ids = filled.json()["run_ids"]
+        # Cancel the last one (queued behind max_active_runs, or already going).
+        cancelled = c.post(f"/api/v1/workflows/{name}/runs/{ids[-1]}/cancel").json()
+        assert cancelled["status"] in ("cancelled", "running", "succeeded")
+        runs = [wait_run(c, name, i) for i in ids]
+        assert [r["trigger"] for r in runs] == ["backfill"] * 5
+        assert sum(r["status"] == "succeeded" for r in runs) >= 4
+        ends = sorted(r["logical_end"][:10] for r in runs)
+        assert ends == ["2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04", "2026-05-05"]
+        pages, cursor = [], None
+        while True:
+            page = c.get(
+                f"/api/v1/workflows/{name}/runs",
+                params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+            ).json()
+            pages.append(page["runs"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert len(pages) == 3 and sum(len(p) for p in pages) == 5

@@ -433,3 +433,65 @@ def test_a_late_run_alerts_once_and_a_failing_webhook_is_retried_and_recorded(da
         assert note["last_error"] is None
 
     scenario(database, body, notify_fails=2)
+
+
+def test_an_event_starts_its_workflow_once_and_wakes_a_waiting_step(database):
+    async def body(store, engines, clock, recorder, seen):
+        first, second = engines
+        on_gold = {"subject": "gold.ready", "model": "revenue"}
+        await define(
+            store,
+            {
+                "name": "on_gold",
+                "on_event": on_gold,
+                "steps": [{"name": "go", "webhook": "http://h/x"}],
+            },
+            clock.t,
+        )
+        waits = await define(
+            store,
+            {
+                "name": "waits",
+                "steps": [
+                    {
+                        "name": "until",
+                        "wait": {"subject": "schema.changed", "dataset": "orders"},
+                        "timeout": "1h",
+                    }
+                ],
+            },
+            clock.t,
+        )
+        for e in engines:
+            e.actions["wait"] = _real_wait(e)
+            await e.step_once()
+        data = {"run_id": "p1", "dataset": "orders", "models": [{"name": "revenue"}]}
+        other = {"run_id": "p2", "dataset": "orders", "models": [{"name": "costs"}]}
+        for e in engines:  # both replicas hear each event
+            await e.on_event("gold.ready", data, "gold.ready:p1")
+            await e.on_event("gold.ready", other, "gold.ready:p2")
+        await drive(engines, lambda: _all_done(store, "on_gold", 1))
+        (run,) = (await store.runs("on_gold", 10, None, None))["runs"]
+        assert run["trigger"] == "event" and run["params"]["run_id"] == "p1"
+
+        run_id = await first.trigger(waits, "manual")
+        for _ in range(20):
+            await first.step_once()
+            await second.step_once()
+        assert (await store.run(run_id))["status"] == "running"  # nothing heard yet
+        for e in engines:
+            await e.on_event("schema.changed", {"run_id": "p3", "dataset": "other"}, "s:p3")
+            await e.on_event("schema.changed", {"run_id": "p4", "dataset": "orders"}, "s:p4")
+        await drive(engines, lambda: _all_done(store, "waits", 1))
+        done = await store.run(run_id)
+        assert done["status"] == "succeeded" and done["steps"][0]["output"]["run_id"] == "p4"
+
+    scenario(database, body, replicas=2)
+
+
+def _real_wait(engine):
+    async def wait(ctx):
+        heard = await engine.events.wait(ctx.step.target)
+        return {"run_id": heard["run_id"]}
+
+    return wait

@@ -239,3 +239,52 @@ def test_pause_resume_backfill_and_cancel(platform, hook):
             if not cursor:
                 break
         assert len(pages) == 3 and sum(len(p) for p in pages) == 5
+
+
+def test_a_pickup_step_follows_the_files_dropped_in_its_folder(platform, hook):
+    name, folder = unique("pickup"), unique("drops")
+    landing = platform.home / "landing" / folder
+    landing.mkdir(parents=True)
+    (landing / "a.csv").write_text("id,v\n1,10\n2,20\n")
+    (landing / "b.csv").write_text("id,v\n3,30\n")
+    doc = {
+        "steps": [
+            {"name": "files", "pickup": folder},
+            {"name": "tell", "webhook": hook["url"], "needs": ["files"]},
+        ]
+    }
+    with platform.client() as c:
+        # Dropped files are announced once they stopped growing (two sweeps, ~2 s).
+        wait_for(
+            lambda: len(c.get("/api/v1/runs", params={"dataset": folder}).json()["runs"]) == 2,
+            60,
+            "the drops announced",
+        )
+        assert c.put(f"/api/v1/workflows/{name}", json=doc).status_code == 201
+        run = wait_run(c, name, c.post(f"/api/v1/workflows/{name}/runs").json()["id"])
+        assert run["status"] == "succeeded", run
+        files = next(s for s in run["steps"] if s["name"] == "files")
+        assert files["output"]["files"] == 2 and len(files["pipeline_runs"]) == 2
+        for pipeline in files["pipeline_runs"]:
+            assert c.get(f"/api/v1/runs/{pipeline}").json()["status"] == "succeeded"
+
+
+def test_a_gold_build_of_a_model_starts_the_workflow_waiting_for_it(platform, hook):
+    dataset, model, name = unique("evsales"), unique("evtotal"), unique("ongold")
+    with platform.client() as c:
+        sql = f"SELECT count(*) AS n FROM {dataset}"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+        doc = {
+            "on_event": {"subject": "gold.ready", "model": model},
+            "steps": [{"name": "tell", "webhook": hook["url"]}],
+        }
+        assert c.put(f"/api/v1/workflows/{name}", json=doc).status_code == 201
+        landed = platform.land(b"id,v\n1,2\n", "sales.csv", dataset=dataset)
+        assert landed["status"] == "succeeded"
+        runs = wait_for(
+            lambda: c.get(f"/api/v1/workflows/{name}/runs").json()["runs"], 60, "the event's run"
+        )
+        (run,) = runs
+        run = wait_run(c, name, run["id"])
+        assert run["trigger"] == "event" and run["status"] == "succeeded"
+        assert run["params"]["run_id"] == landed["run_id"]

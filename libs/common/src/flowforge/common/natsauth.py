@@ -63,6 +63,19 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "ai": (AI_ANALYZE,),
     "gateway": (PROGRESS,),
     "ingest": (MINIO_SUBJECT,),
+    # Events that start workflows (`on_event`) or that their steps wait for (`wait`); the
+    # scheduler hears them live (every replica), besides the stream's durable consumers.
+    "scheduler": (
+        FILE_LANDED,
+        SILVER_READY,
+        QUALITY_CHECKED,
+        GOLD_READY,
+        SCHEMA_CHANGED,
+        INGEST_FAILED,
+        TRANSFORM_FAILED,
+        QUALITY_FAILED,
+        WORKFLOW_FINISHED,
+    ),
 }
 # JetStream calls no service needs: the stream's history is not theirs to erase.
 DESTRUCTIVE = (

@@ -596,6 +596,11 @@ class WorkflowBody(BaseModel):
         None, description='{"cron": "0 2 * * *", "timezone": "Europe/Berlin"} or {"every": "15m"}'
     )
     after: list[str] | None = Field(None, description="run after these workflows succeeded")
+    on_event: dict[str, Any] | None = Field(
+        None,
+        description='run on an event: {"subject": "gold.ready", "model": "revenue"} or '
+        '{"subject": "schema.changed", "dataset": "orders"}',
+    )
     catchup: Literal["all", "latest", "none"] | None = None
     max_active_runs: int | None = Field(None, ge=1, le=100)
     on_limit: Literal["queue", "skip"] | None = None
@@ -609,8 +614,8 @@ class WorkflowBody(BaseModel):
     steps: list[dict[str, Any]] = Field(
         ...,
         min_length=1,
-        description="each {name, one of extract|build|quality|webhook, needs, retries, "
-        "retry_delay, timeout}",
+        description="each {name, one of extract|pickup|build|quality|wait|webhook, needs, "
+        "retries, retry_delay, timeout}",
     )
 
 

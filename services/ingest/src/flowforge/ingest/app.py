@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish, raw_body
+from flowforge.common.errors import BadInputError
 from flowforge.common.events import (
     PROGRESS_SUBJECT,
     BronzeReady,
@@ -109,10 +111,31 @@ def register(rt: Runtime) -> None:
         for drop in minio_drops(payload if isinstance(payload, dict) else {}, store.bucket):
             await watcher().announce(drop, "notification")
 
+    async def pickup(request: dict) -> dict:
+        """The runs of files dropped under `landing/<prefix>` in (since, until], after a
+        sweep (a workflow's `pickup` step follows them)."""
+        prefix = str(request.get("prefix") or "")
+        if ".." in prefix or len(prefix) > 500:
+            raise BadInputError("`prefix` must be a folder under landing/")
+        since, until = (_when(request.get(k), k) for k in ("since", "until"))
+        return {"runs": await watcher().pickup(prefix, since, until)}
+
+    rt.serve("landing.pickup", pickup)
+
     async def sweep_forever() -> None:
         await watcher().run(rt.settings.landing_sweep_seconds)
 
     rt.background.append(sweep_forever)
+
+
+def _when(value: object, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadInputError(f"`{field}` must be an ISO 8601 time") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def main() -> None:

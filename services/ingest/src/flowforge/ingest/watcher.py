@@ -15,6 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import PurePosixPath
 
 import asyncpg
@@ -147,6 +148,20 @@ class Watcher:
         path = self.store.local_path(key)
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, "sha256").hexdigest()
+
+    async def pickup(self, prefix: str, since: datetime | None, until: datetime | None) -> list:
+        """Sweep now, then the runs of the drops under `landing/<prefix>` first seen in
+        (since, until] (a workflow's interval), oldest first."""
+        await self.sweep()
+        key = f"{LANDING_PREFIX.rstrip('/')}/{prefix.strip('/')}/" if prefix.strip("/") else ""
+        rows = await self.ledger.pool.fetch(
+            "SELECT run_id, key, dataset, first_seen FROM ingest.landed_objects"
+            " WHERE source = $1 AND key LIKE $2 || '%' AND ($3::timestamptz IS NULL OR"
+            " first_seen > $3) AND ($4::timestamptz IS NULL OR first_seen <= $4)"
+            " ORDER BY first_seen, key",
+            self.source, key or LANDING_PREFIX, since, until,
+        )  # fmt: skip
+        return [dict(r) for r in rows]
 
     async def run(self, every: float) -> None:
         """Sweep forever; a failed sweep is logged and tried again next time."""

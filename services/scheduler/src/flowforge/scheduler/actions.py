@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from flowforge.common.errors import FlowForgeError, NotFoundError, TransientError
-from flowforge.scheduler.engine import Action, StepContext, StepFailed
+from flowforge.scheduler.engine import Action, EventHub, StepContext, StepFailed
 from flowforge.scheduler.store import NAMESPACE
 
 Ask = Callable[..., Awaitable[Any]]  # rt.ask(service, verb, request, timeout=...)
 FOLLOW_EVERY = 2.0  # seconds between looks at a pipeline run in flight
+PICKUP_WINDOW = timedelta(days=1)  # a pickup without a logical interval: the day before
 
 
 def pipeline_run_id(ctx: StepContext) -> str:
@@ -25,7 +27,9 @@ def pipeline_run_id(ctx: StepContext) -> str:
     return uuid.uuid5(NAMESPACE, f"{ctx.run_id}/{ctx.step.name}/{ctx.attempt}").hex
 
 
-def actions(ask: Ask, http: httpx.AsyncClient, sleep=asyncio.sleep) -> dict[str, Action]:
+def actions(
+    ask: Ask, http: httpx.AsyncClient, events: EventHub | None = None, sleep=asyncio.sleep
+) -> dict[str, Action]:
     async def follow(run_id: str) -> dict:
         """Until the pipeline run is over; its record."""
         while True:
@@ -55,6 +59,32 @@ def actions(ask: Ask, http: httpx.AsyncClient, sleep=asyncio.sleep) -> dict[str,
             raise StepFailed(f"pipeline run {failed[0]['run_id']} failed: "
                              f"{failed[0].get('error') or 'see the run'}")  # fmt: skip
         return {"runs": [{"run_id": r["run_id"], "counts": r.get("counts")} for r in runs]}
+
+    async def pickup(ctx: StepContext) -> Any:
+        """The files dropped under landing/<prefix> in the run's interval (without one: the
+        day before the run), each followed to the end of its pipeline run."""
+        run_ids = list(ctx.pipeline_runs)
+        if not run_ids:
+            until = ctx.logical_end or datetime.now(UTC)
+            since = ctx.logical_start or until - PICKUP_WINDOW
+            found = await _asked(ask, "ingest", "landing.pickup", {
+                "prefix": ctx.step.target, "since": since.isoformat(),
+                "until": until.isoformat()}, wait=120)  # fmt: skip
+            run_ids = [r["run_id"] for r in found["runs"]]
+            for run_id in run_ids:
+                await ctx.started(run_id)
+        runs = [await follow(r) for r in run_ids]
+        failed = [r for r in runs if r["status"] == "failed"]
+        if failed:
+            raise StepFailed(f"{len(failed)} of {len(runs)} file(s) failed, first "
+                             f"{failed[0].get('filename')}: {failed[0].get('error')}")  # fmt: skip
+        return {"files": len(runs), "runs": [r["run_id"] for r in runs]}
+
+    async def wait(ctx: StepContext) -> Any:
+        """Until an event matching the filter is heard (the step's timeout bounds it)."""
+        assert events is not None
+        heard = await events.wait(ctx.step.target)
+        return {k: heard.get(k) for k in ("subject", "run_id", "dataset", "status")}
 
     async def build(ctx: StepContext) -> Any:
         answer = await _asked(ask, "transform", "models.build", {"names": list(ctx.step.target)},
@@ -88,7 +118,8 @@ def actions(ask: Ask, http: httpx.AsyncClient, sleep=asyncio.sleep) -> dict[str,
             raise StepFailed(f"webhook answered {reply.status_code}: {reply.text[:200]}")
         return {"status": reply.status_code}
 
-    return {"extract": extract, "build": build, "quality": quality, "webhook": webhook}
+    return {"extract": extract, "pickup": pickup, "build": build, "quality": quality,
+            "wait": wait, "webhook": webhook}  # fmt: skip
 
 
 async def _asked(ask: Ask, service: str, verb: str, request: dict, wait: float) -> Any:

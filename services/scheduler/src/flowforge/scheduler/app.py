@@ -9,6 +9,7 @@ backfills, executes each run's steps by asking the services that own the work, a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import uuid
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import httpx
 
-from flowforge.common.bus import publish
+from flowforge.common.bus import publish, raw_body
 from flowforge.common.events import Event, WorkflowAlert, WorkflowFinished
 from flowforge.common.service import Runtime, run_service
 from flowforge.scheduler import actions, verbs
-from flowforge.scheduler.engine import Scheduler
+from flowforge.scheduler.engine import EventHub, Scheduler
 from flowforge.scheduler.store import Store
+from flowforge.scheduler.workflows import EVENT_SUBJECTS
 
 SERVICE = "scheduler"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,9 +42,10 @@ def _deps(rt: Runtime) -> verbs.Deps:
 
     store = Store(rt.pool)
     replica = f"{socket.gethostname()}-{rt.settings.replica}-{uuid.uuid4().hex[:6]}"
+    hub = EventHub()
     scheduler = Scheduler(
-        store=store, actions=actions.actions(rt.ask, http), replica=replica,
-        publish=publish_event, notify=notify, poll=rt.settings.scheduler_poll,
+        store=store, actions=actions.actions(rt.ask, http, hub), replica=replica,
+        publish=publish_event, notify=notify, poll=rt.settings.scheduler_poll, events=hub,
     )  # fmt: skip
     return verbs.Deps(store=store, scheduler=scheduler, ask=rt.ask)
 
@@ -65,6 +68,22 @@ def register(rt: Runtime) -> None:
             except Exception:  # noqa: BLE001 - the database away: next time
                 log.exception("reading the workflows folder failed; trying again")
             await asyncio.sleep(FOLDER_EVERY)
+
+    def hear(subject: str) -> None:
+        # Every replica hears every event (no queue group): a waiting step may be on any of
+        # them; a workflow started by it is keyed by the event's id, so it starts once.
+        @rt.broker.subscriber(subject, decoder=raw_body, title=f"scheduler:{subject}")
+        async def on_event(body: bytes) -> None:
+            try:
+                envelope = json.loads(body)
+                data, event_id = envelope["data"], str(envelope["id"])
+            except (ValueError, KeyError, TypeError):
+                return
+            if isinstance(data, dict):
+                await deps().scheduler.on_event(subject, data, event_id)
+
+    for subject in EVENT_SUBJECTS:
+        hear(subject)
 
     rt.background.append(schedule)
     rt.background.append(watch_folder)

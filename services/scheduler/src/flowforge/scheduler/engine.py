@@ -59,6 +59,26 @@ class StepContext:
 Action = Callable[[StepContext], Awaitable[Any]]
 
 
+class EventHub:
+    """Steps waiting for an event (`wait`), woken by the events this replica hears."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[dict, asyncio.Future]] = []
+
+    async def wait(self, event_filter: dict) -> dict:
+        entry = (event_filter, asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
+        try:
+            return await entry[1]
+        finally:
+            self._waiting.remove(entry)
+
+    def dispatch(self, subject: str, data: dict) -> None:
+        for event_filter, future in list(self._waiting):
+            if not future.done() and workflows.matches(event_filter, subject, data):
+                future.set_result({"subject": subject, **data})
+
+
 @dataclass
 class Scheduler:
     store: Store
@@ -73,6 +93,8 @@ class Scheduler:
     _running: dict[str, asyncio.Task] = field(default_factory=dict)
     _defs: dict[str, Workflow] = field(default_factory=dict)
     _sending: set[asyncio.Task] = field(default_factory=set)
+    _paused: set[str] = field(default_factory=set)
+    events: EventHub = field(default_factory=EventHub)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -97,6 +119,7 @@ class Scheduler:
             except BadInputError as exc:  # stored before a rule changed: reported, skipped
                 log.warning("workflow %s cannot be parsed any more: %s", row["name"], exc)
         self._defs = defs
+        self._paused = {r["name"] for r in rows if r["paused"]}
         now = self.clock.now()
         for name, wf in defs.items():
             row = states[name]
@@ -151,6 +174,20 @@ class Scheduler:
         if run_id is not None:
             log.info("workflow %s: run %s %s (%s)", wf.name, run_id[:8], status, trigger)
         return run_id
+
+    async def on_event(self, subject: str, data: dict, event_id: str) -> None:
+        """An event on the bus: wake the steps waiting for it, and start the workflows that
+        run on it (once per event and workflow, however many replicas hear it)."""
+        self.events.dispatch(subject, data)
+        for wf in list(self._defs.values()):
+            if (
+                wf.on_event
+                and wf.name not in self._paused
+                and workflows.matches(wf.on_event, subject, data)
+            ):
+                params = {"event": subject, "event_id": event_id,
+                          "dataset": data.get("dataset"), "run_id": data.get("run_id")}  # fmt: skip
+                await self.trigger(wf, "event", key=f"{wf.name}@event:{event_id}", params=params)
 
     async def claim_all(self) -> None:
         limits = {name: wf.max_active_runs for name, wf in self._defs.items()}

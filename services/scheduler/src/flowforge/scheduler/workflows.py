@@ -25,7 +25,14 @@ from flowforge.common.lake import check_name
 from flowforge.scheduler.timing import Schedule, parse_duration
 
 # A step is one of these, named by the key that holds its target.
-STEP_KINDS = ("extract", "build", "quality", "webhook")
+STEP_KINDS = ("extract", "pickup", "build", "quality", "wait", "webhook")
+# The events a workflow can start on (`on_event`) or a step wait for (`wait`): published on
+# the bus by the platform; the scheduler hears them all. A filter names fields of the event
+# (`dataset`, `status`, ...; `model` for gold.ready: a model that was built).
+EVENT_SUBJECTS = (
+    "file.landed", "silver.ready", "quality.checked", "gold.ready", "schema.changed",
+    "ingest.failed", "transform.failed", "quality.failed", "workflow.finished",
+)  # fmt: skip
 CATCHUP = ("all", "latest", "none")
 ON_LIMIT = ("queue", "skip")
 NOTIFY_ON = ("failure", "success", "sla")
@@ -62,6 +69,7 @@ class Workflow:
     steps: tuple[Step, ...]
     schedule: Schedule | None = None
     after: tuple[str, ...] = ()
+    on_event: dict[str, Any] | None = None  # {subject, field: value, ...}
     catchup: str = "latest"
     max_active_runs: int = 1
     on_limit: str = "queue"
@@ -114,8 +122,7 @@ def parse(doc: Any, name: str | None = None) -> Workflow:
     limit = doc.get("max_active_runs", 1)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
         raise BadInputError(f"max_active_runs: a number from 1 to 100, not {limit!r}")
-    if doc.get("on_event") is not None:
-        raise BadInputError("on_event: event triggers are not available yet")
+    on_event = _event(doc["on_event"], "on_event") if doc.get("on_event") is not None else None
     steps = _steps(doc.get("steps"))
     notify = tuple(_notify(n, i) for i, n in enumerate(_list(doc.get("notify"), "notify")))
     sla = parse_duration(doc["sla"], "sla") if doc.get("sla") is not None else None
@@ -123,7 +130,8 @@ def parse(doc: Any, name: str | None = None) -> Workflow:
     if not isinstance(description, str) or len(description) > 2000:
         raise BadInputError("description: text of at most 2,000 characters")
     return Workflow(
-        name=wf_name, steps=steps, schedule=schedule, after=after, catchup=catchup,
+        name=wf_name, steps=steps, schedule=schedule, after=after, on_event=on_event,
+        catchup=catchup,
         max_active_runs=limit, on_limit=on_limit, notify=notify, sla=sla,
         description=description, document={**doc, "name": wf_name},
     )  # fmt: skip
@@ -202,6 +210,14 @@ def _target(kind: str, value: Any, where: str) -> Any:
             return check_name(str(value or ""))
         except BadInputError as exc:
             raise BadInputError(f"{where}.{kind}: {exc}") from None
+    if kind == "pickup":
+        prefix = str(value or "").strip("/")
+        if not prefix or ".." in prefix or len(prefix) > 500 or prefix.startswith("landing/"):
+            raise BadInputError(f"{where}.pickup: a folder under landing/, such as `orders` "
+                                f"(files in landing/orders/), not {value!r}")  # fmt: skip
+        return prefix
+    if kind == "wait":
+        return _event(value, f"{where}.wait")
     if kind == "build":
         models = value if isinstance(value, list) else [value]
         if not models:
@@ -211,6 +227,32 @@ def _target(kind: str, value: Any, where: str) -> Any:
         except BadInputError as exc:
             raise BadInputError(f"{where}.build: {exc}") from None
     return _url(value, f"{where}.webhook")
+
+
+def _event(value: Any, where: str) -> dict[str, Any]:
+    """An event filter: {subject: gold.ready, model: revenue}."""
+    if not isinstance(value, dict) or value.get("subject") not in EVENT_SUBJECTS:
+        raise BadInputError(f"{where}: {{subject: ..., field: value}} with a subject among "
+                            f"{', '.join(EVENT_SUBJECTS)}")  # fmt: skip
+    for key, wanted in value.items():
+        if not isinstance(key, str) or not isinstance(wanted, str | int | bool):
+            raise BadInputError(f"{where}.{key}: a plain value to match")
+    return dict(value)
+
+
+def matches(event_filter: dict[str, Any], subject: str, data: dict[str, Any]) -> bool:
+    """Whether an event (its subject and CloudEvent `data`) passes the filter."""
+    if event_filter.get("subject") != subject:
+        return False
+    for key, wanted in event_filter.items():
+        if key == "subject":
+            continue
+        if key == "model" and subject == "gold.ready":
+            if wanted not in [m.get("name") for m in data.get("models") or []]:
+                return False
+        elif data.get(key) != wanted:
+            return False
+    return True
 
 
 def _url(value: Any, where: str) -> str:

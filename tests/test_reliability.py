@@ -171,6 +171,7 @@ def test_a_service_that_dies_is_restarted_and_health_recovers(platform):
             "quality": "ok",
             "catalog": "ok",
             "ai": "ok",
+            "scheduler": "ok",
             "gateway": "ok",
         },
     }

@@ -16,12 +16,13 @@ from typing import Any, Protocol
 from flowforge.common.errors import BadInputError
 from flowforge.common.events import WorkflowAlert, WorkflowFinished
 from flowforge.scheduler import timing, workflows
-from flowforge.scheduler.store import TERMINAL, Store
+from flowforge.scheduler.store import TERMINAL, NewRun, Store
 from flowforge.scheduler.workflows import Step, Workflow
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=20)
 SKIPPED_KEPT = 100
+CLAIM_BATCH = 100
 
 
 class Clock(Protocol):
@@ -94,6 +95,8 @@ class Scheduler:
     _defs: dict[str, Workflow] = field(default_factory=dict)
     _sending: set[asyncio.Task] = field(default_factory=set)
     _paused: set[str] = field(default_factory=set)
+    _parsed: dict[str, tuple[datetime, Workflow]] = field(default_factory=dict)
+    _next: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     events: EventHub = field(default_factory=EventHub)
 
     # --- the loop ------------------------------------------------------------------------
@@ -113,38 +116,67 @@ class Scheduler:
         rows = await self.store.workflows()
         defs, states = {}, {}
         for row in rows:
-            try:
-                defs[row["name"]] = workflows.parse(row["definition"])
-                states[row["name"]] = row
-            except BadInputError as exc:  # stored before a rule changed: reported, skipped
-                log.warning("workflow %s cannot be parsed any more: %s", row["name"], exc)
+            cached = self._parsed.get(row["name"])
+            if cached is None or cached[0] != row["updated_at"]:
+                try:
+                    cached = (row["updated_at"], workflows.parse(row["definition"]))
+                except BadInputError as exc:  # stored before a rule changed: reported
+                    log.warning("workflow %s cannot be parsed any more: %s", row["name"], exc)
+                    continue
+                self._parsed[row["name"]] = cached
+            defs[row["name"]], states[row["name"]] = cached[1], row
         self._defs = defs
         self._paused = {r["name"] for r in rows if r["paused"]}
-        now = self.clock.now()
-        for name, wf in defs.items():
-            row = states[name]
-            if wf.schedule is not None and not row["paused"]:
-                await self._fire(wf, row, now)
-        await self._alert_late(now)
+        await self._fire(defs, states, self.clock.now())
+        await self._alert_late(self.clock.now())
         await self.claim_all()
 
-    async def _fire(self, wf: Workflow, row: Any, now: datetime) -> None:
-        assert wf.schedule is not None
-        fire, skipped = timing.due(wf.schedule, row["last_tick"], row["created_at"], now,
-                                   wf.catchup)  # fmt: skip
-        # Skipped ticks are recorded as runs (history shows what was not run and why), the
-        # newest SKIPPED_KEPT of them: a year's outage of a minutely schedule is not 500k rows.
-        for tick in skipped[-SKIPPED_KEPT:]:
-            await self.store.add_run(
-                wf.name, "schedule", [], key=f"{wf.name}@{tick.isoformat()}",
-                logical=wf.schedule.interval(tick), status="skipped",
-                reason=f"missed tick (catchup: {wf.catchup})", now=now,
-            )  # fmt: skip
-        for tick in fire:
-            await self.trigger(wf, "schedule", tick=tick, now=now)
-        latest = max([*fire, *skipped], default=None)
-        if latest is not None:
-            await self.store.advance(wf.name, latest)
+    async def _fire(self, defs: dict[str, Workflow], states: dict[str, Any], now: datetime):
+        """Every workflow's due ticks as runs, in one transaction (a minute boundary with a
+        thousand schedules is one insert, not a thousand)."""
+        runs: list[NewRun] = []
+        advance: dict[str, datetime] = {}
+        active: dict[str, int] | None = None
+        for name, wf in defs.items():
+            row = states[name]
+            if wf.schedule is None or row["paused"]:
+                continue
+            basis = row["last_tick"] or row["created_at"]
+            cached = self._next.get(name)
+            if cached is None or cached[0] != basis:  # when the next tick is, computed once
+                cached = (basis, wf.schedule.next_after(basis))
+                self._next[name] = cached
+            if now < cached[1]:
+                continue
+            fire, skipped = timing.due(wf.schedule, row["last_tick"], row["created_at"], now,
+                                       wf.catchup)  # fmt: skip
+            # Skipped ticks are recorded as runs (history shows what did not run and why),
+            # the newest SKIPPED_KEPT: a year's outage of a minutely schedule is not 500k rows.
+            for tick in skipped[-SKIPPED_KEPT:]:
+                runs.append(NewRun(
+                    wf.name, "schedule", [], key=f"{wf.name}@{tick.isoformat()}",
+                    logical=wf.schedule.interval(tick), status="skipped",
+                    reason=f"missed tick (catchup: {wf.catchup})",
+                ))  # fmt: skip
+            for tick in fire:
+                status, reason = "queued", None
+                if wf.on_limit == "skip":
+                    active = active if active is not None else await self.store.active_counts()
+                    if active.get(wf.name, 0) >= wf.max_active_runs:
+                        status = "skipped"
+                        reason = f"{wf.max_active_runs} run(s) already active (on_limit: skip)"
+                    active[wf.name] = active.get(wf.name, 0) + (status == "queued")
+                runs.append(NewRun(
+                    wf.name, "schedule", [s.name for s in wf.steps],
+                    key=f"{wf.name}@{tick.isoformat()}", logical=wf.schedule.interval(tick),
+                    status=status, reason=reason,
+                ))  # fmt: skip
+            if fire or skipped:
+                advance[name] = max([*fire, *skipped])
+        added = await self.store.add_runs(runs, now)
+        if added:
+            log.info("%d scheduled run(s) added", len(added))
+        await self.store.advance_many(advance)
 
     async def trigger(
         self,
@@ -192,19 +224,21 @@ class Scheduler:
     async def claim_all(self) -> None:
         limits = {name: wf.max_active_runs for name, wf in self._defs.items()}
         while True:
-            row = await self.store.claim(self.replica, self.clock.now(), self.lease, limits)
-            if row is None:
+            rows = await self.store.claim(self.replica, self.clock.now(), self.lease, limits,
+                                          CLAIM_BATCH)  # fmt: skip
+            for row in rows:
+                if row["id"] in self._running:
+                    continue  # ours already: its lease had lapsed (this replica stalled)
+                wf = self._defs.get(row["workflow"])
+                if wf is None:
+                    await self.store.finish(row["id"], "cancelled", "the workflow is gone",
+                                            self.clock.now())  # fmt: skip
+                    continue
+                task = asyncio.create_task(self._execute(wf, row))
+                self._running[row["id"]] = task
+                task.add_done_callback(lambda _t, rid=row["id"]: self._running.pop(rid, None))
+            if len(rows) < CLAIM_BATCH:
                 return
-            if row["id"] in self._running:
-                continue  # ours already: its lease had lapsed (this replica stalled), now renewed
-            wf = self._defs.get(row["workflow"])
-            if wf is None:
-                await self.store.finish(row["id"], "cancelled", "the workflow is gone",
-                                        self.clock.now())  # fmt: skip
-                continue
-            task = asyncio.create_task(self._execute(wf, row))
-            self._running[row["id"]] = task
-            task.add_done_callback(lambda _t, rid=row["id"]: self._running.pop(rid, None))
 
     async def wait_idle(self) -> None:
         """Until the runs this replica executes and its notifications are done (tests)."""
@@ -225,13 +259,14 @@ class Scheduler:
         try:
             while True:
                 now = self.clock.now()
-                if not await self.store.renew(run_id, self.replica, now + self.lease):
+                cancel = await self.store.renew(run_id, self.replica, now + self.lease)
+                if cancel is None:
                     # Another replica took it over while this one stalled: it does the rest.
                     log.warning("run %s was taken over by another replica", run_id[:8])
                     for t in tasks.values():
                         t.cancel()
                     return
-                if await self.store.cancel_requested(run_id):
+                if cancel:
                     for t in tasks.values():
                         t.cancel()
                     await asyncio.gather(*tasks.values(), return_exceptions=True)

@@ -6,7 +6,9 @@ by another replica once it lapses)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +19,18 @@ from flowforge.common.errors import NotFoundError
 
 TERMINAL = ("succeeded", "failed", "cancelled", "skipped")
 NAMESPACE = uuid.UUID("6f1c1d1e-4f0b-4b8e-9c1a-2a7f6c0e5d11")
+
+
+@dataclass
+class NewRun:
+    workflow: str
+    trigger: str
+    steps: list[str]
+    key: str | None = None
+    logical: tuple[datetime, datetime] | None = None
+    params: dict | None = None
+    status: str = "queued"
+    reason: str | None = None
 
 
 def run_id_for(key: str) -> str:
@@ -90,40 +104,61 @@ class Store:
 
     # --- runs ----------------------------------------------------------------------------
 
-    async def add_run(
-        self,
-        workflow: str,
-        trigger: str,
-        steps: list[str],
-        *,
-        key: str | None = None,
-        logical: tuple[datetime, datetime] | None = None,
-        params: dict | None = None,
-        status: str = "queued",
-        reason: str | None = None,
-        now: datetime,
-    ) -> str | None:
+    async def add_run(self, workflow: str, trigger: str, steps: list[str], *, now: datetime,
+                      **kw: Any) -> str | None:  # fmt: skip
         """A new run with its steps pending; None when a run with this key exists already
         (another replica fired the tick, or this one did before)."""
-        run_id = run_id_for(key) if key else uuid.uuid4().hex
-        start, end = logical or (None, None)
+        added = await self.add_runs([NewRun(workflow, trigger, steps, **kw)], now)
+        return added[0] if added else None
+
+    async def add_runs(self, runs: list[NewRun], now: datetime) -> list[str]:
+        """Many new runs in one transaction (a minute's ticks of every workflow); the ids of
+        those added (a keyed run that exists already is not)."""
+        if not runs:
+            return []
+        ids = [run_id_for(r.key) if r.key else uuid.uuid4().hex for r in runs]
         async with self.pool.acquire() as conn, conn.transaction():
-            added = await conn.fetchval(
+            added = await conn.fetch(
                 "INSERT INTO scheduler.runs (id, workflow, tick_key, trigger, status,"
-                " logical_start, logical_end, params, reason, created_at,"
-                " finished_at) VALUES ($1, $2, $3, $4, $5::text, $6, $7, $8, $9, $10::timestamptz,"
-                " CASE WHEN $5::text IN ('skipped', 'cancelled') THEN $10::timestamptz END)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                run_id, workflow, key, trigger, status, start, end, params or {}, reason, now,
+                " logical_start, logical_end, params, reason, created_at, finished_at)"
+                " SELECT u.id, u.workflow, u.tick_key, u.trigger, u.status, u.logical_start,"
+                " u.logical_end, u.params::jsonb, u.reason, $10::timestamptz,"
+                " CASE WHEN u.status IN ('skipped', 'cancelled') THEN $10::timestamptz END"
+                " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+                " $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])"
+                " AS u(id, workflow, tick_key, trigger, status, logical_start, logical_end,"
+                " params, reason) ON CONFLICT DO NOTHING RETURNING id",
+                ids, [r.workflow for r in runs], [r.key for r in runs],
+                [r.trigger for r in runs], [r.status for r in runs],
+                [r.logical[0] if r.logical else None for r in runs],
+                [r.logical[1] if r.logical else None for r in runs],
+                [json.dumps(r.params or {}) for r in runs], [r.reason for r in runs], now,
             )  # fmt: skip
-            if added is None:
-                return None
-            if status == "queued":
-                await conn.executemany(
-                    "INSERT INTO scheduler.steps (run_id, name) VALUES ($1, $2)",
-                    [(run_id, s) for s in steps],
-                )
-        return run_id
+            done = {row["id"] for row in added}
+            pairs = [(i, step) for i, r in zip(ids, runs, strict=True)
+                     if i in done and r.status == "queued" for step in r.steps]  # fmt: skip
+            if pairs:
+                await conn.execute(
+                    "INSERT INTO scheduler.steps (run_id, name) SELECT * FROM"
+                    " unnest($1::text[], $2::text[])",
+                    [p[0] for p in pairs], [p[1] for p in pairs],
+                )  # fmt: skip
+        return [i for i in ids if i in done]
+
+    async def advance_many(self, ticks: dict[str, datetime]) -> None:
+        if ticks:
+            await self.pool.execute(
+                "UPDATE scheduler.workflows w SET last_tick = greatest(w.last_tick, u.t)"
+                " FROM unnest($1::text[], $2::timestamptz[]) AS u(name, t) WHERE w.name = u.name",
+                list(ticks), list(ticks.values()),
+            )  # fmt: skip
+
+    async def active_counts(self) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT workflow, count(*) AS n FROM scheduler.runs WHERE status IN"
+            " ('queued', 'running') GROUP BY workflow"
+        )
+        return {r["workflow"]: r["n"] for r in rows}
 
     async def active(self, workflow: str) -> int:
         return await self.pool.fetchval(
@@ -133,43 +168,44 @@ class Store:
         )
 
     async def claim(
-        self, replica: str, now: datetime, lease: timedelta, limits: dict[str, int]
-    ) -> asyncpg.Record | None:
-        """One run to execute: a queued run whose workflow has room (fewer running than its
-        `max_active_runs`), or a running run whose lease lapsed (its replica died). The oldest
-        first; SKIP LOCKED so replicas never take the same one."""
+        self, replica: str, now: datetime, lease: timedelta, limits: dict[str, int], n: int = 100
+    ) -> list[asyncpg.Record]:
+        """Runs to execute, up to `n`: running runs whose lease lapsed (their replica died),
+        then queued runs, the oldest first, as many per workflow as it has room for (fewer
+        running than its `max_active_runs`). SKIP LOCKED and the status re-checked by the
+        UPDATE: replicas never take the same run."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT r.* FROM scheduler.runs r WHERE (r.status = 'running' AND"
-                " r.lease_until < $1) OR (r.status = 'queued' AND (SELECT count(*) FROM"
-                " scheduler.runs a WHERE a.workflow = r.workflow AND a.status = 'running')"
-                " < coalesce(($2::jsonb ->> r.workflow)::int, 1))"
-                " ORDER BY r.created_at, r.logical_end NULLS FIRST, r.id"
-                " LIMIT 1 FOR UPDATE SKIP LOCKED",
-                now, limits,
+            taken = await conn.fetch(
+                "UPDATE scheduler.runs SET owner = $1, lease_until = $3 WHERE id IN (SELECT id"
+                " FROM scheduler.runs WHERE status = 'running' AND lease_until < $2"
+                " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *",
+                replica, now, now + lease, n,
             )  # fmt: skip
-            if row is None:
-                return None
-            return await conn.fetchrow(
-                "UPDATE scheduler.runs SET status = 'running', owner = $2, lease_until = $3,"
-                " started_at = coalesce(started_at, $4) WHERE id = $1 RETURNING *",
-                row["id"], replica, now + lease, now,
+            fresh = await conn.fetch(
+                "WITH busy AS (SELECT workflow, count(*) AS n FROM scheduler.runs"
+                " WHERE status = 'running' GROUP BY workflow),"
+                " queued AS (SELECT r.id, r.workflow, row_number() OVER (PARTITION BY r.workflow"
+                " ORDER BY r.created_at, r.logical_end NULLS FIRST, r.id) AS place"
+                " FROM scheduler.runs r WHERE r.status = 'queued'),"
+                " chosen AS (SELECT q.id FROM queued q LEFT JOIN busy b USING (workflow)"
+                " WHERE q.place <= coalesce(($2::jsonb ->> q.workflow)::int, 1)"
+                " - coalesce(b.n, 0) ORDER BY q.place LIMIT $5)"
+                " UPDATE scheduler.runs SET status = 'running', owner = $1, lease_until = $4,"
+                " started_at = coalesce(started_at, $3) WHERE id IN (SELECT id FROM chosen)"
+                " AND status = 'queued' RETURNING *",
+                replica, limits, now, now + lease, max(0, n - len(taken)),
             )  # fmt: skip
+        return [*taken, *fresh]
 
-    async def renew(self, run_id: str, replica: str, until: datetime) -> bool:
-        """Keep the lease; False when another replica took the run over (this one stalled)."""
-        done = await self.pool.execute(
+    async def renew(self, run_id: str, replica: str, until: datetime) -> bool | None:
+        """Keep the lease: whether the run is to be cancelled; None when another replica took
+        it over (this one stalled)."""
+        return await self.pool.fetchval(
             "UPDATE scheduler.runs SET lease_until = $3 WHERE id = $1 AND owner = $2"
-            " AND status = 'running'",
+            " AND status = 'running' RETURNING cancel",
             run_id,
             replica,
             until,
-        )
-        return not done.endswith(" 0")
-
-    async def cancel_requested(self, run_id: str) -> bool:
-        return bool(
-            await self.pool.fetchval("SELECT cancel FROM scheduler.runs WHERE id = $1", run_id)
         )
 
     async def cancel(self, workflow: str, run_id: str, now: datetime) -> dict:

@@ -109,7 +109,12 @@ class Scheduler:
                 raise
             except Exception:  # noqa: BLE001 - one bad pass (the database away) is retried
                 log.exception("scheduler pass failed; trying again")
-            await self.clock.sleep(self.poll)
+            # Until the next pass: `poll`, or sooner when a tick is due before then.
+            soonest = min((n for _, n in self._next.values()), default=None)
+            wait = self.poll
+            if soonest is not None:
+                wait = min(wait, max(0.005, (soonest - self.clock.now()).total_seconds()))
+            await self.clock.sleep(wait)
 
     async def step_once(self) -> None:
         """One pass: load definitions, fire due ticks, alert late runs, start claimable runs."""
@@ -226,6 +231,7 @@ class Scheduler:
         while True:
             rows = await self.store.claim(self.replica, self.clock.now(), self.lease, limits,
                                           CLAIM_BATCH)  # fmt: skip
+            starting: list[tuple[Any, Workflow]] = []
             for row in rows:
                 if row["id"] in self._running:
                     continue  # ours already: its lease had lapsed (this replica stalled)
@@ -234,7 +240,15 @@ class Scheduler:
                     await self.store.finish(row["id"], "cancelled", "the workflow is gone",
                                             self.clock.now())  # fmt: skip
                     continue
-                task = asyncio.create_task(self._execute(wf, row))
+                starting.append((row, wf))
+            # The first steps of runs that were queued start in one statement (a minute's
+            # ticks start together), so a step starts within a pass of its tick.
+            first = [(row["id"], s.name) for row, wf in starting if row["attempts"] == 0
+                     for s in wf.steps if not s.needs]  # fmt: skip
+            attempts = await self.store.steps_started(first, self.clock.now())
+            for row, wf in starting:
+                mine = {name: a for (rid, name), a in attempts.items() if rid == row["id"]}
+                task = asyncio.create_task(self._execute(wf, row, mine))
                 self._running[row["id"]] = task
                 task.add_done_callback(lambda _t, rid=row["id"]: self._running.pop(rid, None))
             if len(rows) < CLAIM_BATCH:
@@ -253,9 +267,12 @@ class Scheduler:
 
     # --- one run -------------------------------------------------------------------------
 
-    async def _execute(self, wf: Workflow, run: Any) -> None:
+    async def _execute(self, wf: Workflow, run: Any, started: dict[str, int]) -> None:
         run_id = run["id"]
-        tasks: dict[str, asyncio.Task] = {}
+        tasks: dict[str, asyncio.Task] = {
+            name: asyncio.create_task(self._attempt(wf, run, name, [], attempt=attempt))
+            for name, attempt in started.items()
+        }
         try:
             while True:
                 now = self.clock.now()
@@ -311,12 +328,19 @@ class Scheduler:
             raise
 
     async def _attempt(
-        self, wf: Workflow, run: Any, name: str, resume: list[str], resumed: bool = False
+        self,
+        wf: Workflow,
+        run: Any,
+        name: str,
+        resume: list[str],
+        resumed: bool = False,
+        attempt: int | None = None,
     ) -> None:
         step = wf.step(name)
         run_id = run["id"]
         now = self.clock.now()
-        attempt = await self.store.step_started(run_id, name, now) if not resumed else None
+        if attempt is None and not resumed:
+            attempt = await self.store.step_started(run_id, name, now)
         if attempt is None:
             attempt = next(
                 s["attempt"] for s in await self.store.steps(run_id) if s["name"] == name

@@ -178,7 +178,7 @@ class Store:
             taken = await conn.fetch(
                 "UPDATE scheduler.runs SET owner = $1, lease_until = $3 WHERE id IN (SELECT id"
                 " FROM scheduler.runs WHERE status = 'running' AND lease_until < $2"
-                " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *",
+                " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *, 1 AS attempts",
                 replica, now, now + lease, n,
             )  # fmt: skip
             fresh = await conn.fetch(
@@ -192,7 +192,7 @@ class Store:
                 " - coalesce(b.n, 0) ORDER BY q.place LIMIT $5)"
                 " UPDATE scheduler.runs SET status = 'running', owner = $1, lease_until = $4,"
                 " started_at = coalesce(started_at, $3) WHERE id IN (SELECT id FROM chosen)"
-                " AND status = 'queued' RETURNING *",
+                " AND status = 'queued' RETURNING *, 0 AS attempts",
                 replica, limits, now, now + lease, max(0, n - len(taken)),
             )  # fmt: skip
         return [*taken, *fresh]
@@ -258,6 +258,20 @@ class Store:
             name,
             now,
         )
+
+    async def steps_started(self, steps: list[tuple[str, str]], now: datetime) -> dict:
+        """Start many pending steps at once: {(run id, step): attempt}."""
+        if not steps:
+            return {}
+        rows = await self.pool.fetch(
+            "UPDATE scheduler.steps s SET status = 'running', attempt = s.attempt + 1,"
+            " started_at = $3, finished_at = NULL, error = NULL, retry_at = NULL"
+            " FROM unnest($1::text[], $2::text[]) AS u(run_id, name)"
+            " WHERE s.run_id = u.run_id AND s.name = u.name AND s.status = 'pending'"
+            " RETURNING s.run_id, s.name, s.attempt",
+            [r for r, _ in steps], [n for _, n in steps], now,
+        )  # fmt: skip
+        return {(r["run_id"], r["name"]): r["attempt"] for r in rows}
 
     async def step_pipeline_run(self, run_id: str, name: str, pipeline_run: str) -> None:
         await self.pool.execute(

@@ -134,7 +134,7 @@ def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
     deadline = time.monotonic() + 240
     for line in process.stdout:
         lines.append(line)
-        if line.startswith("Explore:") or time.monotonic() > deadline:
+        if line.startswith("A scheduled workflow") or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGTERM)
     try:
@@ -153,3 +153,4 @@ def test_up_demo_lands_the_sample_in_every_layer_and_stops_cleanly(tmp_path):
     assert "'zip': '02134'" in silver  # leading zeros survive to Silver
     assert "gold revenue_by_state" in out
     assert "rejected line 24: expected 9 fields, found 4" in out
+    assert "demo_refresh rebuilds revenue_by_state every minute; next tick" in out

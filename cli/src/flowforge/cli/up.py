@@ -85,6 +85,33 @@ def run_demo(url: str, home: Path, stopping: StopFlag) -> None:
                 f"[yellow]rejected[/yellow] line {row['line']}: {row['reason']}: {row['raw']!r}"
             )
         console.print(f"\nExplore: {url}/docs · {url}/api/v1/datasets/orders/lineage")
+        _demo_workflow(client, name, stopping)
+
+
+def _demo_workflow(client: httpx.Client, model: str, stopping: StopFlag) -> None:
+    """A scheduled workflow rebuilding the demo's model every minute: the first tick is
+    shown as it fires (the scheduler keeps ticking after the demo)."""
+    flow = "demo_refresh"
+    doc = {"description": "the demo: rebuild the Gold model every minute",
+           "schedule": {"every": "1m"}, "catchup": "none",
+           "steps": [{"name": "rebuild", "build": [model], "timeout": "5m"}]}  # fmt: skip
+    saved = client.put(f"/api/v1/workflows/{flow}", json=doc)
+    if saved.status_code >= 300:
+        console.print(f"[yellow]demo workflow not saved: {saved.text}[/yellow]")
+        return
+    console.print(f"\n[bold]A scheduled workflow[/bold]: {flow} rebuilds {model} every minute; "
+                  f"next tick {saved.json()['next_tick']} (UTC)")  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not stopping.is_set():
+        runs = client.get(f"/api/v1/workflows/{flow}/runs").json().get("runs", [])
+        done = [r for r in runs if r["status"] in ("succeeded", "failed")]
+        if done:
+            run = done[-1]
+            console.print(f"    tick {run['logical_end']}: run {run['id'][:8]} {run['status']} "
+                          f"in {run['seconds']:.1f} s; `flowforge workflows runs {flow}` "
+                          "shows the next ones")  # fmt: skip
+            return
+        time.sleep(1)
 
 
 def _print_analysis(client: httpx.Client, dataset: str, stopping: StopFlag) -> None:

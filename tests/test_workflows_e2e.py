@@ -288,3 +288,21 @@ def test_a_gold_build_of_a_model_starts_the_workflow_waiting_for_it(platform, ho
         run = wait_run(c, name, run["id"])
         assert run["trigger"] == "event" and run["status"] == "succeeded"
         assert run["params"]["run_id"] == landed["run_id"]
+
+
+def test_webhook_urls_are_never_shown_whole(platform, hook):
+    """A Slack webhook's URL is its secret: answers cut it to scheme and host."""
+    name, secret = unique("hooked"), "T0/B0/" + unique("tok")
+    doc = {
+        "steps": [{"name": "tell", "webhook": f"{hook['url']}/{secret}"}],
+        "notify": [{"webhook": f"http://127.0.0.1:9/{secret}", "on": ["failure"]}],
+    }
+    with platform.client() as c:
+        saved = c.put(f"/api/v1/workflows/{name}", json=doc)
+        assert saved.status_code == 201 and secret not in saved.text
+        assert saved.json()["definition"]["steps"][0]["webhook"].endswith("/…")
+        run = wait_run(c, name, c.post(f"/api/v1/workflows/{name}/runs").json()["id"])
+        assert secret not in str(run) and secret not in c.get("/api/v1/workflows").text
+        again = c.put(f"/api/v1/workflows/{name}", json=saved.json()["definition"])
+        assert again.status_code == 400 and "whole URL" in again.json()["detail"]
+    assert secret not in platform.log("scheduler")

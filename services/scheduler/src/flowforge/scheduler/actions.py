@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -113,9 +114,11 @@ def actions(
         try:
             reply = await http.post(ctx.step.target, json=payload)
         except httpx.HTTPError as exc:
-            raise StepFailed(f"webhook not reached: {type(exc).__name__}: {exc}") from None
+            raise StepFailed(f"webhook {redact_url(ctx.step.target)} not reached: "
+                             f"{type(exc).__name__}") from None  # fmt: skip
         if reply.status_code >= 300:
-            raise StepFailed(f"webhook answered {reply.status_code}: {reply.text[:200]}")
+            raise StepFailed(f"webhook {redact_url(ctx.step.target)} answered "
+                             f"{reply.status_code}: {reply.text[:200]}")  # fmt: skip
         return {"status": reply.status_code}
 
     return {"extract": extract, "pickup": pickup, "build": build, "quality": quality,
@@ -133,5 +136,19 @@ async def _asked(ask: Ask, service: str, verb: str, request: dict, wait: float) 
 
 
 async def post_json(http: httpx.AsyncClient, url: str, payload: dict) -> None:
-    reply = await http.post(url, json=payload)
-    reply.raise_for_status()
+    """A notification; an error names the answer, never the URL (a Slack webhook's URL is
+    its secret)."""
+    try:
+        reply = await http.post(url, json=payload)
+    except httpx.HTTPError as exc:
+        raise OSError(f"{redact_url(url)} not reached: {type(exc).__name__}") from None
+    if reply.status_code >= 300:
+        raise OSError(f"{redact_url(url)} answered {reply.status_code}")
+
+
+def redact_url(url: str) -> str:
+    """A webhook URL as people may see it: where it goes, not its path or query (which hold
+    the token of a Slack or Teams webhook)."""
+    parts = urlsplit(url)
+    hidden = parts.path not in ("", "/") or parts.query
+    return f"{parts.scheme}://{parts.netloc}/" + ("…" if hidden else "")

@@ -72,7 +72,12 @@ def register(rt: Runtime) -> None:
     def hear(subject: str) -> None:
         # Every replica hears every event (no queue group): a waiting step may be on any of
         # them; a workflow started by it is keyed by the event's id, so it starts once.
-        @rt.broker.subscriber(subject, decoder=raw_body, title=f"scheduler:{subject}")
+        # no_reply: a JetStream publish is a request whose reply is the stream's ack; a core
+        # subscriber answering it (even with nothing) would race that ack and break the
+        # publisher's (it read our empty reply as the ack).
+        @rt.broker.subscriber(
+            subject, decoder=raw_body, no_reply=True, title=f"scheduler:{subject}"
+        )
         async def on_event(body: bytes) -> None:
             try:
                 envelope = json.loads(body)

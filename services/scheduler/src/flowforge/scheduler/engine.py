@@ -96,7 +96,7 @@ class Scheduler:
     _sending: set[asyncio.Task] = field(default_factory=set)
     _paused: set[str] = field(default_factory=set)
     _parsed: dict[str, tuple[datetime, Workflow]] = field(default_factory=dict)
-    _next: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    _next: dict[str, tuple[datetime, datetime, datetime]] = field(default_factory=dict)
     events: EventHub = field(default_factory=EventHub)
 
     # --- the loop ------------------------------------------------------------------------
@@ -110,7 +110,7 @@ class Scheduler:
             except Exception:  # noqa: BLE001 - one bad pass (the database away) is retried
                 log.exception("scheduler pass failed; trying again")
             # Until the next pass: `poll`, or sooner when a tick is due before then.
-            soonest = min((n for _, n in self._next.values()), default=None)
+            soonest = min((n for *_, n in self._next.values()), default=None)
             wait = self.poll
             if soonest is not None:
                 wait = min(wait, max(0.005, (soonest - self.clock.now()).total_seconds()))
@@ -118,6 +118,13 @@ class Scheduler:
 
     async def step_once(self) -> None:
         """One pass: load definitions, fire due ticks, alert late runs, start claimable runs."""
+        defs, states = await self._load()
+        await self._fire(defs, states, self.clock.now())
+        await self._alert_late(self.clock.now())
+        await self.claim_all()
+
+    async def _load(self) -> tuple[dict[str, Workflow], dict[str, Any]]:
+        """The stored definitions (parsed once per change) and their rows."""
         rows = await self.store.workflows()
         defs, states = {}, {}
         for row in rows:
@@ -132,9 +139,7 @@ class Scheduler:
             defs[row["name"]], states[row["name"]] = cached[1], row
         self._defs = defs
         self._paused = {r["name"] for r in rows if r["paused"]}
-        await self._fire(defs, states, self.clock.now())
-        await self._alert_late(self.clock.now())
-        await self.claim_all()
+        return defs, states
 
     async def _fire(self, defs: dict[str, Workflow], states: dict[str, Any], now: datetime):
         """Every workflow's due ticks as runs, in one transaction (a minute boundary with a
@@ -148,10 +153,10 @@ class Scheduler:
                 continue
             basis = row["last_tick"] or row["created_at"]
             cached = self._next.get(name)
-            if cached is None or cached[0] != basis:  # when the next tick is, computed once
-                cached = (basis, wf.schedule.next_after(basis))
+            if cached is None or cached[:2] != (basis, row["updated_at"]):  # computed once
+                cached = (basis, row["updated_at"], wf.schedule.next_after(basis))
                 self._next[name] = cached
-            if now < cached[1]:
+            if now < cached[2]:
                 continue
             fire, skipped = timing.due(wf.schedule, row["last_tick"], row["created_at"], now,
                                        wf.catchup)  # fmt: skip
@@ -216,6 +221,7 @@ class Scheduler:
         """An event on the bus: wake the steps waiting for it, and start the workflows that
         run on it (once per event and workflow, however many replicas hear it)."""
         self.events.dispatch(subject, data)
+        await self._load()  # a workflow defined a moment ago hears it too
         for wf in list(self._defs.values()):
             if (
                 wf.on_event

@@ -16,6 +16,7 @@ import yaml
 from flowforge.common.errors import BadInputError, FlowForgeError, NotFoundError
 from flowforge.common.lake import check_name
 from flowforge.scheduler import timing, workflows
+from flowforge.scheduler.actions import redact_url
 from flowforge.scheduler.engine import Scheduler
 from flowforge.scheduler.store import Store
 from flowforge.scheduler.workflows import Workflow
@@ -72,11 +73,27 @@ async def get(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return await _public(row, deps)
 
 
+def redacted(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as answers show it: webhook URLs without their path and query (a
+    webhook's URL is often its secret). A PUT without them must give them again."""
+    out = dict(definition)
+    out["steps"] = [
+        {**s, "webhook": redact_url(s["webhook"])} if isinstance(s, dict) and "webhook" in s
+        else s for s in definition.get("steps") or []
+    ]  # fmt: skip
+    if definition.get("notify"):
+        out["notify"] = [
+            {**n, "webhook": redact_url(str(n.get("webhook")))} if isinstance(n, dict) else n
+            for n in definition["notify"]
+        ]
+    return out
+
+
 async def _public(row: Any, deps: Deps) -> dict[str, Any]:
-    definition = dict(row["definition"])
+    definition = redacted(dict(row["definition"]))
     next_tick = None
     try:
-        wf = workflows.parse(definition)
+        wf = workflows.parse(dict(row["definition"]))
         if wf.schedule is not None and not row["paused"]:
             next_tick = wf.schedule.next_after(max(row["last_tick"] or row["created_at"],
                                                    _now(deps)))  # fmt: skip
@@ -179,7 +196,10 @@ async def run(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         raise NotFoundError(
             f"workflow {request.get('name')!r} has no run {request.get('run_id')!r}"
         )
-    found["notifications"] = await deps.store.notifications(found["id"])
+    found["notifications"] = [
+        {**n, "target": redact_url(n["target"])}
+        for n in await deps.store.notifications(found["id"])
+    ]
     return found
 
 

@@ -256,6 +256,9 @@ def matches(event_filter: dict[str, Any], subject: str, data: dict[str, Any]) ->
 
 
 def _url(value: Any, where: str) -> str:
+    if "…" in str(value):
+        raise BadInputError(f"{where}: give the webhook's whole URL (answers show it cut "
+                            "short: its path is often its secret)")  # fmt: skip
     parts = urlsplit(str(value or ""))
     if parts.scheme not in ("http", "https") or not parts.netloc or len(str(value)) > 2000:
         raise BadInputError(f"{where}: an http(s) URL, not {value!r}")

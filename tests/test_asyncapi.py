@@ -53,8 +53,9 @@ def test_the_consumers_of_each_subject_are_the_services_that_subscribe():
         str(w.message) for w in caught
     ]
     assert received["bronze.ready"] == {"transform", "catalog", "ai"}
-    assert received["file.landed"] == {"ingest", "catalog"}
-    assert received["gold.ready"] == {"quality", "catalog"}
+    # The scheduler hears trigger subjects live (workflows start on them, steps wait for them).
+    assert received["file.landed"] == {"ingest", "catalog", "scheduler"}
+    assert received["gold.ready"] == {"quality", "catalog", "scheduler"}
     assert "flowforge.svc.quality.rules.get" in received
     message = doc["components"]["messages"]["transform:bronze.ready:SubscribeMessage"]
     assert message["payload"] == {"$ref": "#/components/schemas/BronzeReadyEvent"}

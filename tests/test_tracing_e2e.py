@@ -13,7 +13,7 @@ from flowforge.common.testing import unique, wait_for
 
 pytestmark = pytest.mark.e2e
 
-WORKERS = ("ingest", "transform", "quality", "catalog", "ai")
+WORKERS = ("ingest", "transform", "quality", "catalog", "ai", "scheduler")
 # Each subject of the path of one file, and the services that consume it.
 CONSUMERS = {
     "file.landed": {"ingest"},
@@ -87,6 +87,7 @@ def test_one_upload_is_one_trace_from_the_gateway_to_gold(fresh_platform, tmp_pa
             assert by_id[consumed["parent_id"]]["name"] == f"{subject} create"
     assert any(s["attributes"].get("db.system") == "postgresql" for s in spans)
     assert any(s["name"].startswith("store put_file") for s in spans)
+    # The scheduler hears the run's events too (workflows may start on them).
     assert {s["service"] for s in spans} == {f"flowforge-{s}" for s in (*WORKERS, "gateway")}
 
 

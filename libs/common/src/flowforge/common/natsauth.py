@@ -45,10 +45,11 @@ from flowforge.common.topology import SERVICES
 
 OPERATOR = "flowforge-admin"  # tools and tests: everything (kept like admin.key)
 PROGRESS = PROGRESS_SUBJECT.format(run_id="*")
+OPENLINEAGE = "openlineage.events"  # the catalog's OpenLineage run events (core NATS)
 
 # The events each service produces (its `*.failed` included); nothing else may publish them.
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "catalog": (CATALOG_UPDATED, SCHEMA_CHANGED),
+    "catalog": (CATALOG_UPDATED, SCHEMA_CHANGED, OPENLINEAGE),
     "ingest": (FILE_LANDED, BRONZE_READY, INGEST_FAILED, PROGRESS),  # drops announce files
     "transform": (SILVER_READY, GOLD_READY, TRANSFORM_FAILED, JOB_REQUESTED),
     "quality": (QUALITY_CHECKED, QUALITY_RECONCILED, QUALITY_FAILED),
@@ -169,7 +170,7 @@ def subscriber_permissions(name: str, stream: str = "FLOWFORGE") -> Permissions:
             f"$JS.ACK.{stream}.{name}.>",
             "$JS.FC.>",
         ),
-        subscribe=(*STREAM_SUBJECTS, f"{subscriber_inbox(name)}.>"),
+        subscribe=(*STREAM_SUBJECTS, OPENLINEAGE, f"{subscriber_inbox(name)}.>"),
     )
 
 

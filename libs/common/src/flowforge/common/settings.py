@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     # PII columns' values are masked in prompts unless this is turned off.
     ai_mask_pii: bool = Field(True, validation_alias="FLOWFORGE_AI_MASK_PII")
 
+    # OpenLineage: run events of every stage to a Marquez-compatible endpoint (and always on
+    # the core NATS subject `openlineage.events`), jobs in this namespace.
+    openlineage_url: str | None = Field(None, validation_alias="FLOWFORGE_OPENLINEAGE_URL")
+    openlineage_namespace: str = Field(
+        "flowforge", validation_alias="FLOWFORGE_OPENLINEAGE_NAMESPACE"
+    )
+
     # Scheduler: workflow definitions as YAML files (default $FLOWFORGE_HOME/workflows), and
     # how often (s) it looks for due ticks and claimable runs.
     workflows_dir: Path | None = Field(None, validation_alias="FLOWFORGE_WORKFLOWS_DIR")

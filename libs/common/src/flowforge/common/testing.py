@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request  # test-only module: the workspace has FastAPI
@@ -191,3 +192,37 @@ class FakeLLM:
 
 
 __all__ = ["FakeLLM", "default_answer", "prompt_columns", "unique", "wait_for"]
+
+
+def openlineage_errors(run_event: dict, schemas: Path) -> list[str]:
+    """What is wrong with an OpenLineage run event by the published JSON schemas (a copy in
+    `schemas`): the event against `RunEvent`, and every facet against its own `_schemaURL`."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in schemas.glob("*.json"):
+        doc = json.loads(path.read_text())
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    registry = Registry().with_resources(resources)
+    formats = Draft202012Validator.FORMAT_CHECKER  # uuid, date-time, uri where checkable
+    core = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+    errors = [
+        f"{'/'.join(map(str, e.path))}: {e.message}"
+        for e in Draft202012Validator({"$ref": f"{core}#/$defs/RunEvent"}, registry=registry,
+                                      format_checker=formats).iter_errors(run_event)
+    ]  # fmt: skip
+
+    def facets(node: object) -> list[dict]:
+        if isinstance(node, dict):
+            found = [node] if "_schemaURL" in node else []
+            return found + [f for v in node.values() for f in facets(v)]
+        if isinstance(node, list):
+            return [f for v in node for f in facets(v)]
+        return []
+
+    for facet in facets(run_event):
+        validator = Draft202012Validator({"$ref": facet["_schemaURL"]}, registry=registry,
+                                         format_checker=formats)  # fmt: skip
+        errors += [f"{facet['_schemaURL']}: {e.message}" for e in validator.iter_errors(facet)]
+    return errors

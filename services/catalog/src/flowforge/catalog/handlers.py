@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -36,8 +37,12 @@ STAGE_OF_CONSUMER = {
 }
 
 
-async def record(event: Event, pool: asyncpg.Pool) -> list[Event]:
-    """Record one event in one transaction; returns `catalog.updated` events for schema changes."""
+async def record(
+    event: Event, pool: asyncpg.Pool, recorded: Callable[[Event], None] | None = None
+) -> list[Event]:
+    """Record one event in one transaction; returns `catalog.updated` events for schema
+    changes. `recorded(event)` is told of an event recorded for the first time, once its
+    transaction committed (OpenLineage is made from those)."""
     async with pool.acquire() as conn, conn.transaction():
         records = Records(conn)
         if await records.seen(event.event_id, subject_of(event), event, event.to_cloudevent()):
@@ -46,7 +51,10 @@ async def record(event: Event, pool: asyncpg.Pool) -> list[Event]:
             if event.revision < await records.revision_of(event.run_id):
                 return []  # an older revision's event, late: its counts are stale
             await records.touch_run(event)
-        return await _apply(event, records)
+        out = await _apply(event, records)
+    if recorded is not None:
+        recorded(event)
+    return out
 
 
 async def _apply(event: Event, r: Records) -> list[Event]:

@@ -83,6 +83,7 @@ def pipeline() -> list:
                         batches=[SilverBatch(run_id="r1", silver_uri=silver.silver_uri)],
                     )
                 ],
+                column_lineage={"total": [["orders", "amount"]], "n": []},
             )
         ],
         failed=[ModelFailed(name="broken", error="Binder Error: no column x")],
@@ -120,6 +121,10 @@ def test_every_stage_of_a_run_is_a_job_run_that_starts_and_completes_by_the_spec
         {"name": "total", "type": "double", "ordinal_position": 1}
     ]
     assert output["outputFacets"]["outputStatistics"]["rowCount"] == 1
+    assert output["facets"]["columnLineage"]["fields"] == {
+        "total": {"inputFields": [{"namespace": LAKE, "name": "silver/orders", "field": "amount"}]},
+        "n": {"inputFields": []},
+    }
     quality = next(
         e for e in events if e["job"]["name"] == "quality.orders" and e["eventType"] == "COMPLETE"
     )

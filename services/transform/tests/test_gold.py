@@ -206,8 +206,11 @@ def test_a_model_past_its_time_limit_is_interrupted_with_the_reason(tmp_path: Pa
 
     from flowforge.transform.limits import Deadline
 
-    model = Model("forever", "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, "
-                  "range(100000000) b", ())  # fmt: skip
+    model = Model(
+        "forever",
+        "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(100000000) b",
+        (),
+    )
     out = tmp_path / "out" / "forever.parquet"
     out.parent.mkdir()
     began = time.monotonic()
@@ -253,3 +256,30 @@ def test_refresh_analytics_is_not_blocked_by_another_process_reading_the_file(or
         "analytics.duckdb",
         "analytics.duckdb.lock",
     ]
+
+
+def test_a_built_model_knows_which_input_columns_each_output_column_comes_from(orders, tmp_path):
+    sql = (
+        "WITH big AS (SELECT * FROM orders WHERE amount > 1) "
+        "SELECT order_id AS id, amount * 2 AS doubled, count(*) OVER () AS n, 'x' AS tag FROM big"
+    )
+    built = build_model(
+        model("lineage", "orders", sql=sql), {"orders": orders}, {}, tmp_path / "l.parquet"
+    )
+    assert built.column_lineage == {
+        "id": [["orders", "order_id"]],
+        "doubled": [["orders", "amount"]],
+        "n": [],
+        "tag": [],
+    }
+
+
+def test_sql_sqlglot_cannot_follow_gives_no_lineage_and_still_builds(orders, tmp_path):
+    from flowforge.transform.lineage import column_lineage
+
+    assert column_lineage("SELECT * FROM orders QUALIFY ??? broken", {"orders": {"a": "INT"}}) == {}
+    sql = "SELECT order_id, list_transform([1, 2], lambda x: x + 1) AS l FROM orders"
+    built = build_model(
+        model("odd", "orders", sql=sql), {"orders": orders}, {}, tmp_path / "o.parquet"
+    )
+    assert built.rows == 2 and built.column_lineage["order_id"] == [["orders", "order_id"]]

@@ -332,6 +332,9 @@ class GoldModelBuilt(BaseModel):
     reconcile: dict[str, str] = Field(default_factory=dict)
     # Exactly the Silver batches each dataset contributed to this build.
     inputs: list[GoldInput] = Field(default_factory=list)
+    # Column-level lineage from the model's SQL: {output column: [[input, column], ...]}
+    # (an input is a dataset or another model; empty where the SQL could not be followed).
+    column_lineage: dict[str, list[list[str]]] = Field(default_factory=dict)
 
 
 class ModelFailed(BaseModel):

@@ -30,6 +30,7 @@ from flowforge.common.events import (
     Column,
     Event,
     FileLanded,
+    GoldModelBuilt,
     GoldReady,
     QualityChecked,
     SilverReady,
@@ -51,6 +52,8 @@ FACET = {
     "#/$defs/OutputStatisticsOutputDatasetFacet",
     "dataQualityAssertions": f"{SPEC}/facets/1-1-0/DataQualityAssertionsDatasetFacet.json"
     "#/$defs/DataQualityAssertionsDatasetFacet",
+    "columnLineage": f"{SPEC}/facets/1-2-0/ColumnLineageDatasetFacet.json"
+    "#/$defs/ColumnLineageDatasetFacet",
 }
 RUN_NAMESPACE = uuid.UUID("0f5b8c1e-7d3a-4e59-9a61-3c2b1d4e5f60")
 
@@ -202,8 +205,10 @@ class Emitter:
                 for source in model.inputs
                 for batch in source.batches[-1:]  # the dataset's table, named once
             ]
-            output = _dataset(model.uri, {"schema": _schema(model.columns)},
-                              outputFacets=_rows(model.rows))  # fmt: skip
+            facets = {"schema": _schema(model.columns)}
+            if model.column_lineage:
+                facets["columnLineage"] = _column_lineage(model)
+            output = _dataset(model.uri, facets, outputFacets=_rows(model.rows))
             out += self._span(event, f"gold.{model.name}", event.timing, inputs, [output])
         for failed in event.failed:
             fail = self._event("FAIL", event, f"gold.{failed.name}", event.timing.finished_at,
@@ -263,6 +268,26 @@ class Emitter:
             "inputs": inputs,
             "outputs": outputs,
         }
+
+
+def _column_lineage(model: GoldModelBuilt) -> dict[str, Any]:
+    """Each output column's input columns, the inputs named as their datasets are: a
+    dataset's Silver table, or another model's Gold table (beside this model's)."""
+    tables = {i.dataset: lake_dataset(i.batches[-1].silver_uri) for i in model.inputs
+              if i.batches}  # fmt: skip
+    namespace, own = lake_dataset(model.uri)
+    gold_root = own.rsplit("/", 1)[0]
+
+    def where(source: str) -> tuple[str, str]:
+        return tables.get(source) or (namespace, f"{gold_root}/{source}")
+
+    return _facet("columnLineage", fields={
+        column: {"inputFields": [
+            {"namespace": where(source)[0], "name": where(source)[1], "field": field}
+            for source, field in sources
+        ]}
+        for column, sources in model.column_lineage.items()
+    })  # fmt: skip
 
 
 def _rows(count: int | None) -> dict[str, Any]:

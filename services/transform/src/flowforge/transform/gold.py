@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from flowforge.common.errors import BadInputError
 from flowforge.common.lake import GOLD_BUILD_ID_KEY, ValidRows, sql_list, sql_string
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
+from flowforge.transform.lineage import column_lineage
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class BuiltModel:
     path: Path
     rows: int
     columns: list[tuple[str, str]]
+    # {output column: [[input dataset or model, its column], ...]}
+    column_lineage: dict[str, list[list[str]]] = field(default_factory=dict)
 
 
 def build_order(
@@ -89,6 +92,11 @@ def build_model(
         columns = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(out))})"
         ).fetchall()
+        schema = {
+            dep: {str(c[0]): str(c[1]) for c in con.execute(
+                f"DESCRIBE SELECT * FROM {quote_identifier(dep)}").fetchall()}
+            for dep in model.depends_on if dep in datasets or dep in built
+        }  # fmt: skip
     finally:
         con.close()
     return BuiltModel(
@@ -96,6 +104,7 @@ def build_model(
         path=out,
         rows=int(info[0]) if info else 0,
         columns=[(c[0], str(c[1]).lower()) for c in columns],
+        column_lineage=column_lineage(model.sql, schema),
     )
 
 

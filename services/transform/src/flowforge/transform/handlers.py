@@ -310,6 +310,7 @@ async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
             build_id=b.build_id,
             reconcile=reconcile.get(b.model.name, {}),
             inputs=b.inputs,
+            column_lineage=b.result.column_lineage,
         )
         for b in built
     ]

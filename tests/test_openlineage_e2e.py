@@ -39,10 +39,17 @@ def test_a_run_reaches_an_openlineage_endpoint_stage_by_stage(fresh_platform):
         )
         dataset, model = unique("olorders"), unique("oltotal")
         with p.client() as c:
-            sql = f"SELECT count(*) AS n FROM {dataset}"
+            sql = f"SELECT count(*) AS n, sum(amount) AS total FROM {dataset}"
             assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
         run = p.land(b"id,amount\n1,10\n2,20\n", "orders.csv", dataset=dataset)
         assert run["status"] == "succeeded"
+        with p.client() as c:  # the column lineage the catalog keeps, from the model's SQL
+            lineage = c.get(f"/api/v1/datasets/{dataset}/lineage").json()
+        assert {
+            "node": f"gold:{model}",
+            "column": "total",
+            "sources": [{"node": f"silver:{dataset}", "column": "amount"}],
+        } in lineage["columns"]
 
         def seen() -> dict[str, list[str]]:
             jobs: dict[str, list[str]] = {}
@@ -68,3 +75,7 @@ def test_a_run_reaches_an_openlineage_endpoint_stage_by_stage(fresh_platform):
     )
     assert gold["inputs"][0]["name"].endswith(f"silver/{dataset}")
     assert gold["outputs"][0]["facets"]["schema"]["fields"][0]["name"] == "n"
+    fields = gold["outputs"][0]["facets"]["columnLineage"]["fields"]
+    assert fields["n"] == {"inputFields": []}
+    (source,) = fields["total"]["inputFields"]
+    assert source["field"] == "amount" and source["name"].endswith(f"silver/{dataset}")

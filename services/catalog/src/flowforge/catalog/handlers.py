@@ -206,6 +206,7 @@ async def _gold(event: GoldReady, r: Records) -> list[Event]:
         for dep in model.depends_on:
             layer = "gold" if await r.is_model(dep) else "silver"
             await r.edge(node(layer, dep), node("gold", model.name), event.run_id)
+        await r.set_column_lineage(model.name, model.column_lineage, event.run_id)
         if changed:
             out.append(
                 CatalogUpdated(

@@ -165,12 +165,27 @@ class Queries:
         if not kept:
             raise NotFoundError(f"dataset {dataset!r} has no lineage yet: no file has landed in it")
         nodes = sorted({n for edge in kept for n in edge})
+        models = [n.split(":", 1)[1] for n in nodes if n.startswith("gold:")]
+        columns = await self.pool.fetch(
+            "SELECT model, column_name, source, source_column FROM catalog.column_lineage"
+            " WHERE model = ANY($1) ORDER BY model, column_name, source, source_column",
+            models,
+        )
+        by_column: dict[tuple[str, str], list[dict]] = {}
+        for c in columns:
+            by_column.setdefault((c["model"], c["column_name"]), []).append(
+                {"node": c["source"], "column": c["source_column"]}
+            )
         return {
             "dataset": dataset,
             "nodes": [
                 {"id": n, "layer": n.split(":", 1)[0], "name": n.split(":", 1)[1]} for n in nodes
             ],
             "edges": [{"source": s, "target": t} for s, t in kept],
+            "columns": [
+                {"node": f"gold:{model}", "column": column, "sources": sources}
+                for (model, column), sources in by_column.items()
+            ],
         }
 
 

@@ -163,6 +163,23 @@ class Records:
         )
         return status
 
+    async def set_column_lineage(
+        self, model: str, lineage: dict[str, list[list[str]]], run_id: str
+    ) -> None:
+        """The model's column lineage, replaced by its latest build's."""
+        await self.conn.execute("DELETE FROM catalog.column_lineage WHERE model = $1", model)
+        rows = []
+        for column, sources in lineage.items():
+            for source, source_column in sources:
+                layer = "gold" if await self.is_model(source) else "silver"
+                rows.append((model, column, node(layer, source), source_column, run_id))
+        if rows:
+            await self.conn.executemany(
+                "INSERT INTO catalog.column_lineage VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT DO NOTHING",
+                rows,
+            )
+
     async def upsert_asset(
         self,
         dataset: str,

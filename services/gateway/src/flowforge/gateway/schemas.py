@@ -180,10 +180,24 @@ class LineageEdge(BaseModel):
     target: str
 
 
+class ColumnSource(BaseModel):
+    node: str = Field(description="silver:<dataset> or gold:<model>")
+    column: str
+
+
+class ColumnLineage(BaseModel):
+    node: str = Field(description="the Gold model (gold:<model>)")
+    column: str
+    sources: list[ColumnSource] = Field(description="the input columns it is computed from")
+
+
 class LineagePublic(BaseModel):
     dataset: str
     nodes: list[LineageNode]
     edges: list[LineageEdge]
+    columns: list[ColumnLineage] = Field(
+        default_factory=list, description="column-level lineage of the Gold models shown"
+    )
 
 
 class ModelCreate(BaseModel):

@@ -495,3 +495,32 @@ def _real_wait(engine):
         return {"run_id": heard["run_id"]}
 
     return wait
+
+
+def test_on_limit_skip_drops_ticks_while_busy_but_never_a_run_asked_for(database):
+    async def body(store, engines, clock, recorder, seen):
+        (engine,) = engines
+        doc = {
+            "name": "busy",
+            "schedule": {"cron": "* * * * *"},
+            "on_limit": "skip",
+            "catchup": "all",
+            "steps": [{"name": "go", "webhook": "http://h/x"}],
+        }
+        wf = await define(store, doc, clock.t)
+        recorder.hold = True
+        clock.advance(minutes=1, seconds=1)
+        await engine.step_once()  # 10:01 fires and runs (held)
+        clock.advance(minutes=1)
+        await engine.step_once()  # 10:02 comes while 10:01 runs: skipped
+        asked = await engine.trigger(wf, "manual")  # waits, never skipped
+        statuses_now = {
+            r["trigger"] + ":" + r["status"]
+            for r in (await store.runs("busy", 10, None, None))["runs"]
+        }
+        assert statuses_now == {"schedule:running", "schedule:skipped", "manual:queued"}
+        recorder.release.set()
+        await drive(engines, lambda: _all_done(store, "busy", 3))
+        assert (await store.run(asked))["status"] == "succeeded"
+
+    scenario(database, body)

@@ -206,7 +206,14 @@ class Scheduler:
             assert wf.schedule is not None
             key, logical = f"{wf.name}@{tick.isoformat()}", wf.schedule.interval(tick)
         status, reason = "queued", None
-        if wf.on_limit == "skip" and await self.store.active(wf.name) >= wf.max_active_runs:
+        # `on_limit: skip` drops automatic runs only: a run asked for (now, or a backfill)
+        # always waits its turn.
+        automatic = trigger in ("schedule", "after", "event")
+        if (
+            automatic
+            and wf.on_limit == "skip"
+            and await self.store.active(wf.name) >= wf.max_active_runs
+        ):
             status = "skipped"
             reason = f"{wf.max_active_runs} run(s) already active (on_limit: skip)"
         run_id = await self.store.add_run(

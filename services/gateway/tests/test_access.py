@@ -29,6 +29,8 @@ def expected_role(method: str, path: str) -> str:
     """The role table as the README states it, written independently of `POLICY`."""
     if (method, path) in PUBLIC_ROUTES:
         return PUBLIC
+    if (method, path) == ("POST", "/api/v1/sql"):  # reads rows, as a Gold sample does
+        return "analyst"
     if path.startswith("/api/v1/connections"):  # operators read, test, browse; admins change
         changes = method in ("PUT", "DELETE") or (method, path) == ("POST", "/api/v1/connections")
         return "admin" if changes else "operator"

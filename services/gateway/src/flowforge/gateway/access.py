@@ -65,6 +65,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/models"): "viewer",
     ("GET", "/api/v1/models/{name}"): "viewer",
     ("GET", "/api/v1/models/{name}/sample"): "analyst",
+    ("POST", "/api/v1/sql"): "analyst",  # reads rows (PII values too): as a Gold sample
     ("GET", "/api/v1/jobs"): "viewer",
     ("GET", "/api/v1/jobs/{job_id}"): "viewer",
     ("GET", "/api/v1/status"): "viewer",
@@ -141,6 +142,7 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("GET", f"{_D}/quarantine"): "lake",
     ("GET", "/api/v1/runs/{run_id}/rejected"): "lake",
     ("GET", "/api/v1/models/{name}/sample"): "lake",
+    ("POST", "/api/v1/sql"): "lake",
 }
 
 

@@ -53,6 +53,7 @@ from flowforge.gateway.routes import (
     quality,
     runs,
     sources,
+    sql,
     system,
     workflows,
 )
@@ -63,8 +64,8 @@ SERVICE = "gateway"
 # Events the gateway itself sends: uploads, and one record per change in the audit log.
 PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, jobs,
-           auth, people, audit_routes, system, probes)  # fmt: skip
+ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, sql,
+           jobs, auth, people, audit_routes, system, probes)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 

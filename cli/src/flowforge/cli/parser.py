@@ -238,6 +238,11 @@ def _data_verbs(verbs: _Verbs) -> None:
     pull.add_argument("--no-wait", action="store_true", help="return once the run is started")
     pull.add_argument("--timeout", type=float, default=WAIT_SECONDS, help="seconds to wait")
 
+    query = verbs.add("sql", "flowforge.cli.sql:run", "read-only SQL over datasets and models")
+    query.add_argument("query", metavar="SQL", help="one SELECT (- reads it from stdin)")
+    query.add_argument("--limit", type=int, default=100, help="rows at most (100)")
+    query.add_argument("--out", type=Path, metavar="FILE", help="write a .csv or .parquet")
+
     flows = verbs.group("workflows", "scheduled workflows: cron, after, backfill, history")
     flows.add("list", "flowforge.cli.workflows:list_", "every workflow, its next tick, last run")
     shown = flows.add("show", "flowforge.cli.workflows:show", "one workflow")

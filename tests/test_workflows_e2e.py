@@ -306,3 +306,64 @@ def test_webhook_urls_are_never_shown_whole(platform, hook):
         again = c.put(f"/api/v1/workflows/{name}", json=saved.json()["definition"])
         assert again.status_code == 400 and "whole URL" in again.json()["detail"]
     assert secret not in platform.log("scheduler")
+
+
+def test_a_backfill_re_extracts_its_interval_and_leaves_the_watermark(platform):
+    url = platform.endpoints["database_url"]
+    database = unique("wfinc")
+
+    async def make():
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(f"CREATE DATABASE {database}")
+        finally:
+            await admin.close()
+        db = await asyncpg.connect(url.rsplit("/", 1)[0] + f"/{database}")
+        try:
+            await db.execute(
+                "CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL);"
+                "INSERT INTO events VALUES (1, '2026-05-01 10:00+00'), (2, '2026-05-01 11:00+00'),"
+                " (3, '2026-05-02 09:00+00'), (4, '2026-05-02 23:59+00'),"
+                " (5, '2026-05-03 08:00+00')"
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(make())
+    parts = urlsplit(url)
+    connection, dataset, name = unique("incconn"), unique("incevents"), unique("incflow")
+    with platform.client() as c:
+        body = {
+            "kind": "postgresql",
+            "host": parts.hostname,
+            "port": parts.port,
+            "database": database,
+            "user": parts.username or "",
+            "password": parts.password or None,
+            "options": {"sslmode": "disable"},
+        }
+        assert c.put(f"/api/v1/connections/{connection}", json=body).status_code == 201
+        source = {
+            "connection": connection,
+            "table": "events",
+            "mode": "incremental",
+            "cursor": "at",
+            "key": ["id"],
+        }
+        assert c.put(f"/api/v1/datasets/{dataset}/source", json=source).status_code == 200
+        first = platform.wait_run(c.post(f"/api/v1/datasets/{dataset}/extract").json()["run_id"])
+        assert first["counts"]["bronze"] == 5
+        mark = c.get(f"/api/v1/datasets/{dataset}/source").json()["watermark"]
+        doc = {"schedule": {"cron": "0 0 * * *"}, "steps": [{"name": "load", "extract": dataset}]}
+        assert c.put(f"/api/v1/workflows/{name}", json=doc).status_code == 201
+        filled = c.post(
+            f"/api/v1/workflows/{name}/backfill",
+            json={"start": "2026-05-02T00:00:00Z", "end": "2026-05-03T00:00:00Z"},
+        )
+        (run_id,) = filled.json()["run_ids"]
+        run = wait_run(c, name, run_id)
+        assert run["status"] == "succeeded", run
+        (pipeline,) = run["steps"][0]["pipeline_runs"]
+        # Only 2026-05-02's rows, and the watermark where the last extract left it.
+        assert c.get(f"/api/v1/runs/{pipeline}").json()["counts"]["bronze"] == 2
+        assert c.get(f"/api/v1/datasets/{dataset}/source").json()["watermark"] == mark

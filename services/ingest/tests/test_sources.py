@@ -108,18 +108,38 @@ def test_identifiers_are_quoted_with_their_quote_doubled():
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("postgresql", ['"at" > (CAST($1::text AS timestamptz) - CAST($2::text AS double '
-                        "precision) * interval '1 second')",
-                        '"at" <= CAST($3::text AS timestamptz)']),
-        ("mysql", ["`at` > (CAST(%s AS timestamptz) - INTERVAL %s SECOND)",
-                   "`at` <= CAST(%s AS timestamptz)"]),
-        ("sqlserver", ["[at] > DATEADD(millisecond, -CAST(%s * 1000 AS bigint), "
-                       "CAST(%s AS timestamptz))", "[at] <= CAST(%s AS timestamptz)"]),
-        ("oracle", ['"AT" > (TO_TIMESTAMP_TZ(:p1, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') - '
-                    "NUMTODSINTERVAL(:p2, 'SECOND'))",
-                    '"AT" <= TO_TIMESTAMP_TZ(:p3, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\')']),
+        (
+            "postgresql",
+            [
+                '"at" > (CAST($1::text AS timestamptz) - CAST($2::text AS double '
+                "precision) * interval '1 second')",
+                '"at" <= CAST($3::text AS timestamptz)',
+            ],
+        ),
+        (
+            "mysql",
+            [
+                "`at` > (CAST(%s AS timestamptz) - INTERVAL %s SECOND)",
+                "`at` <= CAST(%s AS timestamptz)",
+            ],
+        ),
+        (
+            "sqlserver",
+            [
+                "[at] > DATEADD(millisecond, -CAST(%s * 1000 AS bigint), CAST(%s AS timestamptz))",
+                "[at] <= CAST(%s AS timestamptz)",
+            ],
+        ),
+        (
+            "oracle",
+            [
+                '"AT" > (TO_TIMESTAMP_TZ(:p1, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') - '
+                "NUMTODSINTERVAL(:p2, 'SECOND'))",
+                '"AT" <= TO_TIMESTAMP_TZ(:p3, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\')',
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_incremental_window_for_every_engine(kind, expected):
     conditions, params = DIALECTS[kind].window(
         "at", "timestamptz", True, "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00", 60
@@ -182,12 +202,16 @@ def test_a_cursor_column_is_found_as_given_or_by_its_folded_case():
         ("sqlserver", ("datetimeoffset", None, None), "CONVERT(varchar(40), MAX([c]), 127)"),
         ("sqlserver", ("datetime2", None, None), "CONVERT(varchar(40), MAX([c]), 126)"),
         ("sqlserver", ("decimal", 12, 2), "CAST(MAX([c]) AS nvarchar(200))"),
-        ("oracle", "TIMESTAMP(6)", "TO_CHAR(CAST(MAX(\"C\") AS TIMESTAMP WITH TIME ZONE), "
-                                   "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')"),
-        ("oracle", "DATE", "TO_CHAR(MAX(\"C\"), 'YYYY-MM-DD\"T\"HH24:MI:SS')"),
+        (
+            "oracle",
+            "TIMESTAMP(6)",
+            'TO_CHAR(CAST(MAX("C") AS TIMESTAMP WITH TIME ZONE), '
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')",
+        ),
+        ("oracle", "DATE", 'TO_CHAR(MAX("C"), \'YYYY-MM-DD"T"HH24:MI:SS\')'),
         ("oracle", "NUMBER", "TO_CHAR(MAX(\"C\"), 'TM9')"),
     ],
-)  # fmt: skip
+)
 def test_the_window_top_is_read_in_the_text_its_bounds_are_cast_from(engine, column, expected):
     """The maximum read when an extraction is planned is the text the next window's bound is
     cast back from (dialects.cast), for each engine without a server here."""
@@ -222,3 +246,26 @@ def test_a_mysql_window_casts_its_bounds_to_the_cursor_type():
     assert params == ["10", 5, "20"]
     conditions, _ = DIALECTS["mysql"].window("name", "", False, "b", None, 0)
     assert conditions == ["`name` > %s"]
+
+
+def test_a_backfill_window_is_the_logical_interval_in_utc_and_keeps_the_watermark():
+    from flowforge.common.events import SourceExtract
+    from flowforge.ingest.sources.verbs import _logical_window
+
+    spec = SourceExtract(
+        connection="c",
+        table="t",
+        mode="incremental",
+        cursor="at",
+        low="2026-05-03 08:00:00",
+        lookback=60,
+    )
+    window = _logical_window(
+        spec, {"logical_start": "2026-05-02T02:00:00+02:00", "logical_end": "2026-05-03T00:00:00Z"}
+    )
+    assert (window.low, window.high) == ("2026-05-02 00:00:00.000000", "2026-05-03 00:00:00.000000")
+    assert window.advance is False and window.lookback == 0
+    with pytest.raises(BadInputError, match="incremental source"):
+        _logical_window(spec.model_copy(update={"mode": "full"}), {})
+    with pytest.raises(BadInputError, match="logical_start"):
+        _logical_window(spec, {"logical_start": "soon", "logical_end": "2026-05-03"})

@@ -204,6 +204,9 @@ class SourceExtract(BaseModel):
     low: str | None = None
     high: str | None = None
     lookback: float = 0
+    # False for a backfill's window (a workflow's logical interval): it re-reads the past and
+    # leaves the watermark where it is.
+    advance: bool = True
 
 
 class FileLanded(PipelineEvent):

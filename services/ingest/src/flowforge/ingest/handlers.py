@@ -112,7 +112,8 @@ async def _land(event: FileLanded, deps: Deps, work: Path) -> BronzeResult:
     await asyncio.to_thread(_commit, event, deps, work)
     if event.extract is not None and event.extract.mode == "incremental":
         # Only now, with Bronze committed: a crash before this re-extracts the same window.
-        await deps.sources.advance(event.dataset, event.extract.high, event.run_id)
+        if event.extract.advance:
+            await deps.sources.advance(event.dataset, event.extract.high, event.run_id)
     if deps.record_columns is not None:
         await deps.record_columns(event.dataset, list(result.columns))
     return result

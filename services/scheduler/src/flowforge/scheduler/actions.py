@@ -51,6 +51,8 @@ def actions(
                 "logical_start": ctx.logical_start.isoformat() if ctx.logical_start else None,
                 "logical_end": ctx.logical_end.isoformat() if ctx.logical_end else None,
             }  # fmt: skip
+            if ctx.params.get("backfill") and ctx.logical_end is not None:
+                request["window"] = "logical"  # re-read that interval; the watermark stays
             started = await _asked(ask, "ingest", "extract", request, wait=120)
             run_ids = [started["run_id"]]
             await ctx.started(started["run_id"])

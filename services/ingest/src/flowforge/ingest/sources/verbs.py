@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flowforge.common.errors import BadInputError
@@ -134,7 +135,10 @@ async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
         mode=source["mode"], cursor=source["cursor"], lookback=source["lookback"],
         low=source["watermark"] if source["watermark"] is not None else source["initial"],
     )  # fmt: skip
-    spec = await extraction.plan(conn, password, spec)
+    if request.get("window") == "logical":
+        spec = _logical_window(spec, request)
+    else:
+        spec = await extraction.plan(conn, password, spec)
     dataset = await deps.datasets.get(source["dataset"])
     # A workflow step names its run (the same when a step is repeated after a crash), so the
     # bus drops the repeated `file.landed` as a duplicate instead of extracting twice.
@@ -154,6 +158,24 @@ async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
         snapshot=spec.mode == "full", landed_at=utcnow(),
     ))  # fmt: skip
     return {"run_id": run_id, "dataset": source["dataset"], "window": window}
+
+
+def _logical_window(spec: SourceExtract, request: dict[str, Any]) -> SourceExtract:
+    """A backfill's window: the cursor in (logical_start, logical_end] (UTC, as the cursor's
+    text), instead of from the watermark; the watermark stays where it is."""
+    if spec.mode != "incremental":
+        raise BadInputError("a logical window needs an incremental source (a cursor to "
+                            "place it on); a full source reads everything each time")  # fmt: skip
+    bounds = []
+    for field in ("logical_start", "logical_end"):
+        try:
+            when = datetime.fromisoformat(str(request.get(field)))
+        except ValueError:
+            raise BadInputError(f"`{field}` must be an ISO 8601 time") from None
+        when = when.astimezone(UTC) if when.tzinfo else when
+        bounds.append(when.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    return spec.model_copy(update={"low": bounds[0], "high": bounds[1], "lookback": 0,
+                                   "advance": False})  # fmt: skip
 
 
 SOURCE_VERBS: dict[str, Callable[[dict[str, Any], SourceDeps], Awaitable[Any]]] = {

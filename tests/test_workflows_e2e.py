@@ -42,11 +42,11 @@ def hook():
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def source(platform):
-    """A connection `src_<x>` to a database with table shop_orders, and a dataset fed by it."""
+def source_database(platform, prefix: str, ddl: str) -> str:
+    """A new database on the platform's PostgreSQL holding `ddl`, and a connection to it
+    (its name returned)."""
     url = platform.endpoints["database_url"]
-    database = unique("wfsrc")
+    database = unique(prefix)
 
     async def make():
         admin = await asyncpg.connect(url)
@@ -56,27 +56,38 @@ def source(platform):
             await admin.close()
         db = await asyncpg.connect(url.rsplit("/", 1)[0] + f"/{database}")
         try:
-            await db.execute(
-                "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2));"
-                "INSERT INTO orders SELECT i, i FROM generate_series(1, 10) i"
-            )
+            await db.execute(ddl)
         finally:
             await db.close()
 
     asyncio.run(make())
     parts = urlsplit(url)
-    connection, dataset = unique("wfconn"), unique("wforders")
+    connection = unique(f"{prefix}conn")
+    body = {
+        "kind": "postgresql",
+        "host": parts.hostname,
+        "port": parts.port,
+        "database": database,
+        "user": parts.username or "",
+        "password": parts.password or None,
+        "options": {"sslmode": "disable"},
+    }
     with platform.client() as c:
-        body = {
-            "kind": "postgresql",
-            "host": parts.hostname,
-            "port": parts.port,
-            "database": database,
-            "user": parts.username or "",
-            "password": parts.password or None,
-            "options": {"sslmode": "disable"},
-        }
         assert c.put(f"/api/v1/connections/{connection}", json=body).status_code == 201
+    return connection
+
+
+@pytest.fixture(scope="module")
+def source(platform):
+    """A connection to a database with table orders, a dataset fed by it and a model."""
+    connection = source_database(
+        platform,
+        "wfsrc",
+        "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2));"
+        "INSERT INTO orders SELECT i, i FROM generate_series(1, 10) i",
+    )
+    dataset = unique("wforders")
+    with platform.client() as c:
         put = c.put(
             f"/api/v1/datasets/{dataset}/source",
             json={"connection": connection, "table": "orders", "key": ["id"]},
@@ -309,40 +320,15 @@ def test_webhook_urls_are_never_shown_whole(platform, hook):
 
 
 def test_a_backfill_re_extracts_its_interval_and_leaves_the_watermark(platform):
-    url = platform.endpoints["database_url"]
-    database = unique("wfinc")
-
-    async def make():
-        admin = await asyncpg.connect(url)
-        try:
-            await admin.execute(f"CREATE DATABASE {database}")
-        finally:
-            await admin.close()
-        db = await asyncpg.connect(url.rsplit("/", 1)[0] + f"/{database}")
-        try:
-            await db.execute(
-                "CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL);"
-                "INSERT INTO events VALUES (1, '2026-05-01 10:00+00'), (2, '2026-05-01 11:00+00'),"
-                " (3, '2026-05-02 09:00+00'), (4, '2026-05-02 23:59+00'),"
-                " (5, '2026-05-03 08:00+00')"
-            )
-        finally:
-            await db.close()
-
-    asyncio.run(make())
-    parts = urlsplit(url)
-    connection, dataset, name = unique("incconn"), unique("incevents"), unique("incflow")
+    connection = source_database(
+        platform,
+        "wfinc",
+        "CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL);"
+        "INSERT INTO events VALUES (1, '2026-05-01 10:00+00'), (2, '2026-05-01 11:00+00'),"
+        " (3, '2026-05-02 09:00+00'), (4, '2026-05-02 23:59+00'), (5, '2026-05-03 08:00+00')",
+    )
+    dataset, name = unique("incevents"), unique("incflow")
     with platform.client() as c:
-        body = {
-            "kind": "postgresql",
-            "host": parts.hostname,
-            "port": parts.port,
-            "database": database,
-            "user": parts.username or "",
-            "password": parts.password or None,
-            "options": {"sslmode": "disable"},
-        }
-        assert c.put(f"/api/v1/connections/{connection}", json=body).status_code == 201
         source = {
             "connection": connection,
             "table": "events",

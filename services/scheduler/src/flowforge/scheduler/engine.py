@@ -139,6 +139,9 @@ class Scheduler:
             defs[row["name"]], states[row["name"]] = cached[1], row
         self._defs = defs
         self._paused = {r["name"] for r in rows if r["paused"]}
+        for gone in set(self._parsed) - {r["name"] for r in rows}:  # deleted workflows
+            self._parsed.pop(gone, None)
+            self._next.pop(gone, None)
         return defs, states
 
     async def _fire(self, defs: dict[str, Workflow], states: dict[str, Any], now: datetime):

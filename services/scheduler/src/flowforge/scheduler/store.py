@@ -95,13 +95,6 @@ class Store:
         if done.endswith(" 0"):
             raise NotFoundError(f"no workflow named {name!r}")
 
-    async def advance(self, name: str, tick: datetime) -> None:
-        await self.pool.execute(
-            "UPDATE scheduler.workflows SET last_tick = greatest(last_tick, $2) WHERE name = $1",
-            name,
-            tick,
-        )
-
     # --- runs ----------------------------------------------------------------------------
 
     async def add_run(self, workflow: str, trigger: str, steps: list[str], *, now: datetime,
@@ -333,13 +326,14 @@ class Store:
             "next_cursor": encode_cursor(last["created_at"], last["id"]) if more and last else None,
         }
 
-    async def last_run(self, workflow: str) -> dict | None:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM scheduler.runs WHERE workflow = $1 AND status <> 'skipped'"
-            " ORDER BY created_at DESC, id DESC LIMIT 1",
-            workflow,
+    async def last_runs(self, workflows: list[str]) -> dict[str, dict]:
+        """Each workflow's newest run that was not skipped, in one query."""
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT ON (workflow) * FROM scheduler.runs WHERE workflow = ANY($1)"
+            " AND status <> 'skipped' ORDER BY workflow, created_at DESC, id DESC",
+            workflows,
         )
-        return _run(row, []) if row else None
+        return {r["workflow"]: _run(r, []) for r in rows}
 
     # --- notifications -------------------------------------------------------------------
 

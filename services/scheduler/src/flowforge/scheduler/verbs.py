@@ -70,7 +70,7 @@ async def put(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
 
 async def get(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     row = await deps.store.workflow(check_name(str(request.get("name") or ""), "workflow"))
-    return await _public(row, deps)
+    return (await _public([row], deps))[0]
 
 
 def redacted(definition: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +89,13 @@ def redacted(definition: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _public(row: Any, deps: Deps) -> dict[str, Any]:
+async def _public(rows: list[Any], deps: Deps) -> list[dict[str, Any]]:
+    """Workflows as answers show them (their last runs asked in one query)."""
+    last = await deps.store.last_runs([r["name"] for r in rows])
+    return [_one(row, last.get(row["name"]), deps) for row in rows]
+
+
+def _one(row: Any, last_run: dict | None, deps: Deps) -> dict[str, Any]:
     definition = redacted(dict(row["definition"]))
     next_tick = None
     try:
@@ -106,14 +112,14 @@ async def _public(row: Any, deps: Deps) -> dict[str, Any]:
         "paused": row["paused"],
         "last_tick": row["last_tick"],
         "next_tick": next_tick,
-        "last_run": await deps.store.last_run(row["name"]),
+        "last_run": last_run,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
 
 
 async def list_(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    return {"workflows": [await _public(r, deps) for r in await deps.store.workflows()]}
+    return {"workflows": await _public(await deps.store.workflows(), deps)}
 
 
 async def delete(request: dict[str, Any], deps: Deps) -> dict[str, Any]:

@@ -442,12 +442,12 @@ def _ms_begin(cur) -> None:
 
 def _ms_columns(cur, table: TableName) -> dict[str, Column]:
     cur.execute(
-        "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION"
+        "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE"
         " FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
         (table.schema, table.name),
     )
     out = {}
-    for name, data_type, precision, scale, _ in cur.fetchall():
+    for name, data_type, precision, scale in cur.fetchall():
         spec = mssql_spec(data_type, _int(precision), _int(scale))
         out[name] = Column(spec, mssql_cast(data_type, _int(precision), _int(scale)))
     return out

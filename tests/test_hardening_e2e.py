@@ -75,25 +75,48 @@ def test_a_file_with_3000_columns_lands_in_bounded_time_and_blocks_nobody(platfo
     print(f"3000 columns: {elapsed:.1f}s to a terminal run")
 
 
-def test_a_model_past_its_time_limit_fails_with_the_reason_and_frees_gold(fresh_platform):
-    p = fresh_platform(FLOWFORGE_MODEL_TIMEOUT="3")
+def test_a_model_past_its_time_limit_fails_with_the_reason_and_blocks_nobody(fresh_platform):
+    """A model that runs until its time limit holds only its own models: another dataset's
+    Gold builds meanwhile, and the slow one stops at the limit with the reason."""
+    p = fresh_platform(FLOWFORGE_MODEL_TIMEOUT="15")
     dataset, slow, fast = unique("limits"), unique("slow"), unique("fast")
+    other, other_model = unique("other"), unique("other_model")
     with p.client() as c:
         for name, sql in (
             (slow, f"SELECT count(*) AS n FROM {dataset}, range(100000000) a, range(100000) b"),
             (fast, f"SELECT count(*) AS n FROM {dataset}"),
+            (other_model, f"SELECT count(*) AS n FROM {other}"),
         ):
             created = c.post("/api/v1/models", json={"name": name, "sql": sql})
             assert created.status_code == 201, created.text
     began = time.monotonic()
-    run = p.land(b"id\n1\n2\n", "limits.csv", dataset=dataset)
-    assert time.monotonic() - began < 60
+    slow_run = p.upload(b"id\n1\n2\n", "limits.csv", dataset=dataset)["run_id"]
+    with p.client() as c:
+        deadline = time.monotonic() + 60
+        while not _stage_done(c.get(f"/api/v1/runs/{slow_run}").json(), "quality"):
+            assert time.monotonic() < deadline, "the slow run never reached Gold"
+            time.sleep(0.2)
+    # The slow model is building now: another dataset's Gold does not wait for it.
+    bystander_began = time.monotonic()
+    bystander = p.land(b"id\n1\n", "other.csv", dataset=other)
+    bystander_took = time.monotonic() - bystander_began
+    bystander_gold = next(s for s in bystander["stages"] if s["name"] == "gold")
+    assert bystander_gold["status"] == "succeeded", bystander
+    run = p.wait_run(slow_run, timeout=90)
+    assert time.monotonic() - began < 75
     gold = next(s for s in run["stages"] if s["name"] == "gold")
     assert gold["status"] == "failed", run
-    assert "stopped after 3 s, its time limit (FLOWFORGE_MODEL_TIMEOUT)" in gold["error"], gold
+    assert "stopped after 15 s, its time limit (FLOWFORGE_MODEL_TIMEOUT)" in gold["error"], gold
+    assert bystander_gold["finished_at"] < gold["finished_at"], (bystander_gold, gold)
+    assert bystander_took < 10, f"another dataset's run took {bystander_took:.1f}s"
     with p.client() as c:
         assert c.get(f"/api/v1/models/{fast}/sample").json()["rows"] == [{"n": 2}]
+        assert c.get(f"/api/v1/models/{other_model}/sample").json()["rows"] == [{"n": 1}]
         assert "time limit" in c.get(f"/api/v1/models/{slow}").json()["last_error"]
+
+
+def _stage_done(run: dict, name: str) -> bool:
+    return any(s["name"] == name and s["status"] == "succeeded" for s in run.get("stages", []))
 
 
 def ingest_rss_mib(platform) -> float:

@@ -52,8 +52,8 @@ def check_name(name: str, what: str = "dataset") -> str:
     return name
 
 
-# PostgreSQL advisory lock held while Gold is built (transform) or reconciled (quality): one
-# Gold build at a time cluster-wide, and no batch promoted while quality compares sums.
+# First half of the PostgreSQL advisory lock transform holds per Gold model while building it
+# (the second half is hashtext of the model's name): one build of a model at a time.
 GOLD_LOCK_KEY = 0x476F6C64  # "Gold"
 
 LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched by ingest)

@@ -3,8 +3,7 @@ the Gold models with their build state."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -227,21 +226,33 @@ class ModelRegistry:
 
 
 class GoldLock:
-    """One Gold build at a time across every transform replica (a PostgreSQL advisory lock on
-    a held connection; a replica that dies releases it with its connection). Without it, two
-    replicas promoting different batches could commit Gold in the wrong order."""
-
-    KEY = lake.GOLD_LOCK_KEY
+    """One build at a time per Gold model across every transform replica (PostgreSQL advisory
+    locks on a held connection; a replica that dies releases them with its connection). A
+    build reads its inputs and commits under its models' locks, so two replicas promoting
+    batches of one dataset cannot commit a model in the wrong order, while models of other
+    datasets build at the same time. Locks are taken in one global order (by name): two
+    builds sharing models wait for each other and never deadlock."""
 
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
-        self.local = asyncio.Lock()
 
     @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        async with self.local, self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", self.KEY)
+    async def hold(self, models: Iterable[str]) -> AsyncIterator[None]:
+        names = sorted(set(models))
+        if not names:
+            yield
+            return
+        async with self.pool.acquire() as conn:
+            taken: list[str] = []
             try:
+                for name in names:
+                    await conn.execute(
+                        "SELECT pg_advisory_lock($1, hashtext($2))", lake.GOLD_LOCK_KEY, name
+                    )
+                    taken.append(name)
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", self.KEY)
+                for name in reversed(taken):
+                    await conn.execute(
+                        "SELECT pg_advisory_unlock($1, hashtext($2))", lake.GOLD_LOCK_KEY, name
+                    )

@@ -232,9 +232,8 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     started = utcnow()
     if event.verdict == "failed":
         # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
-        async with deps.gold_lock.hold():
-            demoted = await deps.batches.demote(event.run_id, event.revision)
-            gold = await _build_gold(deps, event.dataset) if demoted else None
+        demoted = await deps.batches.demote(event.run_id, event.revision)
+        gold = await _build_gold(deps, event.dataset) if demoted else None
         log.info("quality failed for this batch: Gold is not built from it")
         if gold is None:
             return []
@@ -251,13 +250,12 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
             )
         ]
     quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
-    async with deps.gold_lock.hold():
-        # Promoted under the lock: quality reconciles Gold against the promoted batches
-        # under the same lock, so it never sees a batch promoted but not yet built.
-        if not await deps.batches.promote(event.run_id, quarantine, event.revision):
-            log.info("revision %d of this batch is older than its last decision", event.revision)
-            return []
-        gold = await _build_gold(deps, event.dataset)
+    if not await deps.batches.promote(event.run_id, quarantine, event.revision):
+        log.info("revision %d of this batch is older than its last decision", event.revision)
+        return []
+    # Promoted first, built after under the models' locks: a build that started before this
+    # promotion is followed by one that reads it.
+    gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
     log.info(
@@ -280,8 +278,7 @@ async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
 
 async def build_requested(event: JobRequested, deps: Deps) -> list[Event]:
     started = utcnow()
-    async with deps.gold_lock.hold():
-        gold = await _build_gold(deps, "", requested=frozenset(event.models))
+    gold = await _build_gold(deps, "", requested=frozenset(event.models))
     timing = StageTiming(started_at=started, finished_at=utcnow())
     log.info("gold job: %d model(s) built, %d failed", len(gold.built), len(gold.failed))
     if not gold.built and not gold.failed:
@@ -323,6 +320,13 @@ async def _build_gold(
     the analytics views; models reading a failed one are skipped this time."""
     models = await deps.models.all()
     order = build_order(models, dataset, requested=requested)
+    async with deps.gold_lock.hold(order):
+        return await _build_locked(deps, dataset, models, order)
+
+
+async def _build_locked(
+    deps: Deps, dataset: str, models: dict[str, Model], order: list[str]
+) -> GoldBuild:
     inputs: dict[str, Input] = {}
     for name in {d for m in order for d in models[m].depends_on} - set(models):
         found = await valid_rows(deps, name)

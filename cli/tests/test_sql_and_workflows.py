@@ -73,3 +73,34 @@ def test_workflows_apply_sends_the_yaml_document_and_runs_lists_steps(cli, gatew
     gateway.on("GET", "/api/v1/workflows/nightly/runs", {"runs": [run], "next_cursor": None})
     listed = cli("workflows", "runs", "nightly")
     assert listed.code == 0 and "ping:succeeded" in listed.out
+
+
+def test_lakehouse_lists_the_tables_and_how_engines_read_them(cli, gateway):
+    gateway.on(
+        "GET",
+        "/api/v1/lakehouse",
+        {
+            "format": "delta",
+            "catalog": {
+                "type": "path",
+                "warehouse": "s3://lake/lakehouse",
+                "storage_options": {"AWS_ENDPOINT_URL": "http://s3:9000"},
+            },
+            "tables": [
+                {
+                    "name": "silver.orders",
+                    "layer": "silver",
+                    "dataset": "orders",
+                    "location": "s3://lake/lakehouse/silver/orders",
+                    "version": 4,
+                    "rows": 1200,
+                    "updated_at": "2026-12-04T10:00:00+00:00",
+                }
+            ],
+            "engines": {"polars": "polars.scan_delta(location, storage_options=...)"},
+        },
+    )
+    done = cli("lakehouse")
+    assert done.code == 0, done.err
+    for text in ("delta", "silver.orders", "s3://lake/lakehouse/silver/orders", "scan_delta"):
+        assert text in done.out, done.out

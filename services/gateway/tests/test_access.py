@@ -31,6 +31,8 @@ def expected_role(method: str, path: str) -> str:
         return PUBLIC
     if (method, path) == ("POST", "/api/v1/sql"):  # reads rows, as a Gold sample does
         return "analyst"
+    if (method, path) == ("GET", "/api/v1/lakehouse"):  # where the tables (their rows) are
+        return "analyst"
     if path.startswith("/api/v1/connections"):  # operators read, test, browse; admins change
         changes = method in ("PUT", "DELETE") or (method, path) == ("POST", "/api/v1/connections")
         return "admin" if changes else "operator"

@@ -243,6 +243,8 @@ def _data_verbs(verbs: _Verbs) -> None:
     query.add_argument("--limit", type=int, default=100, help="rows at most (100)")
     query.add_argument("--out", type=Path, metavar="FILE", help="write a .csv or .parquet")
 
+    verbs.add("lakehouse", "flowforge.cli.lakehouse:run", "the lake's tables, for other engines")
+
     flows = verbs.group("workflows", "scheduled workflows: cron, after, backfill, history")
     flows.add("list", "flowforge.cli.workflows:list_", "every workflow, its next tick, last run")
     shown = flows.add("show", "flowforge.cli.workflows:show", "one workflow")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowforge.common.errors import BadInputError
@@ -61,7 +61,8 @@ LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched
 # event, or from another service) outside them is refused, so a forged `file.landed` cannot
 # make the platform read its own state (passwords, keys, the database) as data.
 DATA_PREFIXES = (
-    "landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/", "events/"
+    "landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/", "events/",
+    "lakehouse/",
 )  # fmt: skip
 
 
@@ -150,7 +151,10 @@ def sql_list(paths: list[Path]) -> str:
 
 @dataclass(frozen=True)
 class ValidRows:
-    """Silver files of the promoted batches of one dataset, minus their quarantined rows."""
+    """One dataset's valid rows: its Silver table (`base`, the data files of one version of
+    the dataset's Delta table, already resolved: latest row per key, quarantine left out)
+    and the promoted batches not folded into it yet (`silver` files minus their `quarantine`d
+    rows). With a key, the latest row per key wins across both."""
 
     silver: list[Path]
     quarantine: list[Path]
@@ -158,18 +162,49 @@ class ValidRows:
     # A dataset whose every batch was taken out of Gold (quality failed them) has no valid
     # rows, yet its readers must see that: an empty relation shaped like this Silver file.
     empty_from: Path | None = None
+    base: list[Path] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        """Whether `sql` gives a relation (rows, or none shaped like the dataset)."""
+        return bool(self.base or self.silver or self.empty_from)
 
     @property
     def paths(self) -> list[Path]:
         """Every file the SQL reads (a sandboxed connection must be allowed to)."""
-        return [*self.silver, *self.quarantine, *([self.empty_from] if self.empty_from else [])]
+        return [
+            *self.base,
+            *self.silver,
+            *self.quarantine,
+            *([self.empty_from] if self.empty_from else []),
+        ]
 
     def sql(self) -> str:
         """DuckDB SQL selecting the valid rows; with a key, the latest row per key wins."""
-        if not self.silver and self.empty_from is not None:
+        if not self.silver and not self.base and self.empty_from is not None:
             return f"SELECT * FROM read_parquet({sql_string(str(self.empty_from))}) WHERE false"
-        if not self.silver:
+        if not self.silver and not self.base:
             raise BadInputError("the dataset has no Silver data yet")
+        base = f"SELECT * FROM read_parquet({sql_list(self.base)}, union_by_name = true)"
+        if not self.silver:
+            return base
+        pending = self._pending()
+        if not self.base:
+            return pending
+        if not self.key:
+            return f"{base} UNION ALL BY NAME {pending}"
+        # Base rows whose key has no pending row as they are; for the others, the latest of
+        # the base row and the pending ones (a late batch can hold an older version).
+        on = " AND ".join(f'b."{k}" IS NOT DISTINCT FROM p."{k}"' for k in self.key)
+        return (
+            f"WITH p AS ({pending}), b AS ({base}) "
+            f"SELECT * FROM b WHERE NOT EXISTS (SELECT 1 FROM p WHERE {on}) "
+            "UNION ALL BY NAME SELECT * FROM ("
+            f"SELECT * FROM b WHERE EXISTS (SELECT 1 FROM p WHERE {on}) "
+            f"UNION ALL BY NAME SELECT * FROM p) v {self._latest()}"
+        )
+
+    def _pending(self) -> str:
         query = f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"
         if self.quarantine:
             query += (
@@ -178,12 +213,15 @@ class ValidRows:
                 " WHERE q._run_id = s._run_id AND q._source_line = s._source_line)"
             )
         if self.key and len(self.silver) > 1:
-            partition = ", ".join(f'"{k}"' for k in self.key)
-            query = (
-                f"SELECT * FROM ({query}) v QUALIFY row_number() OVER (PARTITION BY {partition}"
-                " ORDER BY _ingested_at DESC, _run_id DESC, _source_line DESC) = 1"
-            )
+            query = f"SELECT * FROM ({query}) v {self._latest()}"
         return query
+
+    def _latest(self) -> str:
+        partition = ", ".join(f'"{k}"' for k in self.key)
+        return (
+            f"QUALIFY row_number() OVER (PARTITION BY {partition}"
+            " ORDER BY _ingested_at DESC, _run_id DESC, _source_line DESC) = 1"
+        )
 
 
 def schema_fingerprint(columns: list[tuple[str, str]]) -> str:

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # file or model cannot hold a worker indefinitely.
     silver_timeout_seconds: float = Field(900.0, gt=0, validation_alias="FLOWFORGE_SILVER_TIMEOUT")
     model_timeout_seconds: float = Field(300.0, gt=0, validation_alias="FLOWFORGE_MODEL_TIMEOUT")
+    # When a dataset's promoted batches are folded into its Silver table (a rewrite): once
+    # their rows reach this share of the table's, or this many batches (docs/lakehouse.md).
+    fold_ratio: float = Field(0.1, ge=0, validation_alias="FLOWFORGE_FOLD_RATIO")
+    fold_batches: int = Field(32, ge=1, validation_alias="FLOWFORGE_FOLD_BATCHES")
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")

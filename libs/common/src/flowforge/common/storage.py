@@ -204,6 +204,9 @@ class S3ObjectStore(ObjectStore):
 
         parts = urlsplit(endpoint_url if "://" in endpoint_url else f"http://{endpoint_url}")
         self.bucket = bucket
+        # Kept for other clients of the same bucket (the lakehouse's Delta tables).
+        self.endpoint_url = f"{parts.scheme}://{parts.netloc}"
+        self.access_key, self.secret_key, self.region = access_key, secret_key, region
         self.client = Minio(
             parts.netloc,
             access_key=access_key,

@@ -66,6 +66,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/models/{name}"): "viewer",
     ("GET", "/api/v1/models/{name}/sample"): "analyst",
     ("POST", "/api/v1/sql"): "analyst",  # reads rows (PII values too): as a Gold sample
+    # Where the tables are, for another engine (which then reads their rows): as SQL.
+    ("GET", "/api/v1/lakehouse"): "analyst",
     ("GET", "/api/v1/jobs"): "viewer",
     ("GET", "/api/v1/jobs/{job_id}"): "viewer",
     ("GET", "/api/v1/status"): "viewer",

@@ -47,6 +47,7 @@ from flowforge.gateway.routes import (
     datasets,
     files,
     jobs,
+    lakehouse,
     models,
     people,
     probes,
@@ -65,7 +66,7 @@ SERVICE = "gateway"
 PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, sql,
-           jobs, auth, people, audit_routes, system, probes)  # fmt: skip
+           lakehouse, jobs, auth, people, audit_routes, system, probes)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 

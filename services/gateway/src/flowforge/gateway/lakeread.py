@@ -51,16 +51,24 @@ def sample_bronze(files: LakeFiles, keys: list[str], limit: int) -> list[dict[st
     return _rows(f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)", limit)
 
 
-def sample_silver(
-    files: LakeFiles, silver: list[str], quarantine: list[str], key: list[str], limit: int
-) -> list[dict[str, Any]]:
-    if not silver:
-        return []
-    rows = ValidRows(
-        silver=[files.path(k) for k in silver],
-        quarantine=[files.path(k) for k in quarantine],
-        key=key,
+def valid_rows(files: LakeFiles, silver: dict[str, Any]) -> ValidRows | None:
+    """A dataset's valid rows from transform's `silver.batches` answer (its Silver table's
+    files and the batches not in it yet); None when it has none."""
+    batches = silver["batches"]
+    if not batches and not silver.get("base"):
+        return None
+    return ValidRows(
+        silver=[files.path(b["silver_key"]) for b in batches],
+        quarantine=[files.path(b["quarantine_key"]) for b in batches if b["quarantine_key"]],
+        key=silver["key"],
+        base=[files.path(k) for k in silver.get("base") or []],
     )
+
+
+def sample_silver(files: LakeFiles, silver: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    rows = valid_rows(files, silver)
+    if rows is None:
+        return []
     return _rows(
         f"SELECT * FROM ({rows.sql()}) ORDER BY _ingested_at, _run_id, _source_line", limit
     )

@@ -26,13 +26,15 @@ class Batches:
         key: list[str],
         snapshot: bool = False,
         deleted_key: str | None = None,
+        rows: int | None = None,
     ) -> None:
         await self.pool.execute(
             "INSERT INTO transform.batches (run_id, dataset, bronze_key, silver_key, key_columns,"
-            " snapshot, deleted_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id)"
-            " DO UPDATE SET bronze_key = EXCLUDED.bronze_key, silver_key = EXCLUDED.silver_key,"
-            " key_columns = EXCLUDED.key_columns, snapshot = EXCLUDED.snapshot,"
-            " deleted_key = EXCLUDED.deleted_key",
+            " snapshot, deleted_key, rows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (run_id) DO UPDATE SET bronze_key = EXCLUDED.bronze_key,"
+            " silver_key = EXCLUDED.silver_key, key_columns = EXCLUDED.key_columns,"
+            " snapshot = EXCLUDED.snapshot, deleted_key = EXCLUDED.deleted_key,"
+            " rows = EXCLUDED.rows",
             run_id,
             dataset,
             bronze_key,
@@ -40,6 +42,7 @@ class Batches:
             key,
             snapshot,
             deleted_key,
+            rows,
         )
 
     async def promote(self, run_id: str, quarantine_key: str | None, revision: int = 0) -> bool:

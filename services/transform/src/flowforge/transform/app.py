@@ -15,6 +15,7 @@ from flowforge.common.events import (
     SilverReady,
     TransformFailed,
 )
+from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.transform import verbs
@@ -26,14 +27,16 @@ from flowforge.transform.handlers import (
     handle_job_requested,
     handle_quality_checked,
 )
+from flowforge.transform.tables import SilverTables
 
 SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _deps(rt: Runtime) -> Deps:
+    files = LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE)
     return Deps(
-        files=LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE),
+        files=files,
         batches=Batches(rt.pool),
         models=ModelRegistry(rt.pool),
         analytics_db=rt.settings.analytics_db_path,
@@ -42,6 +45,17 @@ def _deps(rt: Runtime) -> Deps:
         specs=SilverSpecs(rt.pool),
         silver_timeout=rt.settings.silver_timeout_seconds,
         model_timeout=rt.settings.model_timeout_seconds,
+        tables=_tables(rt, files),
+    )
+
+
+def _tables(rt: Runtime, files: LakeFiles) -> SilverTables:
+    return SilverTables(
+        rt.pool,
+        Lakehouse(rt.store),
+        files,
+        fold_ratio=rt.settings.fold_ratio,
+        fold_batches=rt.settings.fold_batches,
     )
 
 
@@ -56,6 +70,7 @@ def _verb_deps(rt: Runtime, deps) -> verbs.VerbDeps:
         models=ModelRegistry(rt.pool),
         specs=SilverSpecs(rt.pool),
         batches=Batches(rt.pool),
+        tables=_tables(rt, LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE)),
         publish=send,
         build=build,
     )

@@ -167,7 +167,7 @@ def _write_views(
                     f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)"
                 )
         for dataset, rows in silver.items():
-            if rows.silver or rows.empty_from is not None:
+            if rows.readable:
                 view = quote_identifier(f"silver_{dataset}")
                 con.execute(f"CREATE OR REPLACE VIEW {view} AS {rows.sql()}")
         for model, path in gold.items():

@@ -32,6 +32,7 @@ from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, Silve
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
 from flowforge.transform.limits import Deadline
 from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
+from flowforge.transform.tables import SilverTables
 
 log = logging.getLogger(__name__)
 SERVICE = "transform"
@@ -46,6 +47,7 @@ class Deps:
     scratch: Path
     gold_lock: GoldLock
     specs: SilverSpecs
+    tables: SilverTables
     silver_timeout: float | None = None  # seconds; None: no limit
     model_timeout: float | None = None
 
@@ -117,6 +119,7 @@ async def handle_bronze_ready(event: BronzeReady, deps: Deps) -> list[Event]:
         result.key,
         snapshot=event.snapshot,
         deleted_key=deleted_key,
+        rows=result.silver,
     )
     columns = [Column(name=n, type=t) for n, t in result.types.items()]
     timing = StageTiming(started_at=started, finished_at=utcnow())
@@ -149,7 +152,7 @@ async def _deleted(
     """A full snapshot's rows gone from the source: the current rows before it that it no
     longer has, kept beside its Silver file (their count; the object's key, None if none)."""
     before = await valid_rows(deps, event.dataset, without=event.run_id)
-    if before is None or not before.rows.silver:
+    if before is None or not (before.rows.silver or before.rows.base):
         return 0, None
     out_key = lake.deleted_key(event.dataset, event.run_id)
     out = deps.files.output(out_key)
@@ -173,44 +176,29 @@ class Input:
 
 
 async def valid_rows(deps: Deps, dataset: str, *, without: str = "") -> Input | None:
-    """The dataset's valid rows; None for a dataset with no Silver batch at all (its models
-    wait for it), an empty relation when every batch is out of Gold (its models go empty).
-    `without` a run: as they were before it."""
-    batches = await deps.batches.promoted(dataset, without=without)
-    if not batches and without:
+    """The dataset's valid rows (its Silver table and the batches promoted since); None for a
+    dataset with no Silver batch at all (its models wait for it), an empty relation when every
+    batch is out of Gold (its models go empty). `without` a run: as they were before it."""
+    state = await deps.tables.state(dataset, without=without)
+    if not state.batches and without:
         return None
-    if not batches:
-        latest = await deps.batches.latest_silver_key(dataset)
-        if latest is None:
-            return None
-        path = await asyncio.to_thread(deps.files.path, latest)
-        empty = ValidRows(silver=[], quarantine=[], key=[], empty_from=path)
-        return Input(empty, GoldInput(dataset=dataset))
+    rows = await asyncio.to_thread(deps.tables.valid_rows, state)
+    if rows is None:
+        return None
     store = deps.files.store
-    key = list(batches[-1]["key_columns"])
     ref = GoldInput(
         dataset=dataset,
-        key=key,
+        key=state.key,
         batches=[
             SilverBatch(
                 run_id=b["run_id"],
                 silver_uri=store.uri(b["silver_key"]),
                 quarantine_uri=store.uri(b["quarantine_key"]) if b["quarantine_key"] else None,
             )
-            for b in batches
+            for b in state.batches
         ],
     )
-
-    def paths() -> ValidRows:
-        return ValidRows(
-            silver=[deps.files.path(b["silver_key"]) for b in batches],
-            quarantine=[
-                deps.files.path(b["quarantine_key"]) for b in batches if b["quarantine_key"]
-            ],
-            key=key,
-        )
-
-    return Input(await asyncio.to_thread(paths), ref)
+    return Input(rows, ref)
 
 
 @dataclass
@@ -233,6 +221,8 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     if event.verdict == "failed":
         # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
         demoted = await deps.batches.demote(event.run_id, event.revision)
+        if demoted:
+            await _fold(deps, event.dataset)
         gold = await _build_gold(deps, event.dataset) if demoted else None
         log.info("quality failed for this batch: Gold is not built from it")
         if gold is None:
@@ -255,6 +245,7 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
         return []
     # Promoted first, built after under the models' locks: a build that started before this
     # promotion is followed by one that reads it.
+    await _fold(deps, event.dataset)
     gold = await _build_gold(deps, event.dataset)
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
@@ -269,6 +260,16 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
             event, models=await _built_events(deps, gold.built), failed=gold.failed, timing=timing
         )
     ]
+
+
+async def _fold(deps: Deps, dataset: str) -> None:
+    """Fold the dataset's promoted batches into its Silver table when due. A fold that fails
+    leaves the table behind, never the data: readers read the batches beside it, and the next
+    batch's fold catches up."""
+    try:
+        await deps.tables.fold(dataset)
+    except Exception as exc:  # the batch is promoted and read beside the table either way
+        log.error("silver table %s not updated this time: %s", dataset, exc, exc_info=True)
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:

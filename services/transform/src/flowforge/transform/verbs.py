@@ -4,6 +4,7 @@ dataset's valid rows. The gateway asks; transform owns the answers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from flowforge.common.lake import check_name
 from flowforge.common.models import model_references
 from flowforge.common.naming import snake_case
 from flowforge.transform.adapters import Batches, ModelRegistry, SilverSpecs
+from flowforge.transform.tables import SilverTables
 
 PAGE_LIMIT = 500
 
@@ -26,6 +28,7 @@ class VerbDeps:
     models: ModelRegistry
     specs: SilverSpecs
     batches: Batches
+    tables: SilverTables
     publish: Callable[[Event], Awaitable[None]]
     # Builds the models of a request now, returning the events to publish (`gold.ready`).
     build: Callable[[JobRequested], Awaitable[list[Event]]]
@@ -144,12 +147,16 @@ async def put_spec(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
 
 
 async def silver_batches(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
-    """The promoted batches of a dataset (what its valid rows are made of) and its key."""
+    """What a dataset's valid rows are made of: its Silver table's data files (`base`, one
+    version) and the promoted batches not in it yet (`batches`), and its key."""
     dataset = check_name(str(request.get("dataset")))
-    batches = await deps.batches.promoted(dataset)
+    state = await deps.tables.state(dataset)
+    base = await asyncio.to_thread(deps.tables.base_keys, state)
     return {
         "dataset": dataset,
-        "key": list(batches[-1]["key_columns"]) if batches else [],
+        "key": state.key,
+        "version": state.version,
+        "base": base,
         "batches": [
             {
                 "run_id": b["run_id"],
@@ -157,8 +164,26 @@ async def silver_batches(request: dict[str, Any], deps: VerbDeps) -> dict[str, A
                 "silver_key": b["silver_key"],
                 "quarantine_key": b["quarantine_key"],
             }
-            for b in batches
+            for b in state.pending
         ],
+    }
+
+
+async def lakehouse_tables(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """Every Silver table: its dataset, the version readers use, rows, when it was folded."""
+    rows = await deps.tables.pool.fetch(
+        "SELECT dataset, version, rows, folded_at FROM transform.tables ORDER BY dataset"
+    )
+    return {
+        "tables": [
+            {
+                "dataset": r["dataset"],
+                "version": r["version"],
+                "rows": r["rows"],
+                "folded_at": r["folded_at"].isoformat(),
+            }
+            for r in rows
+        ]
     }
 
 
@@ -170,4 +195,5 @@ VERBS: dict[str, Callable[[dict[str, Any], VerbDeps], Awaitable[Any]]] = {
     "spec.get": get_spec,
     "spec.put": put_spec,
     "silver.batches": silver_batches,
+    "lakehouse.tables": lakehouse_tables,
 }

@@ -150,15 +150,7 @@ async def get_sample(
         rows = await asyncio.to_thread(lakeread.sample_bronze, gw.files, keys, limit)
     else:
         silver = await gw.owners.transform.ask("silver.batches", dataset=name)
-        batches = silver["batches"]
-        rows = await asyncio.to_thread(
-            lakeread.sample_silver,
-            gw.files,
-            [b["silver_key"] for b in batches],
-            [b["quarantine_key"] for b in batches if b["quarantine_key"]],
-            silver["key"],
-            limit,
-        )
+        rows = await asyncio.to_thread(lakeread.sample_silver, gw.files, silver, limit)
     masked, pii = await for_viewer(request, gw, name)
     if masked:
         rows = [mask_row(r, pii) for r in rows]

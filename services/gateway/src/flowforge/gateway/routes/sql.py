@@ -63,14 +63,10 @@ async def _inputs(gw: Gateway, names: list[str]) -> tuple[dict[str, ValidRows], 
             models[name] = await asyncio.to_thread(gw.files.fresh_path, key)
             continue
         silver = await gw.owners.transform.ask("silver.batches", dataset=name)
-        if not silver["batches"]:
+        rows = await asyncio.to_thread(lakeread.valid_rows, gw.files, silver)
+        if rows is None:
             raise BadInputError(f"{name!r} is neither a Gold model nor a dataset with valid rows")
-        datasets[name] = await asyncio.to_thread(lambda s=silver: ValidRows(
-            silver=[gw.files.path(b["silver_key"]) for b in s["batches"]],
-            quarantine=[gw.files.path(b["quarantine_key"]) for b in s["batches"]
-                        if b["quarantine_key"]],
-            key=s["key"],
-        ))  # fmt: skip
+        datasets[name] = rows
     return datasets, models
 
 

@@ -1,0 +1,173 @@
+"""Silver and Gold as Delta Lake tables (delta-rs): one table per dataset and per model under
+`lakehouse/<layer>/<name>/` in the lake (the local folder or the S3 bucket), readable by any
+engine that reads Delta (Spark, Trino, DuckDB's delta extension, Polars, delta-rs).
+
+Each version of a table is a complete, resolved state: commits are whole-table overwrites
+(copy-on-write) and never carry deletion vectors, so the data files of a version are exactly
+its rows and our own readers hand those files to DuckDB. Who writes a table serialises its
+writes (transform, per dataset); the version a reader should use is recorded by the writer
+in PostgreSQL after the commit, so a commit whose bookkeeping never happened is invisible.
+Why Delta and not Iceberg: docs/lakehouse.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from flowforge.common.errors import NotFoundError
+from flowforge.common.storage import LakeFiles, LocalObjectStore, ObjectStore, S3ObjectStore
+
+PREFIX = "lakehouse/"
+LAYERS = ("silver", "gold")
+# Commit metadata keys (Delta `commitInfo`), so a table's history says which runs made it.
+RUNS_KEY = "flowforge.runs"
+KIND_KEY = "flowforge.kind"
+
+
+def table_key(layer: str, name: str) -> str:
+    if layer not in LAYERS:
+        raise ValueError(f"unknown lakehouse layer {layer!r}")
+    return f"{PREFIX}{layer}/{name}"
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    timestamp: datetime
+    rows: int | None
+    kind: str
+    runs: list[str]
+
+
+class Lakehouse:
+    """The lake's Delta tables, on the object store the platform is configured with."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    # ------------------------------------------------------------------ locations
+    def location(self, layer: str, name: str) -> str:
+        key = table_key(layer, name)
+        if isinstance(self.store, LocalObjectStore):
+            return str(self.store.local_path(key))
+        return self.store.uri(key)
+
+    def storage_options(self, *, secrets: bool = True) -> dict[str, str]:
+        """delta-rs (object_store) options for the configured S3 server; {} for a folder."""
+        if not isinstance(self.store, S3ObjectStore):
+            return {}
+        s3 = self.store
+        options = {
+            "AWS_ENDPOINT_URL": s3.endpoint_url,
+            "AWS_REGION": s3.region or "us-east-1",
+            "AWS_ALLOW_HTTP": "true" if s3.endpoint_url.startswith("http://") else "false",
+            # One writer per table at a time (transform serialises them), so no lock server.
+            "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        }
+        if secrets and s3.access_key:
+            options["AWS_ACCESS_KEY_ID"] = s3.access_key
+            options["AWS_SECRET_ACCESS_KEY"] = s3.secret_key or ""
+        return options
+
+    # ------------------------------------------------------------------ reading
+    def open(self, layer: str, name: str, version: int | None = None) -> Any | None:
+        """The table (at `version`), None when it was never written."""
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            table = DeltaTable(
+                self.location(layer, name), storage_options=self.storage_options() or None
+            )
+        except TableNotFoundError:
+            return None
+        if version is not None:
+            try:
+                table.load_as_version(version)
+            except Exception as exc:  # delta-rs raises a generic error for a missing version
+                raise NotFoundError(f"{layer} table {name!r} has no version {version}") from exc
+        return table
+
+    def data_keys(self, layer: str, name: str, version: int) -> list[str]:
+        """The object keys of the data files of one version (its rows, nothing else)."""
+        table = self.open(layer, name, version)
+        if table is None:
+            raise NotFoundError(f"{layer} table {name!r} does not exist")
+        root = table_key(layer, name)
+        return [f"{root}/{Path(uri).name}" for uri in table.file_uris()]
+
+    def data_paths(self, files: LakeFiles, layer: str, name: str, version: int) -> list[Path]:
+        """Local paths of one version's data files (downloaded once: Delta never rewrites a
+        data file in place)."""
+        return [files.path(key) for key in self.data_keys(layer, name, version)]
+
+    def history(self, layer: str, name: str, limit: int = 100) -> list[Version]:
+        table = self.open(layer, name)
+        if table is None:
+            return []
+        out = []
+        for entry in table.history(limit):
+            info = entry.get("operationMetrics") or {}
+            runs = entry.get(RUNS_KEY) or ""
+            out.append(
+                Version(
+                    version=int(entry["version"]),
+                    timestamp=datetime.fromtimestamp(entry["timestamp"] / 1000, UTC),
+                    rows=_int(info.get("num_added_rows")),
+                    kind=str(entry.get(KIND_KEY) or entry.get("operation") or ""),
+                    runs=[r for r in str(runs).split(",") if r],
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ writing
+    def overwrite(
+        self, layer: str, name: str, data: pa.Table | pa.RecordBatchReader, *, kind: str,
+        runs: list[str],
+    ) -> int:  # fmt: skip
+        """Commit `data` as the table's whole new state (schema included); its version."""
+        from deltalake import CommitProperties, write_deltalake
+
+        write_deltalake(
+            self.location(layer, name),
+            data,
+            mode="overwrite",
+            schema_mode="overwrite",
+            storage_options=self.storage_options() or None,
+            commit_properties=CommitProperties(
+                custom_metadata={KIND_KEY: kind, RUNS_KEY: ",".join(runs)}
+            ),
+        )
+        table = self.open(layer, name)
+        assert table is not None
+        return int(table.version())
+
+    # ------------------------------------------------------------------ housekeeping
+    def vacuum(self, layer: str, name: str, retention: timedelta, keep: list[int]) -> list[str]:
+        """Remove data files that no version within `retention` nor a version in `keep` reads,
+        and files no commit ever named (a writer killed before its commit). Versions older
+        than the retention cannot be read afterwards; the removed files."""
+        table = self.open(layer, name)
+        if table is None:
+            return []
+        removed = table.vacuum(
+            retention_hours=max(0, int(retention.total_seconds() // 3600)),
+            dry_run=False,
+            enforce_retention_duration=False,
+            full=True,
+            keep_versions=keep or None,
+        )
+        table.create_checkpoint()
+        table.cleanup_metadata()
+        return list(removed)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,149 @@
+"""Silver as Delta tables (issue 15): a keyed dataset over many batches reads exactly the
+source's current state, through the API and through an independent reader (delta-rs opening
+the table at the location `GET /api/v1/lakehouse` gives); older versions stay readable; a
+fold that crashes between the table's commit and its bookkeeping is never half-visible."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from deltalake import DeltaTable
+
+from flowforge.common.db import create_pool
+from flowforge.common.lakehouse import Lakehouse
+from flowforge.common.storage import LakeFiles, LocalObjectStore
+from flowforge.common.testing import unique
+from flowforge.transform.tables import SilverTables
+
+pytestmark = pytest.mark.e2e
+
+
+def csv(rows: dict[int, int]) -> bytes:
+    return ("id,amount\n" + "".join(f"{k},{v}\n" for k, v in rows.items())).encode()
+
+
+def batches(count: int, seed: int) -> list[dict[int, int]]:
+    """Each batch: new ids and updates of earlier ones (the latest amount wins)."""
+    rng, next_id, out = random.Random(seed), 1, []
+    for _ in range(count):
+        rows = {i: rng.randint(1, 10_000) for i in range(next_id, next_id + 8)}
+        next_id += 8
+        for i in rng.sample(range(1, next_id - 8), min(4, next_id - 9)) if next_id > 9 else []:
+            rows[i] = rng.randint(1, 10_000)
+        out.append(rows)
+    return out
+
+
+def api_rows(client, dataset: str) -> dict[int, int]:
+    answer = client.post(
+        "/api/v1/sql", json={"sql": f"SELECT id, amount FROM {dataset}", "limit": 10_000}
+    )
+    assert answer.status_code == 200, answer.text
+    return {int(r[0]): int(r[1]) for r in answer.json()["rows"]}
+
+
+def table_rows(location: str, version: int | None = None) -> dict[int, int]:
+    table = DeltaTable(location, version=version)
+    data = table.to_pyarrow_table(columns=["id", "amount"]).to_pylist()
+    assert len(data) == len({r["id"] for r in data}), "one row per key"
+    return {int(r["id"]): int(r["amount"]) for r in data}
+
+
+def test_a_keyed_dataset_reads_its_current_state_in_the_api_and_in_the_delta_table(
+    fresh_platform,
+):
+    # Folded every third batch: in between, the API reads the table and the batches beside it.
+    p = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="3")
+    dataset, expected, versions = unique("ledger"), {}, []
+    with p.client() as c:
+        for number, rows in enumerate(batches(8, seed=15), start=1):
+            run = p.land(csv(rows), f"ledger_{number}.csv", dataset=dataset, key="id")
+            assert run["status"] == "succeeded", run
+            expected.update(rows)
+            assert api_rows(c, dataset) == expected, f"after batch {number}"
+            lakehouse = c.get("/api/v1/lakehouse")
+            assert lakehouse.status_code == 200, lakehouse.text
+            body = lakehouse.json()
+            assert body["format"] == "delta"
+            table = next(t for t in body["tables"] if t.get("dataset") == dataset)
+            assert table["name"] == f"silver.{dataset}" and table["layer"] == "silver"
+            versions.append((number, table["version"], dict(expected)))
+        # Batches 1, 4 and 7 were folded (the first makes the table, then every third).
+        assert [v for _, v, _ in versions] == [0, 0, 0, 1, 1, 1, 2, 2], versions
+        location = table["location"]
+        assert table_rows(location, table["version"]) == expected_at(versions, 7)
+        # The API reads batch 8 beside the table; after a forced fold the table has it too.
+        assert api_rows(c, dataset) == expected
+    asyncio.run(fold_now(p, dataset))
+    assert table_rows(location) == expected
+    # Time travel: the first version is the first batch's state.
+    assert table_rows(location, 0) == expected_at(versions, 1)
+    assert "AWS_SECRET_ACCESS_KEY" not in str(body)
+
+
+def expected_at(versions: list, batch: int) -> dict[int, int]:
+    return next(state for number, _, state in versions if number == batch)
+
+
+async def fold_now(platform, dataset: str, *, crash: bool = False) -> int | None:
+    pool = await create_pool(platform.endpoints["database_url"], max_size=2)
+    try:
+        store = LocalObjectStore(platform.home)
+        tables = SilverTables(
+            pool, Lakehouse(store), LakeFiles(store, platform.home / "cache" / "test")
+        )
+        if crash:
+            tables.pool = _Crashing(pool)  # the bookkeeping after the commit fails
+        return await tables.fold(dataset, force=True)
+    finally:
+        await pool.close()
+
+
+class _Crashing:
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+    async def execute(self, query: str, *args):
+        if "INSERT INTO transform.tables" in query:
+            raise ConnectionResetError("killed between the commit and its bookkeeping")
+        return await self.pool.execute(query, *args)
+
+
+def test_a_fold_killed_after_its_commit_is_invisible_and_the_retry_commits_once(
+    fresh_platform,
+):
+    p = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="100")
+    dataset, expected = unique("crash"), {}
+    with p.client() as c:
+        for number, rows in enumerate(batches(3, seed=3), start=1):
+            assert p.land(csv(rows), f"c{number}.csv", dataset=dataset, key="id")["status"] == (
+                "succeeded"
+            )
+            expected.update(rows)
+        before = c.get("/api/v1/lakehouse").json()
+        table = next(t for t in before["tables"] if t["dataset"] == dataset)
+        assert table["version"] == 0  # only the first batch is in the table
+        with pytest.raises(ConnectionResetError):
+            asyncio.run(fold_now(p, dataset, crash=True))
+        # Delta has a version 1 nobody recorded: the platform still reads version 0 and the
+        # batches beside it, so every row is there exactly once.
+        assert DeltaTable(table["location"]).version() == 1
+        assert api_rows(c, dataset) == expected
+        assert (
+            next(t for t in c.get("/api/v1/lakehouse").json()["tables"] if t["dataset"] == dataset)[
+                "version"
+            ]
+            == 0
+        )
+        assert asyncio.run(fold_now(p, dataset)) == 2
+        assert api_rows(c, dataset) == expected
+        assert table_rows(table["location"]) == expected
+        after = next(
+            t for t in c.get("/api/v1/lakehouse").json()["tables"] if t["dataset"] == dataset
+        )
+        assert after["version"] == 2 and after["rows"] == len(expected)

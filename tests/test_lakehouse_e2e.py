@@ -147,3 +147,120 @@ def test_a_fold_killed_after_its_commit_is_invisible_and_the_retry_commits_once(
             t for t in c.get("/api/v1/lakehouse").json()["tables"] if t["dataset"] == dataset
         )
         assert after["version"] == 2 and after["rows"] == len(expected)
+
+
+def sql_rows(client, query: str) -> list[list]:
+    answer = client.post("/api/v1/sql", json={"sql": query, "limit": 10_000})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["rows"]
+
+
+def orders_csv(rows: dict[int, tuple[int, str]]) -> bytes:
+    lines = "".join(f"{k},{amount},{status}\n" for k, (amount, status) in rows.items())
+    return ("id,amount,status\n" + lines).encode()
+
+
+def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(platform):
+    dataset, inc, full = unique("sales"), unique("paid_inc"), unique("paid_full")
+    sql = f"SELECT id, amount * 2 AS doubled, status FROM {dataset} WHERE status = 'paid'"
+    rng = random.Random(7)
+    with platform.client() as c:
+        body = {"name": inc, "sql": sql, "materialized": "incremental", "unique_key": "id"}
+        created = c.post("/api/v1/models", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["materialized"] == "incremental"
+        assert created.json()["unique_key"] == ["id"]
+        assert c.post("/api/v1/models", json={"name": full, "sql": sql}).status_code == 201
+        for number in range(6):
+            rows = {rng.randint(1, 40): (rng.randint(1, 500), rng.choice(["paid", "refunded"]))
+                    for _ in range(12)}  # fmt: skip
+            run = platform.land(orders_csv(rows), f"s{number}.csv", dataset=dataset, key="id")
+            assert run["status"] == "succeeded", run
+            wait_for_model(c, inc, run["run_id"])
+            differs = sql_rows(c, f"SELECT count(*) FROM ((SELECT * FROM {inc} EXCEPT ALL "
+                               f"SELECT * FROM {full}) UNION ALL (SELECT * FROM {full} "
+                               f"EXCEPT ALL SELECT * FROM {inc}))")  # fmt: skip
+            assert differs == [[0]], f"after batch {number}"
+        assert "incremental (1 batch(es))" in platform.log("transform")
+        rebuilt = c.post(f"/api/v1/models/{inc}/build", params={"full_refresh": "true"})
+        assert rebuilt.status_code == 202, rebuilt.text
+        job = platform_job(c, rebuilt.json())
+        assert job["status"] == "succeeded", job
+        assert sql_rows(c, f"SELECT count(*) FROM {inc}") == sql_rows(
+            c, f"SELECT count(*) FROM {full}"
+        )
+
+
+def wait_for_model(client, model: str, run_id: str, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = client.get(f"/api/v1/runs/{run_id}").json()
+        gold = [s for s in got.get("stages", []) if s["name"] == "gold"]
+        if gold and gold[0]["status"] in ("succeeded", "failed"):
+            assert gold[0]["status"] == "succeeded", gold
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no Gold for run {run_id}")
+
+
+def platform_job(client, accepted: dict, timeout: float = 60) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{accepted['id']}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("job did not finish")
+
+
+def test_a_snapshot_keeps_exact_scd2_history_by_check_and_by_timestamp(platform):
+    dataset, by_check, by_time = unique("customers"), unique("cust_check"), unique("cust_time")
+    with platform.client() as c:
+        for body in (
+            {"name": by_check, "sql": f"SELECT id, tier FROM {dataset}",
+             "materialized": "snapshot", "unique_key": "id", "strategy": "check",
+             "check_cols": ["tier"], "description": "tiers over time",
+             "column_docs": {"tier": "loyalty tier"}},
+            {"name": by_time, "sql": f"SELECT id, tier, changed_at FROM {dataset}",
+             "materialized": "snapshot", "unique_key": ["id"], "strategy": "timestamp",
+             "updated_at": "changed_at"},
+        ):  # fmt: skip
+            created = c.post("/api/v1/models", json=body)
+            assert created.status_code == 201, created.text
+        shown = c.get(f"/api/v1/models/{by_check}").json()
+        assert shown["snapshot"]["strategy"] == "check" and shown["column_docs"]["tier"]
+        batches = [
+            "id,tier,changed_at\n1,gold,2026-01-01T00:00:00Z\n2,silver,2026-01-01T00:00:00Z\n",
+            "id,tier,changed_at\n2,gold,2026-02-01T00:00:00Z\n",
+            "id,tier,changed_at\n1,gold,2026-01-01T00:00:00Z\n3,bronze,2026-03-01T00:00:00Z\n",
+        ]
+        for number, text in enumerate(batches):
+            run = platform.land(text.encode(), f"c{number}.csv", dataset=dataset, key="id")
+            assert run["status"] == "succeeded", run
+            wait_for_model(c, by_check, run["run_id"])
+        history = sql_rows(c, f"SELECT id, tier, is_current, valid_to IS NULL FROM {by_check} "
+                              "ORDER BY id, valid_from")  # fmt: skip
+        assert history == [
+            [1, "gold", True, True],
+            [2, "silver", False, False],
+            [2, "gold", True, True],
+            [3, "bronze", True, True],
+        ]
+        # Closed exactly when the next version starts.
+        gap = sql_rows(c, f"SELECT count(*) FROM {by_check} a JOIN {by_check} b USING (id) "
+                          "WHERE NOT a.is_current AND b.is_current "
+                          "AND a.valid_to = b.valid_from")  # fmt: skip
+        assert gap == [[1]]
+        timed = sql_rows(c, "SELECT id, tier, CAST(valid_from AS DATE)::VARCHAR, "
+                            "CAST(valid_to AS DATE)::VARCHAR "
+                            f"FROM {by_time} ORDER BY id, valid_from")  # fmt: skip
+        assert timed == [
+            [1, "gold", "2026-01-01", None],
+            [2, "silver", "2026-01-01", "2026-02-01"],
+            [2, "gold", "2026-02-01", None],
+            [3, "bronze", "2026-03-01", None],
+        ]

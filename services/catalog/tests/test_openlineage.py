@@ -73,7 +73,7 @@ def pipeline() -> list:
         models=[
             GoldModelBuilt(
                 name="revenue",
-                uri=f"{LAKE}/gold/revenue/data.parquet",
+                uri=f"{LAKE}/lakehouse/gold/revenue",
                 rows=1,
                 columns=[Column(name="total", type="double")],
                 depends_on=["orders"],
@@ -116,7 +116,7 @@ def test_every_stage_of_a_run_is_a_job_run_that_starts_and_completes_by_the_spec
     )
     assert gold["inputs"] == [{"namespace": LAKE, "name": "silver/orders", "facets": {}}]
     (output,) = gold["outputs"]
-    assert (output["namespace"], output["name"]) == (LAKE, "gold/revenue")
+    assert (output["namespace"], output["name"]) == (LAKE, "lakehouse/gold/revenue")
     assert output["facets"]["schema"]["fields"] == [
         {"name": "total", "type": "double", "ordinal_position": 1}
     ]

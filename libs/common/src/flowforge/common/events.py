@@ -338,6 +338,8 @@ class GoldModelBuilt(BaseModel):
     # Column-level lineage from the model's SQL: {output column: [[input, column], ...]}
     # (an input is a dataset or another model; empty where the SQL could not be followed).
     column_lineage: dict[str, list[list[str]]] = Field(default_factory=dict)
+    # The version of the model's Delta table (`uri`) this build committed.
+    version: int | None = None
 
 
 class ModelFailed(BaseModel):
@@ -364,6 +366,8 @@ class JobRequested(Event):
 
     kind: Literal["build_models"]
     models: list[str] = Field(default_factory=list)
+    # Incremental models are rebuilt from all their input rows, not merged.
+    full_refresh: bool = False
 
 
 class StageFailed(PipelineEvent):

@@ -25,6 +25,10 @@ PREFIX = "lakehouse/"
 LAYERS = ("silver", "gold")
 # Commit metadata keys (Delta `commitInfo`), so a table's history says which runs made it.
 RUNS_KEY = "flowforge.runs"
+BUILD_KEY = "flowforge.build_id"
+# An empty Parquet file with the table's latest schema, beside the table (a hidden name that
+# Delta readers and `vacuum` leave alone), for readers of a version that holds no rows.
+SCHEMA_FILE = "_schema.parquet"
 KIND_KEY = "flowforge.kind"
 
 
@@ -98,7 +102,9 @@ class Lakehouse:
         if table is None:
             raise NotFoundError(f"{layer} table {name!r} does not exist")
         root = table_key(layer, name)
-        return [f"{root}/{Path(uri).name}" for uri in table.file_uris()]
+        keys = [f"{root}/{Path(uri).name}" for uri in table.file_uris()]
+        # A version without rows has no data file: its shape is kept beside the table.
+        return keys or [f"{root}/{SCHEMA_FILE}"]
 
     def data_paths(self, files: LakeFiles, layer: str, name: str, version: int) -> list[Path]:
         """Local paths of one version's data files (downloaded once: Delta never rewrites a
@@ -126,12 +132,19 @@ class Lakehouse:
 
     # ------------------------------------------------------------------ writing
     def overwrite(
-        self, layer: str, name: str, data: pa.Table | pa.RecordBatchReader, *, kind: str,
-        runs: list[str],
+        self, layer: str, name: str, data: pa.RecordBatchReader, *, kind: str,
+        runs: list[str], build_id: str = "",
     ) -> int:  # fmt: skip
         """Commit `data` as the table's whole new state (schema included); its version."""
+        import pyarrow.parquet as pq
         from deltalake import CommitProperties, write_deltalake
 
+        data = _storable(data)
+        sink = pa.BufferOutputStream()
+        pq.write_table(data.schema.empty_table(), sink)
+        self.store.put_bytes(
+            f"{table_key(layer, name)}/{SCHEMA_FILE}", sink.getvalue().to_pybytes()
+        )
         write_deltalake(
             self.location(layer, name),
             data,
@@ -139,7 +152,7 @@ class Lakehouse:
             schema_mode="overwrite",
             storage_options=self.storage_options() or None,
             commit_properties=CommitProperties(
-                custom_metadata={KIND_KEY: kind, RUNS_KEY: ",".join(runs)}
+                custom_metadata={KIND_KEY: kind, RUNS_KEY: ",".join(runs), BUILD_KEY: build_id}
             ),
         )
         table = self.open(layer, name)
@@ -171,3 +184,28 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _storable_type(kind: pa.DataType) -> pa.DataType:
+    """Delta has no time-of-day type: such columns are stored as ISO text."""
+    if pa.types.is_time(kind):
+        return pa.string()
+    return kind
+
+
+def _storable(data: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    schema = data.schema
+    target = pa.schema(
+        [f.with_type(_storable_type(f.type)) for f in schema], metadata=schema.metadata
+    )
+    if target.equals(schema):
+        return data
+
+    def batches():
+        for batch in data:
+            yield pa.RecordBatch.from_arrays(
+                [col.cast(f.type) for col, f in zip(batch.columns, target, strict=True)],
+                schema=target,
+            )
+
+    return pa.RecordBatchReader.from_batches(target, batches())

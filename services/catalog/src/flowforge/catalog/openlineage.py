@@ -208,7 +208,9 @@ class Emitter:
             facets = {"schema": _schema(model.columns)}
             if model.column_lineage:
                 facets["columnLineage"] = _column_lineage(model)
-            output = _dataset(model.uri, facets, outputFacets=_rows(model.rows))
+            namespace, name = lake_dataset(model.uri, folder=False)  # the model's table
+            output = {"namespace": namespace, "name": name, "facets": facets,
+                      "outputFacets": _rows(model.rows)}  # fmt: skip
             out += self._span(event, f"gold.{model.name}", event.timing, inputs, [output])
         for failed in event.failed:
             fail = self._event("FAIL", event, f"gold.{failed.name}", event.timing.finished_at,
@@ -275,7 +277,7 @@ def _column_lineage(model: GoldModelBuilt) -> dict[str, Any]:
     dataset's Silver table, or another model's Gold table (beside this model's)."""
     tables = {i.dataset: lake_dataset(i.batches[-1].silver_uri) for i in model.inputs
               if i.batches}  # fmt: skip
-    namespace, own = lake_dataset(model.uri)
+    namespace, own = lake_dataset(model.uri, folder=False)
     gold_root = own.rsplit("/", 1)[0]
 
     def where(source: str) -> tuple[str, str]:

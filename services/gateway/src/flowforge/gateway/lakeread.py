@@ -78,6 +78,10 @@ def sample_file(path: Path, limit: int) -> list[dict[str, Any]]:
     return _rows(f"SELECT * FROM read_parquet({sql_string(str(path))})", limit)
 
 
+def sample_files(paths: list[Path], limit: int) -> list[dict[str, Any]]:
+    return _rows(f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)", limit)
+
+
 def rejected_rows(path: Path, limit: int) -> list[dict[str, Any]]:
     return _rows(
         f"SELECT _source_line AS line, reason, raw FROM read_parquet({sql_string(str(path))})"

@@ -210,6 +210,27 @@ class ModelCreate(BaseModel):
         "dataset's valid rows",
         examples=[{"revenue": "orders.amount"}],
     )
+    materialized: Literal["view", "table", "incremental", "snapshot"] = Field(
+        "table",
+        description="`table`: rebuilt after each batch; `incremental`: the rows of new input "
+        "batches merged by `unique_key`; `snapshot`: SCD type 2 history (`valid_from`, "
+        "`valid_to`, `is_current`) by `unique_key`; `view` is not available yet",
+    )
+    unique_key: str | list[str] | None = Field(
+        None, description="the column(s) identifying a row (incremental and snapshot models)"
+    )
+    strategy: Literal["timestamp", "check"] | None = Field(
+        None, description="snapshot: compare `updated_at`, or the `check_cols` values"
+    )
+    updated_at: str | None = Field(None, description="snapshot (timestamp): the column")
+    check_cols: list[str] | Literal["all"] | None = Field(
+        None, description="snapshot (check): the columns compared, or `all`"
+    )
+    hard_deletes: Literal["ignore", "invalidate"] = Field(
+        "ignore", description="snapshot: a key gone from the result stays current, or is closed"
+    )
+    description: str = Field("", max_length=10_000)
+    column_docs: dict[str, str] = Field(default_factory=dict, description="{column: description}")
 
 
 class ModelPublic(BaseModel):
@@ -226,6 +247,14 @@ class ModelPublic(BaseModel):
         default=None, description="why the last build failed (cleared by a successful build)"
     )
     last_error_at: datetime | None = None
+    version: int | None = Field(None, description="the version of its table the last build made")
+    materialized: str = "table"
+    unique_key: list[str] = Field(default_factory=list)
+    snapshot: dict[str, Any] | None = Field(
+        None, description="a snapshot's `strategy`, `updated_at`, `check_cols`, `hard_deletes`"
+    )
+    description: str = ""
+    column_docs: dict[str, str] = Field(default_factory=dict)
 
 
 class ModelList(Page):

@@ -1,18 +1,15 @@
-"""Cross-layer reconciliation after Gold: the sums of each model's additive columns against the
-source column's sum over the exact Silver batches the build read (both carried by
-`gold.ready`), so no lock against transform's builds is needed."""
+"""Cross-layer reconciliation after Gold: the sums of each model's additive columns (in the
+table version the build committed) against the source column's sum over the exact Silver
+batches the build read (both carried by `gold.ready`), so no lock against transform's builds
+is needed."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import math
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from flowforge.common import lake
 from flowforge.common.events import (
@@ -23,6 +20,7 @@ from flowforge.common.events import (
     GoldReady,
     QualityReconciled,
 )
+from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.quality.handlers import Deps, valid_rows
 
@@ -34,23 +32,16 @@ TOLERANCE = 1e-9
 
 
 async def handle_gold_ready(event: GoldReady, deps: Deps) -> list[Event]:
-    """Reconcile every built model that declares additive columns. A model whose Gold file was
-    already replaced by a later build is left to that build's `gold.ready`."""
+    """Reconcile every built model that declares additive columns, in the version it built."""
     models = [m for m in event.models if m.reconcile]
     if not models:
         return []
     checks: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(dir=deps.scratch) as tmp:
-        for model in models:
-            gold = await asyncio.to_thread(_copy_gold, deps, model, Path(tmp))
-            if gold is None:
-                log.info("gold %s was rebuilt since; that build's event reconciles", model.name)
-                continue
-            batches = {i.dataset: _batches(deps, i) for i in model.inputs}
-            for gold_column, source in sorted(model.reconcile.items()):
-                checks.append(
-                    await _sum_check(deps, model.name, gold, gold_column, source, batches)
-                )
+    for model in models:
+        gold = await asyncio.to_thread(_gold_files, deps, model)
+        batches = {i.dataset: _batches(deps, i) for i in model.inputs}
+        for gold_column, source in sorted(model.reconcile.items()):
+            checks.append(await _sum_check(deps, model.name, gold, gold_column, source, batches))
     if not checks:
         return []
     await deps.results.save_reconciliation(event.run_id, event.revision, event.dataset, checks)
@@ -89,24 +80,18 @@ def _batches(deps: Deps, source: GoldInput) -> list[dict[str, Any]]:
     ]
 
 
-def _copy_gold(deps: Deps, model: GoldModelBuilt, folder: Path) -> Path | None:
-    """A private copy of the model's Gold file if it is still this build's, else None."""
-    key = lake.gold_key(model.name)
-    if not deps.files.store.exists(key):
+def _gold_files(deps: Deps, model: GoldModelBuilt) -> list[Path] | None:
+    """The data files of exactly the table version this build committed (a later build
+    makes a new version; this one's files stay)."""
+    if model.version is None:
         return None
-    copy = folder / f"{model.name}.parquet"
-    shutil.copyfile(deps.files.fresh_path(key), copy)
-    metadata = pq.read_metadata(copy).metadata or {}
-    found = metadata.get(lake.GOLD_BUILD_ID_KEY.encode(), b"").decode()
-    if model.build_id and found != model.build_id:
-        return None
-    return copy
+    return Lakehouse(deps.files.store).data_paths(deps.files, "gold", model.name, model.version)
 
 
 async def _sum_check(
     deps: Deps,
     model: str,
-    gold: Path | None,
+    gold: list[Path] | None,
     gold_column: str,
     source: str,
     batches: dict[str, list[Any]],
@@ -138,10 +123,10 @@ async def _sum_check(
 
 
 def _sums(
-    deps: Deps, batches: list[Any], column: str, gold: Path, gold_column: str
+    deps: Deps, batches: list[Any], column: str, gold: list[Path], gold_column: str
 ) -> tuple[float, float]:
     rows = valid_rows(deps, batches)
-    con = sandboxed([*rows.paths, gold])
+    con = sandboxed([*rows.paths, *gold])
     try:
         expected = con.sql(
             f"SELECT coalesce(sum(CAST({quote_identifier(column)} AS DOUBLE)), 0)"
@@ -149,7 +134,7 @@ def _sums(
         ).fetchall()[0][0]
         actual = con.sql(
             f"SELECT coalesce(sum(CAST({quote_identifier(gold_column)} AS DOUBLE)), 0)"
-            f" FROM read_parquet({lake.sql_string(str(gold))})"
+            f" FROM read_parquet({lake.sql_list(gold)}, union_by_name = true)"
         ).fetchall()[0][0]
     finally:
         con.close()

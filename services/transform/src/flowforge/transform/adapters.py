@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
 from flowforge.common import lake
 from flowforge.common.errors import NotFoundError
 from flowforge.transform.gold import Model
+from flowforge.transform.materialize import Materialization
 
 
 class Batches:
@@ -158,7 +160,8 @@ class SilverSpecs:
 
 MODEL_FIELDS = (
     "name, sql, depends_on, reconcile, created_at, updated_at, built_at, build_id, row_count,"
-    " columns, last_error, last_error_at"
+    " columns, last_error, last_error_at, version, materialized, unique_key, config,"
+    " description, column_docs"
 )
 
 
@@ -169,8 +172,21 @@ class ModelRegistry:
         self.pool = pool
 
     async def all(self) -> dict[str, Model]:
-        rows = await self.pool.fetch("SELECT name, sql, depends_on FROM transform.models")
-        return {r["name"]: Model(r["name"], r["sql"], tuple(r["depends_on"])) for r in rows}
+        rows = await self.pool.fetch(
+            "SELECT name, sql, depends_on, version, materialized, unique_key, config, built_from"
+            " FROM transform.models"
+        )
+        return {
+            r["name"]: Model(
+                r["name"],
+                r["sql"],
+                tuple(r["depends_on"]),
+                r["version"],
+                Materialization.stored(r["materialized"], list(r["unique_key"]), dict(r["config"])),
+                dict(r["built_from"] or {}),
+            )
+            for r in rows
+        }
 
     async def reconcile(self, names: list[str]) -> dict[str, dict[str, str]]:
         rows = await self.pool.fetch(
@@ -179,17 +195,34 @@ class ModelRegistry:
         return {r["name"]: dict(r["reconcile"]) for r in rows}
 
     async def save(
-        self, name: str, sql: str, depends_on: list[str], reconcile: dict[str, str]
+        self,
+        name: str,
+        sql: str,
+        depends_on: list[str],
+        reconcile: dict[str, str],
+        mat: Materialization | None = None,
+        description: str = "",
+        column_docs: dict[str, Any] | None = None,
     ) -> None:
+        """Add or replace a model; a changed definition is built in full next time."""
+        mat = mat or Materialization()
         await self.pool.execute(
-            "INSERT INTO transform.models (name, sql, depends_on, reconcile)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
+            "INSERT INTO transform.models (name, sql, depends_on, reconcile, materialized,"
+            " unique_key, config, description, column_docs) VALUES ($1, $2, $3, $4, $5, $6,"
+            " $7, $8, $9) ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
             " depends_on = EXCLUDED.depends_on, reconcile = EXCLUDED.reconcile,"
-            " updated_at = now()",
+            " materialized = EXCLUDED.materialized, unique_key = EXCLUDED.unique_key,"
+            " config = EXCLUDED.config, description = EXCLUDED.description,"
+            " column_docs = EXCLUDED.column_docs, built_from = '{}', updated_at = now()",
             name,
             sql,
             depends_on,
             reconcile,
+            mat.materialized,
+            list(mat.unique_key),
+            mat.config(),
+            description,
+            column_docs or {},
         )
 
     async def get(self, name: str) -> asyncpg.Record:
@@ -209,15 +242,24 @@ class ModelRegistry:
         )
 
     async def built(
-        self, name: str, build_id: str, rows: int, columns: list[dict[str, str]]
+        self,
+        name: str,
+        build_id: str,
+        rows: int,
+        columns: list[dict[str, str]],
+        version: int,
+        built_from: dict[str, Any] | None = None,
     ) -> None:
         await self.pool.execute(
             "UPDATE transform.models SET built_at = now(), build_id = $2, row_count = $3,"
-            " columns = $4, last_error = NULL, last_error_at = NULL WHERE name = $1",
+            " columns = $4, version = $5, built_from = $6, last_error = NULL,"
+            " last_error_at = NULL WHERE name = $1",
             name,
             build_id,
             rows,
             columns,
+            version,
+            built_from or {},
         )
 
     async def failed(self, name: str, error: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -20,6 +21,7 @@ from flowforge.common.lake import GOLD_BUILD_ID_KEY, ValidRows, sql_list, sql_st
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
 from flowforge.transform.lineage import column_lineage
+from flowforge.transform.materialize import Materialization
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class Model:
     name: str
     sql: str
     depends_on: tuple[str, ...]
+    version: int | None = None  # of its Delta table, as last built
+    materialization: Materialization = field(default_factory=Materialization)
+    # What the last build read: {dataset: [run ids], "model:<name>": version}.
+    built_from: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,26 +67,31 @@ def build_order(
 def build_model(
     model: Model,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path],
+    built: dict[str, Path | list[Path]],
     out: Path,
     build_id: str = "",
     deadline: Deadline | None = None,
+    *,
+    previous: list[Path] | None = None,
+    final: Callable[[duckdb.DuckDBPyConnection], str] | None = None,
 ) -> BuiltModel:
     """Run one model's SQL with its inputs bound as views; write the result to `out`, with
     `build_id` in the file's metadata (`GOLD_BUILD_ID_KEY`) so a reader can tell builds apart.
     The connection can reach only these inputs and `out` (see `sandboxed`)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
     inputs = [p for d in model.depends_on if d in datasets for p in datasets[d].paths]
-    inputs += [built[d] for d in model.depends_on if d in built]
-    con = sandboxed([*inputs, out])
+    inputs += [p for d in model.depends_on if d in built for p in _files(built[d])]
+    con = sandboxed([*inputs, *(previous or []), out])
     try:
         _bind_inputs(con, model, datasets, built)
         deadline = deadline or Deadline.none()
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
+            # The materialization's query over the model's result (`__model`).
+            select = final(con) if final else "SELECT * FROM __model"
             with deadline.interrupting(con):
                 con.execute(
-                    f"COPY (SELECT * FROM __model) TO {sql_string(str(out))}"
+                    f"COPY ({select}) TO {sql_string(str(out))}"
                     f" (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{GOLD_BUILD_ID_KEY}:"
                     f" {sql_string(build_id)}}})"
                 )
@@ -108,11 +119,16 @@ def build_model(
     )
 
 
+def _files(found: Path | list[Path]) -> list[Path]:
+    """A built model's data: one file, or the data files of its table's version."""
+    return [found] if isinstance(found, Path) else list(found)
+
+
 def _bind_inputs(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path],
+    built: dict[str, Path | list[Path]],
 ) -> None:
     """A view per input, named as the model's SQL names it: a dataset's valid Silver rows,
     or a model built before this one."""
@@ -122,7 +138,7 @@ def _bind_inputs(
         elif dep in built:
             con.execute(
                 f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
-                f"read_parquet({sql_string(str(built[dep]))})"
+                f"read_parquet({sql_list(_files(built[dep]))}, union_by_name = true)"
             )
 
 
@@ -130,7 +146,7 @@ def refresh_analytics(
     db_path: Path,
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
-    gold: dict[str, Path],
+    gold: dict[str, Path | list[Path]],
 ) -> None:
     """Keep one analytics DuckDB file with a view per dataset and layer (and per model).
 
@@ -156,7 +172,7 @@ def _write_views(
     db_path: Path,
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
-    gold: dict[str, Path],
+    gold: dict[str, Path | list[Path]],
 ) -> None:
     con = duckdb.connect(str(db_path))
     try:
@@ -170,10 +186,10 @@ def _write_views(
             if rows.readable:
                 view = quote_identifier(f"silver_{dataset}")
                 con.execute(f"CREATE OR REPLACE VIEW {view} AS {rows.sql()}")
-        for model, path in gold.items():
+        for model, found in gold.items():
             con.execute(
                 f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "
-                f"read_parquet({sql_string(str(path))})"
+                f"read_parquet({sql_list(_files(found))}, union_by_name = true)"
             )
         con.execute("CHECKPOINT")
     finally:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flowforge.common import lake, metrics
 from flowforge.common.errors import BadInputError
@@ -26,11 +28,14 @@ from flowforge.common.events import (
     utcnow,
 )
 from flowforge.common.lake import ValidRows, schema_fingerprint
+from flowforge.common.lakehouse import table_key
+from flowforge.common.models import quote_identifier
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
 from flowforge.transform.limits import Deadline
+from flowforge.transform.materialize import incremental_sql, snapshot_sql
 from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
 from flowforge.transform.tables import SilverTables
 
@@ -207,6 +212,7 @@ class Built:
     model: Model
     build_id: str
     inputs: list[GoldInput]
+    version: int | None = None  # of the model's Delta table
 
 
 @dataclass
@@ -279,7 +285,9 @@ async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
 
 async def build_requested(event: JobRequested, deps: Deps) -> list[Event]:
     started = utcnow()
-    gold = await _build_gold(deps, "", requested=frozenset(event.models))
+    gold = await _build_gold(
+        deps, "", requested=frozenset(event.models), full_refresh=event.full_refresh
+    )
     timing = StageTiming(started_at=started, finished_at=utcnow())
     log.info("gold job: %d model(s) built, %d failed", len(gold.built), len(gold.failed))
     if not gold.built and not gold.failed:
@@ -301,7 +309,7 @@ async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
     return [
         GoldModelBuilt(
             name=b.model.name,
-            uri=deps.files.store.uri(lake.gold_key(b.model.name)),
+            uri=deps.files.store.uri(table_key("gold", b.model.name)),
             rows=b.result.rows,
             columns=[Column(name=n, type=t) for n, t in b.result.columns],
             depends_on=list(b.model.depends_on),
@@ -309,24 +317,27 @@ async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
             reconcile=reconcile.get(b.model.name, {}),
             inputs=b.inputs,
             column_lineage=b.result.column_lineage,
+            version=b.version,
         )
         for b in built
     ]
 
 
 async def _build_gold(
-    deps: Deps, dataset: str, requested: frozenset[str] = frozenset()
+    deps: Deps, dataset: str, requested: frozenset[str] = frozenset(), full_refresh: bool = False
 ) -> GoldBuild:
     """Build each affected model on its own: one broken model does not stop the others, nor
     the analytics views; models reading a failed one are skipped this time."""
-    models = await deps.models.all()
-    order = build_order(models, dataset, requested=requested)
-    async with deps.gold_lock.hold(order):
-        return await _build_locked(deps, dataset, models, order)
+    async with deps.gold_lock.hold(build_order(await deps.models.all(), dataset,
+                                               requested=requested)):  # fmt: skip
+        # Read again under the locks: the versions and what the last builds read.
+        models = await deps.models.all()
+        order = build_order(models, dataset, requested=requested)
+        return await _build_locked(deps, dataset, models, order, full_refresh)
 
 
 async def _build_locked(
-    deps: Deps, dataset: str, models: dict[str, Model], order: list[str]
+    deps: Deps, dataset: str, models: dict[str, Model], order: list[str], full_refresh: bool
 ) -> GoldBuild:
     inputs: dict[str, Input] = {}
     for name in {d for m in order for d in models[m].depends_on} - set(models):
@@ -334,7 +345,7 @@ async def _build_locked(
         if found is not None:
             inputs[name] = found
     gold = GoldBuild()
-    built_paths: dict[str, Path] = {}
+    built_paths: dict[str, list[Path]] = {}
     for name in order:
         model = models[name]
         broken = [f.name for f in gold.failed if f.name in model.depends_on]
@@ -346,47 +357,168 @@ async def _build_locked(
         if missing:
             log.info("gold model %s waits for %s", name, ", ".join(missing))
             continue
-        built = await _build_one(deps, model, inputs, built_paths)
+        versions = {n: m.version for n, m in models.items()}
+        versions.update({b.model.name: b.version for b in gold.built})
+        plan = await asyncio.to_thread(Plan.of, deps, model, inputs, versions, full_refresh)
+        built = await _build_one(deps, model, inputs, built_paths, plan)
         if isinstance(built, str):
             await _failed(deps, gold, name, built)
             continue
-        built_paths[name] = await asyncio.to_thread(deps.files.path, lake.gold_key(name))
+        built_paths[name] = await asyncio.to_thread(_gold_files, deps, name, built.version)
         gold.built.append(built)
     await _refresh_views(deps, dataset, [b.model.name for b in gold.built])
     return gold
 
 
 async def _find_built(
-    deps: Deps, model: Model, models: dict[str, Model], built_paths: dict[str, Path]
+    deps: Deps, model: Model, models: dict[str, Model], built_paths: dict[str, list[Path]]
 ) -> None:
     """Other models this one reads, from their last build."""
     for dep in model.depends_on:
-        if dep in models and dep not in built_paths:
-            key = lake.gold_key(dep)
-            if await asyncio.to_thread(deps.files.store.exists, key):
-                built_paths[dep] = await asyncio.to_thread(deps.files.fresh_path, key)
+        version = models[dep].version if dep in models else None
+        if version is not None and dep not in built_paths:
+            built_paths[dep] = await asyncio.to_thread(_gold_files, deps, dep, version)
+
+
+def _gold_files(deps: Deps, name: str, version: int) -> list[Path]:
+    return deps.tables.lakehouse.data_paths(deps.files, "gold", name, version)
+
+
+@dataclass
+class Plan:
+    """How one build of a model runs: its inputs (for an incremental merge, the changed
+    dataset bound to its new rows only), the table it starts from, the query over the
+    model's result, and what it reads (recorded for the next build)."""
+
+    rows: dict[str, ValidRows]
+    previous: list[Path]
+    final: Callable[[Any], str] | None
+    built_from: dict[str, Any]
+    mode: str
+
+    @classmethod
+    def of(
+        cls,
+        deps: Deps,
+        model: Model,
+        inputs: dict[str, Input],
+        versions: dict[str, int | None],
+        full_refresh: bool,
+    ) -> Plan:
+        mat = model.materialization
+        runs = {d: [b.run_id for b in inputs[d].ref.batches] for d in model.depends_on
+                if d in inputs}  # fmt: skip
+        reads = {f"model:{d}": versions.get(d) for d in model.depends_on if d not in inputs}
+        built_from: dict[str, Any] = {**runs, **reads}
+        rows = {d: i.rows for d, i in inputs.items()}
+        previous = (
+            deps.tables.lakehouse.data_paths(deps.files, "gold", model.name, model.version)
+            if model.version is not None and mat.materialized != "table"
+            else []
+        )
+        if mat.materialized == "snapshot":
+            now = utcnow()
+
+            def scd(con: Any) -> str:
+                columns = [r[0] for r in con.execute("DESCRIBE __model").fetchall()]
+                return snapshot_sql(mat, previous, columns, now)
+
+            return cls(rows, previous, scd, built_from, "snapshot")
+        if mat.materialized != "incremental":
+            return cls(rows, [], None, built_from, "table")
+        grown = _grown(model, runs, built_from)
+        if full_refresh or not previous or grown is None:
+            return cls(rows, [], None, built_from, "full refresh")
+        changed, new_runs = inputs[grown], set(runs[grown]) - set(model.built_from[grown])
+        fresh = [b for b in changed.ref.batches if b.run_id in new_runs]
+        key_of = deps.files.store.key_of
+        rows[grown] = ValidRows(
+            silver=[deps.files.path(key_of(b.silver_uri)) for b in fresh],
+            quarantine=[
+                deps.files.path(key_of(b.quarantine_uri)) for b in fresh if b.quarantine_uri
+            ],  # fmt: skip
+            key=changed.ref.key,
+        )
+
+        def merge(con: Any) -> str:
+            have = {r[0] for r in con.execute(f"DESCRIBE {quote_identifier(grown)}").fetchall()}
+            touched = quote_identifier(grown) if set(mat.unique_key) <= have else None
+            return incremental_sql(mat, previous, touched)
+
+        return cls(rows, previous, merge, built_from, f"incremental ({len(fresh)} batch(es))")
+
+
+def _grown(model: Model, runs: dict[str, list[str]], now: dict[str, Any]) -> str | None:
+    """The one input dataset with new batches since the last build, when that is all that
+    changed (else None: the build must read everything)."""
+    before = model.built_from
+    if set(before) != set(now):
+        return None
+    if any(before[k] != now[k] for k in now if k.startswith("model:")):
+        return None
+    grown = [d for d in runs if set(runs[d]) != set(before[d])]
+    if len(grown) != 1 or any(not set(before[d]) <= set(runs[d]) for d in runs):
+        return None
+    return grown[0]
 
 
 async def _build_one(
-    deps: Deps, model: Model, inputs: dict[str, Input], built_paths: dict[str, Path]
+    deps: Deps,
+    model: Model,
+    inputs: dict[str, Input],
+    built_paths: dict[str, list[Path]],
+    plan: Plan,
 ) -> Built | str:
     """Build and commit one model; the error text when it fails."""
     key = lake.gold_key(model.name)
     out = deps.files.output(key)
     build_id = uuid.uuid4().hex
-    rows = {d: i.rows for d, i in inputs.items()}
     try:
         deadline = Deadline(deps.model_timeout, "the build", "FLOWFORGE_MODEL_TIMEOUT")
         result = await asyncio.to_thread(
-            build_model, model, rows, built_paths, out, build_id, deadline
+            lambda: build_model(
+                model,
+                plan.rows,
+                built_paths,
+                out,
+                build_id,
+                deadline,
+                previous=plan.previous,
+                final=plan.final,
+            )  # fmt: skip
         )
     except BadInputError as exc:
         return str(exc)
-    await asyncio.to_thread(deps.files.commit, key, out)
+    log.info("gold model %s: %s build, %d row(s)", model.name, plan.mode, result.rows)
+    try:
+        version = await asyncio.to_thread(_commit_gold, deps, model.name, out, build_id)
+    except (ValueError, TypeError, NotImplementedError) as exc:  # a type Delta cannot hold
+        return (
+            f"gold model {model.name!r} cannot be stored as a table: {exc}"
+            " (cast the column to a supported type)"
+        )
     columns = [{"name": n, "type": t} for n, t in result.columns]
-    await deps.models.built(model.name, build_id, result.rows, columns)
+    await deps.models.built(model.name, build_id, result.rows, columns, version, plan.built_from)
     refs = [inputs[d].ref for d in model.depends_on if d in inputs]
-    return Built(result=result, model=model, build_id=build_id, inputs=refs)
+    return Built(result=result, model=model, build_id=build_id, inputs=refs, version=version)
+
+
+def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
+    """The built rows as the model table's next version (one commit: readers see the old
+    build or the new one, never a part)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(out)
+        reader = pa.RecordBatchReader.from_batches(
+            source.schema_arrow, source.iter_batches(batch_size=64 * 1024)
+        )
+        return deps.tables.lakehouse.overwrite(
+            "gold", name, reader, kind="build", runs=[], build_id=build_id
+        )
+    finally:
+        out.unlink(missing_ok=True)
 
 
 async def _failed(deps: Deps, gold: GoldBuild, name: str, error: str) -> None:
@@ -409,9 +541,9 @@ async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
         bronze[dataset] = await asyncio.to_thread(
             lambda b=batches: [deps.files.path(x["bronze_key"]) for x in b]
         )
-    gold = {}
+    gold: dict[str, Path | list[Path]] = {}
+    versions = {name: m.version for name, m in (await deps.models.all()).items()}
     for name in models:
-        key = lake.gold_key(name)
-        if await asyncio.to_thread(deps.files.store.exists, key):
-            gold[name] = await asyncio.to_thread(deps.files.fresh_path, key)
+        if versions.get(name) is not None:
+            gold[name] = await asyncio.to_thread(_gold_files, deps, name, versions[name])
     await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold)

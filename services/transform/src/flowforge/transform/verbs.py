@@ -17,6 +17,7 @@ from flowforge.common.events import Event, GoldReady, JobRequested
 from flowforge.common.lake import check_name
 from flowforge.common.models import model_references
 from flowforge.common.naming import snake_case
+from flowforge.transform import materialize
 from flowforge.transform.adapters import Batches, ModelRegistry, SilverSpecs
 from flowforge.transform.tables import SilverTables
 
@@ -43,6 +44,12 @@ def model_public(row: asyncpg.Record) -> dict[str, Any]:
         "built": row["built_at"] is not None,
         "built_at": row["built_at"],
         "row_count": row["row_count"],
+        "version": row["version"],
+        "materialized": row["materialized"],
+        "unique_key": list(row["unique_key"] or []),
+        "snapshot": dict(row["config"]) if row["config"] else None,
+        "description": row["description"],
+        "column_docs": dict(row["column_docs"] or {}),
         "columns": list(row["columns"] or []),
         "last_error": row["last_error"],
         "last_error_at": row["last_error_at"],
@@ -75,7 +82,10 @@ async def put_model(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
     if name in depends_on:
         raise BadInputError(f"model {name!r} reads itself")
     reconcile = _reconcile(dict(request.get("reconcile") or {}), depends_on)
-    await deps.models.save(name, sql, depends_on, reconcile)
+    mat = materialize.parse(request)
+    docs = {str(k): str(v) for k, v in dict(request.get("column_docs") or {}).items()}
+    description = str(request.get("description") or "")
+    await deps.models.save(name, sql, depends_on, reconcile, mat, description, docs)
     # Built at once from the data already landed (skipped while its inputs are missing).
     job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
     await deps.publish(job)
@@ -108,7 +118,7 @@ async def build_models(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any
     for name in names:
         await deps.models.get(name)  # 404 for an unknown model
     job = JobRequested(run_id=uuid.uuid4().hex, dataset=names[0], kind="build_models",
-                       models=names)  # fmt: skip
+                       models=names, full_refresh=bool(request.get("full_refresh")))  # fmt: skip
     events = await deps.build(job)
     for event in events:
         await deps.publish(event)

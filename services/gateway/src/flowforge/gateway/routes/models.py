@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from flowforge.common import lake
 from flowforge.common.errors import NotFoundError
+from flowforge.common.lakehouse import Lakehouse
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.owners import LONG
@@ -51,13 +51,22 @@ async def get_model(name: ModelName, gw: GatewayDep) -> ModelPublic:
 
 
 @router.post("/{name}/build", status_code=202, responses=ACCEPTED)
-async def build_model(name: ModelName, request: Request, gw: GatewayDep) -> JSONResponse:
+async def build_model(
+    name: ModelName,
+    request: Request,
+    gw: GatewayDep,
+    full_refresh: Annotated[
+        bool, Query(description="rebuild incremental models from all their input rows")
+    ] = False,
+) -> JSONResponse:
     """Rebuild the model (and the models reading it) from the data there is now. A job: its
     result lists the models built and those that failed, with the reason."""
     await gw.owners.transform.ask("models.get", name=name)  # 404 now, not in the job
 
     async def work() -> Any:
-        return await gw.owners.transform.ask("models.build", timeout=LONG, names=[name])
+        return await gw.owners.transform.ask(
+            "models.build", timeout=LONG, names=[name], full_refresh=full_refresh
+        )
 
     return await accept(gw, request, "build", name, {"models": [name]}, work)
 
@@ -67,13 +76,14 @@ async def sample_model(
     name: ModelName, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
 ) -> SamplePublic:
     model = await gw.owners.transform.ask("models.get", name=name)
-    key = lake.gold_key(name)
-    if not model["built"] or not await asyncio.to_thread(gw.store.exists, key):
+    if not model["built"] or model.get("version") is None:
         reason = f"; the last build failed: {model['last_error']}" if model["last_error"] else ""
         raise NotFoundError(
             f"model {name!r} has not been built yet: it is built once the data it reads "
             f"({', '.join(model['depends_on']) or 'none'}) has landed and passed quality" + reason
         )
-    path = await asyncio.to_thread(gw.files.fresh_path, key)
-    rows = await asyncio.to_thread(lakeread.sample_file, path, limit)
+    files = await asyncio.to_thread(
+        Lakehouse(gw.store).data_paths, gw.files, "gold", name, model["version"]
+    )
+    rows = await asyncio.to_thread(lakeread.sample_files, files, limit)
     return SamplePublic(dataset=name, layer="gold", rows=rows)

@@ -16,9 +16,9 @@ import duckdb
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from flowforge.common import lake
 from flowforge.common.errors import BadInputError, NotFoundError
-from flowforge.common.lake import ValidRows, sql_string
+from flowforge.common.lake import ValidRows, sql_list, sql_string
+from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
@@ -48,19 +48,22 @@ class SqlResult(BaseModel):
     tables: dict[str, str] = Field(description="each table read: `silver` or `gold`")
 
 
-async def _inputs(gw: Gateway, names: list[str]) -> tuple[dict[str, ValidRows], dict[str, Path]]:
+async def _inputs(
+    gw: Gateway, names: list[str]
+) -> tuple[dict[str, ValidRows], dict[str, list[Path]]]:
     datasets: dict[str, ValidRows] = {}
-    models: dict[str, Path] = {}
+    models: dict[str, list[Path]] = {}
     for name in names:
         try:
-            await gw.owners.transform.ask("models.get", name=name)
+            model = await gw.owners.transform.ask("models.get", name=name)
         except NotFoundError:
             pass
         else:
-            key = lake.gold_key(name)
-            if not await asyncio.to_thread(gw.store.exists, key):
+            if model.get("version") is None:
                 raise BadInputError(f"model {name!r} has not been built yet")
-            models[name] = await asyncio.to_thread(gw.files.fresh_path, key)
+            models[name] = await asyncio.to_thread(
+                Lakehouse(gw.store).data_paths, gw.files, "gold", name, model["version"]
+            )
             continue
         silver = await gw.owners.transform.ask("silver.batches", dataset=name)
         rows = await asyncio.to_thread(lakeread.valid_rows, gw.files, silver)
@@ -73,15 +76,16 @@ async def _inputs(gw: Gateway, names: list[str]) -> tuple[dict[str, ValidRows], 
 def _run(
     sql: str, datasets: dict, models: dict, limit: int, out: Path | None, fmt: str, wait: float
 ):
-    paths = [p for rows in datasets.values() for p in rows.paths] + list(models.values())
+    paths = [p for rows in datasets.values() for p in rows.paths]
+    paths += [p for files in models.values() for p in files]
     con = sandboxed([*paths, *([out] if out else [])])
     timer = threading.Timer(wait, con.interrupt)
     try:
         for name, rows in datasets.items():
             con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {rows.sql()}")
-        for name, path in models.items():
+        for name, files in models.items():
             con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS SELECT * FROM "
-                        f"read_parquet({sql_string(str(path))})")  # fmt: skip
+                        f"read_parquet({sql_list(files)}, union_by_name = true)")  # fmt: skip
         started = time.perf_counter()
         timer.start()
         query = f"SELECT * FROM ({sql}) q LIMIT {int(limit) + 1}"

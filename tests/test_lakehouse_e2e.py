@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime
 
 import pytest
 from deltalake import DeltaTable
@@ -56,7 +57,7 @@ def test_a_keyed_dataset_reads_its_current_state_in_the_api_and_in_the_delta_tab
 ):
     # Folded every third batch: in between, the API reads the table and the batches beside it.
     p = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="3")
-    dataset, expected, versions = unique("ledger"), {}, []
+    dataset, expected, versions, runs = unique("ledger"), {}, [], []
     with p.client() as c:
         for number, rows in enumerate(batches(8, seed=15), start=1):
             run = p.land(csv(rows), f"ledger_{number}.csv", dataset=dataset, key="id")
@@ -70,16 +71,45 @@ def test_a_keyed_dataset_reads_its_current_state_in_the_api_and_in_the_delta_tab
             table = next(t for t in body["tables"] if t.get("dataset") == dataset)
             assert table["name"] == f"silver.{dataset}" and table["layer"] == "silver"
             versions.append((number, table["version"], dict(expected)))
+            runs.append(run["run_id"])
         # Batches 1, 4 and 7 were folded (the first makes the table, then every third).
         assert [v for _, v, _ in versions] == [0, 0, 0, 1, 1, 1, 2, 2], versions
         location = table["location"]
         assert table_rows(location, table["version"]) == expected_at(versions, 7)
         # The API reads batch 8 beside the table; after a forced fold the table has it too.
         assert api_rows(c, dataset) == expected
+
+        # Time travel through the API: by version, by run (right after it was folded in), by
+        # time; a run still read beside the table is not in any version yet.
+        def sample(**params) -> dict[int, int]:
+            got = c.get(f"/api/v1/datasets/{dataset}/sample", params={"limit": 1000, **params})
+            assert got.status_code == 200, got.text
+            return {int(r["id"]): int(r["amount"]) for r in got.json()["rows"]}
+
+        assert sample(version=0) == expected_at(versions, 1)
+        assert sample(as_of_run=runs[3]) == expected_at(versions, 4)
+        assert sample(as_of=datetime.now(UTC).isoformat()) == expected_at(versions, 7)
+        pending = c.get(f"/api/v1/datasets/{dataset}/sample", params={"as_of_run": runs[7]})
+        assert pending.status_code == 409 and "not folded yet" in pending.json()["detail"]
+        early = c.get(
+            f"/api/v1/datasets/{dataset}/sample", params={"as_of": "2001-01-01T00:00:00Z"}
+        )
+        assert early.status_code == 404 and "younger than" in early.json()["detail"]
     asyncio.run(fold_now(p, dataset))
     assert table_rows(location) == expected
-    # Time travel: the first version is the first batch's state.
+    # Time travel with any Delta reader: the first version is the first batch's state.
     assert table_rows(location, 0) == expected_at(versions, 1)
+    with p.client() as c:
+        # Housekeeping with no retention: only the current version stays readable.
+        started = c.post("/api/v1/lakehouse/housekeeping", json={"retention_hours": 0})
+        assert started.status_code == 202, started.text
+        job = platform_job(c, started.json())
+        assert job["status"] == "succeeded", job
+        assert job["result"]["removed"][f"silver.{dataset}"] >= 3, job["result"]
+        expired = c.get(f"/api/v1/datasets/{dataset}/sample", params={"version": 0})
+        assert expired.status_code == 404 and "expired" in expired.json()["detail"]
+        assert api_rows(c, dataset) == expected
+    assert table_rows(location) == expected
     assert "AWS_SECRET_ACCESS_KEY" not in str(body)
 
 

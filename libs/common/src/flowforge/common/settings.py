@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     # their rows reach this share of the table's, or this many batches (docs/lakehouse.md).
     fold_ratio: float = Field(0.1, ge=0, validation_alias="FLOWFORGE_FOLD_RATIO")
     fold_batches: int = Field(32, ge=1, validation_alias="FLOWFORGE_FOLD_BATCHES")
+    # Lakehouse housekeeping: table versions older than the retention (hours) stop being
+    # readable and their files, and files no commit names, are removed; how often it runs.
+    lakehouse_retention_hours: float = Field(
+        168.0, ge=0, validation_alias="FLOWFORGE_LAKEHOUSE_RETENTION_HOURS"
+    )
+    housekeeping_seconds: float = Field(
+        3600.0, gt=0, validation_alias="FLOWFORGE_HOUSEKEEPING_SECONDS"
+    )
     # How often ingest lists the drop zone (`landing/`); notifications make it faster, the
     # sweep makes it certain.
     landing_sweep_seconds: float = Field(5.0, validation_alias="FLOWFORGE_LANDING_SWEEP")

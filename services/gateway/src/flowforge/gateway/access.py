@@ -82,6 +82,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{_D}/quarantine/release"): "operator",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dry-run"): "operator",
     ("POST", "/api/v1/models/{name}/build"): "operator",
+    ("POST", "/api/v1/lakehouse/housekeeping"): "operator",
     # Configuration.
     ("PUT", f"{_D}/contract"): "admin",
     ("PUT", f"{_D}/rules"): "admin",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 from flowforge.common.bus import consume, publish
@@ -26,9 +29,11 @@ from flowforge.transform.handlers import (
     handle_bronze_ready,
     handle_job_requested,
     handle_quality_checked,
+    housekeeping,
 )
 from flowforge.transform.tables import SilverTables
 
+log = logging.getLogger(__name__)
 SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -96,6 +101,25 @@ def register(rt: Runtime) -> None:
             stage="gold")  # fmt: skip
     consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=settings)
     rt.serve_verbs(verbs.VERBS, verb_deps)
+    retention = timedelta(hours=settings.lakehouse_retention_hours)
+
+    async def tidy(request: dict) -> dict:
+        """Lakehouse housekeeping now (`retention_hours` overrides the setting)."""
+        hours = request.get("retention_hours")
+        keep = timedelta(hours=float(hours)) if hours is not None else retention
+        return {"removed": await housekeeping(deps(), keep)}
+
+    rt.serve("lakehouse.housekeeping", tidy)
+
+    async def tidy_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.housekeeping_seconds)
+            try:
+                await housekeeping(deps(), retention)
+            except Exception:  # the next round tries again
+                log.exception("lakehouse housekeeping failed")
+
+    rt.background.append(tidy_forever)
 
 
 def main() -> None:

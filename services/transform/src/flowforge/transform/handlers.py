@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +277,28 @@ async def _fold(deps: Deps, dataset: str) -> None:
         await deps.tables.fold(dataset)
     except Exception as exc:  # the batch is promoted and read beside the table either way
         log.error("silver table %s not updated this time: %s", dataset, exc, exc_info=True)
+
+
+async def housekeeping(deps: Deps, retention: timedelta) -> dict[str, int]:
+    """Vacuum every Silver and Gold table: versions past `retention` expire, and files no
+    kept version reads (or no commit ever named) are removed. {table: files removed}."""
+    removed: dict[str, int] = {}
+    datasets = await deps.tables.pool.fetch("SELECT dataset FROM transform.tables ORDER BY 1")
+    for row in datasets:
+        removed[f"silver.{row['dataset']}"] = await deps.tables.vacuum(row["dataset"], retention)
+    models = await deps.models.all()
+    for name, model in sorted(models.items()):
+        if model.version is None:
+            continue
+        async with deps.gold_lock.hold([name]):
+            current = (await deps.models.all()).get(name)
+            keep = [current.version] if current and current.version is not None else []
+            gone = await asyncio.to_thread(
+                deps.tables.lakehouse.vacuum, "gold", name, retention, keep
+            )
+        removed[f"gold.{name}"] = len(gone)
+    log.info("lakehouse housekeeping: %d file(s) removed", sum(removed.values()))
+    return removed
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:

@@ -17,10 +17,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from flowforge.common.errors import ConflictError, NotFoundError
 from flowforge.common.lake import ValidRows
 from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import sandboxed
@@ -129,6 +131,52 @@ class SilverTables:
             return []
         return self.lakehouse.data_keys(LAYER, state.dataset, state.version)
 
+    async def as_of(
+        self, dataset: str, *, at: datetime | None = None, run_id: str | None = None,
+        version: int | None = None,
+    ) -> int:  # fmt: skip
+        """The table version holding the dataset as it was at a time, right after a run was
+        folded in, or a given version (time travel); refused once housekeeping expired it."""
+        found = await self._as_of(dataset, at=at, run_id=run_id, version=version)
+        keys = await asyncio.to_thread(self.lakehouse.data_keys, LAYER, dataset, found)
+        if not await asyncio.to_thread(self.files.store.exists, keys[0]):
+            raise NotFoundError(
+                f"version {found} of the Silver table of {dataset!r} has expired: housekeeping "
+                "removed its files (FLOWFORGE_LAKEHOUSE_RETENTION_HOURS)"
+            )
+        return found
+
+    async def _as_of(
+        self, dataset: str, *, at: datetime | None, run_id: str | None, version: int | None
+    ) -> int:
+        history = await asyncio.to_thread(self.lakehouse.history, LAYER, dataset, 10_000)
+        if not history:
+            raise NotFoundError(f"dataset {dataset!r} has no Silver table yet")
+        if version is not None:
+            if all(v.version != version for v in history):
+                raise NotFoundError(
+                    f"the Silver table of {dataset!r} has no version {version} (it has "
+                    f"{history[-1].version}-{history[0].version}, older ones expire)"
+                )
+            return version
+        if run_id is not None:
+            found = [v.version for v in history if run_id in v.runs]
+            if not found:
+                raise ConflictError(
+                    f"run {run_id} is not in the Silver table of {dataset!r}: it is not a "
+                    "promoted batch of it, or it is still read beside the table (not folded "
+                    "yet); the current rows include it"
+                )
+            return min(found)
+        assert at is not None
+        before = [v.version for v in history if v.timestamp <= at]
+        if not before:
+            raise NotFoundError(
+                f"the Silver table of {dataset!r} is younger than {at.isoformat()} (its first "
+                f"version kept is from {history[-1].timestamp.isoformat()})"
+            )
+        return max(before)
+
     # ------------------------------------------------------------------ folding
     def due(self, state: SilverState) -> bool:
         pending = state.pending
@@ -189,6 +237,20 @@ class SilverTables:
         finally:
             con.close()
         return version, counted.rows
+
+    async def vacuum(self, dataset: str, retention: timedelta) -> int:
+        """Expire the dataset's table versions past `retention` and remove files none of the
+        kept versions reads (the recorded one is always kept); the number of files removed."""
+        async with self._locked(dataset):
+            version = await self.pool.fetchval(
+                "SELECT version FROM transform.tables WHERE dataset = $1", dataset
+            )
+            if version is None:
+                return 0
+            removed = await asyncio.to_thread(
+                self.lakehouse.vacuum, LAYER, dataset, retention, [int(version)]
+            )
+        return len(removed)
 
     @asynccontextmanager
     async def _locked(self, dataset: str) -> AsyncIterator[None]:

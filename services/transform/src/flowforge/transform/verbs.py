@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -179,6 +180,24 @@ async def silver_batches(request: dict[str, Any], deps: VerbDeps) -> dict[str, A
     }
 
 
+async def silver_as_of(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
+    """Time travel: the Silver table version of a dataset at a time (`as_of`, ISO), right
+    after a run was folded in (`run_id`), or a `version`; with its data files."""
+    dataset = check_name(str(request.get("dataset")))
+    at = request.get("as_of")
+    when = datetime.fromisoformat(str(at)) if at else None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    version = await deps.tables.as_of(
+        dataset,
+        at=when,
+        run_id=request.get("run_id"),
+        version=int(request["version"]) if request.get("version") is not None else None,
+    )
+    keys = await asyncio.to_thread(deps.tables.lakehouse.data_keys, "silver", dataset, version)
+    return {"dataset": dataset, "version": version, "base": keys, "batches": [], "key": []}
+
+
 async def lakehouse_tables(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
     """Every Silver table: its dataset, the version readers use, rows, when it was folded."""
     rows = await deps.tables.pool.fetch(
@@ -206,4 +225,5 @@ VERBS: dict[str, Callable[[dict[str, Any], VerbDeps], Awaitable[Any]]] = {
     "spec.put": put_spec,
     "silver.batches": silver_batches,
     "lakehouse.tables": lakehouse_tables,
+    "silver.as_of": silver_as_of,
 }

@@ -4,12 +4,13 @@ their landing contract (ingest's), and samples read from the lake."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from flowforge.common import lake
-from flowforge.common.errors import NotFoundError
+from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.paging import Limit, next_page
@@ -140,11 +141,37 @@ async def get_sample(
     gw: GatewayDep,
     layer: Layer = "silver",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    as_of: Annotated[
+        datetime | None, Query(description="Silver as it was at this time (time travel)")
+    ] = None,
+    as_of_run: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=r"^[0-9a-f]{32}$",
+            description="Silver as it was right after this run was folded into its table",
+        ),
+    ] = None,  # fmt: skip
+    version: Annotated[
+        int | None, Query(ge=0, le=2**62, description="a version of the Silver table")
+    ] = None,
 ) -> SamplePublic:
-    """The first rows of a layer (Silver: the valid rows only). A viewer sees the values of PII
-    columns as their shapes; analysts and up see them as they are."""
+    """The first rows of a layer (Silver: the valid rows only; an older state of them with
+    `as_of`, `as_of_run` or `version`, one of them). A viewer sees the values of PII columns as
+    their shapes; analysts and up see them as they are."""
+    travel = {k: v for k, v in (("as_of", as_of), ("run_id", as_of_run), ("version", version))
+              if v is not None}  # fmt: skip
+    if len(travel) > 1:
+        raise BadInputError("give one of as_of, as_of_run and version")
+    if travel and layer != "silver":
+        raise BadInputError("time travel reads the Silver table (layer=silver)")
     await _asset(gw, name, layer)  # 404 with a reason when there is no such data
-    if layer == "bronze":
+    if travel:
+        if as_of is not None:
+            travel["as_of"] = as_of.isoformat()
+        silver = await gw.owners.transform.ask("silver.as_of", dataset=name, **travel)
+        rows = await asyncio.to_thread(lakeread.sample_silver, gw.files, silver, limit)
+    elif layer == "bronze":
         found = await gw.owners.catalog.ask("objects.list", dataset=name, layer="bronze")
         keys = [gw.store.key_of(o["uri"]) for o in found["objects"]]
         rows = await asyncio.to_thread(lakeread.sample_bronze, gw.files, keys, limit)

@@ -3,13 +3,16 @@ dataset's Silver table is a Delta table (docs/lakehouse.md)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from flowforge.common.lakehouse import Lakehouse, table_key
 from flowforge.gateway.deps import GatewayDep
+from flowforge.gateway.owners import LONG
+from flowforge.gateway.routes.jobs import ACCEPTED, accept
 
 router = APIRouter(prefix="/api/v1", tags=["lakehouse"])
 
@@ -77,3 +80,26 @@ async def get_lakehouse(gw: GatewayDep) -> LakehousePublic:
             "trino": "CALL delta.system.register_table('<schema>', '<table>', '<location>')",
         },
     )
+
+
+class HousekeepingRequest(BaseModel):
+    retention_hours: float | None = Field(
+        None, ge=0, le=100_000,
+        description="versions older than this stop being readable (default: "
+        "FLOWFORGE_LAKEHOUSE_RETENTION_HOURS, 168)",
+    )  # fmt: skip
+
+
+@router.post("/lakehouse/housekeeping", status_code=202, responses=ACCEPTED)
+async def run_housekeeping(
+    body: HousekeepingRequest, request: Request, gw: GatewayDep
+) -> JSONResponse:
+    """Vacuum every table now (it also runs every FLOWFORGE_HOUSEKEEPING_SECONDS): versions
+    past the retention expire and files no kept version reads are removed. A job: its result
+    gives the files removed per table."""
+    params = body.model_dump(exclude_none=True)
+
+    async def work() -> Any:
+        return await gw.owners.transform.ask("lakehouse.housekeeping", timeout=LONG, **params)
+
+    return await accept(gw, request, "housekeeping", None, params, work)

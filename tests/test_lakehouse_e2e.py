@@ -294,3 +294,94 @@ def test_a_snapshot_keeps_exact_scd2_history_by_check_and_by_timestamp(platform)
             [2, "gold", "2026-02-01", None],
             [3, "bronze", "2026-03-01", None],
         ]
+
+
+def test_a_view_model_stores_nothing_and_is_read_through_its_sql(platform):
+    dataset, paid, count = unique("tickets"), unique("paid_view"), unique("paid_count")
+    with platform.client() as c:
+        for body in (
+            {"name": paid, "sql": f"SELECT id, amount FROM {dataset} WHERE status = 'paid'",
+             "materialized": "view"},
+            {"name": count, "sql": f"SELECT count(*) AS n, sum(amount) AS total FROM {paid}"},
+        ):  # fmt: skip
+            created = c.post("/api/v1/models", json=body)
+            assert created.status_code == 201, created.text
+        rows = {1: (10, "paid"), 2: (20, "refunded"), 3: (30, "paid")}
+        run = platform.land(orders_csv(rows), "t1.csv", dataset=dataset, key="id")
+        assert run["status"] == "succeeded", run
+        wait_for_model(c, count, run["run_id"])
+        assert sql_rows(c, f"SELECT n, total FROM {count}") == [[2, 40]]
+        view = c.get(f"/api/v1/models/{paid}").json()
+        assert view["materialized"] == "view" and view["version"] is None and view["built"]
+        assert [col["name"] for col in view["columns"]] == ["id", "amount"]
+        sample = c.get(f"/api/v1/models/{paid}/sample").json()["rows"]
+        assert sorted(r["id"] for r in sample) == [1, 3]
+        # A change to the data shows in the view at once, and in the table after its build.
+        run = platform.land(orders_csv({2: (25, "paid")}), "t2.csv", dataset=dataset, key="id")
+        wait_for_model(c, count, run["run_id"])
+        assert sql_rows(c, f"SELECT count(*) FROM {paid}") == [[3]]
+        assert sql_rows(c, f"SELECT n, total FROM {count}") == [[3, 65]]
+        tables = {t["name"]: t for t in c.get("/api/v1/lakehouse").json()["tables"]}
+        assert f"silver.{dataset}" in tables and f"gold.{paid}" not in tables  # a view
+        gold = tables[f"gold.{count}"]
+        assert gold["layer"] == "gold" and gold["model"] == count
+        assert DeltaTable(gold["location"]).to_pyarrow_table().to_pylist() == [
+            {"n": 3, "total": 65}
+        ]
+
+
+def test_a_folder_of_models_synced_by_the_cli_builds_and_its_tests_guard_the_table(
+    platform, tmp_path
+):
+    import subprocess
+    import sys
+
+    dataset, paid, totals = unique("shop"), unique("paid"), unique("totals")
+    (tmp_path / f"{paid}.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        f"SELECT id, amount, country FROM {{{{ source('shop', '{dataset}') }}}} WHERE amount > 0\n"
+    )
+    (tmp_path / f"{totals}.sql").write_text(f"SELECT count(*) AS n FROM {{{{ ref('{paid}') }}}}")
+    (tmp_path / "schema.yml").write_text(f"""
+models:
+  - name: {paid}
+    description: Paid orders.
+    columns:
+      - name: id
+        tests: [unique]
+      - name: country
+        description: ISO code
+        tests:
+          - not_null
+          - accepted_values: {{values: [DE, FR], severity: warn}}
+""")
+    done = subprocess.run(
+        [sys.executable, "-m", "flowforge.cli.main", "models", "sync", str(tmp_path),
+         "--url", platform.url],
+        capture_output=True, text=True, timeout=120, env=platform.env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 model(s) applied" in done.stdout
+    with platform.client() as c:
+        model = c.get(f"/api/v1/models/{paid}").json()
+        assert model["description"] == "Paid orders." and model["column_docs"]["country"]
+        assert [t["type"] for t in model["tests"]] == ["unique", "not_null", "accepted_values"]
+
+        def land(text: str, number: int) -> dict:
+            run = platform.land(text.encode(), f"shop{number}.csv", dataset=dataset, key="id")
+            wait_for_model(c, paid, run["run_id"]) if number < 3 else None
+            return run
+
+        land("id,amount,country\n1,10,DE\n2,20,FR\n3,0,DE\n", 1)
+        results = {t["type"]: t["status"] for t in c.get(f"/api/v1/models/{paid}").json()[
+            "test_results"]}  # fmt: skip
+        assert results == {"unique": "passed", "not_null": "passed", "accepted_values": "passed"}
+        land("id,amount,country\n4,40,IT\n", 2)  # a warning: built
+        shown = c.get(f"/api/v1/models/{paid}").json()
+        warned = [t for t in shown["test_results"] if t["status"] == "warned"]
+        assert [t["type"] for t in warned] == ["accepted_values"] and shown["row_count"] == 3
+        run = land("id,amount,country\n5,50,\n", 3)  # a failing test: not built
+        gold = next(s for s in platform.wait_run(run["run_id"])["stages"] if s["name"] == "gold")
+        assert gold["status"] == "failed" and "failed its tests" in gold["error"], gold
+        assert "not_null" in c.get(f"/api/v1/models/{paid}").json()["last_error"]
+        assert sql_rows(c, f"SELECT count(*) FROM {paid}") == [[3]]  # the previous version

@@ -23,7 +23,6 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
     ("body", "message"),
     [
         ({"materialized": "ephemeral"}, "use one of"),
-        ({"materialized": "view"}, "not available yet"),
         ({"materialized": "incremental"}, "needs a unique_key"),
         ({"materialized": "snapshot", "unique_key": "id"}, "needs strategy"),
         ({"materialized": "snapshot", "unique_key": "id", "strategy": "timestamp"}, "updated_at"),
@@ -80,3 +79,33 @@ def test_a_check_snapshot_closes_changed_rows_and_opens_new_ones(tmp_path):
         (2, "b", True, False, False),  # gone from the result, invalidated: closed
         (3, "c", False, True, True),  # new
     ]
+
+
+def test_model_tests_in_the_rule_vocabulary_fail_the_build_or_warn():
+    from flowforge.transform.modeltests import parse_tests, run_tests
+
+    con = duckdb.connect()
+    con.execute("CREATE VIEW countries AS SELECT * FROM (VALUES ('DE'), ('FR')) t(code)")
+    con.execute("CREATE VIEW result AS SELECT * FROM (VALUES (1, 'DE', 5), (2, 'XX', -1),"
+                " (2, NULL, 3)) t(id, country, amount)")  # fmt: skip
+    specs = parse_tests([
+        {"type": "unique", "column": "id", "action": "warn"},
+        {"type": "not_null", "column": "country", "action": "warn"},
+        {"type": "referential", "column": "country", "to": "countries.code", "action": "warn"},
+        {"type": "range", "column": "amount", "min": 0, "action": "warn"},
+        {"type": "row_count", "min": 1},
+        {"type": "sql", "expression": "amount < 100"},
+    ], reads=["countries"])  # fmt: skip
+    results = {r["type"]: r for r in run_tests(con, "m", specs, "result")}
+    assert {t: r["failing"] for t, r in results.items()} == {
+        "unique": 2, "not_null": 1, "referential": 1, "range": 1, "row_count": 0,
+        "sql": 0}  # fmt: skip
+    assert results["unique"]["status"] == "warned" and results["sql"]["status"] == "passed"
+    failing = parse_tests([{"type": "accepted_values", "column": "country",
+                            "values": ["DE", "FR"]}], reads=[])  # fmt: skip
+    with pytest.raises(BadInputError, match="failed its tests .*1 row"):
+        run_tests(con, "m", failing, "result")
+    with pytest.raises(BadInputError, match="not read by the model"):
+        parse_tests([{"type": "referential", "column": "c", "to": "x.y"}], reads=["a"])
+    with pytest.raises(BadInputError, match="does not apply to a model"):
+        parse_tests([{"type": "freshness", "column": "c", "max_age": "1d"}], reads=[])

@@ -88,3 +88,32 @@ def print_model(model: dict[str, Any], out: Output) -> None:
         out.line("columns: " + ", ".join(f"{c['name']}:{c['type']}" for c in model["columns"]))
     if model.get("sql"):
         out.line(model["sql"])
+
+
+def sync_models(args: argparse.Namespace, api: Api, out: Output) -> int:
+    """Apply every model of a folder (`.sql` files with dbt's config/ref/source, `.yml` with
+    descriptions and tests), those read first first; `--dry-run` only checks and lists."""
+    from flowforge.common.errors import BadInputError
+    from flowforge.common.modelfiles import load_project
+
+    try:
+        bodies = load_project(args.folder)
+    except BadInputError as exc:
+        raise UsageError(str(exc)) from None
+    if not bodies:
+        raise UsageError(f"no .sql model files under {args.folder}")
+    rows = []
+    for body in bodies:
+        if args.dry_run:
+            rows.append((body["name"], body.get("materialized", "table"), "checked", ""))
+            continue
+        saved = api.json("POST", "/api/v1/models", json=body)
+        rows.append((saved["name"], saved.get("materialized"), "applied", _error(saved) or ""))
+    if out.as_json:
+        out.json({"models": [dict(zip(("name", "materialized", "status", "error"), r,
+                                       strict=True)) for r in rows]})  # fmt: skip
+    else:
+        out.table(("model", "materialized", "status", "last error"), rows)
+        verb = "would be applied" if args.dry_run else "applied; each is built from the data"
+        out.line(f"{len(rows)} model(s) {verb}")
+    return Exit.OK

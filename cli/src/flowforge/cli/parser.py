@@ -279,6 +279,10 @@ def _data_verbs(verbs: _Verbs) -> None:
     _listing(models.add("list", "flowforge.cli.models:list_models", "every model"), "models")
     show = models.add("show", "flowforge.cli.models:show_model", "one model: SQL, build, error")
     show.add_argument("name", metavar="NAME").completer = complete.models
+    sync = models.add("sync", "flowforge.cli.models:sync_models",
+                      "apply a folder of .sql models (dbt-style, schema.yml)")  # fmt: skip
+    sync.add_argument("folder", type=Path, metavar="FOLDER")
+    sync.add_argument("--dry-run", action="store_true", help="check the files, apply nothing")
     apply = models.add("apply", "flowforge.cli.models:apply_model", "add or replace a model")
     apply.add_argument("name", metavar="NAME").completer = complete.models
     apply.add_argument("file", type=Path, metavar="FILE.sql")

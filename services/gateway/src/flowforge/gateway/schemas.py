@@ -231,6 +231,13 @@ class ModelCreate(BaseModel):
     )
     description: str = Field("", max_length=10_000)
     column_docs: dict[str, str] = Field(default_factory=dict, description="{column: description}")
+    tests: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="rules in the quality vocabulary (not_null, unique, accepted_values, range, "
+        "regex, length, referential, sql, row_count) run over each build's result before it is "
+        "committed; `action: fail` (default) fails the build, `warn` records it",
+        examples=[[{"type": "not_null", "column": "country"}]],
+    )
 
 
 class ModelPublic(BaseModel):
@@ -255,6 +262,10 @@ class ModelPublic(BaseModel):
     )
     description: str = ""
     column_docs: dict[str, str] = Field(default_factory=dict)
+    tests: list[dict[str, Any]] = Field(default_factory=list)
+    test_results: list[dict[str, Any]] = Field(
+        default_factory=list, description="the last build's test results"
+    )
 
 
 class ModelList(Page):

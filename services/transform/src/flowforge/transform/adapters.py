@@ -161,7 +161,7 @@ class SilverSpecs:
 MODEL_FIELDS = (
     "name, sql, depends_on, reconcile, created_at, updated_at, built_at, build_id, row_count,"
     " columns, last_error, last_error_at, version, materialized, unique_key, config,"
-    " description, column_docs"
+    " description, column_docs, tests, test_results"
 )
 
 
@@ -173,8 +173,8 @@ class ModelRegistry:
 
     async def all(self) -> dict[str, Model]:
         rows = await self.pool.fetch(
-            "SELECT name, sql, depends_on, version, materialized, unique_key, config, built_from"
-            " FROM transform.models"
+            "SELECT name, sql, depends_on, version, materialized, unique_key, config, built_from,"
+            " tests FROM transform.models"
         )
         return {
             r["name"]: Model(
@@ -184,6 +184,7 @@ class ModelRegistry:
                 r["version"],
                 Materialization.stored(r["materialized"], list(r["unique_key"]), dict(r["config"])),
                 dict(r["built_from"] or {}),
+                tuple(r["tests"] or ()),
             )
             for r in rows
         }
@@ -203,17 +204,19 @@ class ModelRegistry:
         mat: Materialization | None = None,
         description: str = "",
         column_docs: dict[str, Any] | None = None,
+        tests: list[dict[str, Any]] | None = None,
     ) -> None:
         """Add or replace a model; a changed definition is built in full next time."""
         mat = mat or Materialization()
         await self.pool.execute(
             "INSERT INTO transform.models (name, sql, depends_on, reconcile, materialized,"
-            " unique_key, config, description, column_docs) VALUES ($1, $2, $3, $4, $5, $6,"
-            " $7, $8, $9) ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
+            " unique_key, config, description, column_docs, tests) VALUES ($1, $2, $3, $4, $5,"
+            " $6, $7, $8, $9, $10) ON CONFLICT (name) DO UPDATE SET sql = EXCLUDED.sql,"
             " depends_on = EXCLUDED.depends_on, reconcile = EXCLUDED.reconcile,"
             " materialized = EXCLUDED.materialized, unique_key = EXCLUDED.unique_key,"
             " config = EXCLUDED.config, description = EXCLUDED.description,"
-            " column_docs = EXCLUDED.column_docs, built_from = '{}', updated_at = now()",
+            " column_docs = EXCLUDED.column_docs, tests = EXCLUDED.tests, built_from = '{}',"
+            " updated_at = now()",
             name,
             sql,
             depends_on,
@@ -223,6 +226,7 @@ class ModelRegistry:
             mat.config(),
             description,
             column_docs or {},
+            tests or [],
         )
 
     async def get(self, name: str) -> asyncpg.Record:
@@ -245,21 +249,23 @@ class ModelRegistry:
         self,
         name: str,
         build_id: str,
-        rows: int,
+        rows: int | None,
         columns: list[dict[str, str]],
-        version: int,
+        version: int | None,
         built_from: dict[str, Any] | None = None,
+        test_results: list[dict[str, Any]] | None = None,
     ) -> None:
         await self.pool.execute(
             "UPDATE transform.models SET built_at = now(), build_id = $2, row_count = $3,"
-            " columns = $4, version = $5, built_from = $6, last_error = NULL,"
-            " last_error_at = NULL WHERE name = $1",
+            " columns = $4, version = $5, built_from = $6, test_results = $7,"
+            " last_error = NULL, last_error_at = NULL WHERE name = $1",
             name,
             build_id,
             rows,
             columns,
             version,
             built_from or {},
+            test_results or [],
         )
 
     async def failed(self, name: str, error: str) -> None:

@@ -22,6 +22,7 @@ from flowforge.common.models import model_references, quote_identifier, sandboxe
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
 from flowforge.transform.lineage import column_lineage
 from flowforge.transform.materialize import Materialization
+from flowforge.transform.modeltests import run_tests
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Model:
     materialization: Materialization = field(default_factory=Materialization)
     # What the last build read: {dataset: [run ids], "model:<name>": version}.
     built_from: dict = field(default_factory=dict)
+    tests: tuple = ()  # rule specs run over each build's result (modeltests)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class BuiltModel:
     columns: list[tuple[str, str]]
     # {output column: [[input dataset or model, its column], ...]}
     column_lineage: dict[str, list[list[str]]] = field(default_factory=dict)
+    tests: list[dict] = field(default_factory=list)  # the model tests' results
 
 
 def build_order(
@@ -74,16 +77,19 @@ def build_model(
     *,
     previous: list[Path] | None = None,
     final: Callable[[duckdb.DuckDBPyConnection], str] | None = None,
+    views: dict[str, Model] | None = None,
 ) -> BuiltModel:
     """Run one model's SQL with its inputs bound as views; write the result to `out`, with
     `build_id` in the file's metadata (`GOLD_BUILD_ID_KEY`) so a reader can tell builds apart.
-    The connection can reach only these inputs and `out` (see `sandboxed`)."""
+    The connection can reach only these inputs and `out` (see `sandboxed`). A `view` model
+    only checks its SQL: nothing is written (`rows` is -1)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
-    inputs = [p for d in model.depends_on if d in datasets for p in datasets[d].paths]
-    inputs += [p for d in model.depends_on if d in built for p in _files(built[d])]
+    inputs = input_files(model, datasets, built, views or {})
     con = sandboxed([*inputs, *(previous or []), out])
     try:
-        _bind_inputs(con, model, datasets, built)
+        bind_inputs(con, model.depends_on, datasets, built, views or {})
+        if model.materialization.materialized == "view":
+            return _describe_view(con, model, datasets, built, views or {})
         deadline = deadline or Deadline.none()
         try:
             con.execute(f"CREATE TEMP VIEW __model AS {model.sql}")
@@ -99,6 +105,8 @@ def build_model(
             raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
         except duckdb.Error as exc:
             raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
+        result = f"read_parquet({sql_string(str(out))})"
+        tested = run_tests(con, model.name, list(model.tests), result) if model.tests else []
         info = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})").fetchone()
         columns = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(out))})"
@@ -106,7 +114,7 @@ def build_model(
         schema = {
             dep: {str(c[0]): str(c[1]) for c in con.execute(
                 f"DESCRIBE SELECT * FROM {quote_identifier(dep)}").fetchall()}
-            for dep in model.depends_on if dep in datasets or dep in built
+            for dep in model.depends_on if dep in datasets or dep in built or dep in (views or {})
         }  # fmt: skip
     finally:
         con.close()
@@ -116,6 +124,7 @@ def build_model(
         rows=int(info[0]) if info else 0,
         columns=[(c[0], str(c[1]).lower()) for c in columns],
         column_lineage=column_lineage(model.sql, schema),
+        tests=tested,
     )
 
 
@@ -124,22 +133,100 @@ def _files(found: Path | list[Path]) -> list[Path]:
     return [found] if isinstance(found, Path) else list(found)
 
 
-def _bind_inputs(
+def _describe_view(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     datasets: dict[str, ValidRows],
     built: dict[str, Path | list[Path]],
+    views: dict[str, Model],
+) -> BuiltModel:
+    try:
+        columns = con.execute(f"DESCRIBE {model.sql}").fetchall()
+    except duckdb.Error as exc:
+        raise BadInputError(f"gold model {model.name!r} failed: {exc}") from exc
+    schema = {
+        dep: {str(c[0]): str(c[1]) for c in con.execute(
+            f"DESCRIBE SELECT * FROM {quote_identifier(dep)}").fetchall()}
+        for dep in model.depends_on if dep in datasets or dep in built or dep in views
+    }  # fmt: skip
+    return BuiltModel(
+        name=model.name,
+        path=Path(),
+        rows=-1,
+        columns=[(c[0], str(c[1]).lower()) for c in columns],
+        column_lineage=column_lineage(model.sql, schema),
+    )
+
+
+def input_files(
+    model: Model,
+    datasets: dict[str, ValidRows],
+    built: dict[str, Path | list[Path]],
+    views: dict[str, Model],
+) -> list[Path]:
+    """Every file the model reads, through the views it reads too."""
+    out: list[Path] = []
+    for dep in reachable(model.depends_on, views):
+        if dep in datasets:
+            out += datasets[dep].paths
+        elif dep in built:
+            out += _files(built[dep])
+    return out
+
+
+def reachable(names: tuple[str, ...] | list[str], views: dict[str, Model]) -> list[str]:
+    """`names` and, through the `view` models among them, what those read (each once)."""
+    seen: list[str] = []
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.append(name)
+        if name in views:
+            stack += list(views[name].depends_on)
+    return seen
+
+
+def bind_inputs(
+    con: duckdb.DuckDBPyConnection,
+    names: tuple[str, ...] | list[str],
+    datasets: dict[str, ValidRows],
+    built: dict[str, Path | list[Path]],
+    views: dict[str, Model],
 ) -> None:
     """A view per input, named as the model's SQL names it: a dataset's valid Silver rows,
-    or a model built before this one."""
-    for dep in model.depends_on:
-        if dep in datasets:
-            con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
-        elif dep in built:
-            con.execute(
-                f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
-                f"read_parquet({sql_list(_files(built[dep]))}, union_by_name = true)"
-            )
+    a model built before this one, or a `view` model's SQL over its own inputs."""
+    done: set[str] = set()
+
+    def bind(dep: str) -> None:
+        if dep in done:
+            return
+        done.add(dep)
+        if dep in views and dep not in built:
+            for inner in views[dep].depends_on:
+                bind(inner)
+            con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {views[dep].sql}")
+        else:
+            _bind_one(con, dep, datasets, built)
+
+    for dep in names:
+        bind(dep)
+
+
+def _bind_one(
+    con: duckdb.DuckDBPyConnection,
+    dep: str,
+    datasets: dict[str, ValidRows],
+    built: dict[str, Path | list[Path]],
+) -> None:
+    if dep in datasets:
+        con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
+    elif dep in built:
+        con.execute(
+            f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
+            f"read_parquet({sql_list(_files(built[dep]))}, union_by_name = true)"
+        )
 
 
 def refresh_analytics(
@@ -147,6 +234,7 @@ def refresh_analytics(
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
     gold: dict[str, Path | list[Path]],
+    views: dict[str, str] | None = None,
 ) -> None:
     """Keep one analytics DuckDB file with a view per dataset and layer (and per model).
 
@@ -161,7 +249,7 @@ def refresh_analytics(
         if db_path.exists():
             shutil.copyfile(db_path, scratch)
         try:
-            _write_views(scratch, bronze, silver, gold)
+            _write_views(scratch, bronze, silver, gold, views or {})
             os.replace(scratch, db_path)
         finally:
             scratch.unlink(missing_ok=True)
@@ -173,6 +261,7 @@ def _write_views(
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
     gold: dict[str, Path | list[Path]],
+    views: dict[str, str],
 ) -> None:
     con = duckdb.connect(str(db_path))
     try:
@@ -191,6 +280,8 @@ def _write_views(
                 f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "
                 f"read_parquet({sql_list(_files(found))}, union_by_name = true)"
             )
+        for model, sql in views.items():  # over the views above, names already mapped
+            con.execute(f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS {sql}")
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,8 +35,16 @@ from flowforge.common.models import quote_identifier
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
-from flowforge.transform.gold import BuiltModel, Model, build_model, build_order, refresh_analytics
+from flowforge.transform.gold import (
+    BuiltModel,
+    Model,
+    build_model,
+    build_order,
+    reachable,
+    refresh_analytics,
+)
 from flowforge.transform.limits import Deadline
+from flowforge.transform.lineage import rename_tables
 from flowforge.transform.materialize import incremental_sql, snapshot_sql
 from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
 from flowforge.transform.tables import SilverTables
@@ -328,6 +337,8 @@ async def build_requested(event: JobRequested, deps: Deps) -> list[Event]:
 
 
 async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
+    """What was stored (a `view` stores nothing: it is read through its SQL)."""
+    built = [b for b in built if b.version is not None]
     reconcile = await deps.models.reconcile([b.model.name for b in built])
     return [
         GoldModelBuilt(
@@ -362,8 +373,10 @@ async def _build_gold(
 async def _build_locked(
     deps: Deps, dataset: str, models: dict[str, Model], order: list[str], full_refresh: bool
 ) -> GoldBuild:
+    views = {n: m for n, m in models.items() if m.materialization.materialized == "view"}
     inputs: dict[str, Input] = {}
-    for name in {d for m in order for d in models[m].depends_on} - set(models):
+    read = {d for m in order for d in reachable(models[m].depends_on, views)}
+    for name in read - set(models):
         found = await valid_rows(deps, name)
         if found is not None:
             inputs[name] = found
@@ -375,29 +388,31 @@ async def _build_locked(
         if broken:
             await _failed(deps, gold, name, f"reads failed model {broken[0]!r}")
             continue
-        await _find_built(deps, model, models, built_paths)
-        missing = [d for d in model.depends_on if d not in inputs and d not in built_paths]
+        needs = reachable(model.depends_on, views)
+        await _find_built(deps, needs, models, built_paths)
+        missing = [d for d in needs if d not in inputs and d not in built_paths and d not in views]
         if missing:
             log.info("gold model %s waits for %s", name, ", ".join(missing))
             continue
         versions = {n: m.version for n, m in models.items()}
         versions.update({b.model.name: b.version for b in gold.built})
         plan = await asyncio.to_thread(Plan.of, deps, model, inputs, versions, full_refresh)
-        built = await _build_one(deps, model, inputs, built_paths, plan)
+        built = await _build_one(deps, model, inputs, built_paths, plan, views)
         if isinstance(built, str):
             await _failed(deps, gold, name, built)
             continue
-        built_paths[name] = await asyncio.to_thread(_gold_files, deps, name, built.version)
+        if built.version is not None:
+            built_paths[name] = await asyncio.to_thread(_gold_files, deps, name, built.version)
         gold.built.append(built)
     await _refresh_views(deps, dataset, [b.model.name for b in gold.built])
     return gold
 
 
 async def _find_built(
-    deps: Deps, model: Model, models: dict[str, Model], built_paths: dict[str, list[Path]]
+    deps: Deps, needs: list[str], models: dict[str, Model], built_paths: dict[str, list[Path]]
 ) -> None:
-    """Other models this one reads, from their last build."""
-    for dep in model.depends_on:
+    """Other models this one reads (directly or through views), from their last build."""
+    for dep in needs:
         version = models[dep].version if dep in models else None
         if version is not None and dep not in built_paths:
             built_paths[dep] = await asyncio.to_thread(_gold_files, deps, dep, version)
@@ -491,11 +506,13 @@ async def _build_one(
     inputs: dict[str, Input],
     built_paths: dict[str, list[Path]],
     plan: Plan,
+    views: dict[str, Model],
 ) -> Built | str:
     """Build and commit one model; the error text when it fails."""
     key = lake.gold_key(model.name)
     out = deps.files.output(key)
     build_id = uuid.uuid4().hex
+    began = time.perf_counter()
     try:
         deadline = Deadline(deps.model_timeout, "the build", "FLOWFORGE_MODEL_TIMEOUT")
         result = await asyncio.to_thread(
@@ -508,11 +525,17 @@ async def _build_one(
                 deadline,
                 previous=plan.previous,
                 final=plan.final,
-            )  # fmt: skip
+                views=views,
+            )
         )
     except BadInputError as exc:
         return str(exc)
-    log.info("gold model %s: %s build, %d row(s)", model.name, plan.mode, result.rows)
+    columns = [{"name": n, "type": t} for n, t in result.columns]
+    refs = [inputs[d].ref for d in model.depends_on if d in inputs]
+    if model.materialization.materialized == "view":  # checked, nothing stored
+        await deps.models.built(model.name, build_id, None, columns, None, plan.built_from)
+        return Built(result=result, model=model, build_id=build_id, inputs=refs)
+    committing = time.perf_counter()
     try:
         version = await asyncio.to_thread(_commit_gold, deps, model.name, out, build_id)
     except (ValueError, TypeError, NotImplementedError) as exc:  # a type Delta cannot hold
@@ -520,9 +543,18 @@ async def _build_one(
             f"gold model {model.name!r} cannot be stored as a table: {exc}"
             " (cast the column to a supported type)"
         )
-    columns = [{"name": n, "type": t} for n, t in result.columns]
-    await deps.models.built(model.name, build_id, result.rows, columns, version, plan.built_from)
-    refs = [inputs[d].ref for d in model.depends_on if d in inputs]
+    log.info(
+        "gold model %s: %s build, %d row(s) in %.2fs, committed as version %d in %.2fs",
+        model.name,
+        plan.mode,
+        result.rows,
+        committing - began,
+        version,
+        time.perf_counter() - committing,
+    )
+    await deps.models.built(
+        model.name, build_id, result.rows, columns, version, plan.built_from, result.tests
+    )
     return Built(result=result, model=model, build_id=build_id, inputs=refs, version=version)
 
 
@@ -565,8 +597,16 @@ async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
             lambda b=batches: [deps.files.path(x["bronze_key"]) for x in b]
         )
     gold: dict[str, Path | list[Path]] = {}
-    versions = {name: m.version for name, m in (await deps.models.all()).items()}
+    views: dict[str, str] = {}
+    every = await deps.models.all()
+    names = {n: f"gold_{n}" for n in every}
     for name in models:
-        if versions.get(name) is not None:
-            gold[name] = await asyncio.to_thread(_gold_files, deps, name, versions[name])
-    await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold)
+        model = every.get(name)
+        if model is None:
+            continue
+        if model.materialization.materialized == "view":
+            others = {d: names.get(d, f"silver_{d}") for d in model.depends_on}
+            views[name] = rename_tables(model.sql, others)
+        elif model.version is not None:
+            gold[name] = await asyncio.to_thread(_gold_files, deps, name, model.version)
+    await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold, views)

@@ -39,3 +39,19 @@ def column_lineage(sql: str, schema: dict[str, dict[str, str]]) -> dict[str, lis
         }
         out[name] = [list(s) for s in sorted(sources)]
     return out
+
+
+def rename_tables(sql: str, names: dict[str, str]) -> str:
+    """The SQL with the tables it names renamed (`{old: new}`; CTE names left alone), as
+    DuckDB SQL: a view model's SQL over the analytics file's views."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if not table.db and table.name in names and table.name not in ctes:
+            alias = table.alias or table.name
+            table.set("this", exp.to_identifier(names[table.name], quoted=True))
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    return tree.sql(dialect="duckdb")

@@ -71,10 +71,6 @@ def parse(request: dict[str, Any]) -> Materialization:
     kind = str(request.get("materialized") or "table")
     if kind not in MATERIALIZATIONS:
         raise BadInputError(f"materialized {kind!r}: use one of {', '.join(MATERIALIZATIONS)}")
-    if kind == "view":
-        raise BadInputError(
-            "materialized 'view' is not available yet: use 'table' (rebuilt after each batch)"
-        )
     key = request.get("unique_key") or []
     key = [key] if isinstance(key, str) else [str(k) for k in key]
     if kind in ("incremental", "snapshot") and not key:

@@ -18,7 +18,7 @@ from flowforge.common.events import Event, GoldReady, JobRequested
 from flowforge.common.lake import check_name
 from flowforge.common.models import model_references
 from flowforge.common.naming import snake_case
-from flowforge.transform import materialize
+from flowforge.transform import materialize, modeltests
 from flowforge.transform.adapters import Batches, ModelRegistry, SilverSpecs
 from flowforge.transform.tables import SilverTables
 
@@ -51,6 +51,8 @@ def model_public(row: asyncpg.Record) -> dict[str, Any]:
         "snapshot": dict(row["config"]) if row["config"] else None,
         "description": row["description"],
         "column_docs": dict(row["column_docs"] or {}),
+        "tests": list(row["tests"] or []),
+        "test_results": list(row["test_results"] or []),
         "columns": list(row["columns"] or []),
         "last_error": row["last_error"],
         "last_error_at": row["last_error_at"],
@@ -86,7 +88,8 @@ async def put_model(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
     mat = materialize.parse(request)
     docs = {str(k): str(v) for k, v in dict(request.get("column_docs") or {}).items()}
     description = str(request.get("description") or "")
-    await deps.models.save(name, sql, depends_on, reconcile, mat, description, docs)
+    tests = modeltests.parse_tests(list(request.get("tests") or []), depends_on)
+    await deps.models.save(name, sql, depends_on, reconcile, mat, description, docs, tests)
     # Built at once from the data already landed (skipped while its inputs are missing).
     job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
     await deps.publish(job)
@@ -199,7 +202,8 @@ async def silver_as_of(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any
 
 
 async def lakehouse_tables(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
-    """Every Silver table: its dataset, the version readers use, rows, when it was folded."""
+    """Every Silver table (its dataset) and Gold table (its model): the version readers use,
+    rows, when it was written."""
     rows = await deps.tables.pool.fetch(
         "SELECT dataset, version, rows, folded_at FROM transform.tables ORDER BY dataset"
     )
@@ -212,7 +216,19 @@ async def lakehouse_tables(request: dict[str, Any], deps: VerbDeps) -> dict[str,
                 "folded_at": r["folded_at"].isoformat(),
             }
             for r in rows
-        ]
+        ],
+        "models": [
+            {
+                "model": r["name"],
+                "version": r["version"],
+                "rows": r["row_count"],
+                "built_at": r["built_at"].isoformat(),
+            }
+            for r in await deps.tables.pool.fetch(
+                "SELECT name, version, row_count, built_at FROM transform.models"
+                " WHERE version IS NOT NULL ORDER BY name"
+            )
+        ],
     }
 
 

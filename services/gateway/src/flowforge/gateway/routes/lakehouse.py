@@ -62,6 +62,17 @@ async def get_lakehouse(gw: GatewayDep) -> LakehousePublic:
             updated_at=t["folded_at"],
         )
         for t in found["tables"]
+    ] + [
+        LakehouseTable(
+            name=f"gold.{m['model']}",
+            layer="gold",
+            model=m["model"],
+            location=lakehouse.location("gold", m["model"]),
+            version=m["version"],
+            rows=m["rows"] or 0,
+            updated_at=m["built_at"],
+        )
+        for m in found.get("models", [])
     ]
     root = lakehouse.location("silver", "x").removesuffix(table_key("silver", "x"))
     return LakehousePublic(

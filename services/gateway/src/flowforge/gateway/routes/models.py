@@ -16,6 +16,7 @@ from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.owners import LONG
 from flowforge.gateway.paging import Limit, next_page
 from flowforge.gateway.params import ModelName
+from flowforge.gateway.routes import sql
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 from flowforge.gateway.schemas import ModelCreate, ModelList, ModelPublic, SamplePublic
 
@@ -76,6 +77,14 @@ async def sample_model(
     name: ModelName, gw: GatewayDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
 ) -> SamplePublic:
     model = await gw.owners.transform.ask("models.get", name=name)
+    if model.get("materialized") == "view" and model["built"]:  # read through its SQL
+        inputs = await sql.read_inputs(gw, [name])
+        names, found, _ = await asyncio.to_thread(
+            sql.run_query, f"SELECT * FROM {name}", inputs, limit, None, "json", 30.0
+        )
+        rows = [{n: lakeread._jsonable(v) for (n, _), v in zip(names, row, strict=True)}
+                for row in found[:limit]]  # fmt: skip
+        return SamplePublic(dataset=name, layer="gold", rows=rows)
     if not model["built"] or model.get("version") is None:
         reason = f"; the last build failed: {model['last_error']}" if model["last_error"] else ""
         raise NotFoundError(

@@ -9,6 +9,7 @@ import asyncio
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,20 +49,59 @@ class SqlResult(BaseModel):
     tables: dict[str, str] = Field(description="each table read: `silver` or `gold`")
 
 
-async def _inputs(
-    gw: Gateway, names: list[str]
-) -> tuple[dict[str, ValidRows], dict[str, list[Path]]]:
-    datasets: dict[str, ValidRows] = {}
-    models: dict[str, list[Path]] = {}
-    for name in names:
+@dataclass
+class Inputs:
+    """What a query reads: datasets' valid rows, stored models' files, and `view` models'
+    SQL (bound over their own inputs, which are here too)."""
+
+    datasets: dict[str, ValidRows] = field(default_factory=dict)
+    models: dict[str, list[Path]] = field(default_factory=dict)
+    views: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+
+    def kinds(self) -> dict[str, str]:
+        return {**dict.fromkeys(self.datasets, "silver"), **dict.fromkeys(self.models, "gold"),
+                **dict.fromkeys(self.views, "gold")}  # fmt: skip
+
+    def paths(self) -> list[Path]:
+        out = [p for rows in self.datasets.values() for p in rows.paths]
+        return out + [p for files in self.models.values() for p in files]
+
+    def bind(self, con: duckdb.DuckDBPyConnection) -> None:
+        for name, rows in self.datasets.items():
+            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {rows.sql()}")
+        for name, files in self.models.items():
+            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS SELECT * FROM "
+                        f"read_parquet({sql_list(files)}, union_by_name = true)")  # fmt: skip
+        done = set(self.datasets) | set(self.models)
+        waiting = dict(self.views)
+        while waiting:  # each view once what it reads is there (models form no cycle)
+            ready = [n for n, (_, deps) in waiting.items() if set(deps) <= done]
+            if not ready:
+                raise BadInputError(f"views {sorted(waiting)} read each other in a cycle")
+            for name in ready:
+                con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {waiting.pop(name)[0]}")
+                done.add(name)
+
+
+async def read_inputs(gw: Gateway, names: list[str]) -> Inputs:
+    found = Inputs()
+    queue = list(names)
+    while queue:
+        name = queue.pop(0)
+        if name in found.datasets or name in found.models or name in found.views:
+            continue
         try:
             model = await gw.owners.transform.ask("models.get", name=name)
         except NotFoundError:
             pass
         else:
+            if model.get("materialized") == "view":
+                found.views[name] = (model["sql"], list(model["depends_on"]))
+                queue += list(model["depends_on"])
+                continue
             if model.get("version") is None:
                 raise BadInputError(f"model {name!r} has not been built yet")
-            models[name] = await asyncio.to_thread(
+            found.models[name] = await asyncio.to_thread(
                 Lakehouse(gw.store).data_paths, gw.files, "gold", name, model["version"]
             )
             continue
@@ -69,23 +109,15 @@ async def _inputs(
         rows = await asyncio.to_thread(lakeread.valid_rows, gw.files, silver)
         if rows is None:
             raise BadInputError(f"{name!r} is neither a Gold model nor a dataset with valid rows")
-        datasets[name] = rows
-    return datasets, models
+        found.datasets[name] = rows
+    return found
 
 
-def _run(
-    sql: str, datasets: dict, models: dict, limit: int, out: Path | None, fmt: str, wait: float
-):
-    paths = [p for rows in datasets.values() for p in rows.paths]
-    paths += [p for files in models.values() for p in files]
-    con = sandboxed([*paths, *([out] if out else [])])
+def run_query(sql: str, inputs: Inputs, limit: int, out: Path | None, fmt: str, wait: float):
+    con = sandboxed([*inputs.paths(), *([out] if out else [])])
     timer = threading.Timer(wait, con.interrupt)
     try:
-        for name, rows in datasets.items():
-            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {rows.sql()}")
-        for name, files in models.items():
-            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS SELECT * FROM "
-                        f"read_parquet({sql_list(files)}, union_by_name = true)")  # fmt: skip
+        inputs.bind(con)
         started = time.perf_counter()
         timer.start()
         query = f"SELECT * FROM ({sql}) q LIMIT {int(limit) + 1}"
@@ -124,19 +156,19 @@ async def run_sql(
     tables = model_references(body.sql)
     if not tables:
         raise BadInputError("name at least one dataset or model (FROM orders)")
-    datasets, models = await _inputs(gw, tables)
-    kinds = {**dict.fromkeys(datasets, "silver"), **dict.fromkeys(models, "gold")}
+    inputs = await read_inputs(gw, tables)
+    kinds = {name: kind for name, kind in inputs.kinds().items() if name in tables}
     if format != "json":
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"result.{format}"
-            await asyncio.to_thread(_run, body.sql, datasets, models, body.limit - 1, out,
+            await asyncio.to_thread(run_query, body.sql, inputs, body.limit - 1, out,
                                     format, body.timeout)  # fmt: skip
             data = await asyncio.to_thread(out.read_bytes)
         media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
         return Response(data, media_type=media, headers={
             "Content-Disposition": f'attachment; filename="result.{format}"'})  # fmt: skip
     names, rows, seconds = await asyncio.to_thread(
-        _run, body.sql, datasets, models, body.limit, None, format, body.timeout
+        run_query, body.sql, inputs, body.limit, None, format, body.timeout
     )
     return SqlResult(
         columns=[SqlColumn(name=n, type=t) for n, t in names],

@@ -190,7 +190,10 @@ def orders_csv(rows: dict[int, tuple[int, str]]) -> bytes:
     return ("id,amount,status\n" + lines).encode()
 
 
-def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(platform):
+def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(fresh_platform):
+    # Merges are kept beside the model's table and folded every third one: the model is read
+    # through both while they are pending.
+    platform = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="3")
     dataset, inc, full = unique("sales"), unique("paid_inc"), unique("paid_full")
     sql = f"SELECT id, amount * 2 AS doubled, status FROM {dataset} WHERE status = 'paid'"
     rng = random.Random(7)
@@ -211,7 +214,9 @@ def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(pla
                                f"SELECT * FROM {full}) UNION ALL (SELECT * FROM {full} "
                                f"EXCEPT ALL SELECT * FROM {inc}))")  # fmt: skip
             assert differs == [[0]], f"after batch {number}"
-        assert "incremental (1 batch(es))" in platform.log("transform")
+        log = platform.log("transform")
+        assert "incremental (1 batch(es))" in log and "merge kept (2 pending)" in log
+        assert "folded into version" in log
         rebuilt = c.post(f"/api/v1/models/{inc}/build", params={"full_refresh": "true"})
         assert rebuilt.status_code == 202, rebuilt.text
         job = platform_job(c, rebuilt.json())
@@ -323,6 +328,9 @@ def test_a_view_model_stores_nothing_and_is_read_through_its_sql(platform):
         assert sql_rows(c, f"SELECT n, total FROM {count}") == [[3, 65]]
         tables = {t["name"]: t for t in c.get("/api/v1/lakehouse").json()["tables"]}
         assert f"silver.{dataset}" in tables and f"gold.{paid}" not in tables  # a view
+        # ref()-style dependencies form a DAG: closing a cycle is refused, naming it.
+        cycle = c.post("/api/v1/models", json={"name": paid, "sql": f"SELECT * FROM {count}"})
+        assert cycle.status_code == 400 and "close a cycle" in cycle.json()["detail"], cycle.text
         gold = tables[f"gold.{count}"]
         assert gold["layer"] == "gold" and gold["model"] == count
         assert DeltaTable(gold["location"]).to_pyarrow_table().to_pylist() == [

@@ -78,3 +78,26 @@ def test_vacuum_removes_what_no_kept_version_reads(lake):
     assert removed and not any(p.exists() for p in old)
     assert all(p.exists() for p in kept)
     assert rows(lakehouse.data_paths(files, "silver", "v", 2)) == [(2,)]
+
+
+def test_a_models_pending_merges_win_over_its_table_key_by_key(tmp_path):
+    from flowforge.common.lake import ModelRows
+
+    con = duckdb.connect()
+
+    def parquet(name: str, sql: str):
+        path = tmp_path / f"{name}.parquet"
+        con.execute(f"COPY ({sql}) TO '{path}'")
+        return path
+
+    base = parquet("base", "SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) t(id, v)")
+    first = parquet("m1", "SELECT * FROM (VALUES (2, 'b1', 1, false), (3, NULL, 1, true),"
+                    " (4, 'd', 1, false)) t(id, v, _ff_merge_seq, _ff_merge_deleted)")  # fmt: skip
+    second = parquet("m2", "SELECT * FROM (VALUES (2, 'b2', 2, false), (3, 'c2', 2, false))"
+                     " t(id, v, _ff_merge_seq, _ff_merge_deleted)")  # fmt: skip
+    one = ModelRows([base], [first], ["id"])
+    assert con.execute(f"{one.sql()} ORDER BY id").fetchall() == [(1, "a"), (2, "b1"), (4, "d")]
+    both = ModelRows([base], [first, second], ["id"])
+    assert con.execute(f"SELECT * FROM ({both.sql()}) ORDER BY id").fetchall() == [
+        (1, "a"), (2, "b2"), (3, "c2"), (4, "d")]  # fmt: skip
+    assert ModelRows([base]).sql().startswith("SELECT * FROM read_parquet(")

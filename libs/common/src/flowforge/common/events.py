@@ -338,8 +338,11 @@ class GoldModelBuilt(BaseModel):
     # Column-level lineage from the model's SQL: {output column: [[input, column], ...]}
     # (an input is a dataset or another model; empty where the SQL could not be followed).
     column_lineage: dict[str, list[list[str]]] = Field(default_factory=dict)
-    # The version of the model's Delta table (`uri`) this build committed.
+    # The version of the model's Delta table (`uri`) this build committed, and (incremental
+    # models) the merges read beside it (`lake.ModelRows`), by `unique_key`.
     version: int | None = None
+    pending: list[str] = Field(default_factory=list)
+    unique_key: list[str] = Field(default_factory=list)
 
 
 class ModelFailed(BaseModel):

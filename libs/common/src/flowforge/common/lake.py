@@ -224,6 +224,42 @@ class ValidRows:
         )
 
 
+# Columns of an incremental model's pending merge files (never in what readers see).
+MERGE_SEQ, MERGE_DELETED = "_ff_merge_seq", "_ff_merge_deleted"
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """A stored Gold model's rows: the data files of its table's version (`base`) and, for an
+    incremental model, the merges since (`pending`: each a file of the rows its build gave
+    for the keys it touched, with `MERGE_SEQ`, and tombstones, `MERGE_DELETED`, for touched
+    keys it no longer has). The latest merge of a key wins over the table."""
+
+    base: list[Path]
+    pending: list[Path] = field(default_factory=list)
+    key: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [*self.base, *self.pending]
+
+    def sql(self) -> str:
+        base = f"SELECT * FROM read_parquet({sql_list(self.base)}, union_by_name = true)"
+        if not self.pending:
+            return base
+        keys = ", ".join(f'"{k}"' for k in self.key)
+        on = " AND ".join(f'b."{k}" IS NOT DISTINCT FROM m."{k}"' for k in self.key)
+        merges = (
+            f"SELECT * FROM read_parquet({sql_list(self.pending)}, union_by_name = true) "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {MERGE_SEQ} DESC) = 1"
+        )
+        return (
+            f"WITH m AS ({merges}) SELECT * FROM ({base}) b WHERE NOT EXISTS "
+            f"(SELECT 1 FROM m WHERE {on}) UNION ALL BY NAME "
+            f"SELECT * EXCLUDE ({MERGE_SEQ}, {MERGE_DELETED}) FROM m WHERE NOT {MERGE_DELETED}"
+        )
+
+
 def schema_fingerprint(columns: list[tuple[str, str]]) -> str:
     """A short stable id of a schema (names and types, in order)."""
     import hashlib

@@ -78,8 +78,9 @@ def sample_file(path: Path, limit: int) -> list[dict[str, Any]]:
     return _rows(f"SELECT * FROM read_parquet({sql_string(str(path))})", limit)
 
 
-def sample_files(paths: list[Path], limit: int) -> list[dict[str, Any]]:
-    return _rows(f"SELECT * FROM read_parquet({sql_list(paths)}, union_by_name = true)", limit)
+def sample_relation(sql: str, limit: int) -> list[dict[str, Any]]:
+    """The first rows of a relation over lake files (a stored model's rows)."""
+    return _rows(sql, limit)
 
 
 def rejected_rows(path: Path, limit: int) -> list[dict[str, Any]]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
-from flowforge.common import lake
 from flowforge.common.events import (
     CheckResult,
     Event,
@@ -20,6 +18,7 @@ from flowforge.common.events import (
     GoldReady,
     QualityReconciled,
 )
+from flowforge.common.lake import ModelRows
 from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.quality.handlers import Deps, valid_rows
@@ -80,18 +79,23 @@ def _batches(deps: Deps, source: GoldInput) -> list[dict[str, Any]]:
     ]
 
 
-def _gold_files(deps: Deps, model: GoldModelBuilt) -> list[Path] | None:
-    """The data files of exactly the table version this build committed (a later build
-    makes a new version; this one's files stay)."""
+def _gold_files(deps: Deps, model: GoldModelBuilt) -> ModelRows | None:
+    """Exactly the table version this build committed and the merges it left beside it (a
+    later build makes a new version or merge; these files stay)."""
     if model.version is None:
         return None
-    return Lakehouse(deps.files.store).data_paths(deps.files, "gold", model.name, model.version)
+    key_of = deps.files.store.key_of
+    return ModelRows(
+        base=Lakehouse(deps.files.store).data_paths(deps.files, "gold", model.name, model.version),
+        pending=[deps.files.path(key_of(uri)) for uri in model.pending],
+        key=model.unique_key,
+    )
 
 
 async def _sum_check(
     deps: Deps,
     model: str,
-    gold: list[Path] | None,
+    gold: ModelRows | None,
     gold_column: str,
     source: str,
     batches: dict[str, list[Any]],
@@ -123,10 +127,10 @@ async def _sum_check(
 
 
 def _sums(
-    deps: Deps, batches: list[Any], column: str, gold: list[Path], gold_column: str
+    deps: Deps, batches: list[Any], column: str, gold: ModelRows, gold_column: str
 ) -> tuple[float, float]:
     rows = valid_rows(deps, batches)
-    con = sandboxed([*rows.paths, *gold])
+    con = sandboxed([*rows.paths, *gold.paths])
     try:
         expected = con.sql(
             f"SELECT coalesce(sum(CAST({quote_identifier(column)} AS DOUBLE)), 0)"
@@ -134,7 +138,7 @@ def _sums(
         ).fetchall()[0][0]
         actual = con.sql(
             f"SELECT coalesce(sum(CAST({quote_identifier(gold_column)} AS DOUBLE)), 0)"
-            f" FROM read_parquet({lake.sql_list(gold)}, union_by_name = true)"
+            f" FROM ({gold.sql()}) g"
         ).fetchall()[0][0]
     finally:
         con.close()

@@ -161,7 +161,7 @@ class SilverSpecs:
 MODEL_FIELDS = (
     "name, sql, depends_on, reconcile, created_at, updated_at, built_at, build_id, row_count,"
     " columns, last_error, last_error_at, version, materialized, unique_key, config,"
-    " description, column_docs, tests, test_results"
+    " description, column_docs, tests, test_results, pending"
 )
 
 
@@ -174,7 +174,7 @@ class ModelRegistry:
     async def all(self) -> dict[str, Model]:
         rows = await self.pool.fetch(
             "SELECT name, sql, depends_on, version, materialized, unique_key, config, built_from,"
-            " tests FROM transform.models"
+            " tests, pending, pending_rows, row_count FROM transform.models"
         )
         return {
             r["name"]: Model(
@@ -185,6 +185,9 @@ class ModelRegistry:
                 Materialization.stored(r["materialized"], list(r["unique_key"]), dict(r["config"])),
                 dict(r["built_from"] or {}),
                 tuple(r["tests"] or ()),
+                tuple(r["pending"] or ()),
+                int(r["pending_rows"] or 0),
+                r["row_count"],
             )
             for r in rows
         }
@@ -254,11 +257,16 @@ class ModelRegistry:
         version: int | None,
         built_from: dict[str, Any] | None = None,
         test_results: list[dict[str, Any]] | None = None,
+        pending: list[str] | None = None,
+        pending_rows: int = 0,
     ) -> None:
+        """A build recorded: a full one (a new table version, no merges pending) or an
+        incremental merge (the same version, `pending` merges beside it)."""
         await self.pool.execute(
             "UPDATE transform.models SET built_at = now(), build_id = $2, row_count = $3,"
             " columns = $4, version = $5, built_from = $6, test_results = $7,"
-            " last_error = NULL, last_error_at = NULL WHERE name = $1",
+            " pending = $8, pending_rows = $9, last_error = NULL, last_error_at = NULL"
+            " WHERE name = $1",
             name,
             build_id,
             rows,
@@ -266,6 +274,8 @@ class ModelRegistry:
             version,
             built_from or {},
             test_results or [],
+            pending or [],
+            pending_rows,
         )
 
     async def failed(self, name: str, error: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from flowforge.common.errors import BadInputError
-from flowforge.common.lake import GOLD_BUILD_ID_KEY, ValidRows, sql_list, sql_string
+from flowforge.common.lake import GOLD_BUILD_ID_KEY, ModelRows, ValidRows, sql_list, sql_string
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
 from flowforge.transform.lineage import column_lineage
@@ -35,6 +35,9 @@ class Model:
     # What the last build read: {dataset: [run ids], "model:<name>": version}.
     built_from: dict = field(default_factory=dict)
     tests: tuple = ()  # rule specs run over each build's result (modeltests)
+    pending: tuple = ()  # an incremental model's merges since `version` (object keys)
+    pending_rows: int = 0
+    rows: int | None = None  # as last built
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def build_order(
 def build_model(
     model: Model,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path | list[Path]],
+    built: dict[str, Stored],
     out: Path,
     build_id: str = "",
     deadline: Deadline | None = None,
@@ -128,16 +131,28 @@ def build_model(
     )
 
 
-def _files(found: Path | list[Path]) -> list[Path]:
-    """A built model's data: one file, or the data files of its table's version."""
+Stored = Path | list[Path] | ModelRows
+
+
+def _files(found: Stored) -> list[Path]:
+    """A built model's data: one file, the data files of its table's version, or those and
+    its pending merges."""
+    if isinstance(found, ModelRows):
+        return found.paths
     return [found] if isinstance(found, Path) else list(found)
+
+
+def _relation(found: Stored) -> str:
+    if isinstance(found, ModelRows):
+        return found.sql()
+    return f"SELECT * FROM read_parquet({sql_list(_files(found))}, union_by_name = true)"
 
 
 def _describe_view(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path | list[Path]],
+    built: dict[str, Stored],
     views: dict[str, Model],
 ) -> BuiltModel:
     try:
@@ -161,7 +176,7 @@ def _describe_view(
 def input_files(
     model: Model,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path | list[Path]],
+    built: dict[str, Stored],
     views: dict[str, Model],
 ) -> list[Path]:
     """Every file the model reads, through the views it reads too."""
@@ -192,7 +207,7 @@ def bind_inputs(
     con: duckdb.DuckDBPyConnection,
     names: tuple[str, ...] | list[str],
     datasets: dict[str, ValidRows],
-    built: dict[str, Path | list[Path]],
+    built: dict[str, Stored],
     views: dict[str, Model],
 ) -> None:
     """A view per input, named as the model's SQL names it: a dataset's valid Silver rows,
@@ -218,22 +233,19 @@ def _bind_one(
     con: duckdb.DuckDBPyConnection,
     dep: str,
     datasets: dict[str, ValidRows],
-    built: dict[str, Path | list[Path]],
+    built: dict[str, Stored],
 ) -> None:
     if dep in datasets:
         con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
     elif dep in built:
-        con.execute(
-            f"CREATE VIEW {quote_identifier(dep)} AS SELECT * FROM "
-            f"read_parquet({sql_list(_files(built[dep]))}, union_by_name = true)"
-        )
+        con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {_relation(built[dep])}")
 
 
 def refresh_analytics(
     db_path: Path,
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
-    gold: dict[str, Path | list[Path]],
+    gold: dict[str, Stored],
     views: dict[str, str] | None = None,
 ) -> None:
     """Keep one analytics DuckDB file with a view per dataset and layer (and per model).
@@ -260,7 +272,7 @@ def _write_views(
     db_path: Path,
     bronze: dict[str, list[Path]],
     silver: dict[str, ValidRows],
-    gold: dict[str, Path | list[Path]],
+    gold: dict[str, Stored],
     views: dict[str, str],
 ) -> None:
     con = duckdb.connect(str(db_path))
@@ -277,8 +289,7 @@ def _write_views(
                 con.execute(f"CREATE OR REPLACE VIEW {view} AS {rows.sql()}")
         for model, found in gold.items():
             con.execute(
-                f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS SELECT * FROM "
-                f"read_parquet({sql_list(_files(found))}, union_by_name = true)"
+                f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS {_relation(found)}"
             )
         for model, sql in views.items():  # over the views above, names already mapped
             con.execute(f"CREATE OR REPLACE VIEW {quote_identifier('gold_' + model)} AS {sql}")

@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,16 @@ from flowforge.common.events import (
     StageTiming,
     utcnow,
 )
-from flowforge.common.lake import ValidRows, schema_fingerprint
+from flowforge.common.lake import (
+    MERGE_DELETED,
+    MERGE_SEQ,
+    ModelRows,
+    ValidRows,
+    schema_fingerprint,
+    sql_string,
+)
 from flowforge.common.lakehouse import table_key
-from flowforge.common.models import quote_identifier
+from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
@@ -45,7 +52,7 @@ from flowforge.transform.gold import (
 )
 from flowforge.transform.limits import Deadline
 from flowforge.transform.lineage import rename_tables
-from flowforge.transform.materialize import incremental_sql, snapshot_sql
+from flowforge.transform.materialize import incremental_sql, merge_sql, snapshot_sql
 from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
 from flowforge.transform.tables import SilverTables
 
@@ -223,6 +230,7 @@ class Built:
     build_id: str
     inputs: list[GoldInput]
     version: int | None = None  # of the model's Delta table
+    pending: list[str] = field(default_factory=list)  # its merges beside that version
 
 
 @dataclass
@@ -305,9 +313,23 @@ async def housekeeping(deps: Deps, retention: timedelta) -> dict[str, int]:
             gone = await asyncio.to_thread(
                 deps.tables.lakehouse.vacuum, "gold", name, retention, keep
             )
-        removed[f"gold.{name}"] = len(gone)
+            pending = set(current.pending) if current else set()
+            merges = await asyncio.to_thread(_drop_folded_merges, deps, name, pending, retention)
+        removed[f"gold.{name}"] = len(gone) + merges
     log.info("lakehouse housekeeping: %d file(s) removed", sum(removed.values()))
     return removed
+
+
+def _drop_folded_merges(deps: Deps, name: str, pending: set[str], retention: timedelta) -> int:
+    """Remove an incremental model's merge files that a fold wrote into its table (not
+    pending any more) once they are older than the retention (a reader may hold them)."""
+    store, cutoff = deps.files.store, time.time() - retention.total_seconds()
+    dropped = 0
+    for info in store.list(f"gold/{name}/merges/"):
+        if info.key not in pending and info.modified <= cutoff:
+            store.delete(info.key)
+            dropped += 1
+    return dropped
 
 
 async def handle_job_requested(event: JobRequested, deps: Deps) -> list[Event]:
@@ -352,6 +374,8 @@ async def _built_events(deps: Deps, built: list[Built]) -> list[GoldModelBuilt]:
             inputs=b.inputs,
             column_lineage=b.result.column_lineage,
             version=b.version,
+            pending=[deps.files.store.uri(k) for k in b.pending],
+            unique_key=list(b.model.materialization.unique_key),
         )
         for b in built
     ]
@@ -381,7 +405,7 @@ async def _build_locked(
         if found is not None:
             inputs[name] = found
     gold = GoldBuild()
-    built_paths: dict[str, list[Path]] = {}
+    built_paths: dict[str, ModelRows] = {}
     for name in order:
         model = models[name]
         broken = [f.name for f in gold.failed if f.name in model.depends_on]
@@ -394,32 +418,46 @@ async def _build_locked(
         if missing:
             log.info("gold model %s waits for %s", name, ", ".join(missing))
             continue
-        versions = {n: m.version for n, m in models.items()}
-        versions.update({b.model.name: b.version for b in gold.built})
+        versions = {n: _state(m.version, m.pending) for n, m in models.items()}
+        versions.update({b.model.name: _state(b.version, b.pending) for b in gold.built})
         plan = await asyncio.to_thread(Plan.of, deps, model, inputs, versions, full_refresh)
         built = await _build_one(deps, model, inputs, built_paths, plan, views)
         if isinstance(built, str):
             await _failed(deps, gold, name, built)
             continue
         if built.version is not None:
-            built_paths[name] = await asyncio.to_thread(_gold_files, deps, name, built.version)
+            built_paths[name] = await asyncio.to_thread(
+                _gold_rows, deps, name, built.version, built.pending, model
+            )
         gold.built.append(built)
     await _refresh_views(deps, dataset, [b.model.name for b in gold.built])
     return gold
 
 
 async def _find_built(
-    deps: Deps, needs: list[str], models: dict[str, Model], built_paths: dict[str, list[Path]]
+    deps: Deps, needs: list[str], models: dict[str, Model], built_paths: dict[str, ModelRows]
 ) -> None:
     """Other models this one reads (directly or through views), from their last build."""
     for dep in needs:
-        version = models[dep].version if dep in models else None
-        if version is not None and dep not in built_paths:
-            built_paths[dep] = await asyncio.to_thread(_gold_files, deps, dep, version)
+        found = models.get(dep)
+        if found is not None and found.version is not None and dep not in built_paths:
+            built_paths[dep] = await asyncio.to_thread(
+                _gold_rows, deps, dep, found.version, list(found.pending), found
+            )
 
 
-def _gold_files(deps: Deps, name: str, version: int) -> list[Path]:
-    return deps.tables.lakehouse.data_paths(deps.files, "gold", name, version)
+def _state(version: int | None, pending: Any) -> str | None:
+    """A stored model's state as another model's build records it (version + merges)."""
+    return None if version is None else f"{version}+{len(pending or ())}"
+
+
+def _gold_rows(deps: Deps, name: str, version: int, pending: list[str], model: Model) -> ModelRows:
+    """A stored model's rows: its table version's files and its pending merges."""
+    return ModelRows(
+        base=deps.tables.lakehouse.data_paths(deps.files, "gold", name, version),
+        pending=[deps.files.path(k) for k in pending],
+        key=list(model.materialization.unique_key),
+    )
 
 
 @dataclass
@@ -429,10 +467,11 @@ class Plan:
     model's result, and what it reads (recorded for the next build)."""
 
     rows: dict[str, ValidRows]
-    previous: list[Path]
+    previous: list[Path]  # the files of the model's current rows that the build reads
     final: Callable[[Any], str] | None
     built_from: dict[str, Any]
     mode: str
+    merge: bool = False  # the result is a merge kept pending beside the table
 
     @classmethod
     def of(
@@ -449,11 +488,14 @@ class Plan:
         reads = {f"model:{d}": versions.get(d) for d in model.depends_on if d not in inputs}
         built_from: dict[str, Any] = {**runs, **reads}
         rows = {d: i.rows for d, i in inputs.items()}
-        previous = (
-            deps.tables.lakehouse.data_paths(deps.files, "gold", model.name, model.version)
+        stored = (
+            _gold_rows(deps, model.name, model.version, list(model.pending), model)
             if model.version is not None and mat.materialized != "table"
-            else []
+            else None
         )
+        # The model's rows as they are (a query), and the files it reads (for the sandbox).
+        previous: list[Path] | str = stored.sql() if stored else []
+        files = stored.paths if stored else []
         if mat.materialized == "snapshot":
             now = utcnow()
 
@@ -461,7 +503,7 @@ class Plan:
                 columns = [r[0] for r in con.execute("DESCRIBE __model").fetchall()]
                 return snapshot_sql(mat, previous, columns, now)
 
-            return cls(rows, previous, scd, built_from, "snapshot")
+            return cls(rows, files, scd, built_from, "snapshot")
         if mat.materialized != "incremental":
             return cls(rows, [], None, built_from, "table")
         grown = _grown(model, runs, built_from)
@@ -478,12 +520,19 @@ class Plan:
             key=changed.ref.key,
         )
 
+        seq = len(model.pending) + 1
+        # With tests, the whole new state is built (they judge it before it is committed).
+        keep = not model.tests
+
         def merge(con: Any) -> str:
             have = {r[0] for r in con.execute(f"DESCRIBE {quote_identifier(grown)}").fetchall()}
             touched = quote_identifier(grown) if set(mat.unique_key) <= have else None
+            if keep:
+                return merge_sql(mat, touched, seq)
             return incremental_sql(mat, previous, touched)
 
-        return cls(rows, previous, merge, built_from, f"incremental ({len(fresh)} batch(es))")
+        mode = f"incremental ({len(fresh)} batch(es))"
+        return cls(rows, [] if keep else files, merge, built_from, mode, merge=keep)
 
 
 def _grown(model: Model, runs: dict[str, list[str]], now: dict[str, Any]) -> str | None:
@@ -504,7 +553,7 @@ async def _build_one(
     deps: Deps,
     model: Model,
     inputs: dict[str, Input],
-    built_paths: dict[str, list[Path]],
+    built_paths: dict[str, ModelRows],
     plan: Plan,
     views: dict[str, Model],
 ) -> Built | str:
@@ -535,13 +584,17 @@ async def _build_one(
     if model.materialization.materialized == "view":  # checked, nothing stored
         await deps.models.built(model.name, build_id, None, columns, None, plan.built_from)
         return Built(result=result, model=model, build_id=build_id, inputs=refs)
+    if plan.merge:
+        return await _keep_merge(deps, model, out, result, plan, build_id, refs)
     committing = time.perf_counter()
     try:
         version = await asyncio.to_thread(_commit_gold, deps, model.name, out, build_id)
-    except (ValueError, TypeError, NotImplementedError) as exc:  # a type Delta cannot hold
+    except Exception as exc:  # a type Delta cannot hold, or the store refusing the commit
+        log.warning("gold model %s not committed", model.name, exc_info=True)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return (
-            f"gold model {model.name!r} cannot be stored as a table: {exc}"
-            " (cast the column to a supported type)"
+            f"gold model {model.name!r} cannot be stored as a table: {text} (a column of a "
+            "type Delta Lake lacks: cast it; or the lake refused the write: build it again)"
         )
     log.info(
         "gold model %s: %s build, %d row(s) in %.2fs, committed as version %d in %.2fs",
@@ -556,6 +609,70 @@ async def _build_one(
         model.name, build_id, result.rows, columns, version, plan.built_from, result.tests
     )
     return Built(result=result, model=model, build_id=build_id, inputs=refs, version=version)
+
+
+async def _keep_merge(
+    deps: Deps,
+    model: Model,
+    out: Path,
+    result: BuiltModel,
+    plan: Plan,
+    build_id: str,
+    refs: list[GoldInput],
+) -> Built | str:
+    """An incremental build's merge kept beside the table (its own rows only: a batch costs
+    what it changed), folded into a new table version when the merges reach
+    FLOWFORGE_FOLD_RATIO of the table's rows or FLOWFORGE_FOLD_BATCHES merges."""
+    began = time.perf_counter()
+    key = f"gold/{model.name}/merges/{build_id}.parquet"
+    await asyncio.to_thread(deps.files.commit, key, out)
+    pending, merged = [*model.pending, key], model.pending_rows + result.rows
+    assert model.version is not None  # a merge always follows a full build
+    state = await asyncio.to_thread(_gold_rows, deps, model.name, model.version, pending, model)
+    version = model.version
+    tables = deps.tables
+    if len(pending) >= tables.fold_batches or merged >= tables.fold_ratio * (model.rows or 0):
+        folded = deps.files.output(f"gold/{model.name}/fold.parquet")
+        rows = await asyncio.to_thread(_write_state, state, folded)
+        try:
+            version = await asyncio.to_thread(_commit_gold, deps, model.name, folded, build_id)
+        except Exception as exc:  # the merges stay pending; the next build folds them
+            log.warning("gold model %s not folded: %s", model.name, exc, exc_info=True)
+        else:
+            pending, merged = [], 0
+    if pending:
+        rows = await asyncio.to_thread(_count_state, state)
+    columns = [(n, t) for n, t in result.columns if n not in (MERGE_SEQ, MERGE_DELETED)]
+    log.info(
+        "gold model %s: %s build, merge kept (%d pending), %d row(s) in all, %.2fs%s",
+        model.name, plan.mode, len(pending), rows, time.perf_counter() - began,
+        "" if pending else f", folded into version {version}",
+    )  # fmt: skip
+    await deps.models.built(
+        model.name, build_id, rows, [{"name": n, "type": t} for n, t in columns], version,
+        plan.built_from, result.tests, pending, merged,
+    )  # fmt: skip
+    done = replace(result, rows=rows, columns=columns)
+    return Built(result=done, model=model, build_id=build_id, inputs=refs, version=version,
+                 pending=pending)  # fmt: skip
+
+
+def _write_state(state: ModelRows, out: Path) -> int:
+    con = sandboxed([*state.paths, out])
+    try:
+        con.execute(f"COPY ({state.sql()}) TO {sql_string(str(out))} (FORMAT parquet)")
+        counted = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})")
+        return int(counted.fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def _count_state(state: ModelRows) -> int:
+    con = sandboxed(state.paths)
+    try:
+        return int(con.execute(f"SELECT count(*) FROM ({state.sql()})").fetchall()[0][0])
+    finally:
+        con.close()
 
 
 def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
@@ -596,7 +713,7 @@ async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
         bronze[dataset] = await asyncio.to_thread(
             lambda b=batches: [deps.files.path(x["bronze_key"]) for x in b]
         )
-    gold: dict[str, Path | list[Path]] = {}
+    gold: dict[str, ModelRows] = {}
     views: dict[str, str] = {}
     every = await deps.models.all()
     names = {n: f"gold_{n}" for n in every}
@@ -608,5 +725,7 @@ async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
             others = {d: names.get(d, f"silver_{d}") for d in model.depends_on}
             views[name] = rename_tables(model.sql, others)
         elif model.version is not None:
-            gold[name] = await asyncio.to_thread(_gold_files, deps, name, model.version)
+            gold[name] = await asyncio.to_thread(
+                _gold_rows, deps, name, model.version, list(model.pending), model
+            )
     await asyncio.to_thread(refresh_analytics, deps.analytics_db, bronze, silver, gold, views)

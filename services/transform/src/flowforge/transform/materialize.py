@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flowforge.common.errors import BadInputError
-from flowforge.common.lake import sql_list, sql_string
+from flowforge.common.lake import MERGE_DELETED, MERGE_SEQ, sql_list, sql_string
 from flowforge.common.models import quote_identifier as q
 
 MATERIALIZATIONS = ("view", "table", "incremental", "snapshot")
@@ -102,8 +102,31 @@ def _on(key: tuple[str, ...], left: str, right: str) -> str:
     return " AND ".join(f"{left}.{q(k)} IS NOT DISTINCT FROM {right}.{q(k)}" for k in key)
 
 
+def _relation(previous: list | str) -> str:
+    """The table's current rows: files, or a query (a model with merges pending)."""
+    if isinstance(previous, str):
+        return f"({previous})"
+    return f"read_parquet({sql_list(previous)}, union_by_name = true)"
+
+
+def merge_sql(mat: Materialization, touched_from: str | None, seq: int, model: str = "__model"):
+    """One incremental build's merge, kept pending beside the table (`lake.ModelRows`): the
+    rows the build gave, and a tombstone for each key it touched but no longer has."""
+    key = mat.unique_key
+    cols = ", ".join(q(k) for k in key)
+    touched = f"SELECT {cols} FROM {model}"
+    if touched_from:
+        touched += f" UNION SELECT {cols} FROM {touched_from}"
+    return (
+        f"WITH t AS ({touched}) "
+        f"SELECT *, {seq} AS {MERGE_SEQ}, false AS {MERGE_DELETED} FROM {model} "
+        f"UNION ALL BY NAME SELECT t.*, {seq} AS {MERGE_SEQ}, true AS {MERGE_DELETED} FROM t "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {model} p WHERE {_on(key, 't', 'p')})"
+    )
+
+
 def incremental_sql(
-    mat: Materialization, previous: list, touched_from: str | None, model: str = "__model"
+    mat: Materialization, previous: list | str, touched_from: str | None, model: str = "__model"
 ) -> str:
     """The table's new state: its rows for keys not touched, and the changed rows' results.
     `touched_from`: a relation with the changed input rows (their key columns)."""
@@ -116,14 +139,14 @@ def incremental_sql(
         return f"SELECT * FROM {model}"
     return (
         f"WITH t AS ({touched}) "
-        f"SELECT * FROM read_parquet({sql_list(previous)}, union_by_name = true) p "
+        f"SELECT * FROM {_relation(previous)} p "
         f"WHERE NOT EXISTS (SELECT 1 FROM t WHERE {_on(key, 't', 'p')}) "
         f"UNION ALL BY NAME SELECT * FROM {model}"
     )
 
 
 def snapshot_sql(
-    mat: Materialization, previous: list, columns: list[str], now: datetime,
+    mat: Materialization, previous: list | str, columns: list[str], now: datetime,
     model: str = "__model",
 ) -> str:  # fmt: skip
     """The snapshot table's new state (SCD type 2) from the model's result `model`."""
@@ -152,7 +175,7 @@ def snapshot_sql(
     if not previous:
         return opened.format(rows=model)
     on = _on(mat.unique_key, "s", "c")
-    prev = f"read_parquet({sql_list(previous)}, union_by_name = true)"
+    prev = _relation(previous)
     invalidate = mat.hard_deletes == "invalidate"
     still = f" AND EXISTS (SELECT 1 FROM src s WHERE {on})" if invalidate else ""
     return (

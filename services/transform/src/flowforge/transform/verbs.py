@@ -52,6 +52,7 @@ def model_public(row: asyncpg.Record) -> dict[str, Any]:
         "description": row["description"],
         "column_docs": dict(row["column_docs"] or {}),
         "tests": list(row["tests"] or []),
+        "pending": list(row["pending"] or []),
         "test_results": list(row["test_results"] or []),
         "columns": list(row["columns"] or []),
         "last_error": row["last_error"],
@@ -89,11 +90,26 @@ async def put_model(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
     docs = {str(k): str(v) for k, v in dict(request.get("column_docs") or {}).items()}
     description = str(request.get("description") or "")
     tests = modeltests.parse_tests(list(request.get("tests") or []), depends_on)
+    await _refuse_cycle(deps, name, depends_on)
     await deps.models.save(name, sql, depends_on, reconcile, mat, description, docs, tests)
     # Built at once from the data already landed (skipped while its inputs are missing).
     job = JobRequested(run_id=uuid.uuid4().hex, dataset=name, kind="build_models", models=[name])
     await deps.publish(job)
     return {**model_public(await deps.models.get(name)), "build_requested": job.run_id}
+
+
+async def _refuse_cycle(deps: VerbDeps, name: str, depends_on: list[str]) -> None:
+    """Models read each other as a DAG: a definition closing a cycle is refused."""
+    from graphlib import CycleError, TopologicalSorter
+
+    models = await deps.models.all()
+    graph = {n: {d for d in m.depends_on if d in models or d == name} for n, m in models.items()}
+    graph[name] = {d for d in depends_on if d in models}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise BadInputError(f"model {name!r} would close a cycle of models: {cycle}") from None
 
 
 def _reconcile(declared: dict[str, Any], depends_on: list[str]) -> dict[str, str]:

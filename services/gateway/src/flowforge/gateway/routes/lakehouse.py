@@ -95,7 +95,7 @@ async def get_lakehouse(gw: GatewayDep) -> LakehousePublic:
 
 class HousekeepingRequest(BaseModel):
     retention_hours: float | None = Field(
-        None, ge=0, le=100_000,
+        None, ge=0, le=100_000, strict=True,
         description="versions older than this stop being readable (default: "
         "FLOWFORGE_LAKEHOUSE_RETENTION_HOURS, 168)",
     )  # fmt: skip

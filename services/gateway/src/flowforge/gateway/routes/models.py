@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from flowforge.common.errors import NotFoundError
-from flowforge.common.lakehouse import Lakehouse
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.owners import LONG
@@ -91,8 +90,6 @@ async def sample_model(
             f"model {name!r} has not been built yet: it is built once the data it reads "
             f"({', '.join(model['depends_on']) or 'none'}) has landed and passed quality" + reason
         )
-    files = await asyncio.to_thread(
-        Lakehouse(gw.store).data_paths, gw.files, "gold", name, model["version"]
-    )
-    rows = await asyncio.to_thread(lakeread.sample_files, files, limit)
+    stored = await asyncio.to_thread(sql.model_rows, gw, model)
+    rows = await asyncio.to_thread(lakeread.sample_relation, stored.sql(), limit)
     return SamplePublic(dataset=name, layer="gold", rows=rows)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from flowforge.common.errors import BadInputError, NotFoundError
-from flowforge.common.lake import ValidRows, sql_list, sql_string
+from flowforge.common.lake import ModelRows, ValidRows, sql_string
 from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.gateway import lakeread
@@ -55,7 +55,7 @@ class Inputs:
     SQL (bound over their own inputs, which are here too)."""
 
     datasets: dict[str, ValidRows] = field(default_factory=dict)
-    models: dict[str, list[Path]] = field(default_factory=dict)
+    models: dict[str, ModelRows] = field(default_factory=dict)
     views: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
     def kinds(self) -> dict[str, str]:
@@ -64,14 +64,13 @@ class Inputs:
 
     def paths(self) -> list[Path]:
         out = [p for rows in self.datasets.values() for p in rows.paths]
-        return out + [p for files in self.models.values() for p in files]
+        return out + [p for rows in self.models.values() for p in rows.paths]
 
     def bind(self, con: duckdb.DuckDBPyConnection) -> None:
         for name, rows in self.datasets.items():
             con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {rows.sql()}")
-        for name, files in self.models.items():
-            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS SELECT * FROM "
-                        f"read_parquet({sql_list(files)}, union_by_name = true)")  # fmt: skip
+        for name, rows in self.models.items():
+            con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {rows.sql()}")
         done = set(self.datasets) | set(self.models)
         waiting = dict(self.views)
         while waiting:  # each view once what it reads is there (models form no cycle)
@@ -81,6 +80,15 @@ class Inputs:
             for name in ready:
                 con.execute(f"CREATE TEMP VIEW {quote_identifier(name)} AS {waiting.pop(name)[0]}")
                 done.add(name)
+
+
+def model_rows(gw: Gateway, model: dict[str, Any]) -> ModelRows:
+    """A stored model's rows from transform's answer: its table version and pending merges."""
+    return ModelRows(
+        base=Lakehouse(gw.store).data_paths(gw.files, "gold", model["name"], model["version"]),
+        pending=[gw.files.path(k) for k in model.get("pending") or []],
+        key=list(model.get("unique_key") or []),
+    )
 
 
 async def read_inputs(gw: Gateway, names: list[str]) -> Inputs:
@@ -101,9 +109,7 @@ async def read_inputs(gw: Gateway, names: list[str]) -> Inputs:
                 continue
             if model.get("version") is None:
                 raise BadInputError(f"model {name!r} has not been built yet")
-            found.models[name] = await asyncio.to_thread(
-                Lakehouse(gw.store).data_paths, gw.files, "gold", name, model["version"]
-            )
+            found.models[name] = await asyncio.to_thread(model_rows, gw, model)
             continue
         silver = await gw.owners.transform.ask("silver.batches", dataset=name)
         rows = await asyncio.to_thread(lakeread.valid_rows, gw.files, silver)

@@ -133,11 +133,13 @@ def quarantine_key(dataset: str, run_id: str, revision: int = 0) -> str:
 
 
 def gold_key(model: str) -> str:
+    """Where a model's build result is written locally before it is committed to its Delta
+    table (`lakehouse.table_key("gold", model)`); incremental merges sit beside it."""
     return f"gold/{model}/data.parquet"
 
 
-# Each Gold build writes its id into the file's Parquet metadata under this key, so a reader
-# holding a `gold.ready` can tell whether the file is still that build's.
+# Each Gold build writes its id into its result's Parquet metadata under this key (the table
+# commit carries it too, as `flowforge.build_id`).
 GOLD_BUILD_ID_KEY = "flowforge_build_id"
 
 

@@ -74,10 +74,6 @@ def sample_silver(files: LakeFiles, silver: dict[str, Any], limit: int) -> list[
     )
 
 
-def sample_file(path: Path, limit: int) -> list[dict[str, Any]]:
-    return _rows(f"SELECT * FROM read_parquet({sql_string(str(path))})", limit)
-
-
 def sample_relation(sql: str, limit: int) -> list[dict[str, Any]]:
     """The first rows of a relation over lake files (a stored model's rows)."""
     return _rows(sql, limit)

@@ -32,6 +32,11 @@ SCHEMA_FILE = "_schema.parquet"
 KIND_KEY = "flowforge.kind"
 
 
+# {(table location, version): data file keys}: versions are immutable (oldest dropped first).
+_DATA_KEYS: dict[tuple[str, int], list[str]] = {}
+_DATA_KEYS_MAX = 4096
+
+
 def table_key(layer: str, name: str) -> str:
     if layer not in LAYERS:
         raise ValueError(f"unknown lakehouse layer {layer!r}")
@@ -97,14 +102,22 @@ class Lakehouse:
         return table
 
     def data_keys(self, layer: str, name: str, version: int) -> list[str]:
-        """The object keys of the data files of one version (its rows, nothing else)."""
-        table = self.open(layer, name, version)
-        if table is None:
-            raise NotFoundError(f"{layer} table {name!r} does not exist")
-        root = table_key(layer, name)
-        keys = [f"{root}/{Path(uri).name}" for uri in table.file_uris()]
-        # A version without rows has no data file: its shape is kept beside the table.
-        return keys or [f"{root}/{SCHEMA_FILE}"]
+        """The object keys of the data files of one version (its rows, nothing else). A
+        version never changes, so its file list is read from the log once per process."""
+        cache_key = (self.location(layer, name), version)
+        found = _DATA_KEYS.get(cache_key)
+        if found is None:
+            table = self.open(layer, name, version)
+            if table is None:
+                raise NotFoundError(f"{layer} table {name!r} does not exist")
+            root = table_key(layer, name)
+            keys = [f"{root}/{Path(uri).name}" for uri in table.file_uris()]
+            # A version without rows has no data file: its shape is kept beside the table.
+            found = keys or [f"{root}/{SCHEMA_FILE}"]
+            if len(_DATA_KEYS) >= _DATA_KEYS_MAX:
+                _DATA_KEYS.pop(next(iter(_DATA_KEYS)))
+            _DATA_KEYS[cache_key] = found
+        return list(found)
 
     def data_paths(self, files: LakeFiles, layer: str, name: str, version: int) -> list[Path]:
         """Local paths of one version's data files (downloaded once: Delta never rewrites a

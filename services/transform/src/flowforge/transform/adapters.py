@@ -77,11 +77,13 @@ class Batches:
         )
         return bool(was)
 
-    async def promoted(self, dataset: str, *, without: str = "") -> list[asyncpg.Record]:
+    async def promoted(
+        self, dataset: str, *, without: str = "", conn: asyncpg.Connection | None = None
+    ) -> list[asyncpg.Record]:
         """The batches the dataset's current rows are made of: the promoted ones, from the
         latest promoted full snapshot on (in the order they reached Silver); `without` a run
-        (as they were before it)."""
-        return await self.pool.fetch(
+        (as they were before it). `conn`: within that connection's transaction."""
+        return await (conn or self.pool).fetch(
             "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted AND run_id <> $2"
             " AND silver_at >= coalesce((SELECT max(silver_at) FROM transform.batches"
             " WHERE dataset = $1 AND promoted AND snapshot AND run_id <> $2), '-infinity')"
@@ -90,8 +92,10 @@ class Batches:
             without,
         )
 
-    async def latest_silver_key(self, dataset: str) -> str | None:
-        return await self.pool.fetchval(
+    async def latest_silver_key(
+        self, dataset: str, conn: asyncpg.Connection | None = None
+    ) -> str | None:
+        return await (conn or self.pool).fetchval(
             "SELECT silver_key FROM transform.batches WHERE dataset = $1"
             " ORDER BY silver_at DESC LIMIT 1",
             dataset,

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from flowforge.common.lake import ValidRows
 from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import sandboxed
 from flowforge.common.storage import LakeFiles
+from flowforge.transform.adapters import Batches
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,10 @@ class SilverTables:
     files: LakeFiles
     fold_ratio: float = 0.1
     fold_batches: int = 32
-    folds: int = field(default=0, init=False)
+
+    @property
+    def batches(self) -> Batches:
+        return Batches(self.pool)
 
     # ------------------------------------------------------------------ reading
     async def state(self, dataset: str, *, without: str = "") -> SilverState:
@@ -70,19 +74,8 @@ class SilverTables:
             table = await conn.fetchrow(
                 "SELECT version, runs, rows FROM transform.tables WHERE dataset = $1", dataset
             )
-            batches = await conn.fetch(
-                "SELECT * FROM transform.batches WHERE dataset = $1 AND promoted"
-                " AND run_id <> $2 AND silver_at >= coalesce((SELECT max(silver_at)"
-                " FROM transform.batches WHERE dataset = $1 AND promoted AND snapshot"
-                " AND run_id <> $2), '-infinity') ORDER BY promoted_at, run_id",
-                dataset,
-                without,
-            )
-            latest = await conn.fetchval(
-                "SELECT silver_key FROM transform.batches WHERE dataset = $1"
-                " ORDER BY silver_at DESC LIMIT 1",
-                dataset,
-            )
+            batches = await self.batches.promoted(dataset, without=without, conn=conn)
+            latest = await self.batches.latest_silver_key(dataset, conn=conn)
         state = SilverState(dataset, list(batches), latest_silver=latest)
         if table is None:
             return state
@@ -112,10 +105,6 @@ class SilverTables:
             if state.latest_silver is None:
                 return None
             empty = self.files.path(state.latest_silver)
-            return ValidRows(silver=[], quarantine=[], key=[], empty_from=empty)
-        if not pending and not base:
-            # The table's version holds no file (nothing valid): shaped by the last batch.
-            empty = self.files.path(state.latest_silver) if state.latest_silver else None
             return ValidRows(silver=[], quarantine=[], key=[], empty_from=empty)
         return ValidRows(
             silver=[self.files.path(b["silver_key"]) for b in pending],
@@ -206,7 +195,6 @@ class SilverTables:
                 json.dumps({b["run_id"]: b["quarantine_key"] for b in state.batches}),
                 rows,
             )
-        self.folds += 1
         log.info(
             "silver table %s: version %d, %d row(s), %d batch(es) folded%s",
             dataset,

@@ -218,33 +218,15 @@ async def silver_as_of(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any
 
 
 async def lakehouse_tables(request: dict[str, Any], deps: VerbDeps) -> dict[str, Any]:
-    """Every Silver table (its dataset) and Gold table (its model): the version readers use,
-    rows, when it was written."""
+    """Every Silver table (named by its dataset) and Gold table (by its model): the version
+    readers use, its rows, when it was written."""
     rows = await deps.tables.pool.fetch(
-        "SELECT dataset, version, rows, folded_at FROM transform.tables ORDER BY dataset"
+        "SELECT 'silver' AS layer, dataset AS name, version, rows, folded_at AS at"
+        " FROM transform.tables UNION ALL SELECT 'gold', name, version, row_count, built_at"
+        " FROM transform.models WHERE version IS NOT NULL ORDER BY 1 DESC, 2"
     )
     return {
-        "tables": [
-            {
-                "dataset": r["dataset"],
-                "version": r["version"],
-                "rows": r["rows"],
-                "folded_at": r["folded_at"].isoformat(),
-            }
-            for r in rows
-        ],
-        "models": [
-            {
-                "model": r["name"],
-                "version": r["version"],
-                "rows": r["row_count"],
-                "built_at": r["built_at"].isoformat(),
-            }
-            for r in await deps.tables.pool.fetch(
-                "SELECT name, version, row_count, built_at FROM transform.models"
-                " WHERE version IS NOT NULL ORDER BY name"
-            )
-        ],
+        "tables": [{**dict(r), "rows": r["rows"] or 0, "at": r["at"].isoformat()} for r in rows]
     }
 
 

@@ -53,26 +53,16 @@ async def get_lakehouse(gw: GatewayDep) -> LakehousePublic:
     found = await gw.owners.transform.ask("lakehouse.tables")
     tables = [
         LakehouseTable(
-            name=f"silver.{t['dataset']}",
-            layer="silver",
-            dataset=t["dataset"],
-            location=lakehouse.location("silver", t["dataset"]),
+            name=f"{t['layer']}.{t['name']}",
+            layer=t["layer"],
+            # A Silver table holds a dataset's valid rows; a Gold one a model's.
+            **{"dataset" if t["layer"] == "silver" else "model": t["name"]},
+            location=lakehouse.location(t["layer"], t["name"]),
             version=t["version"],
             rows=t["rows"],
-            updated_at=t["folded_at"],
+            updated_at=t["at"],
         )
         for t in found["tables"]
-    ] + [
-        LakehouseTable(
-            name=f"gold.{m['model']}",
-            layer="gold",
-            model=m["model"],
-            location=lakehouse.location("gold", m["model"]),
-            version=m["version"],
-            rows=m["rows"] or 0,
-            updated_at=m["built_at"],
-        )
-        for m in found.get("models", [])
     ]
     root = lakehouse.location("silver", "x").removesuffix(table_key("silver", "x"))
     return LakehousePublic(

@@ -1,0 +1,4 @@
+// PLACEHOLDER
+export function Dashboard() {
+  return <h1>Dashboard</h1>;
+}

@@ -48,6 +48,8 @@ def dispatch(args: argparse.Namespace, transport: Any) -> int:
         from flowforge.cli.up import up
 
         return up(demo=args.demo, port=args.port, replicas=args.replicas)
+    if args.handler == "ui":
+        return run_ui(args.action, args.rest)
     if args.handler == "completion":
         import argcomplete
 
@@ -62,6 +64,23 @@ def dispatch(args: argparse.Namespace, transport: Any) -> int:
     target = config.resolve(args.url, args.api_key, args.api_key_file)
     with Api(target, transport=transport) as api:
         return handler(args, api, Output(args.json))
+
+
+def run_ui(action: str, rest: list[str]) -> int:
+    from flowforge.cli import webui
+
+    try:
+        if action == "build":
+            print(webui.ensure_built(force=True))
+        elif action == "types":
+            print(webui.write_api_types())
+        else:
+            webui.install_packages()
+            print(webui.run_npm(*rest), end="")
+    except webui.UiBuildError as exc:
+        print(f"flowforge: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_tests(pytest_args: list[str]) -> int:

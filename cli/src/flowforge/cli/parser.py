@@ -146,6 +146,12 @@ def _platform_verbs(verbs: _Verbs) -> None:
         help="run the test suite; every argument after `test` goes to pytest",
         add_help=False,
     )
+    ui = verbs.subparsers.add_parser(
+        "ui", help="the web UI's build: `build`, `types` (regenerate its API types), `npm ...`"
+    )
+    ui.add_argument("action", choices=("build", "types", "npm"))
+    ui.add_argument("rest", nargs=argparse.REMAINDER, help="npm's arguments (`ui npm run test`)")
+    ui.set_defaults(handler="ui")
     verbs.add("status", "flowforge.cli.status:status", "every endpoint and each service's state")
     completion = verbs.subparsers.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))

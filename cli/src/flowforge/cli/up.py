@@ -216,6 +216,7 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
         console.print(f"[red]{exc}[/red]")
         return 2
     prepare_home(home, local_lake=not os.environ.get("S3_ENDPOINT_URL"))
+    build_ui()
     stopping = StopFlag()
     nats = pg = supervisor = None
     service_env: dict[str, dict[str, str]] = {}
@@ -271,6 +272,24 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
                 console.print(f"  stopped {name} in {time.monotonic() - began:.1f}s")
 
 
+def build_ui() -> None:
+    """Build the web UI when its sources changed; without it the API still serves."""
+    if os.environ.get("FLOWFORGE_UI_DIR"):
+        return  # a bundle built elsewhere (a container image)
+    from flowforge.cli import webui
+
+    began = time.monotonic()
+    try:
+        dist = webui.ensure_built(say)
+    except webui.UiBuildError as exc:
+        console.print(
+            f"[yellow]ui: not built, the API works without it: {escape(str(exc))}[/yellow]"
+        )
+        return
+    if (took := time.monotonic() - began) > 1:
+        say(f"ui          built in {took:.0f} s ({dist})")
+
+
 def _announce_admin(home: Path, first_start: bool) -> None:
     """Print the first admin's password once: on the start that created it."""
     password = home / "admin.password"
@@ -294,7 +313,7 @@ def _serve(url: str, home: Path, demo: bool, stopping: StopFlag, supervisor: Sup
         return 0 if stopping.is_set() else 1  # asked to stop while starting: not a failure
     supervisor.settle()
     console.print(
-        f"[green]FlowForge is up[/green]: {url} (API docs {url}/docs); "
+        f"[green]FlowForge is up[/green]: {url} (web UI; API docs {url}/docs); "
         f"logs in {home / 'logs'}; Ctrl-C stops everything"
     )
     _announce_admin(home, first_start)

@@ -12,6 +12,7 @@ not the user.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -141,10 +142,19 @@ def install_packages(say: Callable[[str], None] = print) -> None:
 
 
 def ensure_built(say: Callable[[str], None] = print, *, force: bool = False) -> Path:
-    """The bundle folder, built now if a source changed since the last build."""
+    """The bundle folder, built now if a source changed since the last build. One build at a
+    time on this checkout (two `up`s starting together wait for each other)."""
     wanted = sources_hash()
     if not force and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return DIST
+    with open(UI_DIR / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and STAMP.exists() and STAMP.read_text().strip() == wanted:
+            return DIST  # built by the other one meanwhile
+        return _build(wanted, say)
+
+
+def _build(wanted: str, say: Callable[[str], None]) -> Path:
     install_packages(say)
     say("ui          building the web UI (sources changed)...")
     run_npm("run", "build", "--silent")

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".flowforge"), validation_alias="FLOWFORGE_HOME")
     port: int = Field(8000, validation_alias="FLOWFORGE_PORT")
+    # The web UI's built bundle (default: services/gateway/ui/dist, built by `up`).
+    ui_dir: Path | None = Field(None, validation_alias="FLOWFORGE_UI_DIR")
     # Set by `up` per process (scratch/<service>-<replica>), so a dead process's leftovers
     # can be removed before it starts again without touching its siblings' files.
     scratch: Path | None = Field(None, validation_alias="FLOWFORGE_SCRATCH_DIR")

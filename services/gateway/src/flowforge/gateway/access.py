@@ -42,6 +42,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/problems/{slug}"): PUBLIC,
     ("POST", "/api/v1/auth/login"): PUBLIC,
+    # The web UI's static files (its pages ask the API, which checks).
+    ("GET", "/{path:path}"): PUBLIC,
     # Anyone signed in.
     ("POST", "/api/v1/auth/logout"): "viewer",
     ("GET", "/api/v1/auth/me"): "viewer",

@@ -23,7 +23,7 @@ from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
 from flowforge.common.telemetry import setup_tracing
-from flowforge.gateway import audit, docs, openapi, problems
+from flowforge.gateway import audit, docs, openapi, problems, webui
 from flowforge.gateway.access import authorize
 from flowforge.gateway.accounts import PgIdentities
 from flowforge.gateway.bootstrap import ensure_admin
@@ -145,6 +145,9 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
     problems.install(app)
     docs.install(app)
     openapi.install(app)
+    # Last: the web UI answers every GET no other route took.
+    app.state.ui_dir = settings.ui_dir or webui.DEFAULT_DIST
+    app.include_router(webui.router)
     _install_middleware(app, settings)
     observe_http(app)
     return app

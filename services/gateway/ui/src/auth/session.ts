@@ -1,6 +1,6 @@
 // Who is signed in (GET /api/v1/auth/me); 401 means nobody, shown as the sign-in page.
 import { useQuery } from "@tanstack/react-query";
-import { api, ApiError, type Schemas, unwrap } from "../api/client";
+import { api, ApiError, csrfToken, type Schemas, unwrap } from "../api/client";
 
 export type Me = Schemas["MePublic"];
 const RANK = { viewer: 0, analyst: 1, operator: 2, admin: 3 } as const;
@@ -9,6 +9,8 @@ export function useMe() {
   return useQuery({
     queryKey: ["me"],
     queryFn: async (): Promise<Me | null> => {
+      // No session cookie pair in this browser: signed out, no need to ask (and see a 401).
+      if (!csrfToken()) return null;
       try {
         return await unwrap(api.GET("/api/v1/auth/me"));
       } catch (error) {

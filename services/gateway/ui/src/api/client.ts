@@ -34,6 +34,8 @@ const csrf: Middleware = {
 export const api = createClient<paths>({
   baseUrl: typeof window === "undefined" ? "" : window.location.origin,
   credentials: "same-origin",
+  // Looked up at each call (not captured once), so tests can answer for the network.
+  fetch: (request: Request) => globalThis.fetch(request),
 });
 api.use(csrf);
 

@@ -8,7 +8,7 @@ const api = process.env.FLOWFORGE_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [react()],
-  build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 700 },
+  build: { outDir: "dist", sourcemap: false, manifest: true, chunkSizeWarningLimit: 700 },
   server: {
     proxy: Object.fromEntries(
       ["/api", "/healthz", "/openapi.json", "/docs"].map((p) => [p, { target: api }]),

@@ -84,6 +84,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Events
+         * @description The run's event log as the catalog recorded it, oldest first: each event with the
+         *     service that sent it, when it happened, a summary line and its payload.
+         */
+        get: operations["get_events_api_v1_runs__run_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets": {
         parameters: {
             query?: never;
@@ -1344,6 +1365,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Dashboard
+         * @description Runs of the last 24 h by status and the rows they landed; datasets whose latest quality
+         *     evaluation failed; stale datasets; the latest failures (runs and workflows). Each part
+         *     says whether its owner answered (`available`).
+         */
+        get: operations["get_dashboard_api_v1_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream Events
+         * @description Pipeline events as they happen (every subject of the stream, dead letters and runs'
+         *     live progress), one summary line each, never the payload; the audit log's events to
+         *     admins only. Optional filters: `run_id`, `dataset`.
+         */
+        get: operations["stream_events_api_v1_events_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1683,6 +1748,76 @@ export interface components {
              */
             array_policy: "json" | "columns";
         };
+        /** DashboardAlert */
+        DashboardAlert: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "run_failed" | "workflow_failed" | "workflow_sla";
+            /**
+             * Text
+             * @description what happened, one line
+             */
+            text: string;
+            /**
+             * Run Id
+             * @description the pipeline run (`run_failed`) or workflow run (`workflow_*`)
+             */
+            run_id?: string | null;
+            /**
+             * Dataset
+             * @description link target of a `run_failed` alert
+             */
+            dataset?: string | null;
+            /**
+             * Workflow
+             * @description link target of a `workflow_*` alert
+             */
+            workflow?: string | null;
+        };
+        /** DashboardAlerts */
+        DashboardAlerts: {
+            /**
+             * Available
+             * @description false when the service that owns this part did not answer in time: the other parts are still shown
+             */
+            available: boolean;
+            /**
+             * Detail
+             * @description why the part is unavailable or incomplete
+             */
+            detail?: string | null;
+            /**
+             * Alerts
+             * @description the newest first
+             */
+            alerts?: components["schemas"]["DashboardAlert"][];
+            /**
+             * Unavailable
+             * @description services whose alerts are missing (did not answer)
+             */
+            unavailable?: string[];
+        };
+        /** DashboardPublic */
+        DashboardPublic: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** @description runs of the last 24 h by status, and their rows */
+            runs: components["schemas"]["RunFigures"];
+            failing_checks: components["schemas"]["FailingChecks"];
+            stale_datasets: components["schemas"]["StaleDatasets"];
+            /** @description the latest failures: runs and workflows */
+            alerts: components["schemas"]["DashboardAlerts"];
+        };
         /** DatasetList */
         DatasetList: {
             /**
@@ -1745,6 +1880,45 @@ export interface components {
             dataset: string;
             /** Window */
             window: string;
+        };
+        /** FailingCheck */
+        FailingCheck: {
+            /** Dataset */
+            dataset: string;
+            /**
+             * Run Id
+             * @description the run whose evaluation failed
+             */
+            run_id: string;
+            /**
+             * Rules
+             * @description the names of the checks that failed it
+             */
+            rules: string[];
+            /**
+             * At
+             * Format: date-time
+             * @description when the evaluation ended
+             */
+            at: string;
+        };
+        /** FailingChecks */
+        FailingChecks: {
+            /**
+             * Available
+             * @description false when the service that owns this part did not answer in time: the other parts are still shown
+             */
+            available: boolean;
+            /**
+             * Detail
+             * @description why the part is unavailable or incomplete
+             */
+            detail?: string | null;
+            /**
+             * Datasets
+             * @description datasets whose latest quality evaluation failed, the most recent first
+             */
+            datasets?: components["schemas"]["FailingCheck"][];
         };
         /** HealthPublic */
         HealthPublic: {
@@ -2007,6 +2181,37 @@ export interface components {
              * @description column-level lineage of the Gold models shown
              */
             columns?: components["schemas"]["ColumnLineage"][];
+        };
+        /**
+         * LiveEvent
+         * @description One message of `GET /api/v1/events/stream` (its `data`, as JSON): `event:` is the
+         *     subject, `id:` the position to resume from (`Last-Event-ID`).
+         */
+        LiveEvent: {
+            /**
+             * Subject
+             * @description e.g. `bronze.ready`, `dlq.<subject>`, `flowforge.progress.<run_id>` (a run's live progress); `overflow` (no data) says messages were lost: refetch
+             */
+            subject: string;
+            /** Run Id */
+            run_id?: string | null;
+            /** Dataset */
+            dataset?: string | null;
+            /**
+             * At
+             * @description when it happened
+             */
+            at?: string | null;
+            /**
+             * Summary
+             * @description one line for people; never the payload
+             */
+            summary: string;
+            /**
+             * Service
+             * @description the service that published it
+             */
+            service: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -2446,6 +2651,104 @@ export interface components {
             /** Deleted */
             deleted?: number | null;
         };
+        /** RunEventList */
+        RunEventList: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Events
+             * @description oldest first (by `at`); at most 1,000
+             */
+            events: components["schemas"]["RunEventPublic"][];
+        };
+        /** RunEventPublic */
+        RunEventPublic: {
+            /**
+             * Id
+             * @description the event's CloudEvents id (`<subject>:<run_id>[:r<revision>]`)
+             */
+            id: string;
+            /**
+             * Subject
+             * @description the NATS subject it was published on, e.g. `bronze.ready`
+             */
+            subject: string;
+            /**
+             * Service
+             * @description the service that publishes this subject (for a dead letter: the service whose consumer gave up on the message)
+             */
+            service: string;
+            /**
+             * At
+             * Format: date-time
+             * @description when it happened: the end of the stage it reports, when the file landed; when the catalog received it for an event that does not say
+             */
+            at: string;
+            /**
+             * Received At
+             * Format: date-time
+             * @description when the catalog recorded it
+             */
+            received_at: string;
+            /**
+             * Summary
+             * @description one line for people, e.g. `bronze: 1,000 rows (3 rejected)`
+             */
+            summary: string;
+            /**
+             * Payload
+             * @description the event as published: its CloudEvents envelope, the payload in `data` (events carry counts, names, object URIs and error texts, never row values)
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+        };
+        /** RunFigures */
+        RunFigures: {
+            /**
+             * Available
+             * @description false when the service that owns this part did not answer in time: the other parts are still shown
+             */
+            available: boolean;
+            /**
+             * Detail
+             * @description why the part is unavailable or incomplete
+             */
+            detail?: string | null;
+            /**
+             * Since
+             * @description the window's start (24 h before `until`)
+             */
+            since?: string | null;
+            /** Until */
+            until?: string | null;
+            /**
+             * Queued
+             * @description runs created in the window, now queued
+             */
+            queued?: number | null;
+            /** Running */
+            running?: number | null;
+            /** Succeeded */
+            succeeded?: number | null;
+            /** Failed */
+            failed?: number | null;
+            /**
+             * Rows Landed
+             * @description rows the window's runs landed in Bronze (the sum of `counts.bronze`)
+             */
+            rows_landed?: number | null;
+            /**
+             * Rows Parsed
+             * @description rows read from their files (`parsed`)
+             */
+            rows_parsed?: number | null;
+            /**
+             * Rows Rejected
+             * @description lines rejected (`rejected`)
+             */
+            rows_rejected?: number | null;
+        };
         /** RunList */
         RunList: {
             /**
@@ -2737,6 +3040,70 @@ export interface components {
             finished_at?: string | null;
             /** Error */
             error?: string | null;
+        };
+        /** StaleDataset */
+        StaleDataset: {
+            /** Dataset */
+            dataset: string;
+            /**
+             * Last Success At
+             * @description when its last successful run finished (null: none ever succeeded)
+             */
+            last_success_at?: string | null;
+            /**
+             * Stale Since
+             * @description when it went stale: its last success plus `max_age_seconds`
+             */
+            stale_since?: string | null;
+            /** Last Success Run Id */
+            last_success_run_id?: string | null;
+            /**
+             * Last Run At
+             * @description when its latest run was created
+             */
+            last_run_at?: string | null;
+            /** Last Run Id */
+            last_run_id?: string | null;
+            /**
+             * Max Age Seconds
+             * @description how old its last success may be
+             */
+            max_age_seconds: number;
+            /**
+             * Rule
+             * @description where that limit comes from (a freshness rule, or the default)
+             */
+            rule: string;
+        };
+        /** StaleDatasets */
+        StaleDatasets: {
+            /**
+             * Available
+             * @description false when the service that owns this part did not answer in time: the other parts are still shown
+             */
+            available: boolean;
+            /**
+             * Detail
+             * @description why the part is unavailable or incomplete
+             */
+            detail?: string | null;
+            /**
+             * Rule
+             * @description the rule applied: a dataset is stale when its last successful run is older than its strictest freshness rule's `max_age`, or the default when it has none
+             */
+            rule: string;
+            /** Default Max Age Seconds */
+            default_max_age_seconds: number;
+            /**
+             * Count
+             * @description how many datasets are stale
+             */
+            count?: number | null;
+            /**
+             * Datasets
+             * @description at most 50: the latest to go stale first, then those that never succeeded
+             */
+            datasets?: components["schemas"]["StaleDataset"][];
         };
         /** TableList */
         TableList: {
@@ -3408,6 +3775,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RejectedList"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_events_api_v1_runs__run_id__events_get: {
+        parameters: {
+            query?: {
+                /** @description only this subject (`quality.checked`), or the subjects under a prefix of whole tokens (`quality`: quality.checked, quality.failed, ...; `dlq`: dead letters) */
+                subject?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description a run's id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunEventList"];
                 };
             };
             /** @description Bad request */
@@ -11465,6 +11938,206 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_dashboard_api_v1_dashboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardPublic"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stream_events_api_v1_events_stream_get: {
+        parameters: {
+            query?: {
+                /** @description only this run's */
+                run_id?: string | null;
+                /** @description only this dataset's */
+                dataset?: string | null;
+            };
+            header?: {
+                /** @description resume after this event (EventSource sends it) */
+                "last-event-id"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: per event `id:` (send it back as `Last-Event-ID` to resume), `event:` (the subject) and `data:` (a LiveEvent as JSON); `event: overflow` when messages were lost (refetch what is shown); a comment every 15 s; the stream ends after 30 minutes (reconnect to go on) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description this user or key has 10 streams open */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the gateway serves its most streams at once */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

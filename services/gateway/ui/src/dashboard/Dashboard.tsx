@@ -31,10 +31,12 @@ function RunsPart({ runs }: { runs: DashboardData["runs"] }) {
             key={s.label}
             className="card"
             to={`/runs?status=${s.label}`}
-            aria-label={`${count(s.value)} runs ${s.label} in the last 24 hours`}
           >
             <div className="figure">{count(s.value)}</div>
-            <div className="label">runs {s.label}</div>
+            <div className="label">
+              runs {s.label}{" "}
+              <span className="sr-only">in the last 24 hours</span>
+            </div>
           </Link>
         ))}
         <div className="card">

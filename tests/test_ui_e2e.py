@@ -12,13 +12,15 @@ import pytest
 
 from flowforge.common.testing import unique, wait_for
 from tests.browser import ARGS, Watch, axe, ensure_chromium
+from tests.test_sources_e2e import pg_source  # noqa: F401 - a fixture: a database to browse
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
+COUNTRIES = ("DE", "FR", "US", "N/A")
 ORDERS = "order_id,customer,amount,country\n" + "".join(
-    f"{i},c{i % 7},{(i * 37) % 500 + 0.5},{['DE', 'FR', 'US', 'N/A'][i % 4]}\n" for i in range(1, 41)
+    f"{i},c{i % 7},{(i * 37) % 500 + 0.5},{COUNTRIES[i % 4]}\n" for i in range(1, 41)
 )
 
 
@@ -110,3 +112,84 @@ def test_sign_in_upload_a_file_and_follow_it_to_gold(ui, platform):
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     accessible(page)
     watch.assert_clean()
+
+
+def test_run_sql_and_download_the_result(ui, platform):
+    page, _ = ui
+    dataset = unique("ui_sql")
+    run = platform.land(ORDERS.encode(), "orders.csv", dataset=dataset)
+    assert run["status"] == "succeeded", run
+    page.get_by_role("link", name="SQL").click()
+    expect(page.get_by_role("heading", name="SQL explorer")).to_be_visible()
+    editor = page.get_by_role("textbox", name="SQL query")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(
+        f"SELECT country, count(*) AS n FROM {dataset} GROUP BY country ORDER BY country"
+    )
+    page.get_by_role("button", name="Run query").click()
+    results = page.get_by_role("region", name="Query results")
+    expect(results).to_contain_text("US")  # Silver read `N/A` as a missing value: shown as ∅
+    expect(page.get_by_role("status").filter(has_text="rows in")).to_contain_text("4 rows")
+    accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    text = open(download.value.path()).read()
+    assert text.splitlines()[0] == "country,n"
+    assert sorted(text.splitlines()[1:]) == [",10", "DE,10", "FR,10", "US,10"]
+    # A refused query shows the gateway's reason, not a blank page.
+    watch = ui[1]
+    watch.expect(400, "/api/v1/sql")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(f"DELETE FROM {dataset}")
+    page.get_by_role("button", name="Run query").click()
+    expect(page.get_by_role("alert")).to_contain_text("SELECT")
+
+
+def test_create_a_connection_and_a_workflow(pg_source, ui, platform):  # noqa: F811
+    page, _ = ui
+    connection, workflow = unique("ui_pg"), unique("ui_flow")
+    page.get_by_role("link", name="Sources").click()
+    page.get_by_role("button", name="New connection").click()
+    page.get_by_role("textbox", name=re.compile("^Name")).fill(connection)
+    page.get_by_role("combobox", name="Kind").select_option("postgresql")
+    page.get_by_role("textbox", name="Host").fill(pg_source["host"])
+    page.get_by_role("spinbutton", name="Port").fill(str(pg_source["port"]))
+    page.get_by_role("textbox", name="Database").fill(pg_source["database"])
+    page.get_by_role("textbox", name="User").fill(pg_source["user"])
+    page.get_by_label(re.compile("^Password")).fill(pg_source["password"])
+    page.get_by_role("combobox", name="TLS (sslmode)").select_option("disable")
+    accessible(page)
+    page.get_by_role("button", name="Save connection").click()
+    expect(page.get_by_text(f"Connection {connection} saved")).to_be_visible()
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_text(re.compile("PostgreSQL", re.I)).first).to_be_visible(timeout=30_000)
+    page.get_by_role("region", name="Connections").get_by_role("link", name=connection).click()
+    page.get_by_role("button", name="Browse tables").click()
+    tables = page.get_by_role("region", name="Tables and views")
+    expect(tables).to_contain_text("orders", timeout=30_000)
+    tables.get_by_role("button", name="Preview shop.orders").click()
+    expect(page.get_by_role("region", name="First rows of shop.orders")).to_contain_text("01234")
+    assert pg_source["password"] not in page.content()
+    accessible(page)
+
+    page.get_by_role("link", name="Workflows", exact=True).click()
+    page.get_by_role("button", name="New workflow").click()
+    page.get_by_role("textbox", name=re.compile("^Name")).fill(workflow)
+    definition = (
+        '{"description": "made in the browser", "schedule": {"every": "1h"}, "paused": true, '
+        '"steps": [{"name": "notify", "wait": {"subject": "silver.ready"}, "timeout": "1m"}]}'
+    )
+    page.get_by_role("textbox", name="Definition (JSON)").fill(definition)
+    page.get_by_role("button", name="Save workflow").click()  # then shows the workflow
+    expect(page.get_by_role("list", name="Steps in order")).to_contain_text("notify")
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("button", name=re.compile("^Show run "))).to_be_visible()
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    accessible(page)
+    with platform.client() as c:
+        runs = c.get(f"/api/v1/workflows/{workflow}/runs").json()
+        assert runs["runs"], runs

@@ -27,3 +27,20 @@ def test_a_live_subscription_to_a_stream_subject_never_replies(service):
     assert all(s._no_reply for s in live), [s._subject for s in live if not s._no_reply]
     if service == "scheduler":
         assert {s._subject for s in live} >= {"gold.ready", "schema.changed", "file.landed"}
+
+
+def test_the_gateways_live_stream_hears_every_stream_subject_and_never_replies():
+    """The UI's live stream: one subscription per subject of the stream in the gateway (shared
+    by every client), none of which may answer a JetStream publish."""
+    from flowforge.common.events import STREAM_SUBJECTS
+    from flowforge.gateway.app import _register
+    from flowforge.gateway.deps import ProgressBoard
+    from flowforge.gateway.live import Hub
+
+    rt = new_runtime("gateway", _register(ProgressBoard(), Hub()))
+    live = [s for s in rt.broker.subscribers if type(s).__name__ == "CoreSubscriber"]
+    subjects = [s._subject for s in live]
+    assert set(STREAM_SUBJECTS) <= set(subjects)
+    assert len(subjects) == len(set(subjects))  # one each, whatever the number of clients
+    heard = [s for s in live if s._subject in STREAM_SUBJECTS]
+    assert all(s._no_reply for s in heard), [s._subject for s in heard if not s._no_reply]

@@ -27,6 +27,7 @@ from flowforge.gateway.app import create_app
 from flowforge.gateway.deps import Gateway, ProgressBoard
 from flowforge.gateway.identity import Authenticator, new_key
 from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.live import Hub, subscribe
 from flowforge.gateway.owners import Owners
 
 
@@ -199,14 +200,15 @@ class FakeOwners:
 
 VERBS = {
     "catalog": ["runs.get", "runs.list", "datasets.list", "asset.get", "objects.list",
-                "lineage.get"],
+                "lineage.get", "runs.events", "overview"],
     "ingest": ["dataset.get", "dataset.put", "datasets.list"],
     "transform": ["models.list", "models.get", "models.put", "models.build", "spec.get",
                   "spec.put", "silver.batches"],
     "quality": ["rules.get", "rules.put", "rules.add", "rules.delete", "results",
-                "quarantine.batches", "replay", "release", "dryrun"],
+                "quarantine.batches", "replay", "release", "dryrun", "overview"],
     "ai": ["suggestions", "profile", "suggestion.get", "suggestion.claim", "suggestion.unclaim",
            "suggestion.decide", "analyze"],
+    "scheduler": ["alerts.recent"],
 }  # fmt: skip
 
 
@@ -253,6 +255,10 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
     async def landed(body: dict) -> None:
         published.append(body)
 
+    # Live streams end after a second here (a client reconnects), so a request reads to the end.
+    hub = Hub(lifetime=1.0)
+    subscribe(broker, hub)
+
     uploads, jobs = MemoryUploads(), MemoryJobs()
     identities, audit_log = MemoryIdentities(), MemoryAudit()
     keys = {}
@@ -272,6 +278,7 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
             owners=Owners(test_broker),
             uploads=uploads,
             jobs=JobRunner(jobs),
+            live=hub,
         )
 
         @asynccontextmanager

@@ -62,7 +62,8 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
 # configuration must follow.)
 ANSWERS: dict[str, tuple[str, ...]] = {
     "ai": (AI_ANALYZE,),
-    "gateway": (PROGRESS,),
+    # Run progress, and every subject of the stream for the UI's live event stream.
+    "gateway": (PROGRESS, *STREAM_SUBJECTS),
     "ingest": (MINIO_SUBJECT,),
     # Events that start workflows (`on_event`) or that their steps wait for (`wait`); the
     # scheduler hears them live (every replica), besides the stream's durable consumers.

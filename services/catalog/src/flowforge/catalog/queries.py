@@ -1,15 +1,16 @@
 """What the catalog answers about what it recorded: runs with their stages, datasets with their
-layers, schemas with their versions, the objects of each layer, and lineage. Read only; one
-query per list (not one per item)."""
+layers, schemas with their versions, the objects of each layer, lineage, each run's event log
+and the figures of the dashboard. Read only; one query per list (not one per item)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from flowforge.common.errors import NotFoundError
+from flowforge.common.eventlog import occurred_at, publisher, summarize
 from flowforge.common.events import RunCounts
 
 COUNT_FIELDS = list(RunCounts.model_fields)
@@ -153,6 +154,68 @@ class Queries:
         )
         return [dict(r) for r in rows]
 
+    async def events(self, run_id: str, subject: str | None, limit: int) -> list[dict[str, Any]]:
+        """The run's events as the catalog recorded them, oldest first (by their own time);
+        `subject` exact, or a prefix of whole tokens (`quality` → `quality.*`)."""
+        rows = await self.pool.fetch(
+            "SELECT id, subject, received_at, payload FROM catalog.events WHERE run_id = $1"
+            " AND ($2::text IS NULL OR subject = $2 OR starts_with(subject, $2 || '.'))"
+            " ORDER BY received_at, id LIMIT $3",
+            run_id,
+            subject,
+            limit,
+        )
+        if not rows and not await self.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM catalog.runs WHERE run_id = $1)", run_id
+        ):
+            raise NotFoundError(f"no run with id {run_id!r}")
+        out = [_event_public(r) for r in rows]
+        return sorted(out, key=lambda e: e["at"])
+
+    async def overview(
+        self, now: datetime, window: timedelta, failures: int, datasets: int
+    ) -> dict[str, Any]:
+        """The dashboard's figures since `now - window`: runs by status and rows landed; the
+        latest failed runs; each dataset's last successful run (its staleness is judged by
+        the asker, who knows each dataset's freshness expectation)."""
+        since = now - window
+        totals = await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'queued') AS queued,"
+            " count(*) FILTER (WHERE status = 'running') AS running,"
+            " count(*) FILTER (WHERE status = 'succeeded') AS succeeded,"
+            " count(*) FILTER (WHERE status = 'failed') AS failed,"
+            " coalesce(sum(parsed), 0) AS parsed, coalesce(sum(rejected), 0) AS rejected,"
+            " coalesce(sum(bronze), 0) AS bronze FROM catalog.runs WHERE created_at >= $1",
+            since,
+        )
+        failed = await self.pool.fetch(
+            "SELECT run_id, dataset, filename, error, updated_at FROM catalog.runs"
+            " WHERE status = 'failed' ORDER BY updated_at DESC, run_id DESC LIMIT $1",
+            failures,
+        )
+        # One row per dataset with Bronze data: its last successful run, its last run (each
+        # found through an index, not by reading every run).
+        last = await self.pool.fetch(
+            "SELECT a.dataset, s.run_id AS success_run_id, s.updated_at AS last_success_at,"
+            " l.run_id AS last_run_id, l.created_at AS last_run_at FROM catalog.assets a"
+            " LEFT JOIN LATERAL (SELECT run_id, updated_at FROM catalog.runs r"
+            " WHERE r.dataset = a.dataset AND r.status = 'succeeded'"
+            " ORDER BY r.updated_at DESC LIMIT 1) s ON true"
+            " LEFT JOIN LATERAL (SELECT run_id, created_at FROM catalog.runs r"
+            " WHERE r.dataset = a.dataset ORDER BY r.created_at DESC LIMIT 1) l ON true"
+            " WHERE a.layer = 'bronze'"
+            " ORDER BY s.updated_at ASC NULLS FIRST, a.dataset LIMIT $1",
+            datasets,
+        )
+        return {
+            "since": since,
+            "until": now,
+            "runs": {k: totals[k] for k in ("queued", "running", "succeeded", "failed")},
+            "rows": {k: totals[k] for k in ("parsed", "rejected", "bronze")},
+            "failed_runs": [dict(r) for r in failed],
+            "datasets": [dict(r) for r in last],
+        }
+
     async def lineage(self, dataset: str) -> dict[str, Any]:
         """Everything downstream of the dataset and everything upstream of it; not the other
         datasets that share a file name or feed the same Gold model."""
@@ -187,6 +250,21 @@ class Queries:
                 for (model, column), sources in by_column.items()
             ],
         }
+
+
+def _event_public(row: asyncpg.Record) -> dict[str, Any]:
+    payload = row["payload"] if isinstance(row["payload"], dict) else {}
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    subject = row["subject"]
+    return {
+        "id": row["id"],
+        "subject": subject,
+        "service": publisher(subject, data),
+        "at": occurred_at(data) or row["received_at"],
+        "received_at": row["received_at"],
+        "summary": summarize(subject, data),
+        "payload": payload,
+    }
 
 
 def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flowforge.catalog.queries import Queries
@@ -11,6 +13,8 @@ from flowforge.common.errors import BadInputError
 from flowforge.common.lake import check_name
 
 PAGE_LIMIT = 1000
+EVENTS_LIMIT = 1000  # events of one run answered (a run has a handful per revision)
+SUBJECT = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
 
 
 def _limit(request: dict[str, Any], default: int = 100) -> int:
@@ -40,6 +44,25 @@ async def list_runs(request: dict[str, Any], q: Queries) -> dict[str, Any]:
         "runs": runs,
         "next_cursor": encode_cursor(last["created_at"], last["run_id"]) if more and last else None,
     }
+
+
+async def run_events(request: dict[str, Any], q: Queries) -> dict[str, Any]:
+    """The run's event log, oldest first; `subject` exact or a prefix of whole tokens."""
+    run_id = str(request.get("run_id", ""))
+    subject = request.get("subject") or None
+    if subject is not None and not SUBJECT.match(str(subject)):
+        raise BadInputError(
+            f"subject {subject!r}: a subject (`quality.checked`) or its first tokens (`quality`)"
+        )
+    return {"run_id": run_id, "events": await q.events(run_id, subject, EVENTS_LIMIT)}
+
+
+async def overview(request: dict[str, Any], q: Queries) -> dict[str, Any]:
+    """The dashboard's figures (see `Queries.overview`)."""
+    hours = max(1.0, min(float(request.get("hours") or 24), 24 * 366))
+    failures = max(1, min(int(request.get("failures") or 20), 200))
+    datasets = max(1, min(int(request.get("datasets") or PAGE_LIMIT), 10 * PAGE_LIMIT))
+    return await q.overview(datetime.now(UTC), timedelta(hours=hours), failures, datasets)
 
 
 async def list_datasets(request: dict[str, Any], q: Queries) -> dict[str, Any]:
@@ -73,6 +96,8 @@ async def get_lineage(request: dict[str, Any], q: Queries) -> dict[str, Any]:
 VERBS: dict[str, Callable[[dict[str, Any], Queries], Awaitable[Any]]] = {
     "runs.get": get_run,
     "runs.list": list_runs,
+    "runs.events": run_events,
+    "overview": overview,
     "datasets.list": list_datasets,
     "asset.get": get_asset,
     "objects.list": list_objects,

@@ -51,6 +51,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/runs"): "viewer",
     ("GET", "/api/v1/runs/{run_id}"): "viewer",
     ("GET", "/api/v1/runs/{run_id}/rejected"): "viewer",
+    ("GET", "/api/v1/runs/{run_id}/events"): "viewer",
+    ("GET", "/api/v1/dashboard"): "viewer",
+    ("GET", "/api/v1/events/stream"): "viewer",  # the audit log's events to admins only
     ("GET", "/api/v1/datasets"): "viewer",
     ("GET", _D): "viewer",
     ("GET", f"{_D}/contract"): "viewer",

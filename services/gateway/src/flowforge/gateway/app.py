@@ -23,7 +23,7 @@ from flowforge.common.service import Runtime, new_runtime, open_runtime
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
 from flowforge.common.telemetry import setup_tracing
-from flowforge.gateway import audit, docs, openapi, problems, webui
+from flowforge.gateway import audit, docs, live, openapi, problems, webui
 from flowforge.gateway.access import authorize
 from flowforge.gateway.accounts import PgIdentities
 from flowforge.gateway.bootstrap import ensure_admin
@@ -44,7 +44,9 @@ from flowforge.gateway.routes import (
     ai,
     auth,
     connections,
+    dashboard,
     datasets,
+    events,
     files,
     jobs,
     lakehouse,
@@ -66,26 +68,29 @@ SERVICE = "gateway"
 PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, sql,
-           lakehouse, jobs, auth, people, audit_routes, system, probes)  # fmt: skip
+           lakehouse, jobs, auth, people, audit_routes, system, probes, dashboard,
+           events)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def _register(progress: ProgressBoard) -> Callable[[Runtime], None]:
+def _register(progress: ProgressBoard, hub: live.Hub) -> Callable[[Runtime], None]:
     def register(rt: Runtime) -> None:
         rt.publishes(*PUBLISHES)
+        live.subscribe(rt.broker, hub)
 
         @rt.broker.subscriber(PROGRESS_SUBJECT.format(run_id="*"), title="gateway:progress")
         async def on_progress(figure: dict) -> None:
             progress.update(figure)
+            hub.progress(figure)
 
     return register
 
 
 def runtime_lifespan(settings: Settings) -> Lifespan:
     """Open the gateway's runtime (the same start-up as every service) for the app's life."""
-    progress = ProgressBoard()
-    rt = new_runtime(SERVICE, _register(progress), settings=settings)
+    progress, hub = ProgressBoard(), live.Hub()
+    rt = new_runtime(SERVICE, _register(progress, hub), settings=settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +107,7 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
                 owners=Owners(rt.broker),
                 uploads=PgUploads(rt.pool),
                 jobs=runner,
+                live=hub,
             )
             app.state.checks = rt.checks
             app.state.runtime = rt
@@ -114,6 +120,7 @@ def runtime_lifespan(settings: Settings) -> Lifespan:
             try:
                 yield
             finally:
+                hub.close()
                 await rt.stop_background()
                 await runner.stop()
                 await rt.broker.stop()
@@ -174,6 +181,8 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     async def time_limit(request: Request, call_next):
         if request.method == "POST" and request.url.path == "/api/v1/files":
             return await call_next(request)  # an upload takes as long as its size
+        if request.url.path == events.STREAM_PATH:
+            return await call_next(request)  # a live stream lasts until its client goes
         try:
             async with asyncio.timeout(settings.request_timeout_seconds):
                 return await call_next(request)

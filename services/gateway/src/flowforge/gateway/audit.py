@@ -23,15 +23,18 @@ SECRET_FIELDS = ("password", "secret", "token", "hash", "api_key", "authorizatio
 TARGET_PARAMS = ("name", "key_id", "run_id", "job_id", "suggestion_id", "rule")
 
 
-def redact(value: Any) -> Any:
-    """The value with secrets replaced: fields named like one, and anything shaped like a key."""
+def redact(value: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """The value with secrets replaced: fields named like one (but those in `keep`), and
+    anything shaped like a key."""
     if isinstance(value, dict):
         return {
-            k: "***" if any(s in str(k).lower() for s in SECRET_FIELDS) else redact(v)
+            k: "***"
+            if k not in keep and any(s in str(k).lower() for s in SECRET_FIELDS)
+            else redact(v, keep)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [redact(v, keep) for v in value]
     if isinstance(value, str) and value.startswith("ffk_"):
         return "***"
     return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from faststream.nats import NatsBroker
 from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles, ObjectStore
 from flowforge.gateway.jobs import JobRunner
+from flowforge.gateway.live import Hub
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import Uploads
 
@@ -46,6 +47,7 @@ class Gateway:
     owners: Owners
     uploads: Uploads
     jobs: JobRunner
+    live: Hub = field(default_factory=Hub)  # the live event stream's fan-out
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -1,6 +1,7 @@
 """The OpenAPI document, made honest where FastAPI's default is not: each operation says the
 least role it needs (`x-required-role`, from the one table in `access.py`) and how to sign in,
-and a multipart form field is never `null` (a form cannot send one: it is absent instead)."""
+a multipart form field is never `null` (a form cannot send one: it is absent instead), and an
+event stream's errors are problems, not events."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ def honest(doc: dict[str, Any]) -> dict[str, Any]:
             form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
             if form:
                 _no_null_fields(form["schema"], schemas)
+            for code, response in operation.get("responses", {}).items():
+                if not str(code).startswith("2"):  # an error is a problem, never a stream
+                    response.get("content", {}).pop("text/event-stream", None)
     return doc
 
 

@@ -214,7 +214,8 @@ class ModelCreate(BaseModel):
         "table",
         description="`table`: rebuilt after each batch; `incremental`: the rows of new input "
         "batches merged by `unique_key`; `snapshot`: SCD type 2 history (`valid_from`, "
-        "`valid_to`, `is_current`) by `unique_key`; `view` is not available yet",
+        "`valid_to`, `is_current`) by `unique_key`; `view`: stored nowhere, its SQL is bound "
+        "over its inputs wherever it is read (SQL explorer, other models, analytics)",
     )
     unique_key: str | list[str] | None = Field(
         None, description="the column(s) identifying a row (incremental and snapshot models)"
@@ -745,3 +746,135 @@ class BackfillAccepted(BaseModel):
     runs: int
     run_ids: list[str]
     intervals: list[dict[str, datetime]]
+
+
+# --- the event log of a run, the dashboard, the live event stream -----------------------------
+
+
+class RunEventPublic(BaseModel):
+    id: str = Field(description="the event's CloudEvents id (`<subject>:<run_id>[:r<revision>]`)")
+    subject: str = Field(description="the NATS subject it was published on, e.g. `bronze.ready`")
+    service: str = Field(
+        description="the service that publishes this subject (for a dead letter: the service "
+        "whose consumer gave up on the message)"
+    )
+    at: datetime = Field(
+        description="when it happened: the end of the stage it reports, when the file landed; "
+        "when the catalog received it for an event that does not say"
+    )
+    received_at: datetime = Field(description="when the catalog recorded it")
+    summary: str = Field(description="one line for people, e.g. `bronze: 1,000 rows (3 rejected)`")
+    payload: dict[str, Any] = Field(
+        description="the event as published: its CloudEvents envelope, the payload in `data` "
+        "(events carry counts, names, object URIs and error texts, never row values)"
+    )
+
+
+class RunEventList(BaseModel):
+    run_id: str
+    events: list[RunEventPublic] = Field(description="oldest first (by `at`); at most 1,000")
+
+
+class DashboardPart(BaseModel):
+    available: bool = Field(
+        description="false when the service that owns this part did not answer in time: the "
+        "other parts are still shown"
+    )
+    detail: str | None = Field(None, description="why the part is unavailable or incomplete")
+
+
+class RunFigures(DashboardPart):
+    since: datetime | None = Field(None, description="the window's start (24 h before `until`)")
+    until: datetime | None = None
+    queued: int | None = Field(None, description="runs created in the window, now queued")
+    running: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    rows_landed: int | None = Field(
+        None, description="rows the window's runs landed in Bronze (the sum of `counts.bronze`)"
+    )
+    rows_parsed: int | None = Field(None, description="rows read from their files (`parsed`)")
+    rows_rejected: int | None = Field(None, description="lines rejected (`rejected`)")
+
+
+class FailingCheck(BaseModel):
+    dataset: str
+    run_id: str = Field(description="the run whose evaluation failed")
+    rules: list[str] = Field(description="the names of the checks that failed it")
+    at: datetime = Field(description="when the evaluation ended")
+
+
+class FailingChecks(DashboardPart):
+    datasets: list[FailingCheck] = Field(
+        default_factory=list,
+        description="datasets whose latest quality evaluation failed, the most recent first",
+    )
+
+
+class StaleDataset(BaseModel):
+    dataset: str
+    last_success_at: datetime | None = Field(
+        None, description="when its last successful run finished (null: none ever succeeded)"
+    )
+    stale_since: datetime | None = Field(
+        None, description="when it went stale: its last success plus `max_age_seconds`"
+    )
+    last_success_run_id: str | None = None
+    last_run_at: datetime | None = Field(None, description="when its latest run was created")
+    last_run_id: str | None = None
+    max_age_seconds: float = Field(description="how old its last success may be")
+    rule: str = Field(description="where that limit comes from (a freshness rule, or the default)")
+
+
+class StaleDatasets(DashboardPart):
+    rule: str = Field(
+        description="the rule applied: a dataset is stale when its last successful run is older "
+        "than its strictest freshness rule's `max_age`, or the default when it has none"
+    )
+    default_max_age_seconds: float
+    count: int | None = Field(None, description="how many datasets are stale")
+    datasets: list[StaleDataset] = Field(
+        default_factory=list,
+        description="at most 50: the latest to go stale first, then those that never succeeded",
+    )
+
+
+class DashboardAlert(BaseModel):
+    at: datetime
+    kind: Literal["run_failed", "workflow_failed", "workflow_sla"]
+    text: str = Field(description="what happened, one line")
+    run_id: str | None = Field(
+        None, description="the pipeline run (`run_failed`) or workflow run (`workflow_*`)"
+    )
+    dataset: str | None = Field(None, description="link target of a `run_failed` alert")
+    workflow: str | None = Field(None, description="link target of a `workflow_*` alert")
+
+
+class DashboardAlerts(DashboardPart):
+    alerts: list[DashboardAlert] = Field(default_factory=list, description="the newest first")
+    unavailable: list[str] = Field(
+        default_factory=list, description="services whose alerts are missing (did not answer)"
+    )
+
+
+class DashboardPublic(BaseModel):
+    generated_at: datetime
+    runs: RunFigures = Field(description="runs of the last 24 h by status, and their rows")
+    failing_checks: FailingChecks
+    stale_datasets: StaleDatasets
+    alerts: DashboardAlerts = Field(description="the latest failures: runs and workflows")
+
+
+class LiveEvent(BaseModel):
+    """One message of `GET /api/v1/events/stream` (its `data`, as JSON): `event:` is the
+    subject, `id:` the position to resume from (`Last-Event-ID`)."""
+
+    subject: str = Field(
+        description="e.g. `bronze.ready`, `dlq.<subject>`, `flowforge.progress.<run_id>` (a "
+        "run's live progress); `overflow` (no data) says messages were lost: refetch"
+    )
+    run_id: str | None = None
+    dataset: str | None = None
+    at: datetime | None = Field(None, description="when it happened")
+    summary: str = Field(description="one line for people; never the payload")
+    service: str = Field(description="the service that published it")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from flowforge.common.errors import NotFoundError
 
@@ -37,7 +39,19 @@ HEADERS = {
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-router = APIRouter(include_in_schema=False)
+
+class UiRoute(APIRoute):
+    """The UI's catch-all never matches an API path: there the router answers as it would
+    without the UI (404 for an unknown path, 405 with `Allow` for a known path's other
+    methods)."""
+
+    def matches(self, scope):  # noqa: ANN001, ANN201 - Starlette's signature
+        if scope.get("path", "").lstrip("/").startswith(API_PREFIXES):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+router = APIRouter(include_in_schema=False, route_class=UiRoute)
 
 
 def _missing_page(dist: Path) -> Response:
@@ -52,8 +66,6 @@ def _missing_page(dist: Path) -> Response:
 @router.get("/{path:path}")
 def ui_file(path: str, request: Request) -> Response:
     """A file of the UI's bundle, or its index page for the UI's own routes."""
-    if path.startswith(API_PREFIXES):
-        raise NotFoundError(f"no such path: /{path}")
     dist: Path = request.app.state.ui_dir
     index = dist / "index.html"
     if not index.exists():

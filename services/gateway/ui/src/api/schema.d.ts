@@ -2271,7 +2271,7 @@ export interface components {
             };
             /**
              * Materialized
-             * @description `table`: rebuilt after each batch; `incremental`: the rows of new input batches merged by `unique_key`; `snapshot`: SCD type 2 history (`valid_from`, `valid_to`, `is_current`) by `unique_key`; `view` is not available yet
+             * @description `table`: rebuilt after each batch; `incremental`: the rows of new input batches merged by `unique_key`; `snapshot`: SCD type 2 history (`valid_from`, `valid_to`, `is_current`) by `unique_key`; `view`: stored nowhere, its SQL is bound over its inputs wherever it is read (SQL explorer, other models, analytics)
              * @default table
              * @enum {string}
              */

@@ -1,11 +1,14 @@
 """What quality tells others about its results: a dataset's latest evaluation with every
-check, the trend, reconciliations, and which quarantine objects hold its quarantined rows."""
+check, the trend, reconciliations, which quarantine objects hold its quarantined rows, and for
+the dashboard the datasets whose latest evaluation failed and their freshness expectations."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import asyncpg
+
+from flowforge.common.rules import parse_duration
 
 
 class Reports:
@@ -64,6 +67,42 @@ class Reports:
             run_id,
         )
         return [dict(r) for r in rows]
+
+    async def failing(self, limit: int) -> list[dict[str, Any]]:
+        """Datasets whose latest evaluation failed, the most recent first: the rules that
+        failed it and when it ended."""
+        rows = await self.pool.fetch(
+            "WITH latest AS (SELECT DISTINCT ON (dataset) dataset, run_id, revision, verdict,"
+            " started_at + make_interval(secs => seconds) AS evaluated_at"
+            " FROM quality.evaluations ORDER BY dataset, started_at DESC, revision DESC)"
+            " SELECT l.dataset, l.run_id, l.revision, l.evaluated_at,"
+            " coalesce(array_agg(c.name ORDER BY c.position) FILTER (WHERE c.status = 'failed'),"
+            " '{}') AS rules FROM latest l LEFT JOIN quality.check_results c"
+            " ON c.run_id = l.run_id AND c.revision = l.revision WHERE l.verdict = 'failed'"
+            " GROUP BY l.dataset, l.run_id, l.revision, l.evaluated_at"
+            " ORDER BY l.evaluated_at DESC, l.dataset LIMIT $1",
+            limit,
+        )
+        return [{**dict(r), "rules": list(r["rules"])} for r in rows]
+
+    async def freshness(self) -> dict[str, dict[str, Any]]:
+        """Each dataset's freshness expectation: its strictest `freshness` rule (the newest
+        row may be at most `max_age` old), as seconds."""
+        rows = await self.pool.fetch(
+            "SELECT dataset, name, spec->>'max_age' AS max_age FROM quality.rules"
+            " WHERE spec->>'type' = 'freshness' ORDER BY dataset, position, name"
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            try:
+                seconds = parse_duration(r["max_age"]).total_seconds()
+            except ValueError:
+                continue  # a rule stored before its check: it cannot be evaluated either
+            kept = out.get(r["dataset"])
+            if kept is None or seconds < kept["max_age_seconds"]:
+                out[r["dataset"]] = {"rule": r["name"], "max_age": r["max_age"],
+                                     "max_age_seconds": seconds}  # fmt: skip
+        return out
 
 
 def _evaluation(e: asyncpg.Record, checks: list[asyncpg.Record], *, with_checks: bool) -> dict:

@@ -64,6 +64,14 @@ async def results(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return await Reports(deps.results.pool).quality(_dataset(request), limit)
 
 
+async def overview(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """For the dashboard: datasets whose latest evaluation failed, and the datasets'
+    freshness expectations (their `freshness` rules)."""
+    limit = max(1, min(int(request.get("limit") or 50), 500))
+    reports = Reports(deps.results.pool)
+    return {"failing": await reports.failing(limit), "freshness": await reports.freshness()}
+
+
 async def quarantine_batches(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     run_id = request.get("run_id")
     batches = await Reports(deps.results.pool).quarantine_batches(
@@ -101,6 +109,7 @@ VERBS: dict[str, Callable[[dict[str, Any], Deps], Awaitable[Any]]] = {
     "rules.add": add_rule,
     "rules.delete": delete_rule,
     "results": results,
+    "overview": overview,
     "quarantine.batches": quarantine_batches,
     "replay": replay,
     "release": release,

@@ -418,8 +418,7 @@ class Scheduler:
             await self._start_dependents(wf, run, now)
         alert = {"failed": "failure", "succeeded": "success"}.get(status)
         if alert:
-            text = f"workflow {wf.name} {status}" + (f": {reason}" if reason else "")
-            await self._alert(wf, run, alert, text)
+            await self._alert(wf, run, alert, finished_text(wf.name, status, reason))
 
     async def _start_dependents(self, wf: Workflow, run: Any, now: datetime) -> None:
         """Workflows with `after: [this one]` run for the same logical interval."""
@@ -481,3 +480,8 @@ def human(delta: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def finished_text(workflow: str, status: str, reason: str | None) -> str:
+    """What the alert of a finished workflow run says (and the dashboard shows)."""
+    return f"workflow {workflow} {status}" + (f": {reason}" if reason else "")

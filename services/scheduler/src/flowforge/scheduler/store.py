@@ -228,7 +228,8 @@ class Store:
         if not slas:
             return []
         return await self.pool.fetch(
-            "UPDATE scheduler.runs r SET sla_alerted = true WHERE status = 'running' AND NOT"
+            "UPDATE scheduler.runs r SET sla_alerted = true, sla_alerted_at = $2"
+            " WHERE status = 'running' AND NOT"
             " sla_alerted AND ($1::jsonb ? workflow) AND started_at + make_interval(secs =>"
             " ($1::jsonb ->> workflow)::float) < $2 RETURNING *",
             slas,
@@ -334,6 +335,19 @@ class Store:
             workflows,
         )
         return {r["workflow"]: _run(r, []) for r in rows}
+
+    async def alerts(self, limit: int) -> list[dict]:
+        """The latest alerts, newest first: runs that failed, runs that went past their SLA."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM ((SELECT id, workflow, 'failure' AS alert, finished_at AS at, reason"
+            " FROM scheduler.runs WHERE status = 'failed' AND finished_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT $1) UNION ALL (SELECT id, workflow, 'sla',"
+            " sla_alerted_at, NULL FROM scheduler.runs WHERE sla_alerted"
+            " AND sla_alerted_at IS NOT NULL ORDER BY sla_alerted_at DESC LIMIT $1)) a"
+            " ORDER BY at DESC, id LIMIT $1",
+            limit,
+        )
+        return [dict(r) for r in rows]
 
     # --- notifications -------------------------------------------------------------------
 

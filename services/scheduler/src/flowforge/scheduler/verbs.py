@@ -17,7 +17,7 @@ from flowforge.common.errors import BadInputError, FlowForgeError, NotFoundError
 from flowforge.common.lake import check_name
 from flowforge.scheduler import timing, workflows
 from flowforge.scheduler.actions import redact_url
-from flowforge.scheduler.engine import Scheduler
+from flowforge.scheduler.engine import Scheduler, finished_text
 from flowforge.scheduler.store import Store
 from flowforge.scheduler.workflows import Workflow
 
@@ -214,6 +214,21 @@ async def cancel(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return await deps.store.cancel(name, str(request.get("run_id") or ""), _now(deps))
 
 
+async def alerts(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """The latest workflow alerts (failed runs, runs past their SLA), newest first, each with
+    the text its `workflow.alert` carried."""
+    limit = max(1, min(int(request.get("limit") or 20), PAGE_LIMIT))
+    out = []
+    for a in await deps.store.alerts(limit):
+        if a["alert"] == "failure":
+            text = finished_text(a["workflow"], "failed", a["reason"])
+        else:
+            text = f"workflow {a['workflow']} has been running for longer than its SLA"
+        out.append({"run_id": a["id"], "workflow": a["workflow"], "alert": a["alert"],
+                    "at": a["at"], "text": text})  # fmt: skip
+    return {"alerts": out}
+
+
 async def _workflow(request: dict[str, Any], deps: Deps) -> Workflow:
     row = await deps.store.workflow(check_name(str(request.get("name") or ""), "workflow"))
     return workflows.parse(row["definition"])
@@ -231,6 +246,7 @@ VERBS: dict[str, Callable[[dict[str, Any], Deps], Awaitable[Any]]] = {
     "runs.list": runs,
     "run.get": run,
     "run.cancel": cancel,
+    "alerts.recent": alerts,
 }
 
 

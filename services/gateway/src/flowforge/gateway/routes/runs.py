@@ -1,5 +1,5 @@
-"""Runs: status, stages and row accounting of each landed file; its rejected lines (the
-catalog answers; an upload it has not recorded yet shows as queued)."""
+"""Runs: status, stages and row accounting of each landed file; its rejected lines and its event
+log (the catalog answers; an upload it has not recorded yet shows as queued)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,22 @@ from flowforge.common.errors import NotFoundError
 from flowforge.common.events import STAGES, RunCounts
 from flowforge.common.privacy import mask
 from flowforge.gateway import lakeread
+from flowforge.gateway.audit import redact
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.paging import Cursor, Limit, next_page
 from flowforge.gateway.params import RunId
 from flowforge.gateway.pii import for_viewer
-from flowforge.gateway.schemas import RejectedList, RejectedRow, RunList, RunPublic, StagePublic
+from flowforge.gateway.schemas import (
+    RejectedList,
+    RejectedRow,
+    RunEventList,
+    RunList,
+    RunPublic,
+    StagePublic,
+)
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+CONTENT_FIELDS = frozenset({"content_hash"})  # named like a secret, but a file's digest
 
 
 @router.get("", response_model=RunList)
@@ -97,3 +106,33 @@ async def get_rejected(
         count=run.counts.rejected or len(rows),
         rows=[RejectedRow(**r) for r in rows],
     )
+
+
+@router.get("/{run_id}/events", response_model=RunEventList)
+async def get_events(
+    run_id: RunId,
+    gw: GatewayDep,
+    subject: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$",
+            max_length=200,
+            description="only this subject (`quality.checked`), or the subjects under a prefix "
+            "of whole tokens (`quality`: quality.checked, quality.failed, ...; `dlq`: dead "
+            "letters)",
+        ),
+    ] = None,
+) -> RunEventList:
+    """The run's event log as the catalog recorded it, oldest first: each event with the
+    service that sent it, when it happened, a summary line and its payload."""
+    try:
+        found = await gw.owners.catalog.ask("runs.events", run_id=run_id, subject=subject)
+    except NotFoundError:
+        if await gw.uploads.get(run_id) is None:
+            raise
+        return RunEventList(run_id=run_id, events=[])  # uploaded, not recorded yet
+    # Events carry no secrets by design; like the audit log, anything named or shaped like
+    # one is hidden all the same (a content hash is no secret).
+    for event in found["events"]:
+        event["payload"] = redact(event["payload"], CONTENT_FIELDS)
+    return RunEventList.model_validate(found)

@@ -6,6 +6,7 @@ local MariaDB when one is reachable (CI has it on 127.0.0.1:3306, root, no passw
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import uuid
 
@@ -23,6 +24,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_coroutine(coroutine) -> None:
+    """Run it to the end in a thread of its own: callers may be inside a running loop (the
+    browser tests' Playwright runs one)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +66,7 @@ def pg_source(platform):
         finally:
             await db.close()
 
-    asyncio.run(make())
+    run_coroutine(make())
     host, port = platform.endpoints["database_url"].split("@", 1)[1].split("/", 1)[0].split(":")
     return {"kind": "postgresql", "host": host, "port": int(port), "database": database,
             "user": role, "password": PASSWORD, "options": {"sslmode": "disable"}}  # fmt: skip
@@ -279,7 +287,7 @@ def pg_exec(platform, pg_source, sql: str) -> None:
         finally:
             await db.close()
 
-    asyncio.run(run())
+    run_coroutine(run())
 
 
 def model_rows(c, model: str, wait: float = 60) -> list[dict]:

@@ -53,6 +53,11 @@ def ui(browser, platform):
     watch.assert_clean()
 
 
+def nav(page, name: str) -> None:
+    """Follow a link of the main navigation."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+
+
 def accessible(page) -> None:
     violations = axe(page)
     assert not violations, f"{page.url}: " + "; ".join(violations)
@@ -69,7 +74,7 @@ def test_sign_in_upload_a_file_and_follow_it_to_gold(ui, platform):
         model_pending = created.status_code == 400
     accessible(page)
 
-    page.get_by_role("link", name="Upload").click()
+    nav(page, "Upload")
     expect(page.get_by_role("heading", name="Upload a file")).to_be_visible()
     page.get_by_label("File to upload").set_input_files(
         {"name": "orders.csv", "mimeType": "text/csv", "buffer": ORDERS.encode()}
@@ -108,7 +113,7 @@ def test_sign_in_upload_a_file_and_follow_it_to_gold(ui, platform):
             timeout=120,
             what="the model built",
         )
-    page.get_by_role("link", name="Dashboard").click()
+    nav(page, "Dashboard")
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     accessible(page)
     watch.assert_clean()
@@ -119,7 +124,7 @@ def test_run_sql_and_download_the_result(ui, platform):
     dataset = unique("ui_sql")
     run = platform.land(ORDERS.encode(), "orders.csv", dataset=dataset)
     assert run["status"] == "succeeded", run
-    page.get_by_role("link", name="SQL").click()
+    nav(page, "SQL")
     expect(page.get_by_role("heading", name="SQL explorer")).to_be_visible()
     editor = page.get_by_role("textbox", name="SQL query")
     editor.click()
@@ -151,7 +156,7 @@ def test_run_sql_and_download_the_result(ui, platform):
 def test_create_a_connection_and_a_workflow(pg_source, ui, platform):  # noqa: F811
     page, _ = ui
     connection, workflow = unique("ui_pg"), unique("ui_flow")
-    page.get_by_role("link", name="Sources").click()
+    nav(page, "Sources")
     page.get_by_role("button", name="New connection").click()
     page.get_by_role("textbox", name=re.compile("^Name")).fill(connection)
     page.get_by_role("combobox", name="Kind").select_option("postgresql")
@@ -175,7 +180,7 @@ def test_create_a_connection_and_a_workflow(pg_source, ui, platform):  # noqa: F
     assert pg_source["password"] not in page.content()
     accessible(page)
 
-    page.get_by_role("link", name="Workflows", exact=True).click()
+    nav(page, "Workflows")
     page.get_by_role("button", name="New workflow").click()
     page.get_by_role("textbox", name=re.compile("^Name")).fill(workflow)
     definition = (
@@ -193,3 +198,73 @@ def test_create_a_connection_and_a_workflow(pg_source, ui, platform):  # noqa: F
     with platform.client() as c:
         runs = c.get(f"/api/v1/workflows/{workflow}/runs").json()
         assert runs["runs"], runs
+
+
+CUSTOMERS = (
+    "id,email,amount,tier\n1,ann.lee@example.com,10.5,gold\n2,bob@example.com,-3,silver\n"
+    "3,cy@example.org,7,gold\n4,dan@example.com,-12,bronze\n5,eve@example.net,4,gold\n"
+    "6,fay@example.com,9,silver\n"
+)
+
+
+def test_a_dataset_its_lineage_and_quality_in_the_browser(ui, platform):
+    page, _ = ui
+    dataset = unique("ui_customers")
+    run = platform.land(CUSTOMERS.encode(), "customers.csv", dataset=dataset, key="id")
+    assert run["status"] == "succeeded", run
+    nav(page, "Datasets")
+    page.get_by_role("searchbox", name="Search datasets").fill(dataset)
+    page.get_by_role("link", name=dataset).click()
+    expect(page.get_by_role("heading", name=dataset, level=1)).to_be_visible()
+    columns = page.get_by_role("table", name="Columns")
+    # The AI service's reading arrives on its own event: the page refreshes by itself.
+    expect(columns.get_by_text("PII: email", exact=True)).to_be_visible(timeout=60_000)
+    accessible(page)
+
+    page.get_by_role("tab", name="Lineage").click()
+    edges = page.get_by_role("list", name="Lineage edges")
+    expect(edges).to_contain_text(f"bronze {dataset} → silver {dataset}")
+    expect(page.get_by_role("group", name=f"Lineage graph of {dataset}")).to_be_visible()
+    accessible(page)
+
+    # A rule edited as YAML, the batch replayed: the negative amounts go to quarantine.
+    page.get_by_role("tab", name="Quality").click()
+    page.get_by_role("tab", name="Rules").click()
+    rules = page.get_by_role("textbox", name="Rules as YAML")
+    expect(rules).to_be_editable()
+    rules.fill(
+        f"version: 1\ndataset: {dataset}\ncolumns:\n"
+        "  amount:\n    - range: {min: 0, action: quarantine}\n"
+    )
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.get_by_text(re.compile("range"))).not_to_have_count(0)
+    page.get_by_role("tab", name="Quarantine").click()
+    page.get_by_role("button", name="Replay").click()
+    quarantined = page.get_by_role("region", name=f"Quarantined rows of {dataset}")
+    expect(quarantined).to_contain_text("-12", timeout=60_000)
+    expect(quarantined).to_contain_text("-3")
+    accessible(page)
+    with platform.client() as c:
+        before = c.get(f"/api/v1/datasets/{dataset}/quarantine").json()
+    quarantined.get_by_role("checkbox", name=re.compile("^Select line")).first.check()
+    page.get_by_role("button", name="Release").click()
+    expect(page.get_by_text(re.compile(r"1 row\(s\) left quarantine"))).to_be_visible(
+        timeout=60_000
+    )
+    with platform.client() as c:
+        after = c.get(f"/api/v1/datasets/{dataset}/quarantine").json()
+    assert len(after["rows"]) == len(before["rows"]) - 1, (before, after)
+
+    # An AI suggestion accepted becomes a rule.
+    page.get_by_role("tab", name="AI suggestions").click()
+    card = page.get_by_role("article", name=re.compile("Rule format on email"))
+    card.get_by_role("button", name="Dry run").click()
+    expect(card.get_by_role("status", name="Dry run result")).to_be_visible()
+    card.get_by_role("button", name="Accept").click()
+    expect(card.get_by_text(re.compile("Accepted"))).to_be_visible()
+    accessible(page)
+    with platform.client() as c:
+        formats = [
+            r.get("format") for r in c.get(f"/api/v1/datasets/{dataset}/rules").json()["rules"]
+        ]
+    assert "email" in formats

@@ -79,7 +79,12 @@ function Graph({ lineage }: { lineage: Lineage }) {
         >
           <Background />
           <Controls />
-          <MiniMap pannable zoomable ariaLabel="Overview of the lineage graph" />
+          <MiniMap
+            pannable
+            zoomable
+            ariaLabel="Overview of the lineage graph"
+            nodeColor={(n) => String(n.style?.background ?? "#9aa6b8")}
+          />
         </ReactFlow>
       </div>
       <p className="muted">Click a node to see its columns' sources; double-click (or Enter) opens it.</p>

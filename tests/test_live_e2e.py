@@ -4,6 +4,7 @@ through the gateway), for files uploaded while a stream client listens."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import threading
 import time
@@ -155,10 +156,11 @@ def test_closed_streams_free_their_places_and_the_limit_is_a_clear_problem(platf
     with platform.client() as c:
         key = c.post("/api/v1/keys", json={"name": unique("sse"), "role": "viewer"}).json()["key"]
     auth = {"authorization": f"Bearer {key}"}
-    for _ in range(10):
-        with Listener(platform, headers=auth):
-            pass
+    # Ten streams opened and all closed (in parallel: a reader may sit until the next
+    # keep-alive before its thread ends)...
+    close_all([Listener(platform, headers=auth).__enter__() for _ in range(10)])
     time.sleep(8)  # the gateway asks a quiet stream every 5 s whether its client is there
+    # ...leave room for ten more, and the eleventh is refused.
     held = [Listener(platform, headers=auth).__enter__() for _ in range(10)]
     try:
         with httpx.Client(base_url=platform.url, headers=auth, timeout=30) as c:
@@ -168,5 +170,9 @@ def test_closed_streams_free_their_places_and_the_limit_is_a_clear_problem(platf
         assert "10 live event streams open" in refused.json()["detail"]
         assert int(refused.headers["retry-after"]) > 0
     finally:
-        for listener in held:
-            listener.__exit__()
+        close_all(held)
+
+
+def close_all(listeners: list[Listener]) -> None:
+    with concurrent.futures.ThreadPoolExecutor(len(listeners)) as pool:
+        list(pool.map(lambda listener: listener.__exit__(), listeners))

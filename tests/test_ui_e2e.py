@@ -268,3 +268,39 @@ def test_a_dataset_its_lineage_and_quality_in_the_browser(ui, platform):
             r.get("format") for r in c.get(f"/api/v1/datasets/{dataset}/rules").json()["rules"]
         ]
     assert "email" in formats
+
+
+PAGES = ("Dashboard", "Runs", "Datasets", "Lineage", "Models", "SQL", "Upload", "Sources",
+         "Workflows", "Admin")  # fmt: skip
+
+
+def test_every_page_is_accessible_and_the_day_to_day_ones_fit_a_phone(ui, browser, platform):
+    page, _ = ui
+    run = platform.land(ORDERS.encode(), "orders.csv", dataset=unique("ui_phone"))
+    for name in PAGES:
+        nav(page, name)
+        expect(page.locator("main h1").first).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text="…")).to_have_count(0)
+        accessible(page)
+    # A phone: the dashboard and a run's page read without sideways scrolling.
+    context = browser.new_context(base_url=platform.url, viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    watch = Watch()
+    watch.attach(phone)
+    phone.goto("/")
+    phone.get_by_label("User name").fill("admin")
+    phone.get_by_label("Password").fill((platform.home / "admin.password").read_text().strip())
+    phone.get_by_role("button", name="Sign in").click()
+    expect(phone.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    for path, ready in (("/", "runs succeeded"), (f"/runs/{run['run_id']}", "Event log")):
+        phone.goto(path)
+        expect(phone.get_by_text(ready).first).to_be_visible()
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+        accessible(phone)
+    # The menu opens the navigation on a small screen.
+    phone.get_by_role("button", name="Menu").click()
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="Runs").click()
+    expect(phone.get_by_role("heading", name="Runs", level=1)).to_be_visible()
+    context.close()
+    watch.assert_clean()

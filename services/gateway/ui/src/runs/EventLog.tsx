@@ -50,6 +50,7 @@ export function EventLog({ runId }: { runId: string }) {
           shown.length === 0 ? (
             <Empty>No event matches “{filter}”.</Empty>
           ) : (
+            <div className="table-scroll" role="region" aria-label="Events" tabIndex={0}>
             <table className="grid" aria-label="Event log">
               <thead>
                 <tr>
@@ -83,6 +84,7 @@ export function EventLog({ runId }: { runId: string }) {
                 ))}
               </tbody>
             </table>
+            </div>
           )
         }
       </QueryState>

@@ -85,6 +85,7 @@ export function Equation({ counts }: { counts: Schemas["RunCounts"] }) {
 function Checks({ checks = [] }: { checks: Run["checks"] }) {
   if (!checks.length) return <Empty>No quality checks ran for this run.</Empty>;
   return (
+    <div className="table-scroll" role="region" aria-label="Quality checks" tabIndex={0}>
     <table className="grid">
       <thead>
         <tr>
@@ -113,6 +114,7 @@ function Checks({ checks = [] }: { checks: Run["checks"] }) {
         })}
       </tbody>
     </table>
+    </div>
   );
 }
 

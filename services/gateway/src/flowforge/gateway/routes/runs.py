@@ -4,7 +4,7 @@ log (the catalog answers; an upload it has not recorded yet shows as queued)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -133,6 +133,18 @@ async def get_events(
         return RunEventList(run_id=run_id, events=[])  # uploaded, not recorded yet
     # Events carry no secrets by design; like the audit log, anything named or shaped like
     # one is hidden all the same (a content hash is no secret).
+    # A local lake's object references are `file:` URIs: shown as keys, never server paths.
+    root = gw.store.uri("")
     for event in found["events"]:
-        event["payload"] = redact(event["payload"], CONTENT_FIELDS)
+        event["payload"] = _public_uris(redact(event["payload"], CONTENT_FIELDS), root)
     return RunEventList.model_validate(found)
+
+
+def _public_uris(value: Any, root: str) -> Any:
+    if isinstance(value, str):
+        return lake.public_location(value, root) if value.startswith("file:") else value
+    if isinstance(value, dict):
+        return {k: _public_uris(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public_uris(v, root) for v in value]
+    return value

@@ -1,4 +1,4 @@
-"""Two scheduler replicas on real NATS and PostgreSQL, a one-minute cron over three minutes,
+"""Two scheduler replicas on real NATS and PostgreSQL, a one-minute cron over two ticks,
 one replica killed with SIGKILL after the first tick: every tick runs exactly once."""
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def test_two_scheduler_replicas_fire_each_minute_once_when_one_is_killed(fresh_p
 
             wait_for(lambda: len(succeeded()) >= 1, 90, "the first tick's run")
             os.kill(pids[0], signal.SIGKILL)  # one replica dies; the other goes on ticking
-            wait_for(lambda: len(succeeded()) >= 3, 200, "three ticks' runs")
+            # The survivor's next tick (two in all: the suite's time is dear; the engine tests
+            # cover longer runs on a hand-moved clock).
+            wait_for(lambda: len(succeeded()) >= 2, 140, "the next tick's run")
             time.sleep(3)  # a doubled tick would show up by now
             runs = c.get(f"/api/v1/workflows/{name}/runs").json()["runs"]
     finally:

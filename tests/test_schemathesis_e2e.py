@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-BUDGET_SECONDS = 150  # the fuzzing phase's time budget; examples and coverage run in full
+BUDGET_SECONDS = 90  # the fuzzing phase's time budget; examples and coverage run in full
 HIGH_RATES = "login=100000,upload=100000,jobs=100000,lake=100000"
 
 

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from pipeline import free_port, platform_env, stop_platform, wait_healthy  # noqa: E402
 
 from flowforge.cli import webui  # noqa: E402
-from tests.browser import ARGS, ensure_chromium  # noqa: E402
+from tests.browser import ARGS, ensure_chromium, sign_in  # noqa: E402
 
 STAGES = ("ingest", "silver", "quality", "gold")
 VISIBLE = """async (selector) => {
@@ -96,13 +96,8 @@ async def seed(database_url: str, runs: int) -> float:
 def bundle() -> dict:
     dist = webui.ensure_built(lambda _: None)
     manifest = json.loads((dist / ".vite" / "manifest.json").read_text())
-    entry = next(key for key, chunk in manifest.items() if chunk.get("isEntry"))
-    files, queue = [], [entry]
-    while queue:
-        chunk = manifest[queue.pop()]
-        files += [chunk["file"], *chunk.get("css", [])]
-        queue += chunk.get("imports", [])
-    sizes = {f: len(gzip.compress((dist / f).read_bytes(), 9)) for f in files}
+    first = webui.first_page_files(dist)
+    sizes = {f: len(gzip.compress((dist / f).read_bytes(), 9)) for f in first}
     lazy = sum(
         len(gzip.compress((dist / c["file"]).read_bytes(), 9))
         for c in manifest.values()
@@ -115,17 +110,12 @@ def bundle() -> dict:
 def measure(url: str, home: Path, loads: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    password = (home / "admin.password").read_text().strip()
     results: dict[str, dict[str, list[float]]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=ensure_chromium(), args=ARGS)
         context = browser.new_context(base_url=url)
         page = context.new_page()
-        page.goto("/")
-        page.get_by_label("User name").fill("admin")
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("heading", name="Dashboard", level=1).wait_for()
+        sign_in(page, home)
         state = context.storage_state()
         context.close()
         for name, path, selector in (("dashboard", "/", ".card .figure"),

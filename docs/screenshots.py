@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import ARGS, ensure_chromium  # noqa: E402
+from tests.browser import ARGS, ensure_chromium, sign_in  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 
@@ -52,7 +52,6 @@ def start_demo(home: Path, port: int) -> subprocess.Popen:
 def shoot(url: str, home: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
-    password = (home / "admin.password").read_text().strip()
     key = (home / "admin.key").read_text().strip()
     api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
     dataset = api.get("/api/v1/datasets").json()["datasets"][0]["name"]
@@ -67,11 +66,7 @@ def shoot(url: str, home: Path) -> list[Path]:
                 base_url=url, viewport={"width": width, "height": height}, device_scale_factor=1
             )
             page = context.new_page()
-            page.goto("/")
-            page.get_by_label("User name").fill("admin")
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Dashboard", level=1).wait_for()
+            sign_in(page, home)
             pages = [("dashboard", "/"), ("run", f"/runs/{run_id}")]
             if not suffix:
                 pages += [

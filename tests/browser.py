@@ -80,6 +80,16 @@ class Watch:
         assert not self.problems, "the page showed problems:\n" + "\n".join(self.problems)
 
 
+def sign_in(page, home: Path) -> None:
+    """Sign in on the UI as the first admin of the platform whose FLOWFORGE_HOME is `home`,
+    and wait for the dashboard."""
+    page.goto("/")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill((home / "admin.password").read_text().strip())
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Dashboard", level=1).wait_for()
+
+
 def axe(page) -> list[str]:
     """Serious and critical accessibility violations of the page as it is now (axe-core)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):

@@ -5,7 +5,6 @@ builds, and the first page's JavaScript stays under its budget (300 KB gzipped).
 from __future__ import annotations
 
 import gzip
-import json
 
 import pytest
 
@@ -33,25 +32,8 @@ def test_the_component_tests_pass():
     assert "failed" not in output.lower(), output[-3000:]
 
 
-def first_page_files(dist) -> list[str]:
-    """The entry chunk, everything it imports statically, and its CSS (Vite's manifest)."""
-    manifest = json.loads((dist / ".vite" / "manifest.json").read_text())
-    entry = next(key for key, chunk in manifest.items() if chunk.get("isEntry"))
-    files, queue, seen = [], [entry], set()
-    while queue:
-        key = queue.pop()
-        if key in seen:
-            continue
-        seen.add(key)
-        chunk = manifest[key]
-        files.append(chunk["file"])
-        files.extend(chunk.get("css", []))
-        queue.extend(chunk.get("imports", []))  # static imports only: lazy pages are not here
-    return files
-
-
 def test_the_first_page_stays_under_its_budget(built):
-    files = first_page_files(built)
+    files = webui.first_page_files(built)
     assert any(f.endswith(".js") for f in files)
     sizes = {f: len(gzip.compress((built / f).read_bytes(), 9)) for f in files}
     total = sum(sizes.values())

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from flowforge.common.testing import unique, wait_for
-from tests.browser import ARGS, Watch, axe, ensure_chromium
+from tests.browser import ARGS, Watch, axe, ensure_chromium, sign_in
 from tests.test_sources_e2e import pg_source  # noqa: F401 - a fixture: a database to browse
 
 pytestmark = pytest.mark.e2e
@@ -43,11 +43,7 @@ def ui(browser, platform):
     page.set_default_timeout(20_000)
     watch = Watch()
     watch.attach(page)
-    page.goto("/")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill((platform.home / "admin.password").read_text().strip())
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    sign_in(page, platform.home)
     yield page, watch
     context.close()
     watch.assert_clean()
@@ -287,11 +283,7 @@ def test_every_page_is_accessible_and_the_day_to_day_ones_fit_a_phone(ui, browse
     phone = context.new_page()
     watch = Watch()
     watch.attach(phone)
-    phone.goto("/")
-    phone.get_by_label("User name").fill("admin")
-    phone.get_by_label("Password").fill((platform.home / "admin.password").read_text().strip())
-    phone.get_by_role("button", name="Sign in").click()
-    expect(phone.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    sign_in(phone, platform.home)
     for path, ready in (("/", "runs succeeded"), (f"/runs/{run['run_id']}", "Event log")):
         phone.goto(path)
         expect(phone.get_by_text(ready).first).to_be_visible()

@@ -164,6 +164,23 @@ def _build(wanted: str, say: Callable[[str], None]) -> Path:
     return DIST
 
 
+def first_page_files(dist: Path = DIST) -> list[str]:
+    """The files the first page loads: the entry chunk, what it imports statically (lazy
+    pages are not here) and their CSS, from Vite's manifest."""
+    manifest = json.loads((dist / ".vite" / "manifest.json").read_text())
+    entry = next(key for key, chunk in manifest.items() if chunk.get("isEntry"))
+    files, queue, seen = [], [entry], set()
+    while queue:
+        key = queue.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        chunk = manifest[key]
+        files += [chunk["file"], *chunk.get("css", [])]
+        queue += chunk.get("imports", [])
+    return files
+
+
 def openapi_document() -> dict:
     """The gateway's OpenAPI document, from the app itself (no server needed)."""
     from flowforge.common.settings import Settings

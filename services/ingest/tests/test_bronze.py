@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -528,3 +530,48 @@ def test_a_header_longer_than_the_sniffed_sample_is_read_whole(tmp_path: Path) -
     assert result.columns == names
     assert (result.parsed, result.rejected, result.bronze) == (3, 0, 3)
     assert frame[names[-1]].to_list() == [row[-1] for row in rows]
+
+
+COLUMN = st.lists(
+    VALUE | st.sampled_from(["", "a\r\nb\nc\rd", "\r\n\r\n"]), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(columns=st.lists(COLUMN, min_size=1, max_size=3), cut=st.integers(0, 3))
+def test_line_breaks_and_blank_rows_come_from_the_value_buffers_as_from_the_values(
+    columns: list[list[str]], cut: int
+) -> None:
+    """`_newlines` and `_blank_rows` read Arrow's buffers, a slice's included: the same
+    answer as counting in each value (CRLF, CR and LF one break each)."""
+    rows = min(len(c) for c in columns)
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(c[:rows], pa.string()) for c in columns], [f"c{i}" for i in range(len(columns))]
+    ).slice(min(cut, rows - 1))
+    values = list(
+        zip(*(batch.column(i).to_pylist() for i in range(batch.num_columns)), strict=True)
+    )
+    newlines = bronze._newlines(batch)
+    assert newlines.tolist() == [sum(breaks(v) for v in row) for row in values]
+    assert bronze._blank_rows(batch, newlines).tolist() == [not any(row) for row in values]
+
+
+def test_bronze_keeps_dictionaries_and_statistics_for_the_lineage_columns_only(tmp_path: Path):
+    ingest(tmp_path, b"id,name\n1,a\n2,b\n")
+    meta = pq.ParquetFile(tmp_path / "bronze.parquet").metadata.row_group(0)
+    columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert {n for n, c in columns.items() if c.is_stats_set} == set(LINEAGE)
+    assert {n for n, c in columns.items() if c.has_dictionary_page} == {
+        "_source_file", "_run_id", "_ingested_at"
+    }  # fmt: skip
+
+
+def test_a_failed_write_on_the_writer_thread_fails_the_conversion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(OSError, match="No space left"):
+        ingest(tmp_path, b"id\n" + b"1\n" * 10)

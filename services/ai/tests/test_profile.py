@@ -1,4 +1,5 @@
-"""Column profiles of Bronze text: exact counts, null tokens, shapes, samples, Parquet input."""
+"""Column profiles of Bronze text: exact counts, null tokens, shapes, samples, Parquet input
+(whole, or a sample of a large file with estimated counts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import json
 import polars as pl
 import pytest
 
-from flowforge.ai.profile import profile_frame, profile_parquet, profile_series, shapes
+from flowforge.ai.profile import (
+    estimate_distinct,
+    profile_frame,
+    profile_parquet,
+    profile_series,
+    shapes,
+)
 
 
 def bronze(columns: dict[str, list]) -> pl.DataFrame:
@@ -98,3 +105,46 @@ def test_profile_parquet_reads_the_same_as_the_frame(tmp_path):
     path = tmp_path / "bronze.parquet"
     frame.write_parquet(path)
     assert profile_parquet(path) == profile_frame(frame)
+
+
+def test_a_large_file_is_profiled_from_a_sample_that_says_so(tmp_path):
+    rows = 120_000
+    frame = bronze(
+        {
+            "id": [f"o-{i}" for i in range(rows)],
+            "status": [("shipped", "pending", "NA", "cancelled")[i % 4] for i in range(rows)],
+        }
+    )
+    path = tmp_path / "bronze.parquet"
+    frame.write_parquet(path, row_group_size=25_000)
+    key, status = profile_parquet(path, sample_rows=6_400)
+    assert (key.rows, key.rows_profiled) == (rows, 6_400)
+    assert not key.nulls_exact and not key.distinct_exact
+    assert key.nulls == 0 and key.distinct == key.present == rows  # all different: a key
+    assert status.nulls == pytest.approx(rows / 4, rel=0.02)
+    assert status.null_pct == pytest.approx(25.0, abs=0.5)
+    assert status.distinct == 3
+    assert status.sampled == pytest.approx(0.75 * 6_400, rel=0.02)
+    assert sum(n for _, n in status.top_values) == status.sampled
+
+
+def test_an_appended_file_is_not_judged_by_its_head(tmp_path):
+    rows = 100_000
+    codes = ["A-1"] * (rows // 2) + ["12345"] * (rows // 2)  # a second batch appended
+    path = tmp_path / "bronze.parquet"
+    bronze({"code": codes}).write_parquet(path)
+    (p,) = profile_parquet(path, sample_rows=3_200)
+    assert {v for v, _ in p.top_values} == {"A-1", "12345"}
+    assert (p.min, p.max) == ("12345", "A-1")
+    assert {s for s, _ in p.patterns} == {"A-9", "99999"}
+
+
+def test_distinct_estimate_of_a_sample():
+    def counts(*ns):
+        return pl.Series("n", ns)
+
+    assert estimate_distinct(counts(*[1] * 1_000), 50_000) == 50_000  # all different
+    assert estimate_distinct(counts(400, 300, 300), 50_000) == 3  # no value seen once
+    assert 5 < estimate_distinct(counts(*[1] * 50, *[10] * 95), 50_000) < 50_000
+    assert estimate_distinct(counts(2, 1), 3) == 2  # the sample is everything
+    assert estimate_distinct(counts(), 10) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from flowforge.common.storage import LakeFiles
 
 log = logging.getLogger(__name__)
 SERVICE = "ai"
+# One profile at a time in a process: each holds a bounded sample, so the service's memory
+# stays bounded however many batches land at once (the profile is advisory; it can wait).
+_PROFILING = threading.Lock()
 
 
 @dataclass
@@ -102,7 +106,9 @@ async def analyse_batch(
 
 
 def _profile(files: LakeFiles, bronze_uri: str) -> list[ColumnProfile]:
-    return profile_parquet(files.path(files.store.key_of(bronze_uri)))
+    path = files.path(files.store.key_of(bronze_uri))
+    with _PROFILING:
+        return profile_parquet(path)
 
 
 @dataclass

@@ -2,18 +2,28 @@
 
 Bronze keeps every data column as text, so a profile describes strings: how many are null,
 how long they are, how many distinct values there are, whether they read as numbers, and
-what they look like. Two costs are kept apart:
+what they look like. Values are trimmed first, and Silver's null tokens ("", NA, N/A, null,
+None, -, nan, in any case) count as null, so a profile describes the values Silver will keep.
 
-- counts (rows, nulls, distinct, lengths, min/max, numeric min/max) cover *all* rows, in one
-  vectorised Polars pass per column (distinct is exact below 100,000 rows, HyperLogLog above);
-- top values, shapes and the sample come from an evenly spaced sample of at most
-  `sample_rows` rows, so they cost the same on a million rows as on a hundred thousand.
+The profile is advisory and must stay cheap while Silver is built from the same batch, so
+`profile_parquet` reads a bounded sample of each column (`flowforge.ai.sample`: up to
+200,000 rows in 32 runs spread over the file, one column at a time) and computes every
+figure but `rows` from it; `rows` comes from the Parquet metadata. A batch that fits in the
+sample is read whole and its profile is exact. When it does not (`rows_profiled < rows`):
 
-Values are trimmed first, and Silver's null tokens ("", NA, N/A, null, None, -, nan, in any
-case) count as null, so a profile describes the values Silver will keep. `profile_parquet`
-reads one column at a time: memory is bounded by the largest column, not the file. Measured
-on 5,000,000 rows x 10 text columns, 2 cores: 5.8-7.2 s, peak RSS ~680 MiB
-(`python bench/semantic.py --profile-rows 5000000`; bench/README.md).
+- `nulls` is the sample's null share scaled to the batch (`nulls_exact` false), so 0 means
+  "none in the sample";
+- `distinct` is Haas and Stokes' Duj1 estimate from the sample (the estimator PostgreSQL's
+  ANALYZE uses; `distinct_exact` false): a sample of all-different values reads as a key;
+- lengths, min/max, the numeric range, top values, shapes and sample values are the
+  sample's.
+
+On a frame or a series (`profile_frame`, `profile_series`) every count covers all rows
+(distinct is exact below 100,000 values, HyperLogLog above); top values, shapes and the
+sample come from an evenly spaced sample of at most `sample_rows` rows. Measured on
+5,000,000 rows x 10 text columns, 2 cores: `profile_parquet` ~0.7 s, peak RSS ~240 MiB,
+the same on 40,000,000 rows (`python bench/semantic.py --profile-rows 5000000`;
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -23,8 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
+from flowforge.ai.sample import SAMPLE_ROWS, BronzeSample
 from flowforge.common.lake import LINEAGE_COLUMNS
 
 NULL_TOKENS = ["", "na", "n/a", "null", "none", "-", "nan"]  # lower-cased, as Silver's list
@@ -67,6 +77,8 @@ class ColumnProfile:
     sample_counts: list[int] = field(default_factory=list)  # each sample value's count in it
     sampled: int = 0  # non-null values of the row sample that top_values/patterns counted
     distinct_exact: bool = True
+    rows_profiled: int = 0  # rows every figure but `rows` comes from (all of them: exact)
+    nulls_exact: bool = True
 
     @property
     def present(self) -> int:
@@ -93,38 +105,51 @@ def profile_frame(df: pl.DataFrame, *, sample_rows: int = 100_000) -> list[Colum
     ]
 
 
-def profile_parquet(path: str | Path, *, sample_rows: int = 100_000) -> list[ColumnProfile]:
-    """Profiles of a Bronze Parquet file, read one column at a time."""
-    names = pq.read_schema(path).names
-    return [
-        profile_series(pl.read_parquet(path, columns=[name]).to_series(), sample_rows=sample_rows)
-        for name in names
-        if name not in LINEAGE_COLUMNS
-    ]
+def profile_parquet(path: str | Path, *, sample_rows: int = SAMPLE_ROWS) -> list[ColumnProfile]:
+    """Profiles of a Bronze Parquet file from a sample of at most `sample_rows` rows per
+    column, read one column at a time (see the module docstring)."""
+    bronze = BronzeSample(path)
+    out = []
+    for name in bronze.names:
+        if name in LINEAGE_COLUMNS:
+            continue
+        values = bronze.read(name, rows=sample_rows)
+        out.append(profile_series(values, rows=bronze.rows))
+    return out
 
 
-def profile_series(values: pl.Series, *, sample_rows: int = 100_000) -> ColumnProfile:
-    """The profile of one column, whatever its dtype (it is read as text)."""
+def profile_series(
+    values: pl.Series, *, sample_rows: int = 100_000, rows: int | None = None
+) -> ColumnProfile:
+    """The profile of one column, whatever its dtype (it is read as text). With `rows` above
+    the number of values, the values are a sample of a batch of that many rows: null and
+    distinct counts are estimates for the batch, the other figures the sample's."""
     text = values.cast(pl.String).str.strip_chars()
-    rows = text.len()
-    stats = _stats(text, exact=rows < EXACT_DISTINCT_BELOW)
-    nulls = int(stats["nulls"])
-    present = rows - nulls
+    read = text.len()
+    total = max(rows or 0, read)
+    exact = total == read
+    stats = _stats(text, exact=read < EXACT_DISTINCT_BELOW)
+    nulls = int(stats["nulls"]) if exact else round(stats["nulls"] * total / read)
+    present = total - nulls
     numeric = (
-        stats["numbers"] >= NUMERIC_SHARE * present > 0
+        stats["numbers"] >= NUMERIC_SHARE * (read - stats["nulls"]) > 0
         and math.isfinite(stats["numeric_min"])
         and math.isfinite(stats["numeric_max"])  # 1e999 parses, but is not JSON
     )
-    step = -(-rows // sample_rows) if sample_rows > 0 else rows or 1
+    step = -(-read // sample_rows) if sample_rows > 0 else read or 1
     sampled = _present(text.gather_every(max(step, 1)))
     counts = _counts(sampled)
+    if exact:
+        distinct = int(stats["distinct"] or 0)
+    else:
+        distinct = estimate_distinct(_present(text).value_counts(name="n")["n"], present)
     sample = _spread(sampled.unique(maintain_order=True), SAMPLE_VALUES)
     return ColumnProfile(
         name=values.name,
-        rows=rows,
+        rows=total,
         nulls=nulls,
-        null_pct=round(100.0 * nulls / rows, 4) if rows else 0.0,
-        distinct=int(stats["distinct"] or 0),
+        null_pct=round(100.0 * nulls / total, 4) if total else 0.0,
+        distinct=distinct,
         min_length=stats["min_length"],
         max_length=stats["max_length"],
         mean_length=round(stats["mean_length"], 4) if stats["mean_length"] is not None else None,
@@ -133,12 +158,26 @@ def profile_series(values: pl.Series, *, sample_rows: int = 100_000) -> ColumnPr
         numeric_min=float(stats["numeric_min"]) if numeric else None,
         numeric_max=float(stats["numeric_max"]) if numeric else None,
         top_values=_top(counts),
-        patterns=_top(_counts(shapes(sampled))),
+        patterns=_top(_shape_counts(counts)),
         sample=sample,
         sample_counts=_counts_of(sample, counts),
         sampled=sampled.len(),
-        distinct_exact=rows < EXACT_DISTINCT_BELOW,
+        distinct_exact=exact and read < EXACT_DISTINCT_BELOW,
+        rows_profiled=read,
+        nulls_exact=exact,
     )
+
+
+def estimate_distinct(counts: pl.Series, population: int) -> int:
+    """Distinct values among `population` from a random sample's value counts: Haas and
+    Stokes' Duj1, n·d / (n − f1 + f1·n/N), d distinct and f1 seen once among n sampled.
+    A sample of all-different values gives N (a key), one without singletons gives d."""
+    n, d = int(counts.sum() or 0), counts.len()
+    if n == 0 or n >= population:
+        return d
+    once = int((counts == 1).sum())
+    estimate = n * d / (n - once + once * n / population)
+    return min(max(round(estimate), d), population)
 
 
 def shapes(values: pl.Series) -> pl.Series:
@@ -195,14 +234,21 @@ def _stats(text: pl.Series, *, exact: bool) -> dict:
 
 
 def _counts(values: pl.Series) -> pl.DataFrame:
-    """value, n: most frequent first, ties by value (deterministic)."""
-    return (
-        values.rename("value").value_counts(name="n").sort(["n", "value"], descending=[True, False])
-    )
+    """value, n: each value's count, in no particular order."""
+    return values.rename("value").value_counts(name="n")
+
+
+def _shape_counts(counts: pl.DataFrame) -> pl.DataFrame:
+    # Each distinct value is shaped once: the regexes cost more than the grouping.
+    shape = shapes(counts.get_column("value")).alias("value")
+    return counts.group_by(shape).agg(pl.col("n").sum())
 
 
 def _top(counts: pl.DataFrame) -> list[tuple[str, int]]:
-    return [(str(v), int(n)) for v, n in counts.head(TOP).iter_rows()]
+    """The TOP most frequent, ties by value (deterministic)."""
+    by, order = ["n", "value"], [True, False]
+    top = counts.top_k(TOP, by=by, reverse=[not d for d in order]).sort(by, descending=order)
+    return [(str(v), int(n)) for v, n in top.iter_rows()]
 
 
 def _counts_of(sample: list[str], counts: pl.DataFrame) -> list[int]:

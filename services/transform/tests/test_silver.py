@@ -432,3 +432,93 @@ def test_a_silver_step_past_its_time_limit_stops_with_the_reason(tmp_path) -> No
     time.sleep(0.01)
     with pytest.raises(TimeLimitExceeded, match="Silver step of sales stopped after 0 s"):
         module.silver_file(bronze, tmp_path / "s.parquet", [], tmp_path, deadline=spent)
+
+
+# ---------------------------------------------------------------- a large file, from a sample
+
+
+def _bronze_file(tmp_path, columns: dict[str, list[str | None]], name: str = "bronze.parquet"):
+    path = tmp_path / name
+    bronze(columns).write_parquet(path, row_group_size=50)
+    return path
+
+
+def _both_ways(tmp_path, monkeypatch, columns, key):
+    """Silver of one Bronze file typed from a sample (tiny sample windows) and from all its
+    values; both results and frames."""
+    from flowforge.transform import silver as module
+
+    source = _bronze_file(tmp_path, columns)
+    results = []
+    for sample_rows, name in ((40, "sampled"), (10**9, "exact")):
+        monkeypatch.setattr(module, "SAMPLE_ROWS", sample_rows)
+        out = tmp_path / f"{name}.parquet"
+        result = module.silver_file(source, out, key, tmp_path)
+        results.append((result, pl.read_parquet(out)))
+    return results
+
+
+LATE_BREAKERS = {
+    "a leading-zero code": ("code", [str(i) for i in range(1, 400)] + ["0042"], "string"),
+    "a late non-date": ("day", ["2024-01-02"] * 399 + ["soon"], "string"),
+    "a wider decimal scale": ("amount", ["1.5"] * 399 + ["2.125"], "decimal:3"),
+    "a nanosecond timestamp": (
+        "at",
+        ["2024-01-02T03:04:05Z"] * 399 + ["2024-01-02T03:04:05.123456789Z"],
+        "timestamptz:ns",
+    ),
+    "a 19-digit integer": ("n", ["7"] * 399 + ["1234567890123456789"], "string"),
+    "a yes among flags": ("flag", ["true", "false"] * 199 + ["yes", "maybe"], "string"),
+}
+
+
+@pytest.mark.parametrize("case", list(LATE_BREAKERS), ids=list(LATE_BREAKERS))
+def test_a_value_that_breaks_a_sampled_type_late_in_a_large_file_never_corrupts_it(
+    tmp_path, monkeypatch, caplog, case
+) -> None:
+    column, values, spec = LATE_BREAKERS[case]
+    ids = [str(i) for i in range(len(values))]
+    with caplog.at_level("INFO", logger="flowforge.transform.silver"):
+        (sampled, frame), (exact, exact_frame) = _both_ways(
+            tmp_path, monkeypatch, {"id": ids, column: values}, ["id"]
+        )
+    assert f"column(s) {column} of bronze.parquet break the type" in caplog.text
+    assert sampled.specs[column] == exact.specs[column] == spec
+    assert_frame_equal(frame.drop("_ingested_at"), exact_frame.drop("_ingested_at"))
+    if spec == "string":  # every text kept as written
+        assert frame[column].to_list() == values
+
+
+def test_dates_a_sample_cannot_tell_us_from_eu_are_settled_by_all_values(
+    tmp_path, monkeypatch
+) -> None:
+    """Only the last window has a day above 12: the sample alone would keep the text."""
+    days = [f"{m:02d}/{d:02d}/2024" for m in range(1, 13) for d in range(1, 13)] * 3
+    days = days[:399] + ["12/25/2024"]
+    (sampled, frame), (exact, _) = _both_ways(
+        tmp_path, monkeypatch, {"id": [str(i) for i in range(400)], "day": days}, ["id"]
+    )
+    assert sampled.specs["day"] == exact.specs["day"] == "date:%m/%d/%Y"
+    assert frame["day"][-1] == date(2024, 12, 25)
+
+
+def test_a_large_file_gives_the_silver_the_in_memory_path_gives(tmp_path, monkeypatch) -> None:
+    """Keyed with repeats, null key parts and exact repeats among them: streamed or through
+    DuckDB's hashes (many null keys), the same rows as `bronze_to_silver`."""
+    from flowforge.transform import silver as module
+
+    n = 600
+    columns = {
+        "k": [None if i % 7 == 0 else str(i % 150) for i in range(n)],
+        "v": [str(i % 5) for i in range(n)],
+        "w": [f"{i % 3}.25" for i in range(n)],
+    }
+    in_memory = bronze_to_silver(bronze(columns), ["k"]).frame
+    source = _bronze_file(tmp_path, columns)
+    monkeypatch.setattr(module, "SAMPLE_ROWS", 60)
+    for loose_limit in (10**6, 0):  # streamed / DuckDB over every row's hashes
+        monkeypatch.setattr(module, "STREAMED_LOOSE_ROWS", loose_limit)
+        out = tmp_path / f"silver-{loose_limit}.parquet"
+        result = module.silver_file(source, out, ["k"], tmp_path)
+        assert result.silver == in_memory.height
+        assert_frame_equal(pl.read_parquet(out), in_memory)

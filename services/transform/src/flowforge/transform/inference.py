@@ -2,9 +2,12 @@
 
 - names: snake_case, unique (the key is normalised the same way);
 - values: trimmed; null tokens ("", NA, N/A, null, NULL, None, -) become null;
-- types: inferred per column from *all* its values, and only when every non-null value
-  parses, so a type never corrupts data: codes with leading zeros stay strings, an ambiguous
-  date (could be US or EU) stays a string, a mixed column stays a string.
+- types: inferred per column, and only when every non-null value parses, so a type never
+  corrupts data: codes with leading zeros stay strings, an ambiguous date (could be US or EU)
+  stays a string, a mixed column stays a string. A large file is typed from a sample and each
+  sampled type is checked on every value as it is cast (`misfit_expr`: the same tests
+  inference applies); a value that breaks it sends the column back to inference from all
+  its values (silver.py).
 """
 
 from __future__ import annotations
@@ -123,7 +126,9 @@ def public_kind(spec: str) -> str:
     }.get(kind, kind)
 
 
-def cast_expr(spec: str, name: str) -> pl.Expr | None:
+def cast_expr(spec: str, name: str, *, strict: bool = True) -> pl.Expr | None:
+    """The cast of a cleaned text column to `spec`; with `strict=False` a value that does not
+    convert becomes null instead of failing the query (`misfit_expr` then flags it)."""
     kind, _, detail = spec.partition(":")
     col = pl.col(name)
     if kind == "boolean":
@@ -131,13 +136,13 @@ def cast_expr(spec: str, name: str) -> pl.Expr | None:
             pl.when(col.is_null()).then(None).otherwise(col.str.to_lowercase().is_in(TRUE_TOKENS))
         )
     if kind == "integer":
-        return col.str.strip_chars_start("+").cast(pl.Int64)
+        return col.str.strip_chars_start("+").cast(pl.Int64, strict=strict)
     if kind == "decimal":
-        return col.str.strip_chars_start("+").cast(pl.Decimal(38, int(detail)))
+        return col.str.strip_chars_start("+").cast(pl.Decimal(38, int(detail)), strict=strict)
     if kind == "double":
-        return col.cast(pl.Float64)
+        return col.cast(pl.Float64, strict=strict)
     if kind == "date":
-        return col.str.to_date(detail, strict=True)
+        return col.str.to_date(detail, strict=strict)
     if kind in ("timestamp", "timestamptz"):
         normalised = (
             col.str.replace(" ", "T")
@@ -147,6 +152,62 @@ def cast_expr(spec: str, name: str) -> pl.Expr | None:
         zone = "UTC" if kind == "timestamptz" else None
         return normalised.str.to_datetime(time_unit=detail, time_zone=zone, strict=False)
     return None
+
+
+_DATE_PATTERNS = {fmt: pattern for pattern, fmt in _DATE_FORMATS}
+_MORE_THAN_US = r"\.\d{7,}"
+
+
+def misfit_expr(spec: str, text: pl.Expr, typed: pl.Expr) -> pl.Expr | None:
+    """Per row: whether a present cleaned value (`text`) breaks what inference requires of
+    `spec` over a whole column, given its cast with `strict=False` (`typed`). At least as strict
+    as `fits`: a column with no misfit is typed exactly as inference from all its values would
+    type it (a decimal's scale or a timestamp's unit included); a misfit column is re-inferred."""
+    kind, _, detail = spec.partition(":")
+    if kind == "string":
+        return None
+    if kind == "boolean":
+        ok = text.str.to_lowercase().is_in(TRUE_TOKENS | FALSE_TOKENS)
+    elif kind == "integer":
+        ok = text.str.contains(_INT) & (text.str.strip_chars("+-").str.len_chars() <= 18)
+    elif kind == "decimal":
+        scale = int(detail)
+        dot = text.str.find(".", literal=True)
+        places = pl.when(dot.is_null()).then(0).otherwise(text.str.len_bytes() - dot - 1)
+        signed = (text.str.starts_with("-") | text.str.starts_with("+")).cast(pl.Int64)
+        digits = text.str.len_bytes().cast(pl.Int64) - signed - dot.is_not_null().cast(pl.Int64)
+        ok = (
+            text.str.contains(_INT + "|" + _DECIMAL)
+            & (places <= scale)
+            & (digits <= 38)
+            & (digits - places <= 38 - scale)
+        )
+    elif kind == "double":
+        ok = text.str.contains(_FLOAT_EXP + "|" + _INT + "|" + _DECIMAL) & typed.is_finite()
+    elif kind == "date":
+        ok = text.str.contains(_DATE_PATTERNS[detail])
+    elif kind in ("timestamp", "timestamptz"):
+        with_tz = text.str.contains(_DATETIME_TZ)
+        ok = text.str.contains(_DATETIME) & (with_tz if kind == "timestamptz" else ~with_tz)
+        if detail != "ns":
+            ok = ok & ~text.str.contains(_MORE_THAN_US)
+    else:
+        return pl.lit(True)
+    return text.is_not_null() & (typed.is_null() | ~ok)
+
+
+def settled_by_sample(spec: str, sample: pl.Series) -> bool:
+    """Whether a sample's verdict holds for the whole column without reading it: a typed
+    verdict is checked as the column is cast (`misfit_expr`); "string" stands unless the
+    sample had too few values to judge, or its dates read as US and EU alike (more values
+    may tell them apart)."""
+    if spec != "string":
+        return True
+    present = sample.drop_nulls()
+    if present.len() < 1_000:
+        return False
+    v = _Values(present)
+    return sum(_date_fits(v, pattern, fmt) for pattern, fmt in _DATE_FORMATS) < 2
 
 
 def _int_fits(present: pl.Series) -> bool:

@@ -1,8 +1,12 @@
 """Bronze → Silver with safe defaults, in bounded memory.
 
-The Bronze file is never loaded whole: types are inferred one column at a time (a column of
-strings is the largest thing in memory), cleaning and casting stream through Polars' streaming
-engine into a typed file, and DuckDB removes duplicates with a memory limit (spilling to disk).
+The Bronze file is never loaded whole. A small file is typed from all its values, one column
+at a time; a large one from a sample of rows spread over the file, and every sampled type is
+checked on every value while the batches are cast (a value that breaks it sends the column
+back to inference from all its values and the pass starts again: no value is ever corrupted
+by a sample). Duplicates are found by DuckDB with a memory limit (spilling to disk) on a
+narrow projection; with a key, from the key columns alone, before the one pass that cleans,
+casts, keeps and writes each batch.
 
 Duplicates: without a key, exact duplicate rows go (the first is kept). With a key, the last
 row of each key wins (an exact duplicate is just a repeat of its key); rows with a null key
@@ -14,11 +18,12 @@ only each row's hashes, key and line, so its memory does not grow with the width
 from __future__ import annotations
 
 import logging
+import queue
 import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -38,14 +43,32 @@ from flowforge.transform.inference import (
     clean_expr,
     fits,
     infer_spec,
+    misfit_expr,
     public_kind,
+    settled_by_sample,
 )
 from flowforge.transform.limits import Deadline
 
 __all__ = ["LINEAGE", "SilverPlan", "SilverResult", "bronze_to_silver", "dedupe", "silver_file"]
 DUCKDB_MEMORY = "600MB"
 COLUMN_GROUP = 64
+# A file of at most SAMPLE_ROWS rows is typed from all its values; a larger one from
+# SAMPLE_ROWS rows in SAMPLE_WINDOWS windows spread over it.
+SAMPLE_ROWS = 100_000
+SAMPLE_WINDOWS = 16
+# Rows with a null key part are deduplicated as whole rows while streaming (a set of their
+# hashes in memory) up to this many; beyond it, by DuckDB over every row's hashes.
+STREAMED_LOOSE_ROWS = 200_000
+_TYPED = "\x00typed:"  # a column name no Bronze column can have
 log = logging.getLogger(__name__)
+
+
+class Misfit(Exception):
+    """Values of these columns break the type a sample gave them."""
+
+    def __init__(self, columns: list[str]):
+        super().__init__(", ".join(columns))
+        self.columns = columns
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,10 @@ class SilverPlan:
     casts: dict[str, pl.Expr]  # silver name → cast of the cleaned text
     key: list[str]  # in silver names
     specs: dict[str, str]  # silver name → type spec (see inference.infer_spec)
+    sampled: frozenset[str] = frozenset()  # typed from a sample: checked on every value
+    # Columns Parquet should dictionary-encode (None: all). Dictionaries pay off for repeated
+    # values; for near-unique ones (ids, lines, free text) they cost a third of the write.
+    dictionary: frozenset[str] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -71,20 +98,37 @@ class SilverPlan:
     def apply_batch(self, frame: pl.DataFrame, deadline: Deadline | None = None) -> pl.DataFrame:
         """`apply` to a frame in groups of columns: Polars plans a query in time that grows
         faster than its column count (500 columns took 5 s in one query), so a wide file is
-        cleaned and cast `COLUMN_GROUP` columns at a time, in time linear in its columns."""
-        if len(self.names) <= COLUMN_GROUP:
-            return self.apply(frame.lazy()).collect()
+        cleaned and cast `COLUMN_GROUP` columns at a time, in time linear in its columns.
+        Raises `Misfit` when a value breaks the type of a `sampled` column."""
         items = list(self.names.items())
-        parts = []
+        parts, misfits = [], []
         for start in range(0, len(items), COLUMN_GROUP):
             if deadline is not None:
                 deadline.check()
             group = dict(items[start : start + COLUMN_GROUP])
-            cleaned = frame.lazy().select(clean_expr(c) for c in group).rename(group)
-            casts = [self.casts[n].alias(n) for n in group.values() if n in self.casts]
-            if casts:
-                cleaned = cleaned.with_columns(casts)
-            parts.append(cleaned.collect())
+            cleaned = frame.select(clean_expr(c).alias(n) for c, n in group.items())
+            casts = {
+                n: cast_expr(self.specs[n], n, strict=False) if n in self.sampled else e
+                for n in group.values()
+                if (e := self.casts.get(n)) is not None
+            }
+            if not casts:
+                parts.append(cleaned)
+                continue
+            both = cleaned.with_columns(e.alias(_TYPED + n) for n, e in casts.items())
+            checks = {
+                n: check
+                for n in casts
+                if n in self.sampled
+                and (check := misfit_expr(self.specs[n], pl.col(n), pl.col(_TYPED + n))) is not None
+            }
+            if checks and both.height:
+                found = both.select(c.any().alias(n) for n, c in checks.items()).row(0)
+                misfits += [n for n, bad in zip(checks, found, strict=True) if bad]
+            typed = (pl.col(_TYPED + n).alias(n) if n in casts else n for n in group.values())
+            parts.append(both.select(typed))
+        if misfits:
+            raise Misfit(misfits)
         parts.append(frame.select(LINEAGE))
         return pl.concat(parts, how="horizontal")
 
@@ -123,28 +167,44 @@ def plan(
     *,
     types: dict[str, str] | None = None,
     renames: dict[str, str] | None = None,
+    whole=None,
+    exact: frozenset[str] = frozenset(),
 ) -> SilverPlan:
     """Infer every column's type; `column_values(name)` returns that Bronze column.
 
     `pinned` holds the dataset's type specs from earlier batches: a column keeps its pinned
     type whenever every value of this batch fits it, so one file with, say, only unambiguous
-    dates or only whole amounts does not change the dataset's column types."""
+    dates or only whole amounts does not change the dataset's column types.
+
+    With `whole` (a reader of a whole Bronze column), `column_values` gives a sample: the key
+    columns, the columns named in `exact` and those the sample cannot settle are typed from
+    all their values; the other typed columns are `sampled` (checked as they are cast)."""
     base = normalise_names([c for c in columns if c not in LINEAGE])
     names = rename(base, renames or {})
     silver_key = resolve_key(key, names, renames or {})
     pinned = pinned or {}
     types = types or {}
 
-    def infer(item: tuple[str, str]) -> str:
-        bronze_name, silver_name = item
-        values = column_values(bronze_name).to_frame().select(clean_expr(bronze_name))
+    def spec(bronze_name: str, silver_name: str, values_of) -> str:
+        values = values_of(bronze_name).to_frame().select(clean_expr(bronze_name))
         series = values.to_series().rename(silver_name)
         wanted = types.get(silver_name) or types.get(base[bronze_name])  # new or old name
-        return _column_spec(series, wanted, pinned)
+        found = _column_spec(series, wanted, pinned)
+        if whole is None or values_of is whole or settled_by_sample(found, series):
+            return found
+        return spec(bronze_name, silver_name, whole)
+
+    def infer(item: tuple[str, str]) -> tuple[str, bool]:
+        bronze_name, silver_name = item
+        if whole is None or silver_name in silver_key or silver_name in exact:
+            return spec(bronze_name, silver_name, whole or column_values), False
+        found = spec(bronze_name, silver_name, column_values)
+        return found, found != "string"
 
     # Two columns at a time: Polars releases the GIL, and memory holds two columns at most.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        specs = dict(zip(names.values(), pool.map(infer, names.items()), strict=True))
+        inferred = dict(zip(names.values(), pool.map(infer, names.items()), strict=True))
+    specs = {n: found for n, (found, _) in inferred.items()}
     casts = {n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None}
     return SilverPlan(
         names=names,
@@ -152,6 +212,7 @@ def plan(
         casts=casts,
         key=silver_key,
         specs=specs,
+        sampled=frozenset(n for n, (_, sampled) in inferred.items() if sampled),
     )
 
 
@@ -290,10 +351,9 @@ def silver_file(
     """Clean, type and dedupe one Bronze Parquet file into `out`, in bounded memory, within
     `deadline` (checked between columns and batches; DuckDB's dedupe is interrupted)."""
     deadline = deadline or Deadline.none()
-    columns = pq.read_schema(bronze).names
-    rows = pq.ParquetFile(bronze).metadata.num_rows
-
     source = pq.ParquetFile(bronze)  # its metadata parsed once (O(columns) each time)
+    columns = source.schema_arrow.names
+    rows = source.metadata.num_rows
     lock = threading.Lock()
 
     def column(name: str) -> pl.Series:
@@ -302,19 +362,233 @@ def silver_file(
             values = source.read(columns=[name]).column(0)
         return pl.Series(name, values)
 
-    p = plan(columns, column, key, pinned, types=types, renames=renames)
+    options = {"types": types, "renames": renames}
+    if rows <= SAMPLE_ROWS:
+        p = plan(columns, column, key, pinned, **options)
+    else:
+        sample = _sample(source, [c for c in columns if c not in LINEAGE], deadline)
+        p = plan(columns, sample.get_column, key, pinned, **options, whole=column)
+        p = replace(p, dictionary=repeated_columns(sample, p))
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
-        typed, narrow, keep = (Path(tmp) / f"{n}.parquet" for n in ("typed", "narrow", "keep"))
+        try:
+            silver = _silver_pass(bronze, out, p, Path(tmp), deadline)
+        except Misfit as exc:
+            log.info(
+                "column(s) %s of %s break the type their sample gave them: typed from all "
+                "their values instead",
+                exc,
+                bronze.name,
+            )
+            p = plan(columns, sample.get_column, key, pinned, **options, whole=column,
+                     exact=p.sampled)  # fmt: skip
+            p = replace(p, dictionary=repeated_columns(sample, p))
+            silver = _silver_pass(bronze, out, p, Path(tmp), deadline)
+    return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key, specs=p.specs)
+
+
+def repeated_columns(sample: pl.DataFrame, p: SilverPlan, share: float = 0.5) -> frozenset[str]:
+    """The columns whose sampled values repeat (distinct below `share` of the present ones),
+    in Silver names, and the lineage columns that are constant per file."""
+    out = {"_source_file", "_ingested_at", "_run_id"}
+    for bronze_name, silver_name in p.names.items():
+        values = sample.get_column(bronze_name).drop_nulls()
+        if values.len() == 0 or values.n_unique() < share * values.len():
+            out.add(silver_name)
+    return frozenset(out)
+
+
+def _sample(source: pq.ParquetFile, names: list[str], deadline: Deadline) -> pl.DataFrame:
+    """About SAMPLE_ROWS rows of `names`, read in windows spread evenly over the file's row
+    groups (a file sorted by a column, or appended to over time, is not judged by its head)."""
+    groups = source.metadata.num_row_groups
+    picked = sorted({round(i * (groups - 1) / max(SAMPLE_WINDOWS - 1, 1))
+                     for i in range(min(SAMPLE_WINDOWS, groups))})  # fmt: skip
+    per_window = max(SAMPLE_ROWS // len(picked), 1)
+    parts = []
+    for group in picked:
+        deadline.check()
+        batches = source.iter_batches(batch_size=per_window, row_groups=[group], columns=names)
+        first = next(batches, None)
+        if first is not None:
+            parts.append(pl.from_arrow(first))
+    return pl.concat(parts) if parts else pl.from_arrow(source.schema_arrow.empty_table())
+
+
+def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> int:
+    """Write Silver under plan `p`; the number of rows written. With a key, the rows that
+    stay are found from the key columns first, and one pass casts, keeps and writes; without
+    one (or with many rows lacking a key part), each row's hashes decide, so the typed rows
+    go to a scratch file first."""
+    if p.key:
+        keep, loose = _keep_by_key(bronze, p, tmp, deadline)
+        if loose <= STREAMED_LOOSE_ROWS:
+            return _write_silver(bronze, out, p, keep, deadline)
+    typed, narrow, keep = (tmp / f"{n}.parquet" for n in ("typed", "narrow", "keep"))
+    try:
         _cast_in_batches(bronze, typed, p, deadline=deadline, narrow=narrow)
-        con = _duckdb(Path(tmp))
+        con = _duckdb(tmp)
         try:
             query = keep_sql(f"read_parquet({sql_string(str(narrow))})", p.key)
             with deadline.interrupting(con):
                 con.execute(f"COPY ({query}) TO {sql_string(str(keep))} (FORMAT parquet)")
         finally:
             con.close()
-        silver = _write_kept(typed, keep, out, deadline)
-    return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key, specs=p.specs)
+        return _write_kept(typed, keep, out, deadline, p.dictionary)
+    finally:
+        for path in (typed, narrow, keep):
+            path.unlink(missing_ok=True)
+
+
+def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> tuple[Path, int]:
+    """The lines that stay by key (the last of each key; every row with a null key part, left
+    to `_write_silver` to deduplicate as whole rows) in a scratch file, in line order, from
+    the key columns alone; and how many rows have a null key part."""
+    keys = {b: s for b, s in p.names.items() if s in p.key}
+    narrow, keep = tmp / "keys.parquet", tmp / "keep.parquet"
+    source = pq.ParquetFile(bronze)
+    writer = None
+    try:
+        for batch in source.iter_batches(batch_size=256_000, columns=[*keys, "_source_line"]):
+            deadline.check()
+            frame = pl.from_arrow(batch)
+            cleaned = frame.select(*(clean_expr(b).alias(s) for b, s in keys.items()),
+                                   "_source_line")  # fmt: skip
+            table = cleaned.with_columns(p.casts[k].alias(k) for k in p.key if k in p.casts)
+            arrow = table.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(narrow, arrow.schema, compression="lz4")
+            writer.write_table(arrow)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no rows at all
+        return keep, 0
+    has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in p.key)
+    by_key = ", ".join(quote_identifier(k) for k in p.key)
+    src = f"read_parquet({sql_string(str(narrow))})"
+    con = _duckdb(tmp)
+    try:
+        with deadline.interrupting(con):
+            con.execute(
+                f"COPY (SELECT _source_line FROM (SELECT _source_line FROM {src} WHERE {has_key} "
+                f"QUALIFY row_number() OVER (PARTITION BY {by_key} ORDER BY _source_line DESC)"
+                f" = 1 UNION ALL SELECT _source_line FROM {src} WHERE NOT ({has_key}))"
+                f" ORDER BY _source_line) TO {sql_string(str(keep))} (FORMAT parquet)"
+            )
+            loose = con.execute(f"SELECT count(*) FROM {src} WHERE NOT ({has_key})").fetchone()
+    finally:
+        con.close()
+        narrow.unlink(missing_ok=True)
+    return keep, int(loose[0])
+
+
+def _write_silver(bronze: Path, out: Path, p: SilverPlan, keep: Path, deadline: Deadline) -> int:
+    """The one pass of a keyed file: each Bronze batch cleaned and cast (sampled types checked
+    on every value, dropped rows included, as inference from all values would see them), its
+    kept lines taken, whole-row repeats among rows with a null key part dropped (the first
+    stays), and written; Parquet encoding runs in a second thread beside the next batch."""
+    source = pq.ParquetFile(bronze)
+    empty = source.metadata.num_rows == 0
+    batches = source.iter_batches(batch_size=batch_rows(len(p.names)))
+    kept = _KeptLines(keep) if keep.exists() else None
+    seen: set[tuple[int, int]] = set()
+    loose = pl.any_horizontal(pl.col(k).is_null() for k in p.key)
+    written = 0
+    with _BackgroundWriter(out, p.dictionary) as writer:
+        for batch in [source.schema_arrow.empty_table()] if empty else batches:
+            deadline.check()
+            frame = p.apply_batch(pl.from_arrow(batch), deadline)
+            if kept is not None and frame.height:
+                lines = frame.get_column("_source_line").to_numpy()
+                frame = frame.filter(pl.Series(kept.take(lines)))
+            if frame.height and frame.select(loose.any()).item():
+                frame = _first_of_loose_rows(frame, p, loose, seen)
+            writer.write(frame.to_arrow())
+            written += frame.height
+    return written
+
+
+def _first_of_loose_rows(
+    frame: pl.DataFrame, p: SilverPlan, loose: pl.Expr, seen: set[tuple[int, int]]
+) -> pl.DataFrame:
+    """Drop rows with a null key part that repeat an earlier such row (by row hashes)."""
+    mask = frame.select(loose).to_series().to_numpy().copy()
+    where = np.flatnonzero(mask)
+    hashes = row_hashes(frame[where], p.columns)
+    keep = np.ones(frame.height, dtype=bool)
+    for at, row in zip(where, hashes.iter_rows(), strict=True):
+        if row in seen:
+            keep[at] = False
+        else:
+            seen.add(row)
+    return frame.filter(pl.Series(keep))
+
+
+class _KeptLines:
+    """The kept lines of a file, read in order as the batches (in line order) ask for them."""
+
+    def __init__(self, keep: Path):
+        self.lines = _sorted_lines(keep)
+        self.pending = np.empty(0, dtype=np.int64)
+
+    def take(self, lines: np.ndarray) -> np.ndarray:
+        """A mask of which of `lines` (ascending) are kept."""
+        if not len(lines):
+            return np.zeros(0, dtype=bool)
+        last = lines[-1]
+        while not len(self.pending) or self.pending[-1] <= last:
+            more = next(self.lines, None)
+            if more is None:
+                break
+            self.pending = np.concatenate([self.pending, more])
+        upto = np.searchsorted(self.pending, last, side="right")
+        mine, self.pending = self.pending[:upto], self.pending[upto:]
+        return np.isin(lines, mine, assume_unique=True)
+
+
+class _BackgroundWriter:
+    """A Parquet writer (zstd) whose encoding runs in its own thread, one table queued at a
+    time, so a batch is encoded while the next one is cast. Errors surface on close."""
+
+    def __init__(self, out: Path, dictionary: frozenset[str] | None = None):
+        self.out = out
+        self.dictionary = True if dictionary is None else sorted(dictionary)
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="silver-writer", daemon=True)
+
+    def __enter__(self) -> _BackgroundWriter:
+        self.thread.start()
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(table)
+
+    def _run(self) -> None:
+        writer = None
+        try:
+            while (table := self.queue.get()) is not None:
+                if writer is None:  # opened by the first table, empty or not: the schema
+                    writer = pq.ParquetWriter(
+                        self.out, table.schema, compression="zstd", use_dictionary=self.dictionary
+                    )
+                if table.num_rows:
+                    writer.write_table(table)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = exc
+            while self.queue.get() is not None:  # let the producer finish
+                pass
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def __exit__(self, *exc_info) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
 
 
 def batch_rows(columns: int, cells: int = 16_000_000) -> int:
@@ -363,30 +637,27 @@ def _cast_in_batches(
             writer.close()
 
 
-def _write_kept(typed: Path, keep: Path, out: Path, deadline: Deadline | None) -> int:
+def _write_kept(
+    typed: Path,
+    keep: Path,
+    out: Path,
+    deadline: Deadline | None,
+    dictionary: frozenset[str] | None = None,
+) -> int:
     """Silver: the typed rows whose line is kept, in line order, streamed (both files are in
     line order, so each typed batch meets the next slice of kept lines)."""
-    kept_lines = _sorted_lines(keep)
-    pending = np.empty(0, dtype=np.int64)
+    kept = _KeptLines(keep)
     written = 0
     source = pq.ParquetFile(typed)
-    with pq.ParquetWriter(out, source.schema_arrow, compression="zstd") as writer:
+    encode = True if dictionary is None else sorted(dictionary)
+    with pq.ParquetWriter(
+        out, source.schema_arrow, compression="zstd", use_dictionary=encode
+    ) as writer:
         for batch in source.iter_batches(batch_size=batch_rows(source.metadata.num_columns)):
             if deadline is not None:
                 deadline.check()
             lines = batch.column("_source_line").to_numpy(zero_copy_only=False)
-            if len(lines) == 0:
-                continue
-            last = lines[-1]
-            while not len(pending) or pending[-1] <= last:
-                more = next(kept_lines, None)
-                if more is None:
-                    break
-                pending = np.concatenate([pending, more])
-            upto = np.searchsorted(pending, last, side="right")
-            mine, pending = pending[:upto], pending[upto:]
-            mask = np.isin(lines, mine, assume_unique=True)
-            table = batch.filter(pa.array(mask))
+            table = batch.filter(pa.array(kept.take(lines)))
             if table.num_rows:
                 writer.write_batch(table)
                 written += table.num_rows

@@ -291,3 +291,14 @@ def test_lake_files_commit_to_a_remote_store_keeps_a_cached_copy(tmp_path: Path)
 
 def test_the_store_itself_has_a_uri(store: LocalObjectStore) -> None:
     assert store.uri("") == store.root.as_uri()
+
+
+def test_a_folder_store_moves_a_file_in_by_renaming_it(tmp_path) -> None:
+    store = LocalObjectStore(tmp_path / "lake")
+    source = tmp_path / "upload.csv"
+    source.write_bytes(b"id\n1\n")
+    inode = source.stat().st_ino
+    store.move_file("landing/run-1/in.csv", source)
+    target = store.local_path("landing/run-1/in.csv")
+    assert not source.exists() and target.read_bytes() == b"id\n1\n"
+    assert target.stat().st_ino == inode  # renamed, not copied

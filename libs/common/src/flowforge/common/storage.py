@@ -11,6 +11,7 @@ PUT (single or multipart) only becomes visible once complete. A reader never see
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -61,6 +62,12 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def get_file(self, key: str, path: Path) -> None: ...
+
+    def move_file(self, key: str, path: Path) -> None:
+        """`put_file`, then the local file is gone (a folder store renames it when it can:
+        no copy of a large file)."""
+        self.put_file(key, path)
+        path.unlink(missing_ok=True)
 
     @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None: ...
@@ -141,6 +148,17 @@ class LocalObjectStore(ObjectStore):
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def move_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)  # atomic; same file system only
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self.put_file(key, path)
+            path.unlink(missing_ok=True)
 
     def get_file(self, key: str, path: Path) -> None:
         source = self._path(key)
@@ -336,10 +354,10 @@ class LakeFiles:
         return target
 
     def commit(self, key: str, written: Path) -> None:
-        self.store.put_file(key, written)
         if self.store.local_path(key) is not None:
-            written.unlink(missing_ok=True)
+            self.store.move_file(key, written)
         else:
+            self.store.put_file(key, written)
             cached = self.cache_dir / key
             cached.parent.mkdir(parents=True, exist_ok=True)
             written.replace(cached)

@@ -201,7 +201,9 @@ def annotate_message(run_id: str, dataset: str, delivery: int) -> None:
         span.set_attribute("messaging.nats.delivery", delivery)
 
 
-STORE_OPERATIONS = ("put_file", "get_file", "put_bytes", "get_bytes", "exists", "list", "delete")
+STORE_OPERATIONS = (
+    "put_file", "move_file", "get_file", "put_bytes", "get_bytes", "exists", "list", "delete"
+)  # fmt: skip
 StoreClass = TypeVar("StoreClass", bound=type)
 
 

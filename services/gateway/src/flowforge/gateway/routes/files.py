@@ -116,7 +116,7 @@ async def upload_file(
             return JSONResponse(jsonable_encoder(earlier), status_code=status.HTTP_200_OK)
         run_id = uuid.uuid4().hex
         landing = lake.upload_key(run_id, filename)
-        await asyncio.to_thread(gw.store.put_file, landing, spooled)
+        await asyncio.to_thread(gw.store.move_file, landing, spooled)  # a rename in a folder
     finally:
         await asyncio.to_thread(spooled.unlink, True)
     config = await gw.owners.ingest.ask(

@@ -1,4 +1,5 @@
-"""End-to-end benchmark: FlowForge (embedded platform) vs a plain DuckDB script, on one messy CSV.
+"""End-to-end benchmark: FlowForge (embedded platform) vs a hand-written Polars + DuckDB script
+(and dlt, when installed), on one messy CSV.
 
 Usage (from the repository root, with the workspace venv):
     .venv/bin/python bench/pipeline.py                 # 5,000,000 rows (bench/data/orders_5m.csv)
@@ -8,12 +9,20 @@ One run:
   1. makes the CSV with bench/generate.py if it is missing (plus its .expected.json sidecar);
   2. starts a fresh platform (`python -m flowforge.cli.main up`, embedded NATS/PostgreSQL and
      the local-folder lake, FLOWFORGE_HOME in a new /tmp directory, a free port), registers a
-     Gold model, uploads the file (streamed), and times upload start -> run `succeeded`
-     (polling every 0.2 s); reads each stage's duration, checks the run's counts against the
-     sidecar, and reads each service's peak RSS (VmHWM) before stopping it with SIGTERM;
-  3. runs bench/baseline.py in a subprocess (the same Bronze/Silver/Gold steps, hand-written);
-  4. prints a results table with the targets (platform/baseline <= 3x, every service <= 1.5 GiB
-     peak RSS) and writes the same to bench/out/pipeline-<timestamp>.json.
+     Gold model and the dataset's eight quality rules (baseline.RULES, all `quarantine`),
+     uploads the file (streamed), and times upload start -> run `succeeded` (polling every
+     0.2 s); reads each stage's duration, checks the run's counts against the sidecar, reads
+     the rules' failing rows, and each service's peak RSS (VmHWM) before stopping it with
+     SIGTERM;
+  3. runs bench/baseline.py in a subprocess (the same Bronze/Silver/quality/Gold steps,
+     hand-written in Polars and DuckDB) under /usr/bin/time -v;
+  4. runs bench/dlt_peer.py (dlt loading the CSV into DuckDB, merge on order_id) the same way
+     when dlt is installed (`uv sync --all-packages --inexact --group bench-dlt`; --skip-dlt);
+  5. checks that the platform and the baseline quarantine the same rows (per rule, and in all)
+     and build the same Gold (quarantined rows are not in Gold);
+  6. prints a results table with the targets (platform/baseline <= 1.25x, platform faster
+     than dlt, every service < 1 GiB peak RSS) and writes the same to
+     bench/out/pipeline-<timestamp>.json.
 
 It exits 0 whether targets are met or not (1 only on a usage error or if nothing could run).
 Memory is in MiB (2^20 bytes); file size in MB (10^6 bytes).
@@ -43,13 +52,17 @@ from flowforge.common.topology import SERVICES
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from baseline import RULES  # noqa: E402 - bench/ is no package
+
 STAGES = ("ingest", "silver", "quality", "gold")
 DATASET, KEY, MODEL = "orders_bench", "order_id", "revenue_by_country_status"
 GOLD_SQL = (
     "SELECT country, status, count(*) AS orders, sum(amount) AS revenue "
     "FROM orders_bench GROUP BY ALL"
 )
-TARGET_RATIO, TARGET_RSS_MIB = 3.0, 1.5 * 1024
+TARGET_RATIO, TARGET_RSS_MIB = 1.25, 1024
 POLL, SAMPLE = 0.2, 0.5
 MIB = 1024 * 1024
 
@@ -296,6 +309,11 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
             if r.status_code != 201:
                 result["error"] = f"model refused ({r.status_code}): {r.text[:500]}"
                 return result
+            r = c.put(f"/api/v1/datasets/{DATASET}/rules", json={"rules": RULES})
+            if r.status_code != 200:
+                result["error"] = f"rules refused ({r.status_code}): {r.text[:500]}"
+                return result
+            result["rules"] = [rule["name"] for rule in r.json()["rules"]]
             run = upload_and_wait(c, csv, proc, timeout, result)
             if run is not None:
                 result["run"] = run
@@ -307,6 +325,7 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
                 if result["ok"]:
                     g = c.get(f"/api/v1/models/{MODEL}/sample", params={"limit": 10000})
                     result["gold_rows"] = g.json().get("rows") if g.status_code == 200 else None
+                    result["failed_by_rule"] = failed_by_rule(c)
         # Peak RSS of each service from the kernel, while the processes are still alive.
         result["vm_hwm_mib"] = {}
         for service in SERVICES:
@@ -331,6 +350,15 @@ def run_platform(csv: Path, expected: dict, timeout: float, keep: bool) -> dict:
             shutil.rmtree(home, ignore_errors=True)
             result["home_removed"] = True
     return result
+
+
+def failed_by_rule(c: httpx.Client) -> dict[str, int] | None:
+    """Failing rows per rule of the dataset's latest evaluation (GET .../quality)."""
+    r = c.get(f"/api/v1/datasets/{DATASET}/quality")
+    latest = r.json().get("latest") if r.status_code == 200 else None
+    if not latest:
+        return None
+    return {check["name"]: check["failed_rows"] for check in latest.get("checks", [])}
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> bool:
@@ -421,13 +449,13 @@ def stop_platform(proc: subprocess.Popen, home: Path) -> dict:
 # ------------------------------------------------------------------------------- baseline
 
 
-def run_baseline(csv: Path, expected: dict) -> dict:
-    out = Path(tempfile.mkdtemp(prefix="flowforge-baseline-", dir="/tmp"))
-    cmd = [sys.executable, str(BENCH / "baseline.py"), str(csv), "--out", str(out)]
+def measured(script: str, csv: Path, out: Path) -> tuple[dict, dict | None, str]:
+    """Run bench/<script> on csv under /usr/bin/time -v: wall seconds, exit code, the kernel's
+    max RSS of the process; its last stdout line (JSON) and its stderr."""
+    cmd = [sys.executable, str(BENCH / script), str(csv), "--out", str(out)]
     time_v = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     if time_v:
         cmd = [time_v, "-v", *cmd]
-    say("baseline: running bench/baseline.py ...")
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - t
@@ -438,14 +466,25 @@ def run_baseline(csv: Path, expected: dict) -> dict:
     try:
         report = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        result["error"] = proc.stderr[-3000:]
-        say(f"baseline: failed (exit {proc.returncode}): {proc.stderr[-1500:]}")
+        report = None
+    return result, report, proc.stderr
+
+
+def run_baseline(csv: Path, expected: dict) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="flowforge-baseline-", dir="/tmp"))
+    say("baseline: running bench/baseline.py ...")
+    result, report, stderr = measured("baseline.py", csv, out)
+    if report is None:
+        result["error"] = stderr[-3000:]
+        say(f"baseline: failed (exit {result['exit_code']}): {stderr[-1500:]}")
         shutil.rmtree(out, ignore_errors=True)
         return result
     result.update(
-        ok=proc.returncode == 0,
+        ok=result["exit_code"] == 0,
         counts=report["counts"],
         steps=report["seconds"],
+        steps_cpu=report.get("cpu_seconds"),
+        failed_by_rule=report.get("failed_by_rule"),
         self_peak_rss_mib=report["peak_rss_mb"],
     )
     result["peak_rss_mib"] = result.get("time_v_max_rss_mib", report["peak_rss_mb"])
@@ -460,6 +499,56 @@ def run_baseline(csv: Path, expected: dict) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     say(f"baseline: done in {result['seconds']} s, peak RSS {result['peak_rss_mib']} MiB")
     return result
+
+
+def run_dlt(csv: Path, expected: dict) -> dict:
+    try:
+        import dlt  # noqa: F401
+    except ImportError:
+        say(
+            "dlt: not installed, skipped (install it with `uv sync --all-packages --inexact"
+            " --group bench-dlt`; ./flowforge's `uv sync --frozen` removes it again)"
+        )
+        return {"ok": False, "error": "dlt not installed"}
+    out = Path(tempfile.mkdtemp(prefix="flowforge-dlt-", dir="/tmp"))
+    say("dlt: running bench/dlt_peer.py ...")
+    result, report, stderr = measured("dlt_peer.py", csv, out)
+    shutil.rmtree(out, ignore_errors=True)
+    if report is None or "error" in report:
+        result["error"] = (report or {}).get("error") or stderr[-3000:]
+        say(f"dlt: failed (exit {result['exit_code']}): {result['error'][-1500:]}")
+        return result
+    result.update(ok=result["exit_code"] == 0, report=report)
+    result["peak_rss_mib"] = result.get("time_v_max_rss_mib", report["peak_rss_mb"])
+    result["rows_ok"] = report["rows"] == expected["unique_order_ids"]
+    result["rejected_ok"] = report["rejected"] == expected["malformed_lines"]
+    if not (result["rows_ok"] and result["rejected_ok"]):
+        say(f"MISMATCH [dlt] rows {report['rows']:,}, rejected {report['rejected']:,}")
+    say(f"dlt: done in {result['seconds']} s, peak RSS {result['peak_rss_mib']} MiB")
+    return result
+
+
+def compare_quarantine(p: dict, b: dict) -> dict:
+    """Quarantined rows (run counts vs the baseline's) and failing rows per rule."""
+    pq_rows = (p.get("counts") or {}).get("quarantined")
+    bq_rows = (b.get("counts") or {}).get("quarantined")
+    pr, br = p.get("failed_by_rule") or {}, b.get("failed_by_rule") or {}
+    rules = {r: {"platform": pr.get(r), "baseline": br.get(r)} for r in (br or pr)}
+    compared = pq_rows is not None and bq_rows is not None
+    equal = (
+        compared
+        and pq_rows == bq_rows
+        and all(v["platform"] == v["baseline"] for v in rules.values())
+    )
+    return {
+        "compared": compared,
+        "platform_quarantined": pq_rows,
+        "baseline_quarantined": bq_rows,
+        "platform_valid": (p.get("counts") or {}).get("valid"),
+        "baseline_valid": (b.get("counts") or {}).get("valid"),
+        "rules": rules,
+        "equal": equal,
+    }
 
 
 def compare_gold(platform_rows: list[dict] | None, baseline_rows: list[dict] | None) -> dict:
@@ -495,8 +584,8 @@ def fmt(v, spec: str = ",.1f", none: str = "-") -> str:
 
 
 def report(res: dict) -> None:
-    p, b, d = res["platform"], res["baseline"], res["data"]
-    rows, ps, bs = d["records"], p.get("platform_seconds"), b.get("seconds")
+    p, b, d, lt = res["platform"], res["baseline"], res["data"], res["dlt"]
+    rows, ps, bs, ls = d["records"], p.get("platform_seconds"), b.get("seconds"), lt.get("seconds")
     say()
     say("=" * 72)
     say(
@@ -512,9 +601,12 @@ def report(res: dict) -> None:
         ("platform seconds (upload start -> succeeded)", fmt(ps, ",.2f")),
         ("  of which upload (until 202)", fmt(p.get("upload_seconds"), ",.2f")),
         ("baseline seconds (subprocess wall)", fmt(bs, ",.2f")),
+        ("dlt seconds (subprocess wall)", fmt(ls, ",.2f") if lt.get("ok") else lt.get("error")),
         ("platform rows/s", fmt(rows / ps if ps else None, ",.0f")),
         ("baseline rows/s", fmt(rows / bs if bs else None, ",.0f")),
+        ("dlt rows/s", fmt(rows / ls if ls and lt.get("ok") else None, ",.0f")),
         ("ratio platform/baseline", fmt(res.get("ratio"), ",.2f")),
+        ("ratio platform/dlt", fmt(res.get("ratio_dlt"), ",.2f")),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -528,8 +620,10 @@ def report(res: dict) -> None:
             f"{fmt(st['starts_at'], ',.2f'):>11}{fmt(st['ends_at'], ',.2f'):>10}"
             + (f"  error: {st['error']}" if st.get("error") else "")
         )
-    steps = b.get("steps") or {}
+    steps, cpu = b.get("steps") or {}, b.get("steps_cpu") or {}
     say("baseline steps (seconds): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    if cpu:
+        say("baseline steps (CPU s):   " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
     say()
     say("peak RSS, MiB (VmHWM at the end; sampled max every 0.5 s as a cross-check)")
     hwm, sampled = p.get("vm_hwm_mib") or {}, p.get("sampled_peak_rss_mib") or {}
@@ -540,7 +634,8 @@ def report(res: dict) -> None:
         f"  {'all of up':<10}{'':>10}   sampled {fmt(p.get('tree_peak_rss_mib')):>9}"
         "  (whole process tree incl. NATS + PostgreSQL, sum)"
     )
-    say(f"  {'baseline':<10}{fmt(b.get('peak_rss_mib')):>10}")
+    say(f"  {'baseline':<10}{fmt(b.get('peak_rss_mib')):>10}   (one process)")
+    say(f"  {'dlt':<10}{fmt(lt.get('peak_rss_mib')):>10}   (one process)")
     say()
     say("counts            expected      platform      baseline")
     pc = {c["count"]: c for c in p.get("count_checks", [])}
@@ -556,6 +651,20 @@ def report(res: dict) -> None:
                 else f"{fmt(c['got'], ',', 'None')}" + ("" if c["ok"] else " MISMATCH")
             )
         say(f"  {name:<12}{fmt(want, ','):>12}  {cells[0]:>12}  {cells[1]:>12}")
+    qc = res.get("quarantine_comparison", {})
+    if qc.get("compared"):
+        say(
+            f"quarantined rows: platform {fmt(qc['platform_quarantined'], ',')},"
+            f" baseline {fmt(qc['baseline_quarantined'], ',')}"
+            f" ({'equal' if qc['equal'] else 'MISMATCH'}); valid: platform"
+            f" {fmt(qc['platform_valid'], ',')}, baseline {fmt(qc['baseline_valid'], ',')}"
+        )
+        for rule, v in qc["rules"].items():
+            same = "" if v["platform"] == v["baseline"] else "  MISMATCH"
+            say(
+                f"  {rule:<20}{fmt(v['platform'], ',', 'None'):>12}"
+                f"{fmt(v['baseline'], ',', 'None'):>12}{same}"
+            )
     g = res.get("gold_comparison", {})
     if g.get("compared"):
         say(
@@ -585,7 +694,19 @@ def targets(res: dict) -> list[dict]:
             "target": f"<= {TARGET_RATIO:g}x",
             "value": fmt(res.get("ratio"), ".2f") + "x",
             "pass": res.get("ratio") is not None and p.get("ok") and res["ratio"] <= TARGET_RATIO,
-        }
+        },
+        {
+            "name": "platform/dlt time ratio",
+            "target": "< 1x (platform faster than dlt)",
+            "value": fmt(res.get("ratio_dlt"), ".2f") + "x",
+            "pass": res.get("ratio_dlt") is not None and p.get("ok") and res["ratio_dlt"] < 1,
+        },
+        {
+            "name": "same quarantine as the baseline",
+            "target": "equal",
+            "value": "equal" if res["quarantine_comparison"].get("equal") else "not equal",
+            "pass": bool(res["quarantine_comparison"].get("equal")),
+        },
     ]
     hwm, sampled = p.get("vm_hwm_mib") or {}, p.get("sampled_peak_rss_mib") or {}
     for s in SERVICES:
@@ -593,9 +714,9 @@ def targets(res: dict) -> list[dict]:
         out.append(
             {
                 "name": f"{s} peak RSS",
-                "target": f"<= {TARGET_RSS_MIB:,.0f} MiB",
+                "target": f"< {TARGET_RSS_MIB:,.0f} MiB",
                 "value": f"{v:,.1f} MiB",
-                "pass": 0 < v <= TARGET_RSS_MIB,
+                "pass": 0 < v < TARGET_RSS_MIB,
             }
         )
     return out
@@ -615,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the platform's FLOWFORGE_HOME")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--skip-platform", action="store_true")
+    ap.add_argument("--skip-dlt", action="store_true", help="do not run dlt (bench/dlt_peer.py)")
     args = ap.parse_args(argv)
 
     csv = (args.data or BENCH / "data" / f"orders_{size_label(args.rows)}.csv").resolve()
@@ -650,12 +772,17 @@ def main(argv: list[str] | None = None) -> int:
     res["baseline"] = (
         {"ok": False, "error": "skipped"} if args.skip_baseline else run_baseline(csv, expected)
     )
+    res["dlt"] = {"ok": False, "error": "skipped"} if args.skip_dlt else run_dlt(csv, expected)
     ps, bs = res["platform"].get("platform_seconds"), res["baseline"].get("seconds")
+    ls = res["dlt"].get("seconds") if res["dlt"].get("ok") else None
     res["ratio"] = round(ps / bs, 3) if ps and bs and res["platform"].get("ok") else None
+    res["ratio_dlt"] = round(ps / ls, 3) if ps and ls and res["platform"].get("ok") else None
     res["throughput_rows_per_s"] = {
         "platform": round(expected["records"] / ps) if ps else None,
         "baseline": round(expected["records"] / bs) if bs else None,
+        "dlt": round(expected["records"] / ls) if ls else None,
     }
+    res["quarantine_comparison"] = compare_quarantine(res["platform"], res["baseline"])
     res["gold_comparison"] = compare_gold(
         res["platform"].get("gold_rows"), res["baseline"].get("gold_rows")
     )

@@ -591,10 +591,12 @@ class _BackgroundWriter:
             raise self.error
 
 
-def batch_rows(columns: int, cells: int = 16_000_000) -> int:
-    """Rows per batch so that a batch holds about `cells` values: 256,000 rows up to 64
-    columns, fewer for a wider file (memory is bounded by values, not rows)."""
-    return max(1_000, min(256_000, cells // max(columns, 1)))
+def batch_rows(columns: int, cells: int = 4_000_000) -> int:
+    """Rows per batch so that a batch holds about `cells` values: 65,536 rows up to 61
+    columns, fewer for a wider file (memory is bounded by values, not rows). Measured on the
+    5M-row benchmark file (14 columns): 256,000-row batches peaked at 1,118 MiB, 65,536 at
+    814 MiB, in the same CPU time."""
+    return max(1_000, min(65_536, cells // max(columns, 1)))
 
 
 def _cast_in_batches(

@@ -9,9 +9,10 @@ path (`flowforge.ingest.formats.to_bronze`), then Polars `scan_csv -> sink_parqu
 column text, ragged lines truncated: a floor, not an equivalent), and with `--other` ingest's
 code from another source tree (e.g. an older commit's `services/ingest/src`, made with
 `git archive`), all interleaved run by run so that a busy machine slows each alike. Reports
-the median and range of wall seconds, CPU seconds (user + system) and peak RSS (VmHWM) of
-each; writes bench/out/ingest-csv-<timestamp>.json. The counts are checked against the
-file's `.expected.json` sidecar.
+the median and range of the conversion's wall and CPU seconds (user + system), timed from
+after the imports (a service has them loaded), and of the child's peak RSS (VmHWM); writes
+bench/out/ingest-csv-<timestamp>.json. The counts are checked against the file's
+`.expected.json` sidecar.
 """
 
 from __future__ import annotations
@@ -36,16 +37,18 @@ from pipeline import ensure_data, size_label, vm_hwm_mib  # noqa: E402 - bench/ 
 
 
 def child(kind: str, source: Path, work: Path) -> None:
+    """One conversion, timed from after the imports (a service has them loaded already)."""
+    import polars as pl
+
+    from flowforge.ingest.formats import Limits, to_bronze
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     counts: dict[str, int] = {}
     if kind == "polars":
-        import polars as pl
-
         lazy = pl.scan_csv(source, infer_schema=False, truncate_ragged_lines=True)
         lazy.sink_parquet(work / "polars.parquet", compression="zstd")
     else:
-        from flowforge.ingest.formats import Limits, to_bronze
-
         result = to_bronze(
             source,
             source.name,
@@ -62,7 +65,7 @@ def child(kind: str, source: Path, work: Path) -> None:
         json.dumps(
             {
                 "seconds": time.perf_counter() - started,
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
                 "peak_rss_mib": vm_hwm_mib(os.getpid()),
                 **counts,
             }

@@ -522,3 +522,15 @@ def test_a_large_file_gives_the_silver_the_in_memory_path_gives(tmp_path, monkey
         result = module.silver_file(source, out, ["k"], tmp_path)
         assert result.silver == in_memory.height
         assert_frame_equal(pl.read_parquet(out), in_memory)
+
+
+def test_a_key_that_breaks_its_sampled_type_late_is_typed_from_all_values(
+    tmp_path, monkeypatch
+) -> None:
+    """Keys "7" and "007" are different orders: never merged as the integer 7."""
+    keys = [str(i) for i in range(1, 400)] + ["007"]
+    (sampled, frame), (exact, _) = _both_ways(
+        tmp_path, monkeypatch, {"id": keys, "v": ["x"] * 400}, ["id"]
+    )
+    assert sampled.specs["id"] == exact.specs["id"] == "string"
+    assert sampled.silver == 400 and "007" in frame["id"].to_list()

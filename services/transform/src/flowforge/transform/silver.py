@@ -50,7 +50,7 @@ from flowforge.transform.inference import (
 from flowforge.transform.limits import Deadline
 
 __all__ = ["LINEAGE", "SilverPlan", "SilverResult", "bronze_to_silver", "dedupe", "silver_file"]
-DUCKDB_MEMORY = "600MB"
+DUCKDB_MEMORY = "400MB"
 COLUMN_GROUP = 64
 # A file of at most SAMPLE_ROWS rows is typed from all its values; a larger one from
 # SAMPLE_ROWS rows in SAMPLE_WINDOWS windows spread over it.
@@ -95,7 +95,12 @@ class SilverPlan:
             cleaned = cleaned.with_columns(e.alias(n) for n, e in self.casts.items())
         return cleaned.select(*self.columns, *LINEAGE)
 
-    def apply_batch(self, frame: pl.DataFrame, deadline: Deadline | None = None) -> pl.DataFrame:
+    def apply_batch(
+        self,
+        frame: pl.DataFrame,
+        deadline: Deadline | None = None,
+        lineage: tuple[str, ...] = LINEAGE,
+    ) -> pl.DataFrame:
         """`apply` to a frame in groups of columns: Polars plans a query in time that grows
         faster than its column count (500 columns took 5 s in one query), so a wide file is
         cleaned and cast `COLUMN_GROUP` columns at a time, in time linear in its columns.
@@ -129,7 +134,7 @@ class SilverPlan:
             parts.append(both.select(typed))
         if misfits:
             raise Misfit(misfits)
-        parts.append(frame.select(LINEAGE))
+        parts.append(frame.select(lineage))
         return pl.concat(parts, how="horizontal")
 
 
@@ -176,9 +181,9 @@ def plan(
     type whenever every value of this batch fits it, so one file with, say, only unambiguous
     dates or only whole amounts does not change the dataset's column types.
 
-    With `whole` (a reader of a whole Bronze column), `column_values` gives a sample: the key
-    columns, the columns named in `exact` and those the sample cannot settle are typed from
-    all their values; the other typed columns are `sampled` (checked as they are cast)."""
+    With `whole` (a reader of a whole Bronze column), `column_values` gives a sample: the
+    columns named in `exact` and those the sample cannot settle are typed from all their
+    values; the other typed columns are `sampled` (checked as they are cast)."""
     base = normalise_names([c for c in columns if c not in LINEAGE])
     names = rename(base, renames or {})
     silver_key = resolve_key(key, names, renames or {})
@@ -196,7 +201,7 @@ def plan(
 
     def infer(item: tuple[str, str]) -> tuple[str, bool]:
         bronze_name, silver_name = item
-        if whole is None or silver_name in silver_key or silver_name in exact:
+        if whole is None or silver_name in exact:
             return spec(bronze_name, silver_name, whole or column_values), False
         found = spec(bronze_name, silver_name, column_values)
         return found, found != "string"
@@ -444,16 +449,21 @@ def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> 
     to `_write_silver` to deduplicate as whole rows) in a scratch file, in line order, from
     the key columns alone; and how many rows have a null key part."""
     keys = {b: s for b, s in p.names.items() if s in p.key}
+    sub = SilverPlan(
+        names=keys,
+        types={k: p.types[k] for k in p.key},
+        casts={k: p.casts[k] for k in p.key if k in p.casts},
+        key=p.key,
+        specs={k: p.specs[k] for k in p.key},
+        sampled=p.sampled & set(p.key),  # checked here, before any row is kept by its key
+    )
     narrow, keep = tmp / "keys.parquet", tmp / "keep.parquet"
     source = pq.ParquetFile(bronze)
     writer = None
     try:
         for batch in source.iter_batches(batch_size=256_000, columns=[*keys, "_source_line"]):
             deadline.check()
-            frame = pl.from_arrow(batch)
-            cleaned = frame.select(*(clean_expr(b).alias(s) for b, s in keys.items()),
-                                   "_source_line")  # fmt: skip
-            table = cleaned.with_columns(p.casts[k].alias(k) for k in p.key if k in p.casts)
+            table = sub.apply_batch(pl.from_arrow(batch), deadline, lineage=("_source_line",))
             arrow = table.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(narrow, arrow.schema, compression="lz4")

@@ -556,14 +556,30 @@ def test_line_breaks_and_blank_rows_come_from_the_value_buffers_as_from_the_valu
     assert bronze._blank_rows(batch, newlines).tolist() == [not any(row) for row in values]
 
 
-def test_bronze_keeps_dictionaries_and_statistics_for_the_lineage_columns_only(tmp_path: Path):
+def encodings(path: Path) -> tuple[set[str], set[str]]:
+    """The columns of a Parquet file's first row group with statistics, with a dictionary."""
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    columns = [meta.column(i) for i in range(meta.num_columns)]
+    return (
+        {c.path_in_schema for c in columns if c.is_stats_set},
+        {c.path_in_schema for c in columns if c.has_dictionary_page},
+    )
+
+
+def test_bronze_keeps_statistics_and_dictionaries_for_the_lineage_columns(tmp_path: Path):
     ingest(tmp_path, b"id,name\n1,a\n2,b\n")
-    meta = pq.ParquetFile(tmp_path / "bronze.parquet").metadata.row_group(0)
-    columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
-    assert {n for n, c in columns.items() if c.is_stats_set} == set(LINEAGE)
-    assert {n for n, c in columns.items() if c.has_dictionary_page} == {
-        "_source_file", "_run_id", "_ingested_at"
-    }  # fmt: skip
+    stats, dictionaries = encodings(tmp_path / "bronze.parquet")
+    assert stats == set(LINEAGE)
+    assert dictionaries == {"_source_file", "_run_id", "_ingested_at"}
+
+
+def test_data_columns_whose_values_repeat_are_dictionary_coded(tmp_path: Path) -> None:
+    rows = [f"{i},{['paid', 'shipped'][i % 2]},{i * 7919 % 10007}\n" for i in range(2000)]
+    _, frame, _ = ingest(tmp_path, ("id,status,code\n" + "".join(rows)).encode())
+    stats, dictionaries = encodings(tmp_path / "bronze.parquet")
+    assert stats == set(LINEAGE)
+    assert dictionaries == {"status", "_source_file", "_run_id", "_ingested_at"}
+    assert frame["status"].to_list()[:3] == ["paid", "shipped", "paid"]
 
 
 def test_a_failed_write_on_the_writer_thread_fails_the_conversion(

@@ -21,9 +21,9 @@ sample is read whole and its profile is exact. When it does not (`rows_profiled 
 On a frame or a series (`profile_frame`, `profile_series`) every count covers all rows
 (distinct is exact below 100,000 values, HyperLogLog above); top values, shapes and the
 sample come from an evenly spaced sample of at most `sample_rows` rows. Measured on
-5,000,000 rows x 10 text columns, 2 cores: `profile_parquet` ~0.7 s, peak RSS ~240 MiB,
-the same on 40,000,000 rows (`python bench/semantic.py --profile-rows 5000000`;
-bench/README.md).
+5,000,000 rows x 10 text columns, 2 cores: `profile_parquet` 1.4 to 2.1 CPU-s, peak RSS
+240 to 270 MiB, the same on 40,000,000 rows (reading every row: 10 CPU-s and 620 MiB, and
+81 CPU-s and 3.4 GiB); `python bench/semantic.py --profile-rows 5000000`, bench/README.md.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flowforge.ai import sample
 from flowforge.ai.sample import BronzeSample, windows
@@ -42,3 +44,19 @@ def test_a_column_of_long_values_gets_fewer_rows(tmp_path, monkeypatch):
     assert bronze.rows_to_read("short") == rows
     assert 500 <= bronze.rows_to_read("long") <= 1_100
     assert bronze.read("long").len() == bronze.rows_to_read("long")
+
+
+def test_a_dictionary_coded_column_of_long_values_is_thinned_to_the_byte_budget(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "bronze.parquet"
+    rows = 20_000
+    long = [f"v{i % 3}" + "y" * 998 for i in range(rows)]
+    pq.write_table(pa.table({"long": long}), path, use_dictionary=True)
+    monkeypatch.setattr(sample, "SAMPLE_BYTES", 1_000_000)
+    bronze = BronzeSample(path)
+    assert bronze.rows_to_read("long") == rows  # the metadata sees ~1 byte a row
+    values = bronze.read("long")
+    assert 500 <= values.len() <= 1_000
+    assert values.str.len_bytes().sum() <= 1_000_000
+    assert set(values.str.slice(0, 2)) == {"v0", "v1", "v2"}

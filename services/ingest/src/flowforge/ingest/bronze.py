@@ -1,9 +1,10 @@
 """Stream a delimited file into Bronze Parquet, every value kept as the text it was.
 
 Memory stays bounded: Arrow's streaming CSV reader yields blocks, each written to the Parquet
-file as it comes, by a second thread (one block is parsed while the one before is encoded: the
-two take about the same time, both outside the GIL). A record with the wrong number of fields
-is not padded or dropped: it goes to the rejected file with its line number and the reason.
+file as it comes, by a second thread: one block is parsed while the one before is encoded, both
+outside the GIL (the encoding, mostly zstd, is the longer of the two). A record with the wrong
+number of fields is not padded or dropped: it goes to the rejected file with its line number
+and the reason.
 
 Line numbers are physical lines (what an editor shows), counted across quoted values that
 span lines; the header, when present, is line 1.

@@ -23,6 +23,7 @@ from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.transform import verbs
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
+from flowforge.transform.folding import FoldQueue, fold_due
 from flowforge.transform.handlers import (
     Deps,
     build_requested,
@@ -38,7 +39,7 @@ SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _deps(rt: Runtime) -> Deps:
+def _deps(rt: Runtime, folds: FoldQueue) -> Deps:
     files = LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE)
     return Deps(
         files=files,
@@ -51,6 +52,7 @@ def _deps(rt: Runtime) -> Deps:
         silver_timeout=rt.settings.silver_timeout_seconds,
         model_timeout=rt.settings.model_timeout_seconds,
         tables=_tables(rt, files),
+        folds=folds,
     )
 
 
@@ -83,7 +85,8 @@ def _verb_deps(rt: Runtime, deps) -> verbs.VerbDeps:
 
 def register(rt: Runtime) -> None:
     rt.publishes(SilverReady, GoldReady, TransformFailed, JobRequested, DeadLettered)
-    deps = rt.lazy(_deps)
+    folds = FoldQueue(lambda dataset: deps().tables.fold(dataset))
+    deps = rt.lazy(lambda rt: _deps(rt, folds))
     verb_deps = rt.lazy(lambda rt: _verb_deps(rt, deps))
 
     async def on_bronze(event: BronzeReady):
@@ -120,6 +123,16 @@ def register(rt: Runtime) -> None:
                 log.exception("lakehouse housekeeping failed")
 
     rt.background.append(tidy_forever)
+
+    async def fold_forever() -> None:
+        # Marks die with a process: fold what is due at start, then what the Gold stage marks.
+        try:
+            await fold_due(await deps().batches.datasets(), deps().tables.fold)
+        except Exception:  # housekeeping tries again within the hour
+            log.exception("silver folds at start-up failed")
+        await folds.run()
+
+    rt.background.append(fold_forever)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import duckdb
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import GOLD_BUILD_ID_KEY, ModelRows, ValidRows, sql_list, sql_string
-from flowforge.common.models import model_references, quote_identifier, sandboxed
+from flowforge.common.models import model_references, quote_identifier, warm_sandboxed
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
 from flowforge.transform.lineage import column_lineage
 from flowforge.transform.materialize import Materialization
@@ -84,11 +84,11 @@ def build_model(
 ) -> BuiltModel:
     """Run one model's SQL with its inputs bound as views; write the result to `out`, with
     `build_id` in the file's metadata (`GOLD_BUILD_ID_KEY`) so a reader can tell builds apart.
-    The connection can reach only these inputs and `out` (see `sandboxed`). A `view` model
+    The connection can reach only these inputs and `out` (see `warm_sandboxed`). A `view` model
     only checks its SQL: nothing is written (`rows` is -1)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
     inputs = input_files(model, datasets, built, views or {})
-    con = sandboxed([*inputs, *(previous or []), out])
+    con = warm_sandboxed([*inputs, *(previous or []), out])
     try:
         bind_inputs(con, model.depends_on, datasets, built, views or {})
         if model.materialization.materialized == "view":
@@ -211,7 +211,8 @@ def bind_inputs(
     views: dict[str, Model],
 ) -> None:
     """A view per input, named as the model's SQL names it: a dataset's valid Silver rows,
-    a model built before this one, or a `view` model's SQL over its own inputs."""
+    a model built before this one, or a `view` model's SQL over its own inputs (temporary:
+    the connection's database is shared, see `warm_sandboxed`)."""
     done: set[str] = set()
 
     def bind(dep: str) -> None:
@@ -221,7 +222,7 @@ def bind_inputs(
         if dep in views and dep not in built:
             for inner in views[dep].depends_on:
                 bind(inner)
-            con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {views[dep].sql}")
+            con.execute(f"CREATE TEMP VIEW {quote_identifier(dep)} AS {views[dep].sql}")
         else:
             _bind_one(con, dep, datasets, built)
 
@@ -236,9 +237,9 @@ def _bind_one(
     built: dict[str, Stored],
 ) -> None:
     if dep in datasets:
-        con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
+        con.execute(f"CREATE TEMP VIEW {quote_identifier(dep)} AS {datasets[dep].sql()}")
     elif dep in built:
-        con.execute(f"CREATE VIEW {quote_identifier(dep)} AS {_relation(built[dep])}")
+        con.execute(f"CREATE TEMP VIEW {quote_identifier(dep)} AS {_relation(built[dep])}")
 
 
 def refresh_analytics(

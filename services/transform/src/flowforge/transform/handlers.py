@@ -38,10 +38,11 @@ from flowforge.common.lake import (
     sql_string,
 )
 from flowforge.common.lakehouse import table_key
-from flowforge.common.models import quote_identifier, sandboxed
+from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
+from flowforge.transform.folding import FoldQueue, fold_due, fold_quietly
 from flowforge.transform.gold import (
     BuiltModel,
     Model,
@@ -72,6 +73,7 @@ class Deps:
     tables: SilverTables
     silver_timeout: float | None = None  # seconds; None: no limit
     model_timeout: float | None = None
+    folds: FoldQueue | None = None  # None: each fold runs in the Gold stage itself
 
 
 def source_types(event: BronzeReady) -> dict[str, str]:
@@ -287,18 +289,20 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
 
 
 async def _fold(deps: Deps, dataset: str) -> None:
-    """Fold the dataset's promoted batches into its Silver table when due. A fold that fails
-    leaves the table behind, never the data: readers read the batches beside it, and the next
-    batch's fold catches up."""
-    try:
-        await deps.tables.fold(dataset)
-    except Exception as exc:  # the batch is promoted and read beside the table either way
-        log.error("silver table %s not updated this time: %s", dataset, exc, exc_info=True)
+    """Fold the dataset's promoted batches into its Silver table when due: after the Gold
+    stage (`FoldQueue`) when the service runs one, readers read the batches beside the table
+    meanwhile."""
+    if deps.folds is not None:
+        deps.folds.mark(dataset)
+    else:
+        await fold_quietly(deps.tables.fold, dataset)
 
 
 async def housekeeping(deps: Deps, retention: timedelta) -> dict[str, int]:
-    """Vacuum every Silver and Gold table: versions past `retention` expire, and files no
-    kept version reads (or no commit ever named) are removed. {table: files removed}."""
+    """Fold every Silver table that is due (a crash loses `FoldQueue`'s marks), then vacuum
+    every Silver and Gold table: versions past `retention` expire, and files no kept version
+    reads (or no commit ever named) are removed. {table: files removed}."""
+    await fold_due(await deps.batches.datasets(), deps.tables.fold)
     removed: dict[str, int] = {}
     datasets = await deps.tables.pool.fetch("SELECT dataset FROM transform.tables ORDER BY 1")
     for row in datasets:
@@ -658,7 +662,7 @@ async def _keep_merge(
 
 
 def _write_state(state: ModelRows, out: Path) -> int:
-    con = sandboxed([*state.paths, out])
+    con = warm_sandboxed([*state.paths, out])
     try:
         con.execute(f"COPY ({state.sql()}) TO {sql_string(str(out))} (FORMAT parquet)")
         counted = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})")
@@ -668,7 +672,7 @@ def _write_state(state: ModelRows, out: Path) -> int:
 
 
 def _count_state(state: ModelRows) -> int:
-    con = sandboxed(state.paths)
+    con = warm_sandboxed(state.paths)
     try:
         return int(con.execute(f"SELECT count(*) FROM ({state.sql()})").fetchall()[0][0])
     finally:

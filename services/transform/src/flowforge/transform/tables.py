@@ -25,7 +25,7 @@ import asyncpg
 from flowforge.common.errors import ConflictError, NotFoundError
 from flowforge.common.lake import ValidRows
 from flowforge.common.lakehouse import Lakehouse
-from flowforge.common.models import sandboxed
+from flowforge.common.models import warm_sandboxed
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches
 
@@ -211,7 +211,7 @@ class SilverTables:
         ) if state.stale else state  # fmt: skip
         rows = self.valid_rows(rebuilt)
         assert rows is not None
-        con = sandboxed(rows.paths, memory_limit="512MB")
+        con = warm_sandboxed(rows.paths, memory_limit="512MB")
         try:
             reader = con.sql(rows.sql()).to_arrow_reader(64 * 1024)
             counted = _Counting(reader)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from flowforge.common import lake, metrics
 from flowforge.common.events import (
@@ -30,13 +29,8 @@ from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.common.rules import Rule
 from flowforge.common.storage import LakeFiles
 from flowforge.quality.adapters import Batches, Results, Rules
-from flowforge.quality.engine import (
-    Evaluation,
-    Reference,
-    columns_needed,
-    evaluate,
-    follow_renames,
-)
+from flowforge.quality.engine import Reference
+from flowforge.quality.stream import FileEvaluation, evaluate_file
 
 log = logging.getLogger(__name__)
 SERVICE = "quality"
@@ -86,10 +80,11 @@ async def evaluate_batch(
         revision = 0 if latest is None else latest + 1
         previous = await Results.previous_rows(conn, event.dataset, event.run_id)
         released = await Results.released(conn, event.run_id)
-        evaluation, lines = await asyncio.to_thread(
-            _evaluate_file, event, deps, rules, references, previous, released, event.renames
+        qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
+        evaluation = await asyncio.to_thread(
+            _evaluate_file, event, deps, rules, references, previous, released, qkey
         )
-        checked = await _checked(event, deps, evaluation, lines, revision, started)
+        checked = await _checked(event, deps, evaluation, qkey, revision, started)
         await Results.save(
             conn,
             event=event,
@@ -116,16 +111,16 @@ async def evaluate_batch(
 async def _checked(
     event: SilverReady,
     deps: Deps,
-    evaluation: Evaluation,
-    lines: pl.Series,
+    evaluation: FileEvaluation,
+    qkey: str,
     revision: int,
     started: datetime,
 ) -> QualityChecked:
-    """Write the revision's quarantine object and make its `quality.checked`: the rules'
-    checks, the run's row accounting, the verdict."""
-    qkey = lake.quarantine_key(event.dataset, event.run_id, revision)
-    written = await asyncio.to_thread(_write_quarantine, deps, qkey, evaluation.quarantine)
-    quarantined, valid = _valid_count(lines, written)
+    """Commit the revision's quarantine object (written by `_evaluate_file`) and make its
+    `quality.checked`: the rules' checks, the run's row accounting, the verdict."""
+    if evaluation.quarantine_rows:
+        await asyncio.to_thread(deps.files.commit, qkey, deps.files.output(qkey))
+    quarantined, valid = evaluation.quarantined, evaluation.valid
     checks = evaluation.checks + _reconcile_counts(
         event.counts, evaluation.rows, quarantined, valid
     )
@@ -164,56 +159,31 @@ def _evaluate_file(
     references: dict[str, Reference],
     previous: int | None,
     released: list[tuple[int, str]],
-    renames: dict[str, str] | None = None,
-) -> tuple[Evaluation, pl.Series]:
+    qkey: str,
+) -> FileEvaluation:
+    """Evaluate the Silver file in bounded memory (`stream`), its quarantine written to the
+    output path of `qkey` (committed by the caller when it has entries)."""
     store = deps.files.store
-    with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
-        available = pq.read_schema(path).names
-        rules = follow_renames(rules, renames or {}, available)
-        wanted = columns_needed(rules, event.key, available)
-        # The lineage strings (one run id, one file name, 5M times) are read dictionary-coded
-        # (categorical: a code per row); the rest straight into Polars, which reads Parquet
-        # faster than pyarrow-then-convert and without a second copy.
-        constant = [c for c in ("_run_id", "_source_file") if c in wanted]
-        lineage = pl.from_arrow(pq.read_table(path, columns=constant, read_dictionary=constant))
-        data = pl.read_parquet(path, columns=[c for c in wanted if c not in constant])
-    silver = pl.concat([lineage, data], how="horizontal") if constant else data
     release = pl.DataFrame(
         {"_source_line": [r[0] for r in released], "rule": [r[1] for r in released]},
         schema={"_source_line": pl.Int64, "rule": pl.String},
     )
-    evaluation = evaluate(
-        silver,
-        rules,
-        key=event.key,
-        references=references,
-        previous_rows=previous,
-        released=release,
-        # Freshness is judged as of when the batch arrived, so a replay months later does
-        # not fail batches that were fresh when they landed.
-        now=event.timing.started_at,
-        empty_ok=event.extracted,
-    )
-    return evaluation, silver.get_column("_source_line")
-
-
-def _write_quarantine(deps: Deps, key: str, quarantine: pl.DataFrame) -> pl.Series:
-    """Write the quarantine object and read back its lines (what readers will subtract)."""
-    if not quarantine.height:
-        return pl.Series("_source_line", [], dtype=pl.Int64)
-    out = deps.files.output(key)
-    quarantine.write_parquet(out)
-    deps.files.commit(key, out)
-    with deps.files.store.readable(key, deps.scratch) as path:
-        return pl.read_parquet(path, columns=["_source_line"]).get_column("_source_line")
-
-
-def _valid_count(lines: pl.Series, quarantined: pl.Series) -> tuple[int, int]:
-    """(quarantined, valid) rows as readers see them: Silver's lines, minus the lines of the
-    quarantine object as written."""
-    out = quarantined.unique()
-    valid = int((~lines.is_in(out.implode())).sum()) if out.len() else lines.len()
-    return int(lines.is_in(out.implode()).sum()) if out.len() else 0, valid
+    with store.readable(store.key_of(event.silver_uri), deps.scratch) as path:
+        return evaluate_file(
+            path,
+            rules,
+            key=event.key,
+            out=deps.files.output(qkey),
+            scratch=deps.scratch,
+            references=references,
+            previous_rows=previous,
+            released=release,
+            # Freshness is judged as of when the batch arrived, so a replay months later
+            # does not fail batches that were fresh when they landed.
+            now=event.timing.started_at,
+            empty_ok=event.extracted,
+            renames=event.renames,
+        )
 
 
 def _reconcile_counts(

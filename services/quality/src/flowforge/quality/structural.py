@@ -45,19 +45,41 @@ def check_batch(
     """`repeats`: rows repeating a key when already known (a `unique` rule on exactly the
     key has counted them), so the key is not sorted a second time. `empty_ok`: an extract's
     window with nothing new (a warning, not a failure)."""
+    quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    keyed = bool(key) and all(k in silver.columns for k in key)
+    if keyed:
+        quarantine = _null_keys(silver, key)
+        if repeats is None:
+            repeats = _repeated_keys(silver, key)
+    checks = batch_checks(
+        silver.height, key, silver.columns, quarantine.height, repeats, empty_ok=empty_ok
+    )
+    return Verdict(verdict=verdict_of(checks), checks=checks, quarantine=quarantine)
+
+
+def batch_checks(
+    rows: int,
+    key: list[str],
+    columns: list[str],
+    null_keys: int,
+    repeats: int | None,
+    *,
+    empty_ok: bool = False,
+) -> list[CheckResult]:
+    """The structural checks of a batch of `rows` rows with these `columns`, given its rows
+    with a null key part and its rows repeating a key (counted by the caller)."""
     empty = "warned" if empty_ok else "failed"
     checks = [
         CheckResult(
             name="row_count > 0",
-            status="passed" if silver.height > 0 else empty,
+            status="passed" if rows > 0 else empty,
             failed_rows=0,
-            detail=f"{silver.height} rows"
-            + (": nothing new in the source's window" if empty_ok and not silver.height else ""),
+            detail=f"{rows} rows"
+            + (": nothing new in the source's window" if empty_ok and not rows else ""),
         )
     ]
-    quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
     if key:
-        missing = [k for k in key if k not in silver.columns]
+        missing = [k for k in key if k not in columns]
         if missing:
             checks.append(
                 CheckResult(
@@ -67,9 +89,8 @@ def check_batch(
                 )
             )
         else:
-            quarantine = _null_keys(silver, key)
-            checks += _key_checks(silver, key, quarantine.height, repeats)
-    return Verdict(verdict=verdict_of(checks), checks=checks, quarantine=quarantine)
+            checks += _key_checks(key, null_keys, repeats or 0)
+    return checks
 
 
 def verdict_of(checks: list[CheckResult]) -> str:
@@ -78,11 +99,7 @@ def verdict_of(checks: list[CheckResult]) -> str:
     return "failed" if "failed" in statuses else "warned" if "warned" in statuses else "passed"
 
 
-def _key_checks(
-    silver: pl.DataFrame, key: list[str], null_keys: int, repeats: int | None
-) -> list[CheckResult]:
-    if repeats is None:
-        repeats = _repeated_keys(silver, key)
+def _key_checks(key: list[str], null_keys: int, repeats: int) -> list[CheckResult]:
     return [
         CheckResult(
             name=f"key not null ({', '.join(key)})",

@@ -22,9 +22,8 @@ One run:
      and its per-rule failing-row counts:
        flowforge  the quality service's own functions, called on a local-folder lake that
                   holds the Silver file (no database, no NATS): handlers._evaluate_file
-                  (pq.read_table of columns_needed(...) -> pl.from_arrow -> engine.evaluate),
-                  _write_quarantine (write_parquet, commit to the lake, read its lines back)
-                  and _valid_count
+                  (stream.evaluate_file: the rules batch by batch, the quarantine written as
+                  it goes, its lines counted against Silver's) and the commit to the lake
        polars     hand-written: pl.read_parquet of the needed columns, every rule as one
                   expression in one `select`, failing rows -> a quarantine frame with the same
                   columns (run id, source file, source line, rule, column, value, reason) in
@@ -141,12 +140,11 @@ def vm_status() -> dict[str, float]:
 
 def child_flowforge(silver: Path, out: Path) -> dict:
     """The quality service's own functions (handlers.py) on a local-folder lake holding the
-    Silver file: _evaluate_file (read the columns the rules name -> pl.from_arrow ->
-    engine.evaluate), _write_quarantine (write, commit to the lake, read its lines back),
-    _valid_count. Only the database and NATS around them are left out."""
+    Silver file: _evaluate_file (stream.evaluate_file: the columns the rules name read batch
+    by batch, the quarantine written as it goes, its lines counted against Silver's), then
+    the commit to the lake. Only the database and NATS around them are left out."""
     from types import SimpleNamespace
 
-    import polars as pl
     import pyarrow.dataset  # noqa: F401 - pq.read_table's first call imports it (and pandas)
     import pyarrow.parquet as pq
 
@@ -154,6 +152,7 @@ def child_flowforge(silver: Path, out: Path) -> dict:
     from flowforge.common.rules import parse_rules
     from flowforge.common.storage import LakeFiles, LocalObjectStore
     from flowforge.quality import handlers
+    from flowforge.quality.engine import columns_needed
 
     rules = parse_rules({"rules": RULES}).rules
     store = LocalObjectStore(out.parent / "lake")
@@ -166,50 +165,35 @@ def child_flowforge(silver: Path, out: Path) -> dict:
     except OSError:
         shutil.copyfile(silver, target)
     files = LakeFiles(store, out.parent / "cache")
-    deps = handlers.Deps(files=files, scratch=out.parent, results=None, config=None)
+    deps = handlers.Deps(files=files, scratch=out.parent, results=None, rules=None, batches=None)
     event = SimpleNamespace(
         silver_uri=store.uri(silver_key),
         key=KEY,
         timing=SimpleNamespace(started_at=dt.datetime.now(dt.UTC)),
+        extracted=False,
+        renames={},
     )
     qkey = lake.quarantine_key("orders_bench", RUN_ID)
-    marks: dict[str, float] = {}
-    evaluate = handlers.evaluate
-
-    def timed_evaluate(frame: pl.DataFrame, *args, **kwargs):
-        marks["read"] = time.perf_counter()
-        try:
-            return evaluate(frame, *args, **kwargs)
-        finally:
-            marks["evaluate"] = time.perf_counter()
-
-    handlers.evaluate = timed_evaluate  # only to split the time: read | evaluate
     before = vm_status()
     t0 = time.perf_counter()
-    evaluation, lines = handlers._evaluate_file(event, deps, rules, {}, None, [])
+    evaluation = handlers._evaluate_file(event, deps, rules, {}, None, [], qkey)
     t1 = time.perf_counter()
-    written = handlers._write_quarantine(deps, qkey, evaluation.quarantine)
+    if evaluation.quarantine_rows:
+        files.commit(qkey, files.output(qkey))
     t2 = time.perf_counter()
-    quarantined, valid = handlers._valid_count(lines, written)
-    t3 = time.perf_counter()
     shutil.copyfile(store.local_path(qkey), out)
     return {
-        "phases": {
-            "read": marks["read"] - t0,
-            "evaluate": marks["evaluate"] - marks["read"],
-            "write": t2 - t1,
-            "valid_count": t3 - t2 + (t1 - marks["evaluate"]),
-        },
-        "seconds": t3 - t0,
+        "phases": {"evaluate_and_write": t1 - t0, "commit": t2 - t1},
+        "seconds": t2 - t0,
         "rows": evaluation.rows,
-        "columns_read": len(handlers.columns_needed(rules, KEY, pq.read_schema(silver).names)),
+        "columns_read": len(columns_needed(rules, KEY, pq.read_schema(silver).names)),
         "failed": {c.name: c.failed_rows for c in evaluation.checks if c.name in RULE_NAMES},
         "structural": {
             c.name: c.failed_rows for c in evaluation.checks if c.rule_type == "structural"
         },
-        "quarantine_rows": evaluation.quarantine.height,
-        "quarantined_lines": quarantined,
-        "valid": valid,
+        "quarantine_rows": evaluation.quarantine_rows,
+        "quarantined_lines": evaluation.quarantined,
+        "valid": evaluation.valid,
         "verdict": evaluation.verdict,
         "rss_before_step_mib": before.get("VmRSS"),
     }

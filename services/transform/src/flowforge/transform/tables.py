@@ -7,7 +7,8 @@ are part of the table. Folding rewrites the table, so it is done when the pendin
 share of the table (FLOWFORGE_FOLD_RATIO) or a number of batches (FLOWFORGE_FOLD_BATCHES):
 every batch while a table is small, now and then once it is large, so a batch's own cost stays
 that of its rows. A batch demoted, released or replaced by a full snapshot after it was folded
-makes the version stale: readers then read the batches alone until the next fold rebuilds it."""
+makes the version stale: readers then read the batches alone until the next fold rebuilds it.
+The service folds after `gold.ready`, off the run's path (`flowforge.transform.folding`)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -116,8 +118,19 @@ def _folders(paths: Iterable[Path]) -> tuple[str, ...]:
     return tuple(sorted({str(p if p.is_dir() else p.parent) for p in paths}))
 
 
+def spill_directory() -> str:
+    """Where DuckDB spills what exceeds its memory limit: the service's scratch folder
+    (FLOWFORGE_SCRATCH_DIR), else the system's temporary folder; never the working directory
+    (DuckDB's default, `.tmp`, which filled a checkout with gigabytes)."""
+    root = os.environ.get("FLOWFORGE_SCRATCH_DIR") or tempfile.gettempdir()
+    folder = Path(root) / "duckdb-spill"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 def _sandbox(folders: tuple[str, ...], memory_limit: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": 2, "memory_limit": memory_limit})
+    config = {"threads": 2, "memory_limit": memory_limit, "temp_directory": spill_directory()}
+    con = duckdb.connect(config=config)
     con.execute(f"SET allowed_directories = [{', '.join(sql_string(f) for f in folders)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoload_known_extensions = false")

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, ValidRows, sql_string
-from flowforge.common.models import quote_identifier
+from flowforge.common.models import quote_identifier, spill_directory
 from flowforge.common.naming import normalise_names, snake_case
 from flowforge.transform.inference import (
     LINEAGE,
@@ -272,9 +272,12 @@ def keep_sql(source: str, key: list[str]) -> str:
 
 
 def _duckdb(scratch: Path | None = None) -> duckdb.DuckDBPyConnection:
-    config = {"threads": 2, "memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False}
-    if scratch is not None:
-        config["temp_directory"] = str(scratch)
+    config = {
+        "threads": 2,
+        "memory_limit": DUCKDB_MEMORY,
+        "preserve_insertion_order": False,
+        "temp_directory": str(scratch) if scratch is not None else spill_directory(),
+    }
     return duckdb.connect(config=config)
 
 

@@ -551,11 +551,11 @@ def _merge_rejected(pieces: list[Path], out: Path) -> int:
         return 0
     if len(pieces) == 1:
         pieces[0].replace(out)
-        return pq.ParquetFile(out).metadata.num_rows
+        return pq.ParquetFile(out, pre_buffer=False).metadata.num_rows
     rows = 0
     with pq.ParquetWriter(out, REJECTED_SCHEMA) as writer:
         for path in pieces:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=FLUSH_ROWS):
+            for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=FLUSH_ROWS):
                 writer.write_batch(batch)
                 rows += batch.num_rows
             path.unlink()

@@ -40,7 +40,7 @@ def check_contract(policy: str, previous: list[str] | None, columns: list[str], 
 
 def discard_rows(bronze: Path, rejected: Path, previous: list[str], source_file: str) -> int:
     """Apply `discard_row` in place; returns how many rows moved to the rejected file."""
-    file = pq.ParquetFile(bronze)
+    file = pq.ParquetFile(bronze, pre_buffer=False)
     data = [n for n in file.schema_arrow.names if n not in LINEAGE_COLUMNS]
     extra = [c for c in data if c not in previous]
     if not extra and all(c in data for c in previous):
@@ -101,7 +101,7 @@ def _write_rejected(writer, table: pa.Table, offending, bad, source_file: str) -
 
 
 def _append_rejected(rejected: Path, moved: Path) -> None:
-    if pq.ParquetFile(moved).metadata.num_rows == 0:
+    if pq.ParquetFile(moved, pre_buffer=False).metadata.num_rows == 0:
         moved.unlink()
         return
     if not rejected.exists():
@@ -110,7 +110,7 @@ def _append_rejected(rejected: Path, moved: Path) -> None:
     combined = rejected.with_suffix(".all")
     with pq.ParquetWriter(combined, REJECTED_SCHEMA) as writer:
         for part in (rejected, moved):
-            for batch in pq.ParquetFile(part).iter_batches(batch_size=BATCH_ROWS):
+            for batch in pq.ParquetFile(part, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS):
                 writer.write_table(pa.Table.from_batches([batch]).cast(REJECTED_SCHEMA))
     moved.unlink()
     combined.replace(rejected)

@@ -138,7 +138,8 @@ class RejectedWriter:
         self._writer.close()
         lines.finish()
         with pq.ParquetWriter(out, REJECTED_SCHEMA) as writer:
-            for batch in pq.ParquetFile(self.spool).iter_batches(batch_size=FLUSH_ROWS):
+            spool = pq.ParquetFile(self.spool, pre_buffer=False)
+            for batch in spool.iter_batches(batch_size=FLUSH_ROWS):
                 records = batch.column("record").to_numpy()
                 n = batch.num_rows
                 line = lines.lines_of(records) if resolve else records

@@ -223,7 +223,7 @@ def parquet_to_bronze(source: Path, bronze_out: Path, *, source_file: str, run_i
                       ingested_at: datetime, arrays: str = "json") -> BronzeResult:  # fmt: skip
     writer = _ChunkWriter(bronze_out.parent, source_file, run_id, ingested_at)
     try:
-        parquet = pq.ParquetFile(source)
+        parquet = pq.ParquetFile(source, pre_buffer=False)
         row = 0
         for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
             table = _as_text(pa.Table.from_batches([batch]), arrays)

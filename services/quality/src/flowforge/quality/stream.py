@@ -98,7 +98,7 @@ def evaluate_file(
     has entries, and count the Silver rows it quarantines (as readers subtract them)."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    file = pq.ParquetFile(path)
+    file = pq.ParquetFile(path, pre_buffer=False)
     available = file.schema_arrow.names
     rules = engine.follow_renames(rules, renames or {}, available)
     wanted = engine.columns_needed(rules, key, available)

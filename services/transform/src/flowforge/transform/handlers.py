@@ -686,7 +686,7 @@ def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
     import pyarrow.parquet as pq
 
     try:
-        source = pq.ParquetFile(out)
+        source = pq.ParquetFile(out, pre_buffer=False)
         reader = pa.RecordBatchReader.from_batches(
             source.schema_arrow, source.iter_batches(batch_size=64 * 1024)
         )

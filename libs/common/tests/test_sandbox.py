@@ -66,3 +66,17 @@ def test_a_warm_database_left_holding_a_view_is_replaced(tmp_path: Path) -> None
             fresh.execute("SELECT * FROM kept")
     finally:
         fresh.close()
+
+
+def test_a_warm_connection_outlives_its_database_being_evicted(tmp_path, monkeypatch) -> None:
+    """A build still running on a kept database when other folder sets push it out."""
+    from flowforge.common import models
+
+    monkeypatch.setattr(models, "WARM_DATABASES", 1)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    busy = models.warm_sandboxed([tmp_path / "a"])
+    other = models.warm_sandboxed([tmp_path / "b"])  # evicts a's database
+    assert busy.execute("SELECT 42").fetchall() == [(42,)]
+    busy.close()
+    other.close()

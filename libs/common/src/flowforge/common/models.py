@@ -164,14 +164,12 @@ def warm_sandboxed(
     with _warm_lock:
         base = _warm.pop(key, None)
         con = _clean_cursor(base) if base is not None else None
-        if con is None:
-            if base is not None:
-                base.close()
-            base = _sandbox(*key)
+        if con is None:  # the old database is dropped, not closed: closing it would close
+            base = _sandbox(*key)  # the cursors other threads may still be using
             con = base.cursor()
         _warm[key] = base
         while len(_warm) > WARM_DATABASES:
-            _warm.popitem(last=False)[1].close()
+            _warm.popitem(last=False)  # freed when its last cursor closes
     return con
 
 

@@ -30,6 +30,7 @@ BUILD_KEY = "flowforge.build_id"
 # Delta readers and `vacuum` leave alone), for readers of a version that holds no rows.
 SCHEMA_FILE = "_schema.parquet"
 KIND_KEY = "flowforge.kind"
+ROW_GROUP_ROWS = 131_072
 
 
 # {(table location, version): data file keys}: versions are immutable (oldest dropped first).
@@ -150,7 +151,7 @@ class Lakehouse:
     ) -> int:  # fmt: skip
         """Commit `data` as the table's whole new state (schema included); its version."""
         import pyarrow.parquet as pq
-        from deltalake import CommitProperties, write_deltalake
+        from deltalake import CommitProperties, WriterProperties, write_deltalake
 
         data = _storable(data)
         sink = pa.BufferOutputStream()
@@ -163,6 +164,9 @@ class Lakehouse:
             data,
             mode="overwrite",
             schema_mode="overwrite",
+            # delta-rs buffers a row group before writing it: its default (1M rows) took a
+            # fold of 3.7M Silver rows to +700 MiB; 131,072 rows, +490 MiB.
+            writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
             storage_options=self.storage_options() or None,
             commit_properties=CommitProperties(
                 custom_metadata={KIND_KEY: kind, RUNS_KEY: ",".join(runs), BUILD_KEY: build_id}

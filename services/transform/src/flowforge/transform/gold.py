@@ -51,6 +51,12 @@ class BuiltModel:
     tests: list[dict] = field(default_factory=list)  # the model tests' results
 
 
+# DuckDB's memory for a model build (it spills to scratch beyond): a model over 38M pending
+# Silver rows with 10M quarantine entries peaked at +964 MiB with 1 GB, +553 MiB with 512 MB
+# (10.9 s instead of 8.8 s), keeping transform under 1 GiB on a 5 GB file.
+MODEL_MEMORY = "512MB"
+
+
 def build_order(
     models: dict[str, Model], changed_dataset: str, *, requested: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -88,7 +94,7 @@ def build_model(
     only checks its SQL: nothing is written (`rows` is -1)."""
     model_references(model.sql)  # one SELECT, nothing else, whatever was stored
     inputs = input_files(model, datasets, built, views or {})
-    con = warm_sandboxed([*inputs, *(previous or []), out])
+    con = warm_sandboxed([*inputs, *(previous or []), out], memory_limit=MODEL_MEMORY)
     try:
         bind_inputs(con, model.depends_on, datasets, built, views or {})
         if model.materialization.materialized == "view":

@@ -30,6 +30,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from flowforge.common.events import CheckResult
+from flowforge.common.lake import sql_string
 from flowforge.common.models import quote_identifier, sandboxed
 from flowforge.common.rules import Rule
 from flowforge.quality import engine, structural
@@ -132,7 +133,7 @@ def evaluate_file(
             )
         repeats = engine._key_repeats(row_rules, key, counts, released)
         if keyed and repeats is None:
-            repeats = structural._repeated_keys(pl.read_parquet(path, columns=key), key)
+            repeats = _repeated_keys(path, key)
         for part in [null_keys, *parts.values()]:
             part.flush()
         checks = structural.batch_checks(
@@ -283,21 +284,40 @@ def _batch_rule(
     return engine._batch_rule(frame, rule, previous_rows, now)
 
 
+# DuckDB's memory for the whole-file counts below (it spills beyond): a 38M-row file's key
+# sort and quarantine lookup in Polars took the service to ~1.5 GiB.
+COUNT_MEMORY = "400MB"
+
+
+def _repeated_keys(path: Path, key: list[str]) -> int:
+    """Rows that repeat an earlier row's key (null keys left out), counted by DuckDB."""
+    columns = ", ".join(quote_identifier(k) for k in key)
+    has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in key)
+    con = sandboxed([path], memory_limit=COUNT_MEMORY)
+    try:
+        found = con.execute(
+            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM read_parquet("
+            f"{sql_string(str(path))}) WHERE {has_key} GROUP BY {columns} HAVING count(*) > 1)"
+        ).fetchone()
+    finally:
+        con.close()
+    return int(found[0]) if found else 0
+
+
 def _valid_count(silver: Path, quarantine: Path) -> tuple[int, int]:
     """(quarantined, valid) Silver rows as readers see them: Silver's lines, minus the lines
     of the quarantine object as written."""
-    out = pl.read_parquet(quarantine, columns=["_source_line"]).get_column("_source_line")
-    out = out.unique().implode()
-    counted = (
-        pl.scan_parquet(silver)
-        .select(
-            pl.col("_source_line").is_in(out).sum().alias("quarantined"),
-            (~pl.col("_source_line").is_in(out)).sum().alias("valid"),
-        )
-        .collect()
-    )
-    quarantined, valid = counted.row(0)
-    return int(quarantined), int(valid)
+    con = sandboxed([silver, quarantine], memory_limit=COUNT_MEMORY)
+    try:
+        found = con.execute(
+            f"SELECT count(*) FILTER (WHERE _source_line IN (SELECT _source_line FROM "
+            f"read_parquet({sql_string(str(quarantine))}))), count(*) FROM read_parquet("
+            f"{sql_string(str(silver))})"
+        ).fetchone()
+    finally:
+        con.close()
+    quarantined, rows = (int(found[0]), int(found[1])) if found else (0, 0)
+    return quarantined, rows - quarantined
 
 
 __all__ = ["BATCH_ROWS", "FileEvaluation", "evaluate_file"]

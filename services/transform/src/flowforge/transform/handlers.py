@@ -247,9 +247,9 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     if event.verdict == "failed":
         # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
         demoted = await deps.batches.demote(event.run_id, event.revision)
-        if demoted:
-            await _fold(deps, event.dataset)
         gold = await _build_gold(deps, event.dataset) if demoted else None
+        if demoted:  # after the build: a fold beside it would take its memory and cores
+            await _fold(deps, event.dataset)
         log.info("quality failed for this batch: Gold is not built from it")
         if gold is None:
             return []
@@ -271,8 +271,8 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
         return []
     # Promoted first, built after under the models' locks: a build that started before this
     # promotion is followed by one that reads it.
-    await _fold(deps, event.dataset)
     gold = await _build_gold(deps, event.dataset)
+    await _fold(deps, event.dataset)  # marked after the build (see above); runs after gold.ready
     timing = StageTiming(started_at=started, finished_at=utcnow())
     metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
     log.info(

@@ -66,7 +66,9 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from pipeline import ensure_data, size_label, warm_cache  # noqa: E402 - bench/ is no package
+import baseline  # noqa: E402 - bench/ is no package
+from baseline import EMAIL, HIGH_DATE, LOW_DATE, STATUSES, ZIP  # noqa: E402
+from pipeline import ensure_data, size_label, warm_cache  # noqa: E402
 
 KEY = ["order_id"]
 RUN_ID = "bench-quality"
@@ -74,32 +76,10 @@ INGESTED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # fixed: the Silver file i
 TARGET_RATIO = 1.5
 MIB = 1024 * 1024
 LINEAGE = ["_run_id", "_source_file", "_source_line"]
-STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"]  # not on_hold
-ZIP = r"0[1-9][0-9]{3}|[1-9][0-9]{4}"  # no ZIP below 01000 (the data has 00501..00999)
-# FlowForge's `format: email` pattern (flowforge.common.rules.FORMATS; checked equal in main).
-EMAIL = (
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-LOW_DATE, HIGH_DATE = dt.date(2023, 2, 1), dt.date(2024, 12, 31)
-# The rules, as a FlowForge user writes them (parse_rules); the other engines mirror each one.
-RULES = [
-    {"name": "country_not_null", "type": "not_null", "column": "country"},
-    {"name": "order_id_unique", "type": "unique", "column": "order_id"},
-    {"name": "status_accepted", "type": "accepted_values", "column": "status", "values": STATUSES},
-    {"name": "amount_range", "type": "range", "column": "amount", "min": 0, "max": 1000},
-    {
-        "name": "order_date_range",
-        "type": "range",
-        "column": "order_date",
-        "min": LOW_DATE.isoformat(),
-        "max": HIGH_DATE.isoformat(),
-    },
-    {"name": "zip_regex", "type": "regex", "column": "zip", "pattern": ZIP},
-    {"name": "notes_length", "type": "length", "column": "notes", "min": 1, "max": 39},
-    {"name": "email_format", "type": "format", "column": "email", "format": "email"},
-    {"name": "ships_after_order", "type": "sql", "expression": "shipped_date > order_date"},
-]
+# The pipeline benchmark's eight rules (baseline.RULES, as a FlowForge user writes them, all
+# quarantine) and a unique rule on the key; the other engines mirror each one.
+RULES = [baseline.RULES[0], {"name": "order_id_unique", "type": "unique", "column": "order_id",
+         "action": "quarantine"}, *baseline.RULES[1:]]  # fmt: skip
 RULE_NAMES = [r["name"] for r in RULES]
 # The columns the rules read (the sql rule reads shipped_date and order_date).
 COLUMNS = ["order_id", "country", "status", "amount", "order_date", "zip", "notes", "email"]

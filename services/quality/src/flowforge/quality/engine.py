@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from flowforge.common.events import CheckResult
 from flowforge.common.rules import FORMATS, Rule, parse_duration
@@ -395,22 +397,31 @@ def _check_pattern(pattern: str) -> None:
 def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
     """Rows whose expression is false (null passes), found by DuckDB over the batch's Arrow
     data in a sandboxed connection; returned as a membership test on the row's line."""
+    named = _named(rule.expression or "", silver.columns)
+    batch = silver.select(["_source_line", *(c for c in silver.columns if c in named)])
+    lines = sql_failing_lines(rule, lambda con: con.register("batch", batch.to_arrow()))
+    return pl.col("_source_line").is_in(lines.implode())
+
+
+def sql_failing_lines(rule: Rule, bind: Callable[[Any], object]) -> pl.Series:
+    """The sorted `_source_line`s where a sql rule's expression is false (null passes), in a
+    sandboxed DuckDB connection on which `bind(con)` makes the relation `batch` (it reads no
+    file itself); a failing or endless expression is a `RuleError`."""
     import duckdb
 
     from flowforge.common.models import sandboxed
 
-    named = _named(rule.expression or "", silver.columns)
-    batch = silver.select(["_source_line", *(c for c in silver.columns if c in named)])
     con = sandboxed([], memory_limit="1GB")
     # An expression can be made to run for ever (a huge range() subquery): cut it off.
     timer = threading.Timer(SQL_SECONDS, con.interrupt)
     timer.start()
     try:
-        con.register("batch", batch.to_arrow())
-        lines = con.sql(
+        bind(con)
+        found = con.sql(
             "SELECT _source_line FROM batch"
             f" WHERE NOT coalesce(CAST(({rule.expression}) AS BOOLEAN), true)"
-        ).pl()
+        ).arrow()
+        table = found.read_all() if isinstance(found, pa.RecordBatchReader) else found
     except duckdb.Error as exc:
         if not timer.is_alive():
             raise RuleError(f"expression {rule.expression!r} ran past {SQL_SECONDS}s") from exc
@@ -418,7 +429,7 @@ def _sql_failing(silver: pl.DataFrame, rule: Rule) -> pl.Expr:
     finally:
         timer.cancel()
         con.close()
-    return pl.col("_source_line").is_in(lines.get_column("_source_line").implode())
+    return pl.from_arrow(table).get_column("_source_line").cast(pl.Int64).sort()
 
 
 def _first_line(exc: Exception) -> str:

@@ -17,7 +17,6 @@ same order), without holding the file's columns.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -245,31 +243,15 @@ def _repeated_lines(path: Path, shape: pl.DataFrame, rule: Rule) -> pl.Series:
 def _sql_lines(path: Path, columns: list[str], rule: Rule) -> pl.Series:
     """Lines whose expression is false (null passes), by DuckDB scanning the file through
     Arrow (the connection itself reads no file), as `engine._sql_failing` on a frame."""
-    import duckdb
-
     named = engine._named(rule.expression or "", columns)
     projected = ["_source_line", *(c for c in columns if c in named and c != "_source_line")]
-    con = sandboxed([], memory_limit="1GB")
-    timer = threading.Timer(engine.SQL_SECONDS, con.interrupt)
-    timer.start()
-    try:
+    names = ", ".join(quote_identifier(c) for c in projected)
+
+    def bind(con) -> None:
         con.register("silver_file", pads.dataset(str(path), format="parquet"))
-        names = ", ".join(quote_identifier(c) for c in projected)
         con.execute(f"CREATE TEMP VIEW batch AS SELECT {names} FROM silver_file")
-        found = con.sql(
-            "SELECT _source_line FROM batch"
-            f" WHERE NOT coalesce(CAST(({rule.expression}) AS BOOLEAN), true)"
-        ).arrow()
-    except duckdb.Error as exc:
-        shown = rule.expression
-        if not timer.is_alive():
-            raise RuleError(f"expression {shown!r} ran past {engine.SQL_SECONDS}s") from exc
-        raise RuleError(f"expression {shown!r} failed: {engine._first_line(exc)}") from exc
-    finally:
-        timer.cancel()
-        con.close()
-    table = found.read_all() if isinstance(found, pa.RecordBatchReader) else found
-    return pl.from_arrow(table).get_column("_source_line").cast(pl.Int64).sort()
+
+    return engine.sql_failing_lines(rule, bind)
 
 
 def _batch_rule(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -186,3 +187,31 @@ def test_paths_with_quotes_and_spaces_are_safe_in_the_sql(tmp_path: Path) -> Non
     rows = ValidRows([run_1], [quarantine(folder, "run-1", [3])], key=["order_id"])
 
     assert_frame_equal(valid(rows), orders([("a", 1, "run-1")]))
+
+
+def test_pending_rows_beside_the_table_keep_the_latest_per_key(tmp_path: Path) -> None:
+    table = silver(tmp_path, "run-1", DAY_1, [("a", 1, 2), ("b", 2, 3), ("c", 3, 4)])
+    late = silver(tmp_path, "run-0", DAY_1.replace(day=1, hour=0), [("c", 30, 2)])
+    run_2 = silver(tmp_path, "run-2", DAY_2, [("b", 20, 2), ("d", 40, 3)])
+
+    rows = ValidRows([run_2, late], [], key=["order_id"], base=[table])
+
+    assert_frame_equal(
+        valid(rows),
+        orders([("a", 1, "run-1"), ("b", 20, "run-2"), ("c", 3, "run-1"), ("d", 40, "run-2")]),
+    )
+
+
+def test_the_table_is_scanned_where_used_never_copied_whole(tmp_path: Path) -> None:
+    # A materialized copy of the table holds every column of every row: an aggregate over a
+    # few columns then costs (and spills) as if it read them all, growing with history.
+    table = silver(tmp_path, "run-1", DAY_1, [("a", 1, 2), ("b", 2, 3)])
+    run_2 = silver(tmp_path, "run-2", DAY_2, [("b", 20, 2)])
+    rows = ValidRows([run_2], [], key=["order_id"], base=[table])
+
+    plan = "\n".join(
+        r[1] for r in duckdb.sql(f"EXPLAIN SELECT sum(amount) FROM ({rows.sql()})").fetchall()
+    )
+
+    materialized = re.findall(r"CTE Name: *(\w+)", plan)
+    assert materialized == ["p"]  # the pending rows, read three times, are kept once

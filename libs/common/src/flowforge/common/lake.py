@@ -196,10 +196,12 @@ class ValidRows:
         if not self.key:
             return f"{base} UNION ALL BY NAME {pending}"
         # Base rows whose key has no pending row as they are; for the others, the latest of
-        # the base row and the pending ones (a late batch can hold an older version).
+        # the base row and the pending ones (a late batch can hold an older version). The
+        # table is read where it is used, never copied: a materialized `b` held every column
+        # of every row (spilling at 512 MB: 0.35 -> 3 s per Gold build over 9.5M rows).
         on = " AND ".join(f'b."{k}" IS NOT DISTINCT FROM p."{k}"' for k in self.key)
         return (
-            f"WITH p AS ({pending}), b AS ({base}) "
+            f"WITH p AS MATERIALIZED ({pending}), b AS NOT MATERIALIZED ({base}) "
             f"SELECT * FROM b WHERE NOT EXISTS (SELECT 1 FROM p WHERE {on}) "
             "UNION ALL BY NAME SELECT * FROM ("
             f"SELECT * FROM b WHERE EXISTS (SELECT 1 FROM p WHERE {on}) "

@@ -179,8 +179,11 @@ def snapshot_sql(
     invalidate = mat.hard_deletes == "invalidate"
     still = f" AND EXISTS (SELECT 1 FROM src s WHERE {on})" if invalidate else ""
     return (
-        f"WITH src AS (SELECT * FROM {model}), prev AS (SELECT * FROM {prev}), "
-        "cur AS (SELECT * FROM prev WHERE is_current), "
+        # The table (`prev`, every version of every key) is scanned where used, never copied
+        # whole into memory; the model's result (`src`) is kept once.
+        f"WITH src AS MATERIALIZED (SELECT * FROM {model}), "
+        f"prev AS NOT MATERIALIZED (SELECT * FROM {prev}), "
+        "cur AS NOT MATERIALIZED (SELECT * FROM prev WHERE is_current), "
         f"changed AS (SELECT s.* FROM src s JOIN cur c ON {on} WHERE {differs}), "
         f"fresh AS (SELECT s.* FROM src s WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE {on})) "
         "SELECT * FROM prev WHERE NOT is_current "

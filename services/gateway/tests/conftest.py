@@ -200,7 +200,8 @@ class FakeOwners:
 
 VERBS = {
     "catalog": ["runs.get", "runs.list", "datasets.list", "asset.get", "objects.list",
-                "lineage.get", "runs.events", "overview"],
+                "lineage.get", "runs.events", "overview", "descriptions.get", "descriptions.put",
+                "docs.export"],
     "ingest": ["dataset.get", "dataset.put", "datasets.list"],
     "transform": ["models.list", "models.get", "models.put", "models.build", "spec.get",
                   "spec.put", "silver.batches"],

@@ -232,3 +232,38 @@ async def test_invalid_requests_are_problems_listing_each_error(harness):
     assert bad_body.status_code == 422
     assert "give `run_ids` or `all: true`" in bad_body.json()["detail"]
     assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
+
+
+async def test_accepting_descriptions_writes_them_to_the_catalog_skipping_renamed_columns(harness):
+    payload = {"description": "Orders.", "columns": {"id": "Order id.", "gone": "Renamed since."}}
+    suggestion = {"id": 9, "kind": "descriptions", "source": "anthropic:m", "payload": payload}
+    harness.owners.answer("ai", "suggestion.get", lambda r: suggestion)
+    harness.owners.answer("ai", "suggestion.claim", lambda r: {"claimed": True})
+    harness.owners.answer("ai", "suggestion.decide", lambda r: {"decided": True})
+    harness.owners.answer(
+        "catalog", "asset.get", lambda r: {"columns": [{"name": "id", "type": "BIGINT"}]}
+    )
+    harness.owners.answer("catalog", "descriptions.put", lambda r: {"dataset": r["dataset"]})
+    response = await harness.client.post("/api/v1/datasets/orders/suggestions/9/accept")
+    assert response.status_code == 200, response.text
+    assert response.json()["skipped_columns"] == ["gone"]
+    (written,) = harness.owners.asked_for("catalog", "descriptions.put")
+    assert written["columns"] == {"id": "Order id."} and written["description"] == "Orders."
+    assert written["source"] == "anthropic:m" and written["by"]
+
+
+async def test_a_person_cannot_describe_a_column_the_schema_does_not_have(harness):
+    harness.owners.answer(
+        "catalog", "asset.get", lambda r: {"columns": [{"name": "id", "type": "BIGINT"}]}
+    )
+    harness.owners.answer(
+        "catalog", "descriptions.get",
+        lambda r: {"dataset": "orders", "description": None, "columns_described": {}},
+    )  # fmt: skip
+    response = await harness.client.put(
+        "/api/v1/datasets/orders/descriptions", json={"columns": {"idd": "typo"}}
+    )
+    assert response.status_code == 400
+    assert "no column(s) 'idd'" in response.json()["detail"]
+    assert "columns: id" in response.json()["detail"]
+    assert harness.owners.asked_for("catalog", "descriptions.put") == []

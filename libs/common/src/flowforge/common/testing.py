@@ -194,9 +194,10 @@ class FakeLLM:
 __all__ = ["FakeLLM", "default_answer", "prompt_columns", "unique", "wait_for"]
 
 
-def openlineage_errors(run_event: dict, schemas: Path) -> list[str]:
-    """What is wrong with an OpenLineage run event by the published JSON schemas (a copy in
-    `schemas`): the event against `RunEvent`, and every facet against its own `_schemaURL`."""
+def openlineage_errors(run_event: dict, schemas: Path, kind: str = "RunEvent") -> list[str]:
+    """What is wrong with an OpenLineage event by the published JSON schemas (a copy in
+    `schemas`): the event against `kind` (`RunEvent`, `DatasetEvent`), and every facet
+    against its own `_schemaURL`."""
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
@@ -209,7 +210,7 @@ def openlineage_errors(run_event: dict, schemas: Path) -> list[str]:
     core = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
     errors = [
         f"{'/'.join(map(str, e.path))}: {e.message}"
-        for e in Draft202012Validator({"$ref": f"{core}#/$defs/RunEvent"}, registry=registry,
+        for e in Draft202012Validator({"$ref": f"{core}#/$defs/{kind}"}, registry=registry,
                                       format_checker=formats).iter_errors(run_event)
     ]  # fmt: skip
 

@@ -8,7 +8,9 @@ names rules and specs use):
 - `rule`   a data-quality rule (action warn), payload = the rule spec;
 - `rename` payload `{"column", "to"}`: a Silver column's better name;
 - `cast`   payload `{"column", "type"}`: a Silver type spec (`date:%d/%m/%Y`, `integer`, ...);
-- `key`    payload `{"columns": [...]}`: the columns that identify a row (dedupe, latest wins).
+- `key`    payload `{"columns": [...]}`: the columns that identify a row (dedupe, latest wins);
+- `descriptions` payload `{"description", "columns": {column: text}}`: the dataset's and its
+  columns' descriptions for the catalog (`flowforge.ai.descriptions`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flowforge.ai import descriptions
 from flowforge.ai.llm import Answer
 from flowforge.common.errors import BadInputError
 from flowforge.common.naming import normalise_names
@@ -95,6 +98,15 @@ def offline_suggestions(profiles: list[Any], guesses: list[Any], rules_for) -> l
     return out
 
 
+def offline_descriptions(dataset: str, profiles: list[Any], guesses: list[Any]) -> Suggestion:
+    return Suggestion(
+        "descriptions",
+        "descriptions",
+        descriptions.offline(dataset, profiles, guesses),
+        "written from each column's semantic type, PII and profile (no LLM)",
+    )
+
+
 def llm_columns(answer: Answer, profiles: list[Any]) -> dict[str, dict[str, Any]]:
     silver = normalise_names([p.name for p in profiles])
     return {
@@ -138,6 +150,13 @@ def llm_suggestions(answer: Answer, profiles: list[Any], source: str) -> list[Su
     key = [silver[k] for k in answer.dedupe_key if k in silver]
     if key:
         out.append(Suggestion("key", "key", {"columns": key}, f"suggested by {source}"))
+    described = descriptions.from_llm(
+        getattr(answer, "dataset_description", None),
+        {c.name: c.description for c in answer.columns},
+        profiles,
+    )
+    if described is not None:
+        out.append(Suggestion("descriptions", "descriptions", described, f"written by {source}"))
     return out
 
 

@@ -60,6 +60,7 @@ async def analyse_batch(
     guesses = await asyncio.to_thread(lambda: [detect(p) for p in profiles])
     columns = analysis.offline_columns(profiles, guesses)
     suggestions = analysis.offline_suggestions(profiles, guesses, suggest_rules)
+    suggestions.append(analysis.offline_descriptions(batch.dataset, profiles, guesses))
     seconds = time.perf_counter() - started
     await deps.store.save_profile(
         run_id=batch.run_id,

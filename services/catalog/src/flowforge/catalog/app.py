@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from flowforge.catalog import verbs
+from flowforge.catalog.descriptions import Descriptions
 from flowforge.catalog.handlers import record
 from flowforge.catalog.openlineage import SUBJECT as OPENLINEAGE_SUBJECT
 from flowforge.catalog.openlineage import Emitter
@@ -49,7 +50,8 @@ def _lineage(rt: Runtime) -> Emitter:
         await rt.broker.publish(json.dumps(run_event).encode(), OPENLINEAGE_SUBJECT)
 
     settings = rt.settings
-    emitter = Emitter(settings.openlineage_namespace, settings.openlineage_url, publish)
+    docs = Descriptions(rt.pool).of
+    emitter = Emitter(settings.openlineage_namespace, settings.openlineage_url, publish, docs=docs)
     where = settings.openlineage_url or "no HTTP endpoint (FLOWFORGE_OPENLINEAGE_URL)"
     log.info("openlineage: %s and NATS %s", where, OPENLINEAGE_SUBJECT)
     return emitter
@@ -77,7 +79,9 @@ def register(rt: Runtime) -> None:
         settings=rt.settings,
         subject=f"{DLQ_PREFIX}>",
     )
-    rt.serve_verbs(verbs.VERBS, rt.lazy(lambda rt: Queries(rt.pool)))
+    rt.serve_verbs(
+        verbs.VERBS, rt.lazy(lambda rt: Queries(rt.pool, lambda name: lineage().forget_docs(name)))
+    )
 
 
 def main() -> None:

@@ -54,7 +54,11 @@ FACET = {
     "#/$defs/DataQualityAssertionsDatasetFacet",
     "columnLineage": f"{SPEC}/facets/1-2-0/ColumnLineageDatasetFacet.json"
     "#/$defs/ColumnLineageDatasetFacet",
+    "documentation": f"{SPEC}/facets/1-1-0/DocumentationDatasetFacet.json"
+    "#/$defs/DocumentationDatasetFacet",
 }
+DATASET_EVENT = f"{SPEC}/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
+DOCS_TTL = 30.0  # seconds a dataset's descriptions are reused in run events
 RUN_NAMESPACE = uuid.UUID("0f5b8c1e-7d3a-4e59-9a61-3c2b1d4e5f60")
 
 
@@ -88,6 +92,40 @@ def _dataset(uri: str, facets: dict | None = None, **extra: Any) -> dict[str, An
     return {"namespace": namespace, "name": name, "facets": facets or {}, **extra}
 
 
+Docs = dict[str, Any]  # `descriptions.Descriptions.of`'s shape
+DocsLookup = Callable[[str], Awaitable[Docs]]
+
+
+def describe(facets: dict[str, Any], docs: Docs) -> None:
+    """Put a dataset's descriptions into its facets: each schema field's, and the dataset's
+    as a documentation facet."""
+    described = docs.get("columns_described") or {}
+    for field in (facets.get("schema") or {}).get("fields", []):
+        if field["name"] in described:
+            field["description"] = described[field["name"]]["description"]
+    if docs.get("description"):
+        facets["documentation"] = _facet(
+            "documentation", description=docs["description"]["description"]
+        )
+
+
+def dataset_docs(documented: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One OpenLineage DatasetEvent per Silver dataset and Gold model (named as the run
+    events name them): its schema with each field's description, and its documentation."""
+    now = datetime.now().astimezone().isoformat()
+    events = []
+    for entry in documented:
+        namespace, name = lake_dataset(entry["location"], folder=entry["layer"] != "gold")
+        facets = {"schema": _facet("schema", fields=[
+            {"name": c["name"], "type": c["type"]} for c in entry["columns"]])}  # fmt: skip
+        describe(facets, entry)
+        events.append({
+            "eventTime": now, "producer": PRODUCER, "schemaURL": DATASET_EVENT,
+            "dataset": {"namespace": namespace, "name": name, "facets": facets},
+        })  # fmt: skip
+    return events
+
+
 class Emitter:
     """Turns recorded events into run events and sends them, in order, in the background."""
 
@@ -98,8 +136,11 @@ class Emitter:
         publish: Callable[[dict], Awaitable[None]] | None,
         http: httpx.AsyncClient | None = None,
         attempts: int = 5,
+        docs: DocsLookup | None = None,
     ):
         self.namespace = namespace
+        self.docs = docs
+        self._docs: dict[str, tuple[float, Docs]] = {}
         self.url = url.rstrip("/") + "/api/v1/lineage" if url else None
         self.publish = publish
         self.http = http or (httpx.AsyncClient(timeout=10) if url else None)
@@ -125,9 +166,33 @@ class Emitter:
         while True:
             run_event = await self.queue.get()
             try:
+                await self._describe(run_event)
                 await self._send(run_event)
             finally:
                 self.queue.task_done()
+
+    async def _describe(self, run_event: dict) -> None:
+        """The catalog's descriptions into what a Silver or Gold job wrote (the output of
+        `silver.<dataset>`, `gold.<model>`); a lookup that fails leaves them out: lineage
+        goes on without docs."""
+        stage, _, name = run_event["job"]["name"].partition(".")
+        if self.docs is None or stage not in ("silver", "gold") or not run_event["outputs"]:
+            return
+        now = asyncio.get_running_loop().time()
+        cached = self._docs.get(name)
+        if cached is None or now - cached[0] > DOCS_TTL:
+            try:
+                cached = (now, await self.docs(name))
+            except Exception as exc:  # noqa: BLE001 - lineage never fails the pipeline
+                log.warning("openlineage: descriptions of %s not read: %s", name, exc)
+                return
+            self._docs[name] = cached
+        for dataset in run_event["outputs"]:
+            describe(dataset["facets"], cached[1])
+
+    def forget_docs(self, dataset: str) -> None:
+        """A dataset's descriptions changed: read them again for its next events."""
+        self._docs.pop(dataset, None)
 
     async def _send(self, run_event: dict) -> None:
         if self.publish is not None:

@@ -4,6 +4,7 @@ and the figures of the dashboard. Read only; one query per list (not one per ite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,8 +49,9 @@ def run_public(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class Queries:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, on_described: Callable[[str], None] | None = None):
         self.pool = pool
+        self.on_described = on_described  # a dataset's descriptions changed (lineage's cache)
 
     async def run(self, run_id: str) -> dict[str, Any]:
         row = await self.pool.fetchrow(

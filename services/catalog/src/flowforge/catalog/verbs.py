@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flowforge.catalog import openlineage
+from flowforge.catalog.descriptions import Descriptions, dbt_docs, source_of
 from flowforge.catalog.queries import Queries
 from flowforge.common.cursor import decode_cursor, encode_cursor
 from flowforge.common.errors import BadInputError
@@ -93,6 +95,41 @@ async def get_lineage(request: dict[str, Any], q: Queries) -> dict[str, Any]:
     return await q.lineage(check_name(str(request.get("dataset", ""))))
 
 
+def _name(request: dict[str, Any]) -> str:
+    return check_name(str(request.get("dataset", "")))
+
+
+async def get_descriptions(request: dict[str, Any], q: Queries) -> dict[str, Any]:
+    return await Descriptions(q.pool).of(_name(request))
+
+
+async def put_descriptions(request: dict[str, Any], q: Queries) -> dict[str, Any]:
+    """Write a dataset's (or model's) description and its columns'; an empty text removes one."""
+    name = _name(request)
+    saved = await Descriptions(q.pool).put(
+        name,
+        description=request.get("description"),
+        columns=request.get("columns") or {},
+        source=source_of(request.get("source")),
+        by=str(request.get("by") or "")[:200],
+    )
+    if q.on_described is not None:
+        q.on_described(name)
+    return saved
+
+
+async def export_docs(request: dict[str, Any], q: Queries) -> dict[str, Any]:
+    """Every Silver dataset's and Gold model's descriptions and schema, as dbt-style
+    `schema.yml` text (`format` dbt) or OpenLineage dataset events (`openlineage`)."""
+    kind = request.get("format") or "dbt"
+    documented = await Descriptions(q.pool).documented()
+    if kind == "dbt":
+        return {"format": "dbt", "text": dbt_docs(documented)}
+    if kind == "openlineage":
+        return {"format": "openlineage", "events": openlineage.dataset_docs(documented)}
+    raise BadInputError("format must be dbt or openlineage")
+
+
 VERBS: dict[str, Callable[[dict[str, Any], Queries], Awaitable[Any]]] = {
     "runs.get": get_run,
     "runs.list": list_runs,
@@ -102,4 +139,7 @@ VERBS: dict[str, Callable[[dict[str, Any], Queries], Awaitable[Any]]] = {
     "asset.get": get_asset,
     "objects.list": list_objects,
     "lineage.get": get_lineage,
+    "descriptions.get": get_descriptions,
+    "descriptions.put": put_descriptions,
+    "docs.export": export_docs,
 }

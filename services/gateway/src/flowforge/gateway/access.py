@@ -27,7 +27,8 @@ ROLE_TEXT = {
     "viewer": "read metadata, runs, schemas, quality results and samples (PII columns masked)",
     "analyst": "also samples with PII values, Gold model rows",
     "operator": "also upload, analyse, replay, release quarantine, build models",
-    "admin": "also configuration (rules, contracts, Silver specs, models), users, keys, audit",
+    "admin": "also configuration (rules, contracts, Silver specs, models, descriptions), users,"
+    " keys, audit",
 }
 
 _D = "/api/v1/datasets/{name}"
@@ -67,6 +68,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", f"{_D}/suggestions"): "viewer",
     ("GET", f"{_D}/profile"): "viewer",
     ("GET", f"{_D}/spec"): "viewer",
+    ("GET", f"{_D}/descriptions"): "viewer",
+    ("GET", "/api/v1/models/{name}/descriptions"): "viewer",
+    ("GET", "/api/v1/catalog/docs"): "viewer",
     ("GET", "/api/v1/models"): "viewer",
     ("GET", "/api/v1/models/{name}"): "viewer",
     ("GET", "/api/v1/models/{name}/sample"): "analyst",
@@ -95,6 +99,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("DELETE", f"{_D}/rules/{{rule}}"): "admin",
     ("PUT", f"{_D}/rules.yaml"): "admin",
     ("PUT", f"{_D}/spec"): "admin",
+    ("PUT", f"{_D}/descriptions"): "admin",
+    ("PUT", "/api/v1/models/{name}/descriptions"): "admin",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/accept"): "admin",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dismiss"): "admin",
     ("POST", "/api/v1/models"): "admin",

@@ -46,6 +46,7 @@ from flowforge.gateway.routes import (
     connections,
     dashboard,
     datasets,
+    descriptions,
     events,
     files,
     jobs,
@@ -69,7 +70,7 @@ PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, sql,
            lakehouse, jobs, auth, people, audit_routes, system, probes, dashboard,
-           events)  # fmt: skip
+           events, descriptions)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 

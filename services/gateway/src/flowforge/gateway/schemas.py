@@ -115,6 +115,9 @@ class RejectedList(BaseModel):
 class ColumnPublic(BaseModel):
     name: str
     type: str
+    description: str | None = Field(
+        default=None, description="from the catalog (accepted or written), Silver columns only"
+    )
 
 
 class LayerPublic(BaseModel):
@@ -160,6 +163,31 @@ class SchemaPublic(BaseModel):
     fingerprint: str
     columns: list[ColumnPublic]
     versions: list[dict[str, Any]]
+    description: str | None = Field(default=None, description="the dataset's, from the catalog")
+
+
+class DescribedPublic(BaseModel):
+    description: str
+    source: str = Field(description="person, offline, or the LLM as provider:model")
+    updated_by: str = Field(description="who wrote it, or accepted the suggestion")
+    updated_at: datetime
+
+
+class DescriptionsPublic(BaseModel):
+    name: str
+    description: DescribedPublic | None = None
+    columns: dict[str, DescribedPublic] = Field(default_factory=dict)
+
+
+class DescriptionsPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(
+        default=None, max_length=2000, description="the dataset's; omitted: unchanged; '': removed"
+    )
+    columns: dict[str, Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=dict, description="{column: text}; '' removes one", max_length=2000
+    )
 
 
 class SamplePublic(BaseModel):

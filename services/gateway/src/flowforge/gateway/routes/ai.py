@@ -18,6 +18,7 @@ from flowforge.common.rules import parse_rules
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.owners import LONG
 from flowforge.gateway.params import DatasetName, SuggestionId
+from flowforge.gateway.routes import descriptions
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 from flowforge.gateway.schemas import AnalyzeRequest, SilverSpecPublic
 
@@ -82,6 +83,7 @@ async def _dry_run(gw: Gateway, dataset: str, rule: dict[str, Any]) -> dict[str,
 async def accept_suggestion(
     name: DatasetName,
     suggestion_id: SuggestionId,
+    request: Request,
     gw: GatewayDep,
     action: Annotated[
         str | None,
@@ -90,14 +92,15 @@ async def accept_suggestion(
 ) -> dict[str, Any]:
     """Turn a suggestion into configuration: a rule into the dataset's rules (dry-run first:
     the answer carries how many rows it would have quarantined), a rename or cast into the
-    Silver spec, a key into the dataset's key. It applies to the next batch."""
+    Silver spec, a key into the dataset's key (these apply to the next batch); descriptions
+    into the catalog at once."""
     suggestion = await _suggestion(gw, name, suggestion_id)
     payload = dict(suggestion["payload"])
     kind = suggestion["kind"]
     if kind == "rule":
         payload["action"] = action or "warn"  # a person picks the action, warn by default
         parse_rules({"rules": [payload]}, dataset=name)  # a clear 400 before claiming
-    elif kind not in ("rename", "cast", "key"):
+    elif kind not in ("rename", "cast", "key", "descriptions"):
         raise BadInputError(f"suggestions of kind {kind!r} cannot be accepted")
     # The decision is claimed first: of two concurrent accepts, one applies, one gets 409.
     original = dict(suggestion["payload"])  # what was suggested (the status compares it)
@@ -105,7 +108,9 @@ async def accept_suggestion(
     if not (await gw.owners.ai.ask("suggestion.claim", decision="accepted", **claim))["claimed"]:
         raise ConflictError(f"suggestion {suggestion_id} was already decided")
     try:
-        detail = await _apply(gw, name, kind, payload)
+        by = request.state.principal.name
+        source = str(suggestion.get("source") or "offline")
+        detail = await _apply(gw, name, kind, payload, source=source, by=by)
     except BaseException:
         await gw.owners.ai.ask("suggestion.unclaim", id=suggestion_id)
         raise
@@ -115,7 +120,9 @@ async def accept_suggestion(
     return {"id": suggestion_id, "kind": kind, "accepted": payload, **detail}
 
 
-async def _apply(gw: Gateway, name: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+async def _apply(
+    gw: Gateway, name: str, kind: str, payload: dict[str, Any], *, source: str, by: str
+) -> dict[str, Any]:
     """Hand the accepted suggestion to the service that acts on it."""
     detail: dict[str, Any] = {}
     if kind == "rule":
@@ -130,6 +137,13 @@ async def _apply(gw: Gateway, name: str, kind: str, payload: dict[str, Any]) -> 
     elif kind == "cast":
         types = {payload["column"]: payload["type"]}
         await gw.owners.transform.ask("spec.put", dataset=name, types=types, merge=True)
+    elif kind == "descriptions":  # columns renamed since the suggestion are named, not kept
+        _, skipped = await descriptions.write(
+            gw, name, "silver", description=payload.get("description"),
+            columns=dict(payload.get("columns") or {}), source=source, by=by, unknown="skip",
+        )  # fmt: skip
+        if skipped:
+            detail["skipped_columns"] = skipped
     else:
         await gw.owners.ingest.ask("dataset.put", name=name, key=list(payload["columns"]))
     return detail

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from flowforge.common import lake
-from flowforge.common.errors import BadInputError, NotFoundError
+from flowforge.common.errors import BadInputError, FlowForgeError, NotFoundError
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.paging import Limit, next_page
@@ -116,13 +116,25 @@ async def get_contract(name: DatasetName, gw: GatewayDep) -> ContractPublic:
 @router.get("/{name}/schema", response_model=SchemaPublic)
 async def get_schema(name: DatasetName, gw: GatewayDep, layer: Layer = "silver") -> SchemaPublic:
     asset = await _asset(gw, name, layer)
+    # Descriptions name Silver columns; a lookup that fails leaves them out, not the schema.
+    docs: dict[str, Any] = {}
+    if layer == "silver":
+        try:
+            docs = await gw.owners.catalog.ask("descriptions.get", dataset=name)
+        except FlowForgeError:
+            docs = {}
+    described = docs.get("columns_described") or {}
     return SchemaPublic(
         dataset=name,
         layer=layer,
         version=asset["version"],
         fingerprint=asset["schema_fingerprint"],
-        columns=[ColumnPublic(**c) for c in asset["columns"]],
+        columns=[
+            ColumnPublic(**c, description=(described.get(c["name"]) or {}).get("description"))
+            for c in asset["columns"]
+        ],
         versions=asset["versions"],
+        description=(docs.get("description") or {}).get("description"),
     )
 
 

@@ -69,6 +69,7 @@ function SchemaTab({ dataset, layer, setLayer }: { dataset: Dataset; layer: Laye
           const rows = describeColumns(s.columns, readings.data?.columns, profile.data?.columns, dataset.key);
           return (
             <>
+              {s.description && <p aria-label="Dataset description">{s.description}</p>}
               <p className="muted">
                 {layer === "silver" ? "Silver" : "Bronze"} schema version {s.version} · {s.columns.length} columns ·
                 fingerprint <code>{s.fingerprint.slice(0, 16)}</code>
@@ -118,7 +119,15 @@ function SchemaTab({ dataset, layer, setLayer }: { dataset: Dataset; layer: Laye
                               : "no nulls seen"}
                         </td>
                         <td style={{ whiteSpace: "normal", minWidth: "14rem" }}>
-                          {c.reading?.description ?? <span className="muted">{c.reading?.reason ?? ""}</span>}
+                          {c.description ? (
+                            c.description
+                          ) : c.reading?.description ? (
+                            <span className="muted" title="proposed by the AI service, not accepted yet">
+                              {c.reading.description} (suggested)
+                            </span>
+                          ) : (
+                            <span className="muted">{c.reading?.reason ?? ""}</span>
+                          )}
                         </td>
                       </tr>
                     ))}
@@ -130,7 +139,7 @@ function SchemaTab({ dataset, layer, setLayer }: { dataset: Dataset; layer: Laye
                   ? "Loading the AI service's reading of the columns…"
                   : readings.error
                     ? "The AI service's reading of the columns is not available now (semantic types and PII)."
-                    : "Semantic types, PII and descriptions are the AI service's reading of the latest batch; nullable is what that batch's profile saw."}
+                    : "Descriptions are the catalog's (accepted or written by a person; \"suggested\" ones are the AI service's, not accepted yet); semantic types and PII are the AI service's reading of the latest batch; nullable is what that batch's profile saw."}
               </p>
             </>
           );

@@ -255,7 +255,7 @@ export function snake(name: string): string {
  * and the latest batch's profile (keyed by source name; nulls seen tell whether it is nullable).
  */
 export function describeColumns(
-  columns: { name: string; type: string }[],
+  columns: { name: string; type: string; description?: string | null }[],
   readings: ColumnReading[] | undefined,
   profile: ColumnProfile[] | undefined,
   key: string[] = [],

@@ -144,7 +144,10 @@ describe("DatasetPage", () => {
     const email = row("email");
     await waitFor(() => expect(within(email).getByText("PII: email")).toHaveClass("badge", "pii"));
     expect(within(email).getByText("string")).toBeInTheDocument();
-    expect(within(email).getByText("The customer's contact e-mail address.")).toBeInTheDocument();
+    // The AI's description, not accepted yet, is marked as a suggestion; the catalog's is plain.
+    expect(within(email).getByText("The customer's contact e-mail address. (suggested)")).toHaveClass("muted");
+    expect(within(row("id")).getByText("The customer's number, one row each.")).not.toHaveClass("muted");
+    expect(screen.getByLabelText("Dataset description")).toHaveTextContent("Customers of the web shop");
     expect(within(row("id")).getByText("identifier")).toBeInTheDocument();
     expect(within(row("id")).getByText("integer")).toBeInTheDocument();
     expect(within(row("id")).getByText("key")).toBeInTheDocument();

@@ -58,11 +58,12 @@ export const CUSTOMERS_SCHEMA = {
   version: 2,
   fingerprint: "9d1c3b0a77e24f5e8c1d2a3b4c5d6e7f",
   columns: [
-    { name: "id", type: "integer" },
-    { name: "email", type: "string" },
+    { name: "id", type: "integer", description: "The customer's number, one row each." },
+    { name: "email", type: "string", description: null },
     { name: "amount", type: "double" },
     { name: "tier", type: "string" },
   ],
+  description: "Customers of the web shop, one row per customer.",
   versions: [
     {
       version: 1,

@@ -323,6 +323,36 @@ describe("AI suggestions", () => {
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path === `${D}/suggestions/8/dismiss`)).toBe(true));
   });
 
+  it("shows proposed descriptions as text and accepts them into the catalog", async () => {
+    const descriptions = {
+      id: 9,
+      kind: "descriptions",
+      target: "descriptions",
+      source: "offline",
+      payload: { description: "Orders of the shop.", columns: { email: "Buyer's e-mail.", total: "Order total." } },
+      reason: "written from each column's semantic type, PII and profile (no LLM)",
+      run_id: RUN_B,
+      updated_at: "2026-03-02T10:00:00Z",
+      status: "open",
+    };
+    const calls = serve(fetchSpy, {
+      "GET /api/v1/auth/me": me("admin"),
+      [`GET ${D}/suggestions`]: { ...SUGGESTIONS, suggestions: [descriptions] },
+      [`POST ${D}/suggestions/9/accept`]: { id: 9, kind: "descriptions", accepted: descriptions.payload },
+    });
+    const user = userEvent.setup();
+    renderWith(<QualityPanel dataset="orders" />, { who: me("admin"), route: "/?quality=suggestions" });
+    const card = await screen.findByRole("article", { name: "Describe the dataset and 2 column(s) in the catalog" });
+    const texts = within(card).getByLabelText("Proposed descriptions");
+    expect(texts).toHaveTextContent("The datasetOrders of the shop.");
+    expect(within(texts).getByText("Order total.")).toBeInTheDocument();
+    expect(within(card).queryByRole("button", { name: "Dry run" })).not.toBeInTheDocument();
+    await user.click(within(card).getByRole("button", { name: "Accept" }));
+    expect(await within(card).findByText(/the descriptions are in the catalog/)).toBeInTheDocument();
+    const accept = calls.find((c) => c.path === `${D}/suggestions/9/accept`);
+    expect(accept?.query.get("action")).toBeNull();
+  });
+
   it("asks for an analysis and hides decisions from an operator", async () => {
     const calls = serve(fetchSpy, {
       "GET /api/v1/auth/me": me("operator"),

@@ -30,6 +30,10 @@ function describe(s: Suggestion): string {
   if (s.kind === "cast") return `Read column ${String(p.column)} as ${String(p.type)}`;
   if (s.kind === "key")
     return `Use ${Array.isArray(p.columns) ? p.columns.join(", ") : String(p.columns)} as the dataset's key`;
+  if (s.kind === "descriptions") {
+    const columns = p.columns && typeof p.columns === "object" ? Object.keys(p.columns).length : 0;
+    return `Describe ${p.description ? "the dataset and " : ""}${columns} column(s) in the catalog`;
+  }
   if (s.kind === "rule") {
     const extra = Object.entries(p)
       .filter(([k]) => !["name", "type", "column", "columns", "action", "description"].includes(k))
@@ -97,6 +101,28 @@ export function DryRunResult({ result, action }: { result: DryRun; action: RuleA
   );
 }
 
+/** The texts a `descriptions` suggestion would put in the catalog, dataset first. */
+function ProposedDescriptions({ payload }: { payload: Suggestion["payload"] }) {
+  const columns =
+    payload.columns && typeof payload.columns === "object" ? Object.entries(payload.columns as Record<string, unknown>) : [];
+  return (
+    <dl className="descriptions" aria-label="Proposed descriptions">
+      {typeof payload.description === "string" && payload.description && (
+        <>
+          <dt>The dataset</dt>
+          <dd>{payload.description}</dd>
+        </>
+      )}
+      {columns.map(([column, text]) => (
+        <div key={column}>
+          <dt className="mono">{column}</dt>
+          <dd>{String(text)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 function SuggestionCard({
   dataset,
   suggestion: s,
@@ -139,6 +165,7 @@ function SuggestionCard({
         <span className="muted">Why: </span>
         {s.reason || "no explanation given"}
       </p>
+      {s.kind === "descriptions" && <ProposedDescriptions payload={s.payload} />}
       <details>
         <summary>As configuration</summary>
         <pre>{JSON.stringify(s.payload, null, 2)}</pre>
@@ -184,7 +211,14 @@ function SuggestionCard({
       {dismiss.error && <ErrorBox error={dismiss.error} title="The suggestion was not dismissed" />}
       {accepted && (
         <p className="state empty" role="status" style={{ margin: 0 }}>
-          Accepted: {isRule ? "added to the rules" : s.kind === "key" ? "the dataset's key is set" : "the Silver spec is updated"}
+          Accepted:{" "}
+          {isRule
+            ? "added to the rules"
+            : s.kind === "key"
+              ? "the dataset's key is set"
+              : s.kind === "descriptions"
+                ? "the descriptions are in the catalog"
+                : "the Silver spec is updated"}
           ; it applies to the next batch.
           {acceptedDryRun &&
             ` On the data there is now it would have quarantined ${count(acceptedDryRun.failed_rows)} of ${count(acceptedDryRun.total_rows)} rows.`}

@@ -409,9 +409,9 @@ def sql_failing_lines(rule: Rule, bind: Callable[[Any], object]) -> pl.Series:
     file itself); a failing or endless expression is a `RuleError`."""
     import duckdb
 
-    from flowforge.common.models import sandboxed
+    from flowforge.common.models import warm_sandboxed
 
-    con = sandboxed([], memory_limit="1GB")
+    con = warm_sandboxed([], memory_limit="1GB")  # reads no file: `bind` gives the rows
     # An expression can be made to run for ever (a huge range() subquery): cut it off.
     timer = threading.Timer(SQL_SECONDS, con.interrupt)
     timer.start()

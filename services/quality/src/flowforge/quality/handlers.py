@@ -25,7 +25,7 @@ from flowforge.common.events import (
     utcnow,
 )
 from flowforge.common.lake import ValidRows
-from flowforge.common.models import quote_identifier, sandboxed
+from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.rules import Rule
 from flowforge.common.storage import LakeFiles
 from flowforge.quality.adapters import Batches, Results, Rules
@@ -248,7 +248,7 @@ def valid_rows(deps: Deps, batches: list[Any]) -> ValidRows:
 
 def _reference_values(deps: Deps, batches: list[Any], column: str) -> Reference:
     rows = valid_rows(deps, batches)
-    con = sandboxed(rows.paths)
+    con = warm_sandboxed(rows.paths)
     try:
         values = con.sql(
             f"SELECT DISTINCT {quote_identifier(column)} AS v FROM ({rows.sql()}) r"

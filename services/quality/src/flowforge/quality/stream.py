@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from flowforge.common.events import CheckResult
 from flowforge.common.lake import sql_string
-from flowforge.common.models import quote_identifier, sandboxed
+from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.rules import Rule
 from flowforge.quality import engine, structural
 from flowforge.quality.engine import Reference, RuleError
@@ -275,7 +275,7 @@ def _repeated_keys(path: Path, key: list[str]) -> int:
     """Rows that repeat an earlier row's key (null keys left out), counted by DuckDB."""
     columns = ", ".join(quote_identifier(k) for k in key)
     has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in key)
-    con = sandboxed([path], memory_limit=COUNT_MEMORY)
+    con = warm_sandboxed([path], memory_limit=COUNT_MEMORY)
     try:
         found = con.execute(
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM read_parquet("
@@ -289,7 +289,7 @@ def _repeated_keys(path: Path, key: list[str]) -> int:
 def _valid_count(silver: Path, quarantine: Path) -> tuple[int, int]:
     """(quarantined, valid) Silver rows as readers see them: Silver's lines, minus the lines
     of the quarantine object as written."""
-    con = sandboxed([silver, quarantine], memory_limit=COUNT_MEMORY)
+    con = warm_sandboxed([silver, quarantine], memory_limit=COUNT_MEMORY)
     try:
         found = con.execute(
             f"SELECT count(*) FILTER (WHERE _source_line IN (SELECT _source_line FROM "

@@ -65,6 +65,7 @@ def test_llm_descriptions_become_one_suggestion_in_silver_names_without_unknown_
             ],
             "dedupe_key": [],
             "rules": [],
+            "dataset_description": " Orders of the web shop, one row per order. ",
         }
     )  # fmt: skip
     found = [
@@ -72,5 +73,8 @@ def test_llm_descriptions_become_one_suggestion_in_silver_names_without_unknown_
         if s.kind == "descriptions"
     ]  # fmt: skip
     assert len(found) == 1
-    assert found[0].payload == {"description": None, "columns": {"e_mail": "Buyer's address"}}
+    assert found[0].payload == {
+        "description": "Orders of the web shop, one row per order.",
+        "columns": {"e_mail": "Buyer's address"},
+    }
     assert found[0].reason == "written by anthropic:m"

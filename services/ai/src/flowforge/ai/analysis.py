@@ -151,7 +151,7 @@ def llm_suggestions(answer: Answer, profiles: list[Any], source: str) -> list[Su
     if key:
         out.append(Suggestion("key", "key", {"columns": key}, f"suggested by {source}"))
     described = descriptions.from_llm(
-        getattr(answer, "dataset_description", None),
+        answer.dataset_description,
         {c.name: c.description for c in answer.columns},
         profiles,
     )

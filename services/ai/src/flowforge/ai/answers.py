@@ -38,6 +38,9 @@ class Answer(BaseModel):
     columns: list[SuggestedColumn]
     dedupe_key: list[str] = Field(default_factory=list)
     rules: list[dict[str, Any]] = Field(default_factory=list)
+    dataset_description: str = Field(
+        "", description="one or two sentences: what the dataset holds and what one row is"
+    )
 
 
 ANSWER_SCHEMA = Answer.model_json_schema()
@@ -98,6 +101,7 @@ def _check_columns(answer: Answer, columns: list[str]) -> None:
         raise InvalidAnswer(f"columns not in the dataset: {unknown[:5]}")
     if not answer.columns:
         raise InvalidAnswer("no columns analysed")
+    answer.dataset_description = answer.dataset_description.strip()[:1000]
     for column in answer.columns:
         name = normalise_name(column.suggested_name)
         if not name:

@@ -115,7 +115,7 @@ function SchemaTab({ dataset, layer, setLayer }: { dataset: Dataset; layer: Laye
                           {c.nullable === "unknown"
                             ? "–"
                             : c.nullable === "yes"
-                              ? `yes (${c.profile?.null_pct.toFixed(1)}% null)`
+                              ? `yes (${c.profile?.nulls_exact === false ? "about " : ""}${c.profile?.null_pct.toFixed(1)}% null)`
                               : "no nulls seen"}
                         </td>
                         <td style={{ whiteSpace: "normal", minWidth: "14rem" }}>
@@ -239,7 +239,9 @@ function ColumnCard({ column }: { column: ColumnProfile }) {
       <dl className="facts">
         <dt>Null share</dt>
         <dd>
-          {column.null_pct.toFixed(1)}% ({count(column.nulls)} of {count(column.rows)})
+          {column.nulls_exact === false ? "about " : ""}
+          {column.null_pct.toFixed(1)}% ({count(column.nulls)} of {count(column.rows)}
+          {column.nulls_exact === false ? ", estimate" : ""})
         </dd>
         <dt>Distinct</dt>
         <dd>
@@ -264,6 +266,12 @@ function ColumnCard({ column }: { column: ColumnProfile }) {
           </>
         )}
       </dl>
+      {column.rows_profiled != null && column.rows_profiled < column.rows && (
+        <p className="muted" style={{ margin: 0 }}>
+          Profiled from a sample of {count(column.rows_profiled)} of {count(column.rows)} rows: lengths, ranges and
+          frequent values are the sample's.
+        </p>
+      )}
       {top.length > 0 ? (
         <Bars
           title={`Most frequent values of ${column.name}`}

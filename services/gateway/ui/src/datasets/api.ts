@@ -36,6 +36,9 @@ export interface ColumnProfile {
   null_pct: number;
   distinct: number;
   distinct_exact?: boolean;
+  /** Rows the figures come from (fewer than `rows`: a sample; nulls are then estimated). */
+  rows_profiled?: number;
+  nulls_exact?: boolean;
   top_values: [string, number][];
   patterns?: [string, number][];
   numeric_min?: number | null;

@@ -183,6 +183,21 @@ describe("DatasetPage", () => {
     expect(screen.getByRole("region", { name: "Profile of E-mail" })).toHaveTextContent("PII, values masked");
   });
 
+  it("marks the figures of a profile made from a sample as estimates", async () => {
+    const sampled = {
+      name: "Amount", rows: 5_000_000, rows_profiled: 200_000, nulls: 250_000, null_pct: 5, nulls_exact: false,
+      distinct: 120_000, distinct_exact: false, top_values: [["7", 20]],
+    };
+    mockCustomers({
+      "GET /api/v1/datasets/customers/profile": json({ ...CUSTOMERS_PROFILE, columns: [sampled] }),
+    });
+    renderAt(<DatasetPage />, "/datasets/customers?tab=profile", "/datasets/:name");
+    const amount = await screen.findByRole("region", { name: "Profile of Amount" });
+    expect(amount).toHaveTextContent("about 5.0% (250,000 of 5,000,000, estimate)");
+    expect(amount).toHaveTextContent("120,000 (estimate)");
+    expect(amount).toHaveTextContent("Profiled from a sample of 200,000 of 5,000,000 rows");
+  });
+
   it("shows a part that does not exist yet as an empty state with the API's words", async () => {
     mockCustomers({
       "GET /api/v1/datasets/customers/profile": json(

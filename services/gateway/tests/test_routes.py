@@ -253,6 +253,8 @@ async def test_accepting_descriptions_writes_them_to_the_catalog_skipping_rename
 
 
 async def test_a_person_cannot_describe_a_column_the_schema_does_not_have(harness):
+    harness.owners.answer("catalog", "datasets.list", lambda r: {"datasets": []})
+    harness.owners.answer("ingest", "dataset.get", lambda r: {"configured": True})
     harness.owners.answer(
         "catalog", "asset.get", lambda r: {"columns": [{"name": "id", "type": "BIGINT"}]}
     )
@@ -266,4 +268,15 @@ async def test_a_person_cannot_describe_a_column_the_schema_does_not_have(harnes
     assert response.status_code == 400
     assert "no column(s) 'idd'" in response.json()["detail"]
     assert "columns: id" in response.json()["detail"]
+    assert harness.owners.asked_for("catalog", "descriptions.put") == []
+
+
+async def test_descriptions_of_a_dataset_nothing_knows_are_a_404(harness):
+    harness.owners.answer("catalog", "datasets.list", lambda r: {"datasets": []})
+    harness.owners.answer("ingest", "dataset.get", lambda r: {"configured": False})
+    for response in (
+        await harness.client.get("/api/v1/datasets/nosuch/descriptions"),
+        await harness.client.put("/api/v1/datasets/nosuch/descriptions", json={"description": "x"}),
+    ):
+        assert response.status_code == 404, response.text
     assert harness.owners.asked_for("catalog", "descriptions.put") == []

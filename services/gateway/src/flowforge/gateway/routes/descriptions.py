@@ -13,6 +13,7 @@ from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.gateway.audit import note
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.params import DatasetName, ModelName
+from flowforge.gateway.routes.datasets import require
 from flowforge.gateway.schemas import DescriptionsPublic, DescriptionsPut
 
 router = APIRouter(tags=["catalog"])
@@ -29,7 +30,13 @@ async def columns_of(gw: Gateway, name: str, layer: str) -> list[str] | None:
     return [str(c["name"]) for c in asset["columns"]]
 
 
-async def described(gw: Gateway, name: str) -> dict[str, Any]:
+async def described(gw: Gateway, name: str, kind: str | None = None) -> dict[str, Any]:
+    """The catalog's record; with `kind`, a 404 first for a dataset or model that does not
+    exist (a description is never kept for a name nothing has)."""
+    if kind == "dataset":
+        await require(gw, name)
+    elif kind == "model":
+        await gw.owners.transform.ask("models.get", name=name)  # 404 when no such model
     return await gw.owners.catalog.ask("descriptions.get", dataset=name)
 
 
@@ -74,7 +81,7 @@ def _public(saved: dict[str, Any]) -> DescriptionsPublic:
 async def _put(
     gw: Gateway, request: Request, name: str, kind: str, body: DescriptionsPut
 ) -> DescriptionsPublic:
-    before = await described(gw, name)
+    before = await described(gw, name, kind)
     saved, _ = await write(
         gw, name, LAYER[kind], description=body.description, columns=body.columns,
         source="person", by=request.state.principal.name,
@@ -92,7 +99,7 @@ async def _put(
 async def dataset_descriptions(name: DatasetName, gw: GatewayDep) -> DescriptionsPublic:
     """The dataset's description and its Silver columns', each with where it came from
     (`person`, `offline`, or the LLM provider:model) and who wrote or accepted it."""
-    return _public(await described(gw, name))
+    return _public(await described(gw, name, "dataset"))
 
 
 @router.put("/api/v1/datasets/{name}/descriptions", response_model=DescriptionsPublic)
@@ -108,7 +115,7 @@ async def put_dataset_descriptions(
 @router.get("/api/v1/models/{name}/descriptions", response_model=DescriptionsPublic)
 async def model_descriptions(name: ModelName, gw: GatewayDep) -> DescriptionsPublic:
     """The Gold model's description and its columns'."""
-    return _public(await described(gw, name))
+    return _public(await described(gw, name, "model"))
 
 
 @router.put("/api/v1/models/{name}/descriptions", response_model=DescriptionsPublic)

@@ -911,6 +911,8 @@ def evaluate(columns: list[Column]) -> dict:
                 "misleading": c.misleading,
                 "predicted": g.type,
                 "confidence": g.confidence,
+                "runner_up": getattr(g, "runner_up", None),
+                "uncertain": getattr(g, "uncertain", False),
                 "pii_kind": g.pii_kind,
                 "format": g.format,
                 "expected_format": c.fmt,
@@ -921,7 +923,7 @@ def evaluate(columns: list[Column]) -> dict:
     }
 
 
-def report(result: dict) -> None:
+def report(result: dict, limit: int = 12) -> None:
     print(f"{'type':<16} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
     for t, m in sorted(result["per_type"].items(), key=lambda kv: kv[1]["f1"]):
         print(f"{t:<16} {m['precision']:6.2f} {m['recall']:6.2f} {m['f1']:6.2f} {m['support']:4d}")
@@ -929,9 +931,10 @@ def report(result: dict) -> None:
           f"columns {result['columns']} ({result['values']:,} values)")  # fmt: skip
     print(f"misleading-name columns: {result['misleading_columns']}, accuracy "
           f"{result['misleading_name_accuracy']:.3f}")  # fmt: skip
-    print(f"date/time format exact: {result['format_accuracy']:.3f}")
+    if result["format_accuracy"] is not None:
+        print(f"date/time format exact: {result['format_accuracy']:.3f}")
     print("\nworst confusions (true → predicted):")
-    for row in result["confusion"][:12]:
+    for row in result["confusion"][:limit]:
         print(f"  {row['true']} → {row['predicted']}: {row['count']}  e.g. {row['examples']}")
     print("\nPII recall:")
     for kind, m in result["pii_recall"].items():

@@ -4,6 +4,11 @@
             + 20 if the column name agrees  (a tie-breaker between types the values allow)
             - 150 x (best share - this type's share)  (10 % behind the best-supported type: -15)
 
+Every guess carries a confidence (0-1) and its runner-up type: the next candidate, or a
+type that half the values support (a near miss, see `detectors`). Below `UNCERTAIN` (0.6), or
+when a `text` column has a near miss, the guess is marked `uncertain` and its reason says so:
+a person should look before any rule is built on it.
+
 The name is never the sole evidence: a type the values do not support is not a candidate,
 so a column named `phone` full of emails is `email`. The name only decides what the values
 cannot: plain 5-digit strings are `code` unless named like a ZIP, 0/1 is `boolean` only
@@ -99,6 +104,7 @@ _PRIORITY = {
 _NAME_BONUS = 20
 _FALLBACKS = frozenset({"text", "category"})
 _SHARE_PENALTY = 150
+UNCERTAIN = 0.6
 
 
 @dataclass
@@ -110,6 +116,8 @@ class SemanticGuess:
     reason: str
     format: str | None = None  # strftime layout for date, datetime and time
     alternatives: list[tuple[str, float]] = field(default_factory=list)
+    runner_up: str | None = None  # the type it would be next, if any
+    uncertain: bool = False  # too close or too weak to act on without a person's look
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +128,8 @@ class SemanticGuess:
             "reason": self.reason,
             "format": self.format,
             "alternatives": [[t, c] for t, c in self.alternatives],
+            "runner_up": self.runner_up,
+            "uncertain": self.uncertain,
         }
 
 
@@ -136,18 +146,29 @@ def detect(profile: ColumnProfile) -> SemanticGuess:
     words = name_words(profile.name)
     agrees = agreeing_types(words)
     ev = Shares(evidence)
-    ranked, margin = _rank(candidates(ev, profile, agrees), agrees)
+    found = candidates(ev, profile, agrees)
+    ranked, margin = _rank([c for c in found if not c.near], agrees)
     top = ranked[0]
+    near = sorted((c for c in found if c.near and c.type != top.type), key=lambda c: -c.share)
     confidence = _confidence(top, agrees, profile.present, margin)
+    alternatives = _alternatives(ranked, near, confidence)
+    runner_up = alternatives[0][0] if alternatives else None
+    uncertain = confidence < UNCERTAIN if top.type != "text" else runner_up is not None
     pii_kind, trace = pii_of(top.type, words, ev)
+    reason = _reason(top, profile, agrees, len(evidence), ranked, pii_kind, trace)
+    if uncertain:
+        rival = f"; it may be {runner_up}" if runner_up else ""
+        reason = f"uncertain (confidence {confidence:.2f}{rival}): {reason}"
     return SemanticGuess(
         type=top.type,
         confidence=confidence,
         pii=pii_kind is not None,
         pii_kind=pii_kind,
-        reason=_reason(top, profile, agrees, len(evidence), ranked, pii_kind, trace),
+        reason=reason,
         format=top.format,
-        alternatives=_alternatives(ranked, confidence),
+        alternatives=alternatives,
+        runner_up=runner_up,
+        uncertain=uncertain,
     )
 
 
@@ -169,9 +190,14 @@ def _rank(found: list[Candidate], agrees: set[str]) -> tuple[list[Candidate], fl
     return ranked, margin
 
 
-def _alternatives(ranked: list[Candidate], confidence: float) -> list[tuple[str, float]]:
-    """Up to three runners-up (never the `text` fallback), each rated below the one before."""
-    rivals = [c for c in ranked[1:] if c.type != "text"][:3]
+def _alternatives(
+    ranked: list[Candidate], near: list[Candidate], confidence: float
+) -> list[tuple[str, float]]:
+    """Up to three runners-up (never the `text` fallback), each rated below the one before:
+    the other candidates, then the near misses."""
+    rivals = [c for c in ranked[1:] if c.type != "text"]
+    rivals += [c for c in near if c.type not in {r.type for r in rivals}]
+    rivals = rivals[:3]
     return [
         (c.type, round(max(0.0, min(_strength(c), confidence - 0.05 * i)), 2))
         for i, c in enumerate(rivals, start=1)

@@ -1,5 +1,6 @@
 """The per-type detectors: from a column's evidence, every type whose share of values clears
-the bar (80 %, or 60 % when the name agrees), with the share and a phrase for the reason.
+the bar (80 %, or 60 % when the name agrees), with the share and a phrase for the reason, and
+the near misses (40 % or more) that can only be runners-up.
 Some types are only considered when the name or enough of the values point at them (0/1 is
 boolean only under a flag-like name; plain numbers are percentages only under a percent-like
 one); `decision` picks among the candidates."""
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from flowforge.ai.profile import ColumnProfile
 from flowforge.ai.semantic.dates import date_formats, datetime_formats, time_formats
 from flowforge.ai.semantic.evidence import Shares
-from flowforge.ai.semantic.reference import GENDERED
+from flowforge.ai.semantic.reference import BOOLEAN_FALSE, BOOLEAN_TRUE, GENDERED
 
 BAR, BAR_NAMED = 0.8, 0.6
+NEAR = 0.4  # a type this share of the values supports is a near miss: a runner-up, not a guess
 
 
 @dataclass
@@ -25,14 +27,18 @@ class Candidate:
     detail: str
     format: str | None = None
     priority: int | None = None  # instead of the type's, for weaker evidence of it
+    near: bool = False  # below the bar: a runner-up only
 
 
 def candidates(ev: Shares, profile: ColumnProfile, agrees: set[str]) -> list[Candidate]:
+    """The types the values support, and (`near`) those they half support."""
     out: list[Candidate] = [Candidate("text", 1.0, "are text with no recognisable shape")]
 
     def add(kind: str, share: float, detail: str, fmt=None, priority=None) -> None:
         if share >= (BAR_NAMED if kind in agrees else BAR):
             out.append(Candidate(kind, share, detail, fmt, priority))
+        elif share >= NEAR:
+            out.append(Candidate(kind, share, detail, fmt, priority, near=True))
 
     for kind, key, detail in _STRUCTURAL:
         add(kind, ev.of(key), detail)
@@ -143,9 +149,13 @@ def _add_sets(ev: Shares, agrees: set[str], add) -> None:
     add("currency_code", ev.of("currency"), "are ISO 4217 currency codes")
     if ev.where(lambda v, k: v.lower() in GENDERED) >= 0.3:
         add("gender", ev.of("gender"), "are gender values (M/F, male/female, ...)")
+    # Any mix of spellings (yes/No/Y/true/0/OFF...) as long as they read as two answers; 0/1
+    # alone is a number unless the name says flag.
     tokens = {v.lower() for v, _, k in ev.items if "boolean" in k}
-    if len(tokens) <= 4 and (not tokens <= {"0", "1"} or "boolean" in agrees):
-        add("boolean", ev.of("boolean"), "are yes/no, true/false, y/n or t/f values")
+    both = bool(tokens & BOOLEAN_TRUE) and bool(tokens & BOOLEAN_FALSE)
+    if (both or len(tokens) <= 4) and (not tokens <= {"0", "1"} or "boolean" in agrees):
+        spellings = "" if len(tokens) <= 2 else f" ({len(tokens)} spellings)"
+        add("boolean", ev.of("boolean"), f"are yes/no, true/false, y/n, on/off values{spellings}")
 
     phone = ev.of("phone")
     if "phone" in agrees:
@@ -183,8 +193,18 @@ def _add_text(ev: Shares, profile: ColumnProfile, agrees: set[str], add) -> None
     # Prose is judged on the column: mostly long entries, though some answers are short.
     long_enough = (profile.mean_length or 0) >= 20 or "free_text" in agrees
     if varied and long_enough and ev.of("long") >= 0.5:
-        prose = ev.where(lambda v, k: any(c.isalpha() for c in v))
+        # Words, not an address: `95050 Robert Road, Phillipsmouth, NE 35717` is long too.
+        prose = ev.where(lambda v, k: _wordy(v))
         add("free_text", prose, f"are text, {ev.of('long'):.0%} of it long (4+ words)")
+    # Short answers ("Arrived late.", "box damaged") are prose when they are mostly distinct;
+    # a few phrases repeated ("phone order", "on hold") are a category.
+    if profile.distinct_ratio >= 0.5 and profile.distinct >= 8:
+        add(
+            "free_text",
+            ev.of("phrase"),
+            f"are short phrases or sentences, {profile.distinct_ratio:.0%} distinct",
+            priority=30,
+        )
     # A few names repeated (sales reps, assignees) are names only if the column says so:
     # otherwise "On Hold" and "New York" would be people.
     if varied or "person_name" in agrees:
@@ -197,3 +217,7 @@ def _add_text(ev: Shares, profile: ColumnProfile, agrees: set[str], add) -> None
     )
     if few:
         add("category", 1.0, f"take few distinct values ({profile.distinct})")
+
+
+def _wordy(text: str) -> bool:
+    return any(c.isalpha() for c in text) and sum(c.isdigit() for c in text) <= 0.08 * len(text)

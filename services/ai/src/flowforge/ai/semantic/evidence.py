@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from flowforge.ai.profile import ColumnProfile
 from flowforge.ai.semantic.kinds import value_kinds
+from flowforge.ai.semantic.reference import PLACEHOLDERS
 
 
 def weighted_values(profile: ColumnProfile) -> list[tuple[str, float]]:
@@ -14,7 +15,8 @@ def weighted_values(profile: ColumnProfile) -> list[tuple[str, float]]:
 
     Top values weigh their counts; the rows they do not cover are shared among the other
     sample values in proportion to their counts, so a rare garbage value weighs little in a
-    column of few values, and every value weighs the same in a column of unique ones."""
+    column of few values, and every value weighs the same in a column of unique ones.
+    Placeholders (`#N/A`, `#REF!`, `(blank)`) are left out, as Silver's nulls already are."""
     weights = {v: float(n) for v, n in profile.top_values}
     counts = profile.sample_counts or [1] * len(profile.sample)
     others = {
@@ -24,6 +26,9 @@ def weighted_values(profile: ColumnProfile) -> list[tuple[str, float]]:
     seen = sum(others.values())
     for v, n in others.items():
         weights[v] = rest * n / seen
+    # A column of nothing but placeholders keeps them: they are then all there is to judge.
+    kept = {v: w for v, w in weights.items() if v.lower() not in PLACEHOLDERS}
+    weights = kept or weights
     total = sum(weights.values())
     if total <= 0:
         return [(v, 1.0 / len(weights)) for v in weights] if weights else []

@@ -14,11 +14,14 @@ from flowforge.ai.semantic.reference import (
     COUNTRY_NAMES,
     CURRENCY_CODES,
     GENDER_TOKENS,
+    ORG_SUFFIXES,
+    PARTICLES,
 )
 from flowforge.ai.semantic.validators import (
     has_known_tld,
     iban_valid,
     is_card,
+    is_email,
     is_ip,
     is_json,
     is_money,
@@ -28,10 +31,6 @@ from flowforge.ai.semantic.validators import (
     name_tokens,
 )
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}$"
-)
 _URL = re.compile(r"^(?:(?:https?|ftp)://|www\.)[^\s/$.?#][^\s]*$", re.I)
 _UUID = re.compile(r"^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$", re.I)
 _MAC = re.compile(
@@ -61,10 +60,13 @@ _POSTAL_STRONG = [
         r"^\d{3} \d{2}$",  # Sweden, Czechia, Slovakia, Greece
     )
 ]
-_POSTAL_DIGITS = re.compile(r"^\d{4,6}$")
+_POSTAL_DIGITS = re.compile(r"^\d{4,8}$")  # 4 (AT, CH, DK) to 8 (BR, CL without the dash)
 _ID_TOKEN = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9_\-:]{0,63}$")
 _CODE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9_\-./]{1,23}$")
 _CJK_NAME = re.compile(r"^[\u4e00-\u9fff\u3400-\u4dbf]{2,4}$|^[\uac00-\ud7a3]{2,4}$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
+# A sentence's end: a word of 2+ letters then . ! ? … (not the dot of `S.A.S.` or `Inc.`).
+_SENTENCE_END = re.compile(r"(?:^|\s)[^\W\d_][^\W\d_.]+[.!?…]+[\"'»”)]?$|[。！？؟]$")
 
 
 @lru_cache(maxsize=65536)
@@ -78,7 +80,7 @@ def value_kinds(text: str) -> frozenset[str]:
 
 def _structured(text: str) -> dict[str, bool]:
     return {
-        "email": bool(_EMAIL.match(text)),
+        "email": "@" in text and is_email(text),
         "url": bool(_URL.match(text)) and "." in text,
         "uuid": bool(_UUID.match(text)),
         "mac": bool(_MAC.match(text)),
@@ -138,8 +140,12 @@ def _temporal(text: str) -> dict[str, bool]:
 
 
 def _textual(text: str) -> set[str]:
-    """Long text, personal names (2-4 tokens; `name_loose` when not capitalised) and words."""
-    kinds = {"long"} if len(text) >= 40 or len(text.split()) >= 4 else set()
+    """Long text, short phrases, personal names (2-4 tokens; `name_loose` when not capitalised)
+    and words."""
+    long = len(text) >= 40 or len(text.split()) >= 4 or len(_CJK.findall(text)) >= 15
+    kinds = {"long"} if long else set()
+    if _is_phrase(text):
+        kinds.add("phrase")
     if _CJK_NAME.match(text):
         kinds.add("name")
     tokens = name_tokens(text)
@@ -148,3 +154,17 @@ def _textual(text: str) -> set[str]:
     elif tokens and len(tokens) == 1:
         kinds.add("word")
     return kinds
+
+
+def _is_phrase(text: str) -> bool:
+    """Words as in a sentence, not a name or a label: a lower-case word after the first one
+    (`Arrived late`, `Tax bar.`), or a sentence's end (`Great!`, `欠乏は。`); few digits
+    (`12 Main St` is an address)."""
+    if sum(c.isdigit() for c in text) > 0.08 * len(text) or not any(c.isalpha() for c in text):
+        return False
+    if _SENTENCE_END.search(text) and text.split()[-1].lower().strip(".") not in ORG_SUFFIXES:
+        return True
+    words = [w.strip(".,;:!?…\"'()«»“”") for w in text.split()]
+    return any(
+        len(w) >= 3 and w.isalpha() and w.islower() and w not in PARTICLES for w in words[1:]
+    )

@@ -50,9 +50,32 @@ _HINTS = {
 _HINT_WORDS = {t: frozenset(words.split()) for t, words in _HINTS.items()}
 
 
+# Words that make `<word>_name` a person's name; any other (`product_name`, `file_name`,
+# `color_name`, `user_name`: a login) names a thing.
+_PERSON_QUALIFIERS = frozenset(
+    "first last full given family middle maiden sur customer contact owner person employee "
+    "author holder cardholder patient student member client buyer seller recipient sender "
+    "display nick legal manager agent driver passenger guest applicant parent spouse "
+    "beneficiary account emergency".split()
+)
+
+
 def agreeing_types(words: frozenset[str]) -> set[str]:
     """The types whose hints a column name (as `name_words`) contains."""
-    return {t for t, hints in _HINT_WORDS.items() if _name_agrees(words, hints)}
+    agrees = {t for t, hints in _HINT_WORDS.items() if _name_agrees(words, hints)}
+    if "person_name" in agrees and _names_a_thing(words):
+        agrees.discard("person_name")
+    return agrees
+
+
+def _names_a_thing(words: frozenset[str]) -> bool:
+    squashed = max(words, key=len, default="")
+    if not squashed.endswith("name") or squashed == "name":
+        return False
+    person = _PERSON_QUALIFIERS | _HINT_WORDS["person_name"] - {"name"}
+    if words & person:
+        return False
+    return not any(len(q) >= 4 and q in squashed[:-4] for q in person)
 
 
 def name_words(name: str) -> frozenset[str]:

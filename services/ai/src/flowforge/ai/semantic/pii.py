@@ -38,7 +38,8 @@ _PII_VALIDATORS = [
     ("ip_address", "ipv6"),
 ]
 _EMBEDDED = {
-    "email": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    # Any script in the local part and the domain (RFC 6531, IDN), or a punycode TLD.
+    "email": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)", re.I),
     "phone": re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),
 }
 

@@ -4,7 +4,16 @@ that tell a person's name from an organisation's or a domain from a file name.""
 
 from __future__ import annotations
 
-BOOLEAN_TOKENS = frozenset("true false yes no y n t f 1 0 on off".split())
+BOOLEAN_TRUE = frozenset("true yes y t 1 on".split())
+BOOLEAN_FALSE = frozenset("false no n f 0 off".split())
+BOOLEAN_TOKENS = BOOLEAN_TRUE | BOOLEAN_FALSE
+# Placeholders that stand for a missing value but that Silver keeps as text (its null tokens,
+# "", NA, null, None, -, nan, are never sampled): spreadsheet errors, pandas' other `na_values`
+# and Excel's "(blank)". A column's evidence leaves them out: they say nothing of its type.
+PLACEHOLDERS = frozenset(
+    "#n/a #na <na> -nan 1.#ind 1.#qnan -1.#ind -1.#qnan #ref! #value! #div/0! #name? "
+    "#null! #num! (blank) (null) (empty) (none) n.a. n/v".split()
+)
 GENDER_TOKENS = frozenset(
     "m f male female man woman men women other x nonbinary non-binary nb diverse u unknown".split()
 )

@@ -1,5 +1,6 @@
-"""Validators for single values whose shape alone is not enough: check digits (Luhn for
-cards, ISO 13616 mod-97 for IBANs), SSN area and group rules, phone digit counts, known
+"""Validators for single values whose shape alone is not enough: e-mail addresses (ASCII or
+internationalised), check digits (Luhn for cards, ISO 13616 mod-97 for IBANs), SSN area and
+group rules, phone digit counts, known
 top-level domains, IP addresses, JSON that parses, money with a real ISO 4217 code, and the
 tokens of a personal name."""
 
@@ -17,16 +18,59 @@ from flowforge.ai.semantic.reference import (
     PARTICLES,
 )
 
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}$"
+)
+# RFC 6531: the local part may hold any non-ASCII UTF-8; the domain's labels are letters,
+# digits and hyphens of any script (checked again by IDNA below).
+_EMAIL_UTF8 = re.compile(
+    r"^(?P<local>(?:[\w!#$%&'*+/=?^`{|}~-]|[^\x00-\x7f])+(?:\.(?:[\w!#$%&'*+/=?^`{|}~-]"
+    r"|[^\x00-\x7f])+)*)@(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_][\w-]*[^\W_])$"
+)
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 _CARD = re.compile(r"^[2-6]\d{3}(?:[ -]?\d){9,15}$")
 _SSN = re.compile(r"^(\d{3})-(\d{2})-(\d{4})$")
-_SYMBOLS = "$€£¥₹₩₽₺₪฿₫₱₦"
+_SYMBOLS = "$€£¥₹₩₽₺₪฿₫₱₦₴₸₼₾₨"
+# Local abbreviations written after the amount: rubles, koruna, forint, lei, lira, rupees.
+_LOCAL_AFTER = r"kr|zł|€|р\.|руб\.?|Kč|Ft|lei|TL|Rs\.?"
 _MONEY = re.compile(
-    r"^\(?[-−+]?\s*(?P<pre>[A-Z]{3}|[A-Z]{0,2}\$|[" + _SYMBOLS + r"]|CHF|kr|Fr\.)?\s*[-−]?\s*"
-    r"(?:\d{1,3}(?:[,.' \u00a0]\d{3})+|\d+)(?:[.,]\d{1,2})?\s*"
-    r"(?P<post>[A-Z]{3}|[" + _SYMBOLS + r"]|kr|zł|€)?\)?$"
+    r"^\(?[-−+]?\s*(?P<pre>[A-Z]{3}|[A-Z]{0,2}\$|[" + _SYMBOLS + r"]|CHF|kr|Fr\.|Rs\.?|Rp)?"
+    r"\s*[-−]?\s*(?:\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+|\d+)(?:[.,]\d{1,2})?\s*"
+    r"(?P<post>[A-Z]{3}|[" + _SYMBOLS + r"]|" + _LOCAL_AFTER + r")?\)?$"
 )
+_FILE_LIKE = re.compile(r"\w\.\w{2,}$")  # heute.flac, Frage.pdf: no name has a dot inside
 _PHONE = re.compile(r"^(?:\+|00)?[\d\s().\-/]{6,24}\d(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?$", re.I)
+
+
+def is_email(text: str) -> bool:
+    """An address as RFC 5321 or, internationalised, RFC 6531: a UTF-8 local part and an IDN
+    domain written in Unicode or as its `xn--` punycode, each label valid under IDNA."""
+    if text.isascii() and "xn--" not in text.lower():
+        return bool(_EMAIL.match(text))
+    match = _EMAIL_UTF8.match(text)
+    if not match:
+        return False
+    try:
+        ascii_domain = match["domain"].encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    tld = ascii_domain.rsplit(".", 1)[-1]
+    return all(_idna_label(label) for label in ascii_domain.split(".")) and (
+        tld.isalpha() or tld.lower().startswith("xn--")
+    )
+
+
+def _idna_label(label: str) -> bool:
+    if not 0 < len(label) <= 63 or label.startswith("-") or label.endswith("-"):
+        return False
+    if not label.lower().startswith("xn--"):
+        return True
+    try:
+        label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def luhn(digits: str) -> bool:
@@ -111,7 +155,7 @@ def name_tokens(text: str) -> list[str] | None:
     if not tokens or len(text) > 60:
         return None
     for token in tokens:
-        if not re.sub(r"['’.\-]", "", token).isalpha():
+        if not re.sub(r"['’.\-]", "", token).isalpha() or _FILE_LIKE.search(token):
             return None
     if len(tokens) > 1 and tokens[-1].lower().strip(".") in ORG_SUFFIXES:
         return None  # Acme Corp, Globex GmbH: an organisation, not a person

@@ -326,6 +326,63 @@ async def test_the_gate_runs_datasets_side_by_side_and_one_dataset_in_order():
     assert not gate._datasets  # nothing kept for datasets no longer in hand
 
 
+# Grouping: the messages of a dataset waiting behind the one in hand, handled in one call
+
+
+class Grouped:
+    """A slow one-at-a-time handler and a group handler, each recording what it was given."""
+
+    def __init__(self, fail_group: bool = False):
+        self.alone: list[str] = []
+        self.groups: list[list[str]] = []
+        self.fail_group = fail_group
+
+    async def one(self, event: FileLanded):
+        self.alone.append(event.run_id)
+        await asyncio.sleep(0.2)  # the others line up meanwhile
+        return [bronze_for(event)]
+
+    async def many(self, events: list[FileLanded]):
+        self.groups.append([e.run_id for e in events])
+        if self.fail_group:
+            raise RuntimeError("one of them is bad")
+        return [[bronze_for(e)] for e in events]
+
+
+def wired_grouped(handlers: Grouped, size: int = 10):
+    service = unique("svc")
+    broker = make_broker(SETTINGS, service)
+    consume(broker, FileLanded, handlers.one, service=service, settings=SETTINGS,
+            stage="ingest", group=(handlers.many, size))  # fmt: skip
+    return broker, service, spy(broker, "bronze.ready")
+
+
+async def test_messages_of_a_dataset_lined_up_behind_each_other_are_handled_in_one_call():
+    handlers = Grouped()
+    broker, service, out = wired_grouped(handlers)
+    runs = [f"run-{i}" for i in range(5)]
+    async with TestNatsBroker(broker):
+        await asyncio.gather(*(publish(broker, landed(r), SETTINGS) for r in runs))
+    # The first was in hand alone; the four that lined up behind it went as one group.
+    assert handlers.alone == ["run-0"]
+    assert handlers.groups == [runs[1:]]
+    assert sorted(BronzeReady.from_bytes(m.body).run_id for m in out) == runs
+    assert settled(service, "acked") == 5
+
+
+async def test_a_group_is_at_most_its_size_and_a_failed_group_falls_back_to_one_at_a_time():
+    handlers = Grouped(fail_group=True)
+    broker, service, out = wired_grouped(handlers, size=3)
+    runs = [f"run-{i}" for i in range(5)]
+    async with TestNatsBroker(broker):
+        await asyncio.gather(*(publish(broker, landed(r), SETTINGS) for r in runs))
+    assert all(len(g) <= 3 for g in handlers.groups) and handlers.groups
+    # Every message was handled on its own after its group failed: nothing lost or doubled.
+    assert sorted(handlers.alone) == runs
+    assert sorted(BronzeReady.from_bytes(m.body).run_id for m in out) == runs
+    assert settled(service, "acked") == 5
+
+
 # A real JetStream: a durable made with another ack wait is brought to the configured one
 
 

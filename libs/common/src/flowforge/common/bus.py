@@ -10,6 +10,12 @@ Handlers never ack by hand. `consume` maps their outcome:
 - PermanentError   → a `dlq.<subject>` copy and the stage's `*.failed` event, then ack;
 - anything else    → nak with exponential backoff; after `max_deliver` tries, as permanent.
 Long work sends in-progress acks every ack_wait/3 so JetStream does not redeliver it mid-job.
+
+A consumer may take a *group handler*: the messages of one dataset waiting in the process
+behind the one whose turn it is are handled with it in one call (up to `group`), their
+outputs published, then each acked (e.g. one Gold build for a burst of batches). A group
+that fails is not retried as a group: the message whose turn it was is handled alone, the
+others take their own turns.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ from flowforge.common.telemetry import annotate_message, broker_middlewares
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[Sequence[Event]]]
+# Events of one dataset -> each one's outputs, in the same order.
+GroupHandler = Callable[[list[Any]], Awaitable[Sequence[Sequence[Event]]]]
 
 
 def stream_for(settings: Settings) -> JStream:
@@ -217,6 +225,15 @@ def decide(exc: BaseException | None, delivery: int, settings: Settings) -> Ack 
     return Nak(backoff_seconds(delivery))
 
 
+@dataclass(eq=False)
+class _Waiting:
+    """A message lined up for its dataset's turn; `done` once a group handled and acked it."""
+
+    event: Any
+    msg: Any
+    done: bool = False
+
+
 class Gate:
     """How one consumer's messages share a process: up to `workers` handled at once, one at a
     time per dataset (a batch never overtakes an earlier one of its dataset), so one dataset's
@@ -224,10 +241,34 @@ class Gate:
     (`max_workers`); those waiting for their dataset or a worker keep their ack deadline alive
     (heartbeats), so they are not redelivered meanwhile."""
 
-    def __init__(self, workers: int, held: int | None = None):
+    def __init__(self, workers: int, held: int | None = None, group: int = 1):
         self.workers = asyncio.Semaphore(max(workers, 1))
-        self.held_limit = held or max(workers, 1) * 4
+        self.group = max(group, 1)
+        self.held_limit = held or max(max(workers, 1) * 4, self.group)
         self._datasets: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._waiting: dict[str, list[_Waiting]] = {}
+
+    def join(self, dataset: str, event: Any, msg: Any) -> _Waiting | None:
+        """Line a message up for its dataset's turn (None when the gate does not group)."""
+        if self.group <= 1:
+            return None
+        entry = _Waiting(event, msg)
+        self._waiting.setdefault(dataset, []).append(entry)
+        return entry
+
+    def members(self, dataset: str, entry: _Waiting) -> list[_Waiting]:
+        """`entry` and the messages of its dataset lined up behind it, oldest first."""
+        behind = [w for w in self._waiting.get(dataset, []) if w is not entry and not w.done]
+        return [entry, *behind[: self.group - 1]]
+
+    def leave(self, dataset: str, entry: _Waiting | None) -> None:
+        queue = self._waiting.get(dataset)
+        if entry is None or queue is None:
+            return
+        if entry in queue:
+            queue.remove(entry)
+        if not queue:
+            del self._waiting[dataset]
 
     @contextlib.asynccontextmanager
     async def turn(self, dataset: str):
@@ -255,14 +296,17 @@ def consume(
     stage: str | None = None,
     durable: str | None = None,
     subject: str | None = None,
+    group: tuple[GroupHandler, int] | None = None,
 ) -> None:
     """Subscribe `handler` to its event's subject with the project's delivery guarantees.
 
     `stage` names the pipeline stage the handler performs; when it gives up on a run the
     stage's `*.failed` event is published so the run shows as failed with the reason.
+    `group` (a group handler and the most messages per call) handles the messages of a
+    dataset that wait behind each other together (see the module docstring).
     """
     subject = subject or event_type.SUBJECT
-    gate = Gate(settings.concurrency)
+    gate = Gate(settings.concurrency, group=group[1] if group else 1)
     durable = durable or f"{service}--{subject.replace('.', '-').replace('>', 'all')}"
 
     @broker.subscriber(
@@ -285,7 +329,8 @@ def consume(
         max_workers=gate.held_limit,
     )
     async def _on_message(body: bytes, msg: NatsMessage) -> None:
-        await _handle(broker, msg, event_type, handler, service, settings, stage, durable, gate)
+        await _handle(broker, msg, event_type, handler, service, settings, stage, durable, gate,
+                      group[0] if group else None)  # fmt: skip
 
 
 async def raw_body(msg: Any) -> bytes:
@@ -303,10 +348,12 @@ async def _handle(
     stage: str | None,
     durable: str,
     gate: Gate | None = None,
+    group_handler: GroupHandler | None = None,
 ) -> None:
     subject = msg.raw_message.subject
     delivery = _delivery_count(msg)
     event: Event | None = None
+    entry: _Waiting | None = None
     started = time.perf_counter()
     ack_wait = await _server_ack_wait(msg, settings.ack_wait_seconds)
     heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
@@ -317,11 +364,18 @@ async def _handle(
         try:
             if delivery > transient_budget(settings):
                 raise PermanentError(f"gave up after {delivery - 1} deliveries")
+            if gate is not None and group_handler is not None:
+                entry = gate.join(event.dataset, event, msg)
             async with gate.turn(event.dataset) if gate else contextlib.nullcontext():
+                if entry is not None and entry.done:  # handled, published, acked by a group
+                    metrics.MESSAGES.labels(service, subject, "ok").inc()
+                    return
                 log.info("handling %s (delivery %d)", subject, delivery)
-                outputs = await handler(event)
-                for out in outputs:
-                    await publish(broker, out, settings)
+                if entry is not None and gate is not None and group_handler is not None:
+                    await _handle_group(broker, gate, entry, handler, group_handler, settings)
+                else:
+                    for out in await handler(event):
+                        await publish(broker, out, settings)
         finally:
             run_id_var.reset(token)
         await msg.ack()
@@ -351,10 +405,46 @@ async def _handle(
             await msg.nack(delay=delay)
             metrics.MESSAGES.labels(service, subject, "retried").inc()
     finally:
+        if gate is not None and event is not None:
+            gate.leave(event.dataset, entry)
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
         metrics.HANDLER_SECONDS.labels(service, subject).observe(time.perf_counter() - started)
+
+
+async def _handle_group(
+    broker: NatsBroker,
+    gate: Gate,
+    entry: _Waiting,
+    handler: Handler,
+    group_handler: GroupHandler,
+    settings: Settings,
+) -> None:
+    """This message and those of its dataset lined up behind it, in one call: every output
+    published, then the others acked (this one is acked by the caller). A failed group
+    leaves the others to their own turns and handles this message alone."""
+    members = gate.members(entry.event.dataset, entry)
+    if len(members) > 1:
+        try:
+            results = await group_handler([m.event for m in members])
+        except Exception as exc:  # noqa: BLE001 - the message alone decides what happens next
+            log.warning("a group of %d messages failed (%s); handling this one alone",
+                        len(members), exc)  # fmt: skip
+        else:
+            for outputs in results:
+                for out in outputs:
+                    await publish(broker, out, settings)
+            for member in members[1:]:
+                try:
+                    await member.msg.ack()
+                except Exception:  # noqa: BLE001 - redelivered and handled again (idempotent)
+                    continue
+                member.done = True
+            log.info("handled %d messages of %s together", len(members), entry.event.dataset)
+            return
+    for out in await handler(entry.event):
+        await publish(broker, out, settings)
 
 
 async def _dead_letter(

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Messages of one consumer a process handles at once (one per dataset at a time): a long
     # batch of one dataset does not hold back the others'.
     concurrency: int = Field(2, ge=1, le=64, validation_alias="FLOWFORGE_CONCURRENCY")
+    # Batches of one dataset that passed quality while its Gold was being built: promoted and
+    # built together, at most this many per build (1: a build per batch).
+    gold_group: int = Field(32, ge=1, le=1000, validation_alias="FLOWFORGE_GOLD_GROUP")
     log_level: str = Field("INFO", validation_alias="FLOWFORGE_LOG_LEVEL")
     log_format: str = Field("json", validation_alias="FLOWFORGE_LOG_FORMAT")
     # The ops server (/livez, /readyz, /metrics) of a worker; 0 picks a free port and writes it

@@ -30,6 +30,7 @@ from flowforge.transform.handlers import (
     handle_bronze_ready,
     handle_job_requested,
     handle_quality_checked,
+    handle_quality_checked_group,
     housekeeping,
 )
 from flowforge.transform.tables import SilverTables
@@ -100,8 +101,12 @@ def register(rt: Runtime) -> None:
 
     settings = rt.settings
     consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=settings, stage="silver")
+
+    async def on_quality_group(events: list[QualityChecked]):
+        return await handle_quality_checked_group(events, deps())
+
     consume(rt.broker, QualityChecked, on_quality, service=SERVICE, settings=settings,
-            stage="gold")  # fmt: skip
+            stage="gold", group=(on_quality_group, settings.gold_group))  # fmt: skip
     consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=settings)
     rt.serve_verbs(verbs.VERBS, verb_deps)
     retention = timedelta(hours=settings.lakehouse_retention_hours)

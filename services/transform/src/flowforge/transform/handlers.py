@@ -288,6 +288,49 @@ async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Even
     ]
 
 
+async def handle_quality_checked_group(
+    events: list[QualityChecked], deps: Deps
+) -> list[list[Event]]:
+    """Batches of one dataset checked while its Gold was being built (a burst): each passing
+    one promoted, then one Gold build for them all, and a `gold.ready` for each; a failed
+    verdict is handled on its own (demote, rebuild). The outputs, in the events' order."""
+    if len(events) == 1:
+        return [await handle_quality_checked(events[0], deps)]
+    started = utcnow()
+    results: dict[int, list[Event]] = {}
+    promoted: list[tuple[int, QualityChecked]] = []
+    for i, event in enumerate(events):
+        if event.verdict == "failed":
+            results[i] = await handle_quality_checked(event, deps)
+            continue
+        quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
+        if await deps.batches.promote(event.run_id, quarantine, event.revision):
+            promoted.append((i, event))
+        else:
+            log.info("revision %d of run %s is older than its last decision", event.revision,
+                     event.run_id)  # fmt: skip
+            results[i] = []
+    if promoted:
+        dataset = promoted[0][1].dataset
+        gold = await _build_gold(deps, dataset)  # after every promotion: it reads them all
+        await _fold(deps, dataset)
+        timing = StageTiming(started_at=started, finished_at=utcnow())
+        metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
+        models = await _built_events(deps, gold.built)
+        log.info(
+            "gold: %d model(s) built, %d failed, for %d batch(es) in %.2fs",
+            len(gold.built),
+            len(gold.failed),
+            len(promoted),
+            timing.seconds,
+        )
+        for i, event in promoted:
+            results[i] = [
+                GoldReady.following(event, models=models, failed=gold.failed, timing=timing)
+            ]
+    return [results[i] for i in range(len(events))]
+
+
 async def _fold(deps: Deps, dataset: str) -> None:
     """Fold the dataset's promoted batches into its Silver table when due: after the Gold
     stage (`FoldQueue`) when the service runs one, readers read the batches beside the table

@@ -202,14 +202,15 @@ VERBS = {
     "catalog": ["runs.get", "runs.list", "datasets.list", "asset.get", "objects.list",
                 "lineage.get", "runs.events", "overview", "descriptions.get", "descriptions.put",
                 "docs.export"],
-    "ingest": ["dataset.get", "dataset.put", "datasets.list"],
+    "ingest": ["dataset.get", "dataset.put", "datasets.list", "source.put", "sample.bronze"],
     "transform": ["models.list", "models.get", "models.put", "models.build", "spec.get",
-                  "spec.put", "silver.batches"],
+                  "spec.put", "silver.batches", "sample.silver", "sample.model"],
     "quality": ["rules.get", "rules.put", "rules.add", "rules.delete", "results",
-                "quarantine.batches", "replay", "release", "dryrun", "overview"],
+                "quarantine.batches", "replay", "release", "dryrun", "overview", "sample.rules"],
     "ai": ["suggestions", "profile", "suggestion.get", "suggestion.claim", "suggestion.unclaim",
-           "suggestion.decide", "analyze"],
-    "scheduler": ["alerts.recent"],
+           "suggestion.decide", "analyze", "proposal.draft", "proposal.get", "proposal.list",
+           "proposal.dry_run", "proposal.claim", "proposal.decide"],
+    "scheduler": ["alerts.recent", "workflow.put"],
 }  # fmt: skip
 
 

@@ -62,7 +62,7 @@ LANDING_PREFIX = "landing/"  # the drop zone: files put here start runs (watched
 # make the platform read its own state (passwords, keys, the database) as data.
 DATA_PREFIXES = (
     "landing/", "uploads/", "bronze/", "rejected/", "silver/", "quarantine/", "gold/", "events/",
-    "lakehouse/",
+    "lakehouse/", "proposals/",
 )  # fmt: skip
 
 
@@ -106,6 +106,12 @@ def event_key(subject: str, event_id: str) -> str:
 def upload_key(run_id: str, filename: str) -> str:
     """Where the gateway keeps an uploaded file (announced directly, so not in the drop zone)."""
     return f"uploads/{run_id}/{Path(filename).name}"
+
+
+def proposal_key(proposal_id: str, name: str) -> str:
+    """A pipeline proposal's own objects (its sample file, and the Bronze, Silver and
+    quarantine of its dry run): never a dataset's, never read by the pipeline."""
+    return f"proposals/{proposal_id}/{Path(name).name}"
 
 
 def bronze_key(dataset: str, run_id: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flowforge.ai import handlers, llm, verbs
+from flowforge.ai import handlers, llm, proposal_verbs, verbs
 from flowforge.ai.adapters import AiStore
 from flowforge.ai.handlers import Deps
 from flowforge.common import rpc
@@ -51,6 +51,7 @@ def register(rt: Runtime) -> None:
 
     consume(rt.broker, BronzeReady, on_bronze, service=SERVICE, settings=rt.settings)
     rt.serve_verbs(verbs.VERBS, deps)
+    rt.serve_verbs(proposal_verbs.VERBS, deps)  # whole-pipeline proposals
 
     @rt.broker.subscriber(AI_ANALYZE, queue=SERVICE, title=f"ai:{AI_ANALYZE}")
     async def on_analyze(body: dict) -> dict:

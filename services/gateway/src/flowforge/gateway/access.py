@@ -104,6 +104,14 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/accept"): "admin",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dismiss"): "admin",
     ("POST", "/api/v1/models"): "admin",
+    # Whole-pipeline proposals: everyone reads them, operators propose and dry-run, admins
+    # accept (as with suggestions).
+    ("GET", "/api/v1/proposals"): "viewer",
+    ("GET", "/api/v1/proposals/{proposal_id}"): "viewer",
+    ("POST", "/api/v1/proposals/file"): "operator",
+    ("POST", "/api/v1/proposals/table"): "operator",
+    ("POST", "/api/v1/proposals/{proposal_id}/dry-run"): "operator",
+    ("POST", "/api/v1/proposals/{proposal_id}/accept"): "admin",
     # Source databases: operators read, test and browse them; admins change them.
     ("GET", "/api/v1/connections"): "operator",
     ("GET", "/api/v1/connections/{name}"): "operator",
@@ -150,6 +158,9 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/models/{name}/build"): "jobs",
     ("POST", f"{_D}/extract"): "jobs",
     ("POST", "/api/v1/models"): "jobs",
+    ("POST", "/api/v1/proposals/file"): "jobs",
+    ("POST", "/api/v1/proposals/table"): "jobs",
+    ("POST", "/api/v1/proposals/{proposal_id}/dry-run"): "jobs",
     ("POST", "/api/v1/workflows/{name}/runs"): "jobs",
     ("POST", "/api/v1/workflows/{name}/backfill"): "jobs",
     ("GET", f"{_D}/sample"): "lake",

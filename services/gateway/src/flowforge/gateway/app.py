@@ -54,6 +54,7 @@ from flowforge.gateway.routes import (
     models,
     people,
     probes,
+    proposals,
     quality,
     runs,
     sources,
@@ -70,7 +71,7 @@ PUBLISHES = (FileLanded, AuditRecorded)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (files, runs, datasets, quality, ai, models, connections, sources, workflows, sql,
            lakehouse, jobs, auth, people, audit_routes, system, probes, dashboard,
-           events, descriptions)  # fmt: skip
+           events, descriptions, proposals)  # fmt: skip
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -206,7 +207,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
 
     def limit_for(path: str) -> tuple[int, str]:
-        if path == "/api/v1/files":
+        if path in ("/api/v1/files", "/api/v1/proposals/file"):
             return settings.upload_limit_bytes + 1024 * 1024, "FLOWFORGE_UPLOAD_LIMIT"
         return settings.body_limit_bytes, "FLOWFORGE_BODY_LIMIT"
 

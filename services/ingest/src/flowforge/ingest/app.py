@@ -20,7 +20,7 @@ from flowforge.common.events import (
 from flowforge.common.secretbox import SecretBox
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import S3ObjectStore
-from flowforge.ingest import verbs
+from flowforge.ingest import samples, verbs
 from flowforge.ingest.datasets import Datasets
 from flowforge.ingest.formats import Limits
 from flowforge.ingest.handlers import Deps, handle_file_landed
@@ -86,6 +86,9 @@ def register(rt: Runtime) -> None:
                                        announce)  # fmt: skip
 
     rt.serve_verbs(source_verbs.SOURCE_VERBS, rt.lazy(source_deps))
+    # A pipeline proposal's sample (the first rows of a file or table), read as a run would.
+    rt.serve_verbs(samples.VERBS, rt.lazy(lambda rt: samples.SampleDeps(
+        rt.store, rt.settings.scratch_dir, deps().limits, connections())))  # fmt: skip
 
     async def reseal_after_rotation() -> None:
         """With FLOWFORGE_SECRET_KEY=new,old every stored secret is sealed again under the new

@@ -17,7 +17,7 @@ from flowforge.common.events import (
 )
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
-from flowforge.quality import handlers, reconcile, verbs
+from flowforge.quality import handlers, reconcile, samples, verbs
 from flowforge.quality.adapters import Batches, Results, Rules
 from flowforge.quality.handlers import Deps
 
@@ -54,6 +54,7 @@ def register(rt: Runtime) -> None:
             stage="quality")  # fmt: skip
     consume(rt.broker, GoldReady, on_gold_ready, service=SERVICE, settings=rt.settings)
     rt.serve_verbs(verbs.VERBS, deps)
+    rt.serve_verbs(samples.VERBS, deps)  # a pipeline proposal's rules on its sample
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from flowforge.common.events import (
 from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
-from flowforge.transform import verbs
+from flowforge.transform import samples, verbs
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.folding import FoldQueue, fold_due
 from flowforge.transform.handlers import (
@@ -109,6 +109,7 @@ def register(rt: Runtime) -> None:
             stage="gold", group=(on_quality_group, settings.gold_group))  # fmt: skip
     consume(rt.broker, JobRequested, on_job, service=SERVICE, settings=settings)
     rt.serve_verbs(verbs.VERBS, verb_deps)
+    rt.serve_verbs(samples.VERBS, deps)  # a pipeline proposal's dry run on its sample
     retention = timedelta(hours=settings.lakehouse_retention_hours)
 
     async def tidy(request: dict) -> dict:

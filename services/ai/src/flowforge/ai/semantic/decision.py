@@ -104,7 +104,16 @@ _PRIORITY = {
 _NAME_BONUS = 20
 _FALLBACKS = frozenset({"text", "category"})
 _SHARE_PENALTY = 150
-UNCERTAIN = 0.6
+UNCERTAIN = 0.7
+# The types whose values include every value of the key type.
+_WIDER = {
+    "integer": {"decimal"},
+    "year": {"integer", "decimal"},
+    "percentage": {"integer", "decimal"},
+    "currency_amount": {"integer", "decimal"},
+    "latitude": {"decimal"},
+    "longitude": {"decimal"},
+}
 
 
 @dataclass
@@ -150,9 +159,14 @@ def detect(profile: ColumnProfile) -> SemanticGuess:
     ranked, margin = _rank([c for c in found if not c.near], agrees)
     top = ranked[0]
     near = sorted((c for c in found if c.near and c.type != top.type), key=lambda c: -c.share)
+    # A fallback under a name that says otherwise (`country` holding names the lists lack):
+    # the name's type is the runner-up, and the guess is not one to act on alone.
+    hinted = sorted(agrees - _FALLBACKS - {"free_text", top.type}) if top.type in _FALLBACKS else []
     confidence = _confidence(top, agrees, profile.present, margin)
+    if hinted:
+        confidence = round(confidence * 0.75, 2)
     alternatives = _alternatives(ranked, near, confidence)
-    runner_up = alternatives[0][0] if alternatives else None
+    runner_up = alternatives[0][0] if alternatives else hinted[0] if hinted else None
     uncertain = confidence < UNCERTAIN if top.type != "text" else runner_up is not None
     pii_kind, trace = pii_of(top.type, words, ev)
     reason = _reason(top, profile, agrees, len(evidence), ranked, pii_kind, trace)
@@ -186,7 +200,14 @@ def _rank(found: list[Candidate], agrees: set[str]) -> tuple[list[Candidate], fl
     ranked = sorted(found, key=score, reverse=True)
     seen: set[str] = set()
     ranked = [c for c in ranked if not (c.type in seen or seen.add(c.type))]
-    margin = score(ranked[0]) - score(ranked[1]) if len(ranked) > 1 else math.inf
+    # A rival whose values include the top type's (a decimal for integers) casts no doubt; one
+    # the values fit as well (latitude or longitude within ±90) decided by priority or name does.
+    rivals = [c for c in ranked[1:] if c.type not in _WIDER.get(ranked[0].type, ())]
+    if not rivals:
+        return ranked, math.inf
+    margin = score(ranked[0]) - score(rivals[0])
+    if rivals[0].type != "text" and rivals[0].share >= ranked[0].share:
+        margin /= 2
     return ranked, margin
 
 
@@ -210,11 +231,13 @@ def _strength(c: Candidate) -> float:
 
 def _confidence(top: Candidate, agrees: set[str], present: int, margin: float) -> float:
     """Share x how telling the type is; +0.1 if the name agrees; less if a rival scores close
-    or there are fewer than 10 values."""
+    (closer still when the values fit it as well) or there are fewer than 10 values."""
     confidence = _strength(top)
     if top.type in agrees:
         confidence = min(0.99, confidence + 0.1)
-    if margin < 10:
+    if margin < 5:
+        confidence *= 0.7
+    elif margin < 10:
         confidence *= 0.85
     if present < 10:
         confidence *= 0.5 + 0.05 * present

@@ -48,6 +48,7 @@ _HINTS = {
     "document attachment path label",
 }
 _HINT_WORDS = {t: frozenset(words.split()) for t, words in _HINTS.items()}
+_ALL_HINTS = frozenset().union(*_HINT_WORDS.values())
 
 
 # Words that make `<word>_name` a person's name; any other (`product_name`, `file_name`,
@@ -89,4 +90,6 @@ def _name_agrees(words: frozenset[str], hints: frozenset[str]) -> bool:
     if words & hints:
         return True
     squashed = max(words, key=len, default="")
+    if squashed in _ALL_HINTS:
+        return False  # `country` is a country, not a `count`
     return any(len(h) >= 4 and h in squashed for h in hints)

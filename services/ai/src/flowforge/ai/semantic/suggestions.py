@@ -36,7 +36,8 @@ _COVER = 0.95  # a rule is suggested only if at least this share of the sample p
 def suggest_rules(guess: SemanticGuess, profile: ColumnProfile) -> list[dict]:
     """Data-quality rules the guess implies, as FlowForge rule specs with action `warn`: a
     suggestion records failures but quarantines nothing until a person accepts it. A rule is
-    only suggested if the profiled sample already passes it (≥ 95 %)."""
+    only suggested if the profiled sample already passes it (≥ 95 %). An uncertain guess
+    implies no rule of its type: only `not_null`, which holds whatever the type."""
     column, kind, sample = profile.name, guess.type, profile.sample
     specs: list[dict] = []
 
@@ -50,6 +51,9 @@ def suggest_rules(guess: SemanticGuess, profile: ColumnProfile) -> list[dict]:
 
     if profile.rows and profile.nulls == 0:
         add("not_null")
+    if guess.uncertain:
+        parse_rules({"rules": specs})
+        return specs
     if kind in ("identifier", "uuid") and profile.present and profile.distinct >= profile.present:
         add("unique")
     fmt = _FORMAT_OF.get(kind)

@@ -137,11 +137,27 @@ def test_an_ambiguous_column_says_it_is_uncertain_and_names_the_runner_up():
     assert not detect_values("longitude", values).uncertain
 
 
+def test_country_names_in_other_languages_and_scripts_are_countries():
+    for names in (
+        ["チャド", "イラン", "ブラジル", "ルワンダ", "メキシコ"],
+        ["Непал", "Гаити", "Габон", "Испания", "Дания"],
+        ["Tchad", "Allemagne", "Afrique du Sud", "Norvège", "Pérou"],
+    ):
+        guess = detect_values("land", [rng.choice(names) for _ in range(80)])
+        assert guess.type == "country", guess.reason
+
+
 def test_a_name_the_values_do_not_support_makes_a_fallback_uncertain():
-    names = ["チャド", "イラン", "ブラジル", "ルワンダ", "メキシコ"]  # country names in Japanese
-    guess = detect_values("country", [rng.choice(names) for _ in range(80)])
+    regions = ["Nordwest", "Südost", "Mitte", "Alpenvorland", "Küste"]  # not countries
+    guess = detect_values("country", [rng.choice(regions) for _ in range(80)])
     assert guess.type == "category"
     assert guess.uncertain and guess.runner_up == "country"
+
+
+def test_categories_are_counted_in_any_case():
+    shades = ["Vert pâle", "Bleu violet", "Gris", "Ivoire", "Blanc coquillage"]
+    values = [rng.choice([v, v.upper(), v.lower()]) for v in rng.choices(shades, k=45)]
+    assert detect_values("shade", values).type == "category"
 
 
 def test_a_text_column_with_a_near_miss_is_uncertain():

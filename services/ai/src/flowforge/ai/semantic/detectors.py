@@ -212,12 +212,20 @@ def _add_text(ev: Shares, profile: ColumnProfile, agrees: set[str], add) -> None
         if "person_name" in agrees:
             names += ev.of("name_loose") + ev.of("word")
         add("person_name", names, "look like personal names (2-4 capitalised words)")
-    few = profile.distinct <= 50 and (
-        profile.distinct <= 0.2 * profile.present or profile.distinct <= 10
-    )
+    # Counted in any case: `Vert pâle`, `vert pâle` and `VERT PÂLE` are one category.
+    distinct = _distinct_in_any_case(ev, profile)
+    few = distinct <= 50 and (distinct <= 0.2 * profile.present or distinct <= 10)
     if few:
-        add("category", 1.0, f"take few distinct values ({profile.distinct})")
+        add("category", 1.0, f"take few distinct values ({distinct})")
 
 
 def _wordy(text: str) -> bool:
     return any(c.isalpha() for c in text) and sum(c.isdigit() for c in text) <= 0.08 * len(text)
+
+
+def _distinct_in_any_case(ev: Shares, profile: ColumnProfile) -> int:
+    seen = [v for v, _, _ in ev.items]
+    if not seen:
+        return profile.distinct
+    folded = len({v.casefold() for v in seen})
+    return round(profile.distinct * folded / len(seen))

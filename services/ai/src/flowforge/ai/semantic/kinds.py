@@ -16,6 +16,7 @@ from flowforge.ai.semantic.reference import (
     GENDER_TOKENS,
     ORG_SUFFIXES,
     PARTICLES,
+    local_country_names,
 )
 from flowforge.ai.semantic.validators import (
     has_known_tld,
@@ -126,7 +127,9 @@ def _listed(text: str) -> dict[str, bool]:
     return {
         "boolean": low in BOOLEAN_TOKENS,
         "gender": low in GENDER_TOKENS,
-        "country": text.upper() in COUNTRY_ALPHA2 | COUNTRY_ALPHA3 or low in COUNTRY_NAMES,
+        "country": text.upper() in COUNTRY_ALPHA2 | COUNTRY_ALPHA3
+        or low in COUNTRY_NAMES
+        or low in local_country_names(),
         "currency": text.upper() in CURRENCY_CODES,
     }
 

@@ -1,8 +1,11 @@
-"""Reference lists the validators check values against: ISO 3166 countries (codes and names in
-English and a few own languages), ISO 4217 currencies, yes/no and gender tokens, and the words
+"""Reference lists the validators check values against: ISO 3166 countries (codes, names in
+English and a few own languages, and CLDR's names in 30 languages from `country_names.txt`), ISO 4217 currencies, yes/no and gender tokens, and the words
 that tell a person's name from an organisation's or a domain from a file name."""
 
 from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
 
 BOOLEAN_TRUE = frozenset("true yes y t 1 on".split())
 BOOLEAN_FALSE = frozenset("false no n f 0 off".split())
@@ -102,3 +105,16 @@ CURRENCY_CODES = frozenset(
     SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
     TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
 )
+
+
+@lru_cache(maxsize=1)
+def local_country_names() -> frozenset[str]:
+    """Country names in 30 languages (CLDR, `country_names.txt`), lower-cased: Deutschland,
+    Tchad, チャド, Непал... Read on first use."""
+    text = resources.files(__package__).joinpath("country_names.txt").read_text("utf-8")
+    return frozenset(
+        name
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+        for name in line.partition("\t")[2].split("|")
+    )

@@ -1,5 +1,6 @@
 """Reference lists the validators check values against: ISO 3166 countries (codes, names in
-English and a few own languages, and CLDR's names in 30 languages from `country_names.txt`), ISO 4217 currencies, yes/no and gender tokens, and the words
+English and a few own languages, and CLDR's names in 30 languages from `country_names.txt`),
+ISO 4217 currencies, yes/no and gender tokens, placeholders for missing values, and the words
 that tell a person's name from an organisation's or a domain from a file name."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ ORDERS = "Order ID,State,Order Date,Amount,E-mail\n" + "".join(
 
 def propose_file(client, content: str, dataset: str) -> dict:
     response = client.post(
-        "/api/v1/proposals/file",
+        "/api/v1/proposals",
         files={"file": ("orders.csv", content.encode())},
         data={"dataset": dataset},
         headers={"prefer": "wait=50"},
@@ -223,8 +223,8 @@ def test_offline_a_table_gets_a_cursor_a_lookback_and_an_hourly_extract(platform
     dataset = unique("shop_orders")
     with platform.client() as c:
         started = c.post(
-            "/api/v1/proposals/table",
-            json={"connection": shop, "table": "shop.orders", "dataset": dataset, "rows": 20},
+            f"/api/v1/connections/{shop}/proposals",
+            json={"table": "shop.orders", "dataset": dataset, "rows": 20},
         )
         job = platform.finish(started)
         found = c.get(job["location"])

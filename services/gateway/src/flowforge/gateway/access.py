@@ -74,6 +74,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/models"): "viewer",
     ("GET", "/api/v1/models/{name}"): "viewer",
     ("GET", "/api/v1/models/{name}/sample"): "analyst",
+    # The LLM's token use and cost per day, against the daily budget (no values, no keys).
+    ("GET", "/api/v1/ai/usage"): "viewer",
     ("POST", "/api/v1/sql"): "analyst",  # reads rows (PII values too): as a Gold sample
     # Where the tables are, for another engine (which then reads their rows): as SQL.
     ("GET", "/api/v1/lakehouse"): "analyst",
@@ -108,8 +110,8 @@ POLICY: dict[tuple[str, str], str] = {
     # accept (as with suggestions).
     ("GET", "/api/v1/proposals"): "viewer",
     ("GET", "/api/v1/proposals/{proposal_id}"): "viewer",
-    ("POST", "/api/v1/proposals/file"): "operator",
-    ("POST", "/api/v1/proposals/table"): "operator",
+    ("POST", "/api/v1/proposals"): "operator",
+    ("POST", "/api/v1/connections/{name}/proposals"): "operator",
     ("POST", "/api/v1/proposals/{proposal_id}/dry-run"): "operator",
     ("POST", "/api/v1/proposals/{proposal_id}/accept"): "admin",
     # Source databases: operators read, test and browse them; admins change them.
@@ -158,8 +160,8 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/models/{name}/build"): "jobs",
     ("POST", f"{_D}/extract"): "jobs",
     ("POST", "/api/v1/models"): "jobs",
-    ("POST", "/api/v1/proposals/file"): "jobs",
-    ("POST", "/api/v1/proposals/table"): "jobs",
+    ("POST", "/api/v1/proposals"): "jobs",
+    ("POST", "/api/v1/connections/{name}/proposals"): "jobs",
     ("POST", "/api/v1/proposals/{proposal_id}/dry-run"): "jobs",
     ("POST", "/api/v1/workflows/{name}/runs"): "jobs",
     ("POST", "/api/v1/workflows/{name}/backfill"): "jobs",

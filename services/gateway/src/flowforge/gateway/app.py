@@ -207,7 +207,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
 
     def limit_for(path: str) -> tuple[int, str]:
-        if path in ("/api/v1/files", "/api/v1/proposals/file"):
+        if path in ("/api/v1/files", "/api/v1/proposals"):
             return settings.upload_limit_bytes + 1024 * 1024, "FLOWFORGE_UPLOAD_LIMIT"
         return settings.body_limit_bytes, "FLOWFORGE_BODY_LIMIT"
 

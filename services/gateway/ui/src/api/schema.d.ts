@@ -1485,48 +1485,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/proposals/file": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Propose For File
-         * @description Propose a whole pipeline for a new file: a job; its result names the proposal (then at
-         *     GET /api/v1/proposals/{id}). Nothing is configured until an admin accepts it.
-         */
-        post: operations["propose_for_file_api_v1_proposals_file_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/proposals/table": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Propose For Table
-         * @description Propose a whole pipeline for a table of a source connection (its first `rows` rows are
-         *     the sample, read read-only): a job naming the proposal. No password is ever part of it.
-         */
-        post: operations["propose_for_table_api_v1_proposals_table_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/proposals": {
         parameters: {
             query?: never;
@@ -1540,7 +1498,33 @@ export interface paths {
          */
         get: operations["list_proposals_api_v1_proposals_get"];
         put?: never;
-        post?: never;
+        /**
+         * Propose For File
+         * @description Propose a whole pipeline for a new file: a job; its result names the proposal (then at
+         *     GET /api/v1/proposals/{id}). Nothing is configured until an admin accepts it.
+         */
+        post: operations["propose_for_file_api_v1_proposals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose For Table
+         * @description Propose a whole pipeline for a table of a source connection (its first `rows` rows are
+         *     the sample, read read-only): a job naming the proposal. No password is ever part of it.
+         */
+        post: operations["propose_for_table_api_v1_connections__name__proposals_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1697,8 +1681,8 @@ export interface components {
              */
             end: string;
         };
-        /** Body_propose_for_file_api_v1_proposals_file_post */
-        Body_propose_for_file_api_v1_proposals_file_post: {
+        /** Body_propose_for_file_api_v1_proposals_post */
+        Body_propose_for_file_api_v1_proposals_post: {
             /**
              * File
              * @description a sample of the data (CSV, Excel, ...)
@@ -3542,11 +3526,6 @@ export interface components {
         };
         /** TableProposalCreate */
         TableProposalCreate: {
-            /**
-             * Connection
-             * @description a connection's name
-             */
-            connection: string;
             /**
              * Table
              * @description `schema.table` or `table`
@@ -13118,7 +13097,110 @@ export interface operations {
             };
         };
     };
-    propose_for_file_api_v1_proposals_file_post: {
+    list_proposals_api_v1_proposals_get: {
+        parameters: {
+            query?: {
+                dataset?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalList"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    propose_for_file_api_v1_proposals_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -13127,7 +13209,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_propose_for_file_api_v1_proposals_file_post"];
+                "multipart/form-data": components["schemas"]["Body_propose_for_file_api_v1_proposals_post"];
             };
         };
         responses: {
@@ -13231,11 +13313,14 @@ export interface operations {
             };
         };
     };
-    propose_for_table_api_v1_proposals_table_post: {
+    propose_for_table_api_v1_connections__name__proposals_post: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description the connection's name (lower-case letters, digits and '_', starting with a letter, at most 63 characters) */
+                name: string;
+            };
             cookie?: never;
         };
         requestBody: {
@@ -13260,109 +13345,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authentication required */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is not valid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_proposals_api_v1_proposals_get: {
-        parameters: {
-            query?: {
-                dataset?: string | null;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProposalList"];
                 };
             };
             /** @description Bad request */

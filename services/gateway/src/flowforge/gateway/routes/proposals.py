@@ -19,12 +19,15 @@ from flowforge.common.errors import BadInputError
 from flowforge.gateway import proposals
 from flowforge.gateway.audit import note
 from flowforge.gateway.deps import Gateway, GatewayDep
-from flowforge.gateway.params import NAME_PATTERN
+from flowforge.gateway.params import NAME_PATTERN, ConnectionName
 from flowforge.gateway.pii import mask_row, sees_pii
 from flowforge.gateway.routes.files import _check_encoding, _spool, safe_filename
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 
-router = APIRouter(prefix="/api/v1/proposals", tags=["proposals"])
+# A table's proposal is asked of its connection (beside its tables and preview); a file's is
+# posted to the proposals, as a file to the files.
+router = APIRouter(tags=["proposals"])
+P = "/api/v1/proposals"
 ProposalId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="a proposal's id")]
 Part = Literal["key", "source", "silver", "rules", "model", "schedule"]
 SampleRows = Annotated[int, Field(ge=1, le=100_000, description="rows of the sample (10,000)")]
@@ -33,7 +36,6 @@ SampleRows = Annotated[int, Field(ge=1, le=100_000, description="rows of the sam
 class TableProposalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    connection: str = Field(pattern=NAME_PATTERN, description="a connection's name")
     table: str = Field(min_length=1, max_length=300, description="`schema.table` or `table`")
     dataset: str | None = Field(None, max_length=100, description="default: the table's name")
     rows: SampleRows = 10_000
@@ -116,7 +118,7 @@ async def _start(gw: Gateway, request: Request, pid: str, dataset: str, origin: 
     return await accept(gw, request, "proposal", dataset, {"proposal": pid, **origin}, work)
 
 
-@router.post("/file", status_code=202, responses=ACCEPTED)
+@router.post(P, status_code=202, responses=ACCEPTED)
 async def propose_for_file(
     request: Request,
     gw: GatewayDep,
@@ -157,22 +159,22 @@ async def propose_for_file(
     return await _start(gw, request, pid, name, origin, sample)
 
 
-@router.post("/table", status_code=202, responses=ACCEPTED)
+@router.post("/api/v1/connections/{name}/proposals", status_code=202, responses=ACCEPTED)
 async def propose_for_table(
-    body: TableProposalCreate, request: Request, gw: GatewayDep
+    name: ConnectionName, body: TableProposalCreate, request: Request, gw: GatewayDep
 ) -> JSONResponse:
     """Propose a whole pipeline for a table of a source connection (its first `rows` rows are
     the sample, read read-only): a job naming the proposal. No password is ever part of it."""
-    await gw.owners.ingest.ask("connection.get", name=body.connection)  # 404 now, not later
-    name = body.dataset or body.table.rpartition(".")[2]
-    dataset = lake.given_name(name, "dataset") if body.dataset else lake.normalise_name(name)
+    await gw.owners.ingest.ask("connection.get", name=name)  # 404 now, not later
+    given = body.dataset or body.table.rpartition(".")[2]
+    dataset = lake.given_name(given, "dataset") if body.dataset else lake.normalise_name(given)
     dataset = lake.check_name(dataset, "dataset")
-    origin = {"kind": "table", "connection": body.connection, "table": body.table}
-    sample = {"connection": body.connection, "table": body.table, "rows": body.rows}
+    origin = {"kind": "table", "connection": name, "table": body.table}
+    sample = {"connection": name, "table": body.table, "rows": body.rows}
     return await _start(gw, request, uuid.uuid4().hex, dataset, origin, sample)
 
 
-@router.get("", response_model=ProposalList)
+@router.get(P, response_model=ProposalList)
 async def list_proposals(
     gw: GatewayDep,
     dataset: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
@@ -196,14 +198,14 @@ def _for_viewer(proposal: dict[str, Any]) -> dict[str, Any]:
     return proposal
 
 
-@router.get("/{proposal_id}", response_model=ProposalPublic)
+@router.get(P + "/{proposal_id}", response_model=ProposalPublic)
 async def get_proposal(proposal_id: ProposalId, request: Request, gw: GatewayDep) -> Any:
     """The proposal with its dry run (values of PII columns shown as shapes to viewers)."""
     found = await gw.owners.ai.ask("proposal.get", id=proposal_id)
     return found if sees_pii(request) else _for_viewer(found)
 
 
-@router.post("/{proposal_id}/dry-run")
+@router.post(P + "/{proposal_id}/dry-run")
 async def dry_run_proposal(
     proposal_id: ProposalId, request: Request, gw: GatewayDep, body: ProposalEdits | None = None
 ) -> dict[str, Any]:
@@ -216,7 +218,7 @@ async def dry_run_proposal(
     return (shown if sees_pii(request) else _for_viewer(shown))["dry_run"]
 
 
-@router.post("/{proposal_id}/accept", response_model=ProposalAccepted)
+@router.post(P + "/{proposal_id}/accept", response_model=ProposalAccepted)
 async def accept_proposal(
     proposal_id: ProposalId, request: Request, gw: GatewayDep, body: ProposalAccept | None = None
 ) -> ProposalAccepted:

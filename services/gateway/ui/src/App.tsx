@@ -25,6 +25,8 @@ const SourcePage = lazy(() => import("./sources/SourcePage"));
 const WorkflowsPage = lazy(() => import("./workflows/WorkflowsPage"));
 const WorkflowPage = lazy(() => import("./workflows/WorkflowPage"));
 const AdminPage = lazy(() => import("./admin/AdminPage"));
+const ProposalsPage = lazy(() => import("./proposals/ProposalsPage"));
+const ProposalPage = lazy(() => import("./proposals/ProposalPage"));
 
 interface NavItem {
   to: string;
@@ -42,6 +44,7 @@ const NAV: NavItem[] = [
   { to: "/upload", label: "Upload", role: "operator" },
   { to: "/sources", label: "Sources" },
   { to: "/workflows", label: "Workflows" },
+  { to: "/proposals", label: "Proposals" },
   { to: "/admin", label: "Admin", role: "admin" },
 ];
 
@@ -143,6 +146,8 @@ export function AppRoutes() {
       <Route path="/sources/:name" element={<SourcePage />} />
       <Route path="/workflows" element={<WorkflowsPage />} />
       <Route path="/workflows/:name" element={<WorkflowPage />} />
+      <Route path="/proposals" element={<ProposalsPage />} />
+      <Route path="/proposals/:id" element={<ProposalPage />} />
       <Route path="/admin" element={<AdminPage />} />
       <Route path="*" element={<NotFound />} />
     </Routes>

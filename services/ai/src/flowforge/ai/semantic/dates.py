@@ -14,6 +14,7 @@ DATE_FORMATS = (
     "%m/%d/%Y",
     "%d/%m/%Y",
     "%d.%m.%Y",
+    "%d. %m. %Y",  # Czech, Slovak
     "%d-%m-%Y",
     "%m-%d-%Y",
     "%m/%d/%y",

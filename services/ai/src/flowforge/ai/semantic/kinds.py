@@ -67,7 +67,10 @@ _CODE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9_\-./]{1,23}$")
 _CJK_NAME = re.compile(r"^[\u4e00-\u9fff\u3400-\u4dbf]{2,4}$|^[\uac00-\ud7a3]{2,4}$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
 # A sentence's end: a word of 2+ letters then . ! ? … (not the dot of `S.A.S.` or `Inc.`).
-_SENTENCE_END = re.compile(r"(?:^|\s)[^\W\d_][^\W\d_.]+[.!?…]+[\"'»”)]?$|[。！？؟]$")
+_SENTENCE_END = re.compile(
+    r"(?:^|\s)[^\W\d_][^\W\d_.]+[.!?…]+[\"'»”)]?$|[。！？؟]$"
+    r"|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3][.!?]$"
+)
 
 
 @lru_cache(maxsize=65536)

@@ -18,11 +18,21 @@ PLACEHOLDERS = frozenset(
     "#n/a #na <na> -nan 1.#ind 1.#qnan -1.#ind -1.#qnan #ref! #value! #div/0! #name? "
     "#null! #num! (blank) (null) (empty) (none) n.a. n/v".split()
 )
-GENDER_TOKENS = frozenset(
-    "m f male female man woman men women other x nonbinary non-binary nb diverse u unknown".split()
+# Male and female in the languages of COUNTRY_NAMES' own-language entries and a few more
+# (de fr es it pt nl pl cs ru uk el tr sv da fi hu ro ja zh ko ar fa hi), as adjective and noun.
+_GENDER_WORDS = (
+    "männlich weiblich mann frau homme femme masculin féminin hombre mujer masculino femenino "
+    "maschio femmina maschile femminile uomo donna homem mulher mannelijk vrouwelijk vrouw "
+    "mężczyzna kobieta męski żeński muž žena mužský ženský мужской женский мужчина женщина муж "
+    "жен муж. жен. чоловік жінка чоловіча жіноча άνδρας γυναίκα άρρεν θήλυ erkek kadın kvinna "
+    "mand kvinde mies nainen férfi nő bărbat femeie 男 女 男性 女性 남 여 남성 여성 남자 여자 ذكر "
+    "أنثى مذكر مؤنث مرد زن पुरुष महिला स्त्री"
 )
-# Tokens only a sex or gender column holds (x, u, other and unknown occur in many columns).
-GENDERED = frozenset("m f male female man woman men women".split())
+GENDERED = frozenset("m f male female man woman men women".split() + _GENDER_WORDS.split())
+GENDER_TOKENS = GENDERED | frozenset(
+    "other x nonbinary non-binary nb diverse divers u unknown".split()
+)
+# GENDERED: tokens only a sex or gender column holds (x, u, other and unknown occur elsewhere).
 
 # Lower-case words inside personal names (Jan van der Berg, Ali bin Said).
 PARTICLES = frozenset(
@@ -42,6 +52,11 @@ GENERIC_TLDS = frozenset(
     "digital network solutions services company global world space website club design".split()
 )
 
+# Extensions of 4+ letters, so that `report.docx` is no domain under the rule for long TLDs.
+FILE_EXTENSIONS = frozenset(
+    "docx xlsx pptx html jpeg tiff webp json yaml toml flac midi aiff mpeg webm heic avif epub "
+    "pages numbers dart java scala swift less sass conf back temp part lock gzip woff ttf".split()
+)
 COUNTRY_ALPHA2 = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
     BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK

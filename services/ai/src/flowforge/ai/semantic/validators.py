@@ -9,10 +9,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 
 from flowforge.ai.semantic.reference import (
     COUNTRY_ALPHA2,
     CURRENCY_CODES,
+    FILE_EXTENSIONS,
     GENERIC_TLDS,
     ORG_SUFFIXES,
     PARTICLES,
@@ -35,7 +37,11 @@ _SYMBOLS = "$€£¥₹₩₽₺₪฿₫₱₦₴₸₼₾₨"
 # Local abbreviations written after the amount: rubles, koruna, forint, lei, lira, rupees.
 _LOCAL_AFTER = r"kr|zł|€|р\.|руб\.?|Kč|Ft|lei|TL|Rs\.?"
 _MONEY = re.compile(
-    r"^\(?[-−+]?\s*(?P<pre>[A-Z]{3}|[A-Z]{0,2}\$|[" + _SYMBOLS + r"]|CHF|kr|Fr\.|Rs\.?|Rp)?"
+    r"^\(?[-−+]?\s*(?P<pre>[A-Z]{3}|[A-Z]{0,2}\$|["
+    + _SYMBOLS
+    + r"]|CHF|Fr\.|Rp|"
+    + _LOCAL_AFTER
+    + ")?"
     r"\s*[-−]?\s*(?:\d{1,3}(?:[,.' \u00a0\u202f]\d{3})+|\d+)(?:[.,]\d{1,2})?\s*"
     r"(?P<post>[A-Z]{3}|[" + _SYMBOLS + r"]|" + _LOCAL_AFTER + r")?\)?$"
 )
@@ -116,8 +122,12 @@ def is_phone(text: str) -> bool:
 
 
 def has_known_tld(text: str) -> bool:
+    """A generic or country TLD, or any other word of 4+ letters that is no file extension
+    (`.london`, `.ninja`: ICANN has delegated over a thousand)."""
     tld = text.rsplit(".", 1)[-1].lower()
-    return tld in GENERIC_TLDS or len(tld) == 2 and tld.upper() in COUNTRY_ALPHA2 | {"EU"}
+    if tld in GENERIC_TLDS or len(tld) == 2 and tld.upper() in COUNTRY_ALPHA2 | {"EU"}:
+        return True
+    return len(tld) >= 4 and tld.isalpha() and tld not in FILE_EXTENSIONS
 
 
 def is_ip(text: str, version: int) -> bool:
@@ -155,7 +165,9 @@ def name_tokens(text: str) -> list[str] | None:
     if not tokens or len(text) > 60:
         return None
     for token in tokens:
-        if not re.sub(r"['’.\-]", "", token).isalpha() or _FILE_LIKE.search(token):
+        # Vowel signs and viramas (Devanagari, Thai, Arabic harakat) are marks, not letters.
+        letters = "".join(c for c in token if not unicodedata.category(c).startswith("M"))
+        if not re.sub(r"['’.\-]", "", letters).isalpha() or _FILE_LIKE.search(token):
             return None
     if len(tokens) > 1 and tokens[-1].lower().strip(".") in ORG_SUFFIXES:
         return None  # Acme Corp, Globex GmbH: an organisation, not a person

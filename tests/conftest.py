@@ -7,6 +7,11 @@
   environment variables a deployment uses.
 
 Both use a short ack wait so redelivery after a killed process happens within seconds.
+
+A platform start costs 20-30 s of a 2-core machine, so tests that need other settings share
+one where they can: `module_platform` (one per module, its `PLATFORM_ENV`), and the session's
+`replicas_platform` and `tuned_platform` (stopped after their last test); `fresh_platform` is
+for tests that must own theirs.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -191,6 +198,107 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = start_platform(tmp_path_factory.mktemp("local") / "home", {})
     yield p
     stop_platform(p)
+    assert_no_violations(p.home / "logs" / "nats.log")
+
+
+@pytest.fixture(scope="module")
+def module_platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """A platform shared by the tests of one module, started with the module's
+    `PLATFORM_ENV`: for tests that need settings (or do things) the session's platform must
+    not see, yet work on datasets of their own, so one start serves them all."""
+    env = getattr(request.module, "PLATFORM_ENV", {})
+    p = start_platform(tmp_path_factory.mktemp("module") / "home", env)
+    yield p
+    stop_platform(p)
+    assert_no_violations(p.home / "logs" / "nats.log")
+
+
+# Platforms shared by tests of several modules (session fixtures). Each is stopped right after
+# the last test that uses it (an idle platform still costs CPU), else at the session's end.
+SHARED_PLATFORMS = ("replicas_platform", "tuned_platform")
+_last_user: dict[str, str] = {}
+_running: dict[str, Platform] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:  # the final order (after shuffling and deselection)
+        for name in SHARED_PLATFORMS:
+            if name in getattr(item, "fixturenames", ()):
+                _last_user[name] = item.nodeid
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    for name, nodeid in _last_user.items():
+        if nodeid == item.nodeid and name in _running:
+            stop_platform(_running.pop(name))
+
+
+@pytest.fixture(scope="session")
+def replicas_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Two replicas of every worker and of the scheduler (which polls every 0.5 s)."""
+    p = start_platform(
+        tmp_path_factory.mktemp("replicas") / "home",
+        {"FLOWFORGE_REPLICAS": "2", "FLOWFORGE_SCHEDULER_POLL": "0.5"},
+    )
+    _running["replicas_platform"] = p
+    yield p
+    stop_platform(_running.pop("replicas_platform", p))
+    assert_no_violations(p.home / "logs" / "nats.log")
+
+
+@dataclass
+class LineageEndpoint:
+    """What a local OpenLineage endpoint (as Marquez would be) received."""
+
+    url: str
+    paths: set[str] = field(default_factory=set)
+    events: list[dict] = field(default_factory=list)
+
+
+def start_lineage_endpoint() -> tuple[LineageEndpoint, ThreadingHTTPServer]:
+    endpoint = LineageEndpoint("")
+
+    class Marquez(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            endpoint.paths.add(self.path)
+            endpoint.events.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Marquez)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint.url = f"http://127.0.0.1:{server.server_port}"
+    return endpoint, server
+
+
+@pytest.fixture(scope="session")
+def tuned_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform with what the session's lacks: ops ports, a trace file (`extra["trace_file"]`),
+    an OpenLineage endpoint (`extra["lineage"]`, a LineageEndpoint) and a 15 s model time
+    limit. Its tests use datasets and models of their own."""
+    base = tmp_path_factory.mktemp("tuned")
+    lineage, server = start_lineage_endpoint()
+    p = start_platform(
+        base / "home",
+        {
+            "FLOWFORGE_METRICS_PORT": "0",
+            "FLOWFORGE_TRACE_FILE": str(base / "spans.jsonl"),
+            "FLOWFORGE_OPENLINEAGE_URL": lineage.url,
+            "FLOWFORGE_OPENLINEAGE_NAMESPACE": "acme",
+            "FLOWFORGE_MODEL_TIMEOUT": "15",
+        },
+    )
+    p.extra.update(trace_file=base / "spans.jsonl", lineage=lineage)
+    _running["tuned_platform"] = p
+    yield p
+    stop_platform(_running.pop("tuned_platform", p))
+    server.shutdown()
     assert_no_violations(p.home / "logs" / "nats.log")
 
 

@@ -75,10 +75,10 @@ def test_a_file_with_3000_columns_lands_in_bounded_time_and_blocks_nobody(platfo
     print(f"3000 columns: {elapsed:.1f}s to a terminal run")
 
 
-def test_a_model_past_its_time_limit_fails_with_the_reason_and_blocks_nobody(fresh_platform):
+def test_a_model_past_its_time_limit_fails_with_the_reason_and_blocks_nobody(tuned_platform):
     """A model that runs until its time limit holds only its own models: another dataset's
     Gold builds meanwhile, and the slow one stops at the limit with the reason."""
-    p = fresh_platform(FLOWFORGE_MODEL_TIMEOUT="15")
+    p = tuned_platform  # FLOWFORGE_MODEL_TIMEOUT=15 (conftest)
     dataset, slow, fast = unique("limits"), unique("slow"), unique("fast")
     other, other_model = unique("other"), unique("other_model")
     with p.client() as c:

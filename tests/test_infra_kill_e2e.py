@@ -1,10 +1,14 @@
 """kill -9 of the embedded NATS or PostgreSQL mid-run: `up` starts it again on the same port
-and data folder, says so on the console, and the run finishes exactly once."""
+and data folder, says so on the console, and the run finishes exactly once.
+
+The tests share one platform of this module (`module_platform`): each recovers it before it
+ends, and each reads only the console lines that came after its own kill."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -18,6 +22,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ROWS = 1_000_000
+PLATFORM_ENV: dict[str, str] = {}  # module_platform's settings: the defaults
 
 
 def big_csv(rows: int) -> bytes:
@@ -42,11 +47,32 @@ def upload_and_wait_until_ingesting(p) -> str:
     return run_id
 
 
-def console_says(p, text: str, timeout: float = 60) -> None:
+def console(p) -> str:
+    return (p.home / "up.log").read_text(errors="replace")
+
+
+def console_says(p, text: str | re.Pattern, since: int, timeout: float = 60) -> None:
+    """The console said `text` (a string or a pattern) after its first `since` characters."""
+    pattern = text if isinstance(text, re.Pattern) else re.compile(re.escape(text))
     deadline = time.monotonic() + timeout
-    while text not in (out := (p.home / "up.log").read_text(errors="replace")):
+    while not pattern.search(out := console(p)[since:]):
         assert time.monotonic() < deadline, f"console never said {text!r}:\n{out[-3000:]}"
         time.sleep(0.2)
+
+
+def console_says_restarted(p, server: str, since: int, *, exited: bool = True) -> None:
+    """`up` said it restarted `server` after it was killed (SIGKILL), and that it runs again,
+    with the restart's number: one more than the restarts it said before (`since`)."""
+    n = console(p)[:since].count(f"! {server} exited") + 1
+    if exited:
+        # Restart #1 is at once; a later one soon after the last may wait (its backoff).
+        delay = "" if n == 1 else r"(?: in \d+s)?"
+        console_says(
+            p,
+            re.compile(rf"! {server} exited \(signal 9\); restarting{delay} \(restart #{n}\)"),
+            since,
+        )
+    console_says(p, f"{server} is running again (restart #{n})", since)
 
 
 def assert_finished_once(p, run_id: str, killed_at: datetime) -> None:
@@ -74,16 +100,16 @@ def endpoints(p) -> dict:
 
 
 def test_killing_the_embedded_nats_mid_run_restarts_it_and_the_run_finishes_once(
-    fresh_platform,
+    module_platform,
 ):
-    p = fresh_platform()
+    p = module_platform
     run_id = upload_and_wait_until_ingesting(p)
-    old = p.endpoints["pids"]["nats"][0]
+    old = endpoints(p)["pids"]["nats"][0]
+    since = len(console(p))
     os.kill(old, signal.SIGKILL)
     killed_at = datetime.now().astimezone()
 
-    console_says(p, "! nats exited (signal 9); restarting (restart #1)")
-    console_says(p, "nats is running again (restart #1)")
+    console_says_restarted(p, "nats", since)
     assert_finished_once(p, run_id, killed_at)
     now = endpoints(p)
     assert now["nats_url"] == p.endpoints["nats_url"]  # the same port: clients reconnect
@@ -94,17 +120,17 @@ def test_killing_the_embedded_nats_mid_run_restarts_it_and_the_run_finishes_once
 
 
 def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishes_once(
-    fresh_platform,
+    module_platform,
 ):
-    p = fresh_platform()
+    p = module_platform
     run_id = upload_and_wait_until_ingesting(p)
     lock = p.home / "postgres" / "postmaster.pid"
     old = int(lock.read_text().split()[0])
+    since = len(console(p))
     os.kill(old, signal.SIGKILL)
     killed_at = datetime.now().astimezone()
 
-    console_says(p, "! postgresql exited (signal 9); restarting (restart #1)")
-    console_says(p, "postgresql is running again (restart #1)")
+    console_says_restarted(p, "postgresql", since)
     assert_finished_once(p, run_id, killed_at)
     assert int(lock.read_text().split()[0]) != old  # the stale lock file was replaced
     assert endpoints(p)["database_url"] == p.endpoints["database_url"]
@@ -112,31 +138,33 @@ def test_killing_the_embedded_postgresql_mid_run_restarts_it_and_the_run_finishe
     assert p.land(b"a,b\n1,2\n", "after_pg.csv")["status"] == "succeeded"
 
 
-def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(fresh_platform):
-    p = fresh_platform()
+def test_a_killed_workers_scratch_files_are_removed_before_it_starts_again(module_platform):
+    p = module_platform
     run_id = upload_and_wait_until_ingesting(p)
     scratch = p.home / "scratch" / "ingest-0"
     deadline = time.monotonic() + 30
     while not (left := [f for f in scratch.rglob("*") if f.is_file()]):
         assert time.monotonic() < deadline, "ingest wrote nothing to its scratch folder"
         time.sleep(0.05)
+    since = len(console(p))
     os.kill(p.pid("ingest"), signal.SIGKILL)
     killed_at = datetime.now().astimezone()
 
-    console_says(p, "leftover scratch file(s) of ingest")
+    console_says(p, "leftover scratch file(s) of ingest", since)
     assert not any(f.exists() for f in left), left
     assert_finished_once(p, run_id, killed_at)
     assert not [f for f in (p.home / "scratch").iterdir() if f.is_file()]  # all per process
 
 
 def test_while_postgresql_is_down_the_api_answers_503_problems_and_refuses_uploads_cleanly(
-    fresh_platform,
+    module_platform,
 ):
     """`up` is paused so PostgreSQL stays down: every request that needs the database gets a
     503 problem (never a 500 or a reset connection), then `up` resumes and all is well."""
-    p = fresh_platform()
+    p = module_platform
     lock = p.home / "postgres" / "postmaster.pid"
     postgres = int(lock.read_text().split()[0])
+    since = len(console(p))
     os.kill(p.process.pid, signal.SIGSTOP)
     try:
         os.kill(postgres, signal.SIGKILL)
@@ -158,7 +186,7 @@ def test_while_postgresql_is_down_the_api_answers_503_problems_and_refuses_uploa
         assert httpx.get(f"{p.url}/healthz", timeout=10).status_code == 503
     finally:
         os.kill(p.process.pid, signal.SIGCONT)
-    console_says(p, "postgresql is running again (restart #1)")
+    console_says_restarted(p, "postgresql", since, exited=False)
     assert p.land(b"a,b\n1,2\n", "after_outage.csv")["status"] == "succeeded"
     with p.client() as c:  # the refused upload left no run behind
         assert c.get("/api/v1/runs", params={"dataset": "down"}).json()["runs"] == []

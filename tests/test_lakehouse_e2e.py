@@ -19,6 +19,10 @@ from flowforge.common.testing import unique
 from flowforge.transform.tables import SilverTables
 
 pytestmark = pytest.mark.e2e
+# module_platform's settings (the tests that fold share it, each with datasets of its own):
+# Silver folded every third batch, never for its size.
+PLATFORM_ENV = {"FLOWFORGE_FOLD_RATIO": "1000", "FLOWFORGE_FOLD_BATCHES": "3"}
+FOLD_BATCHES = 3
 
 
 def csv(rows: dict[int, int]) -> bytes:
@@ -53,16 +57,16 @@ def table_rows(location: str, version: int | None = None) -> dict[int, int]:
 
 
 def test_a_keyed_dataset_reads_its_current_state_in_the_api_and_in_the_delta_table(
-    fresh_platform,
+    module_platform,
 ):
     # Folded every third batch: in between, the API reads the table and the batches beside it.
-    p = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="3")
+    p = module_platform
     dataset, expected, versions, runs = unique("ledger"), {}, [], []
     with p.client() as c:
         for number, rows in enumerate(batches(8, seed=15), start=1):
             run = p.land(csv(rows), f"ledger_{number}.csv", dataset=dataset, key="id")
             assert run["status"] == "succeeded", run
-            asyncio.run(folded(p, dataset, fold_batches=3))
+            asyncio.run(folded(p, dataset, fold_batches=FOLD_BATCHES))
             expected.update(rows)
             assert api_rows(c, dataset) == expected, f"after batch {number}"
             lakehouse = c.get("/api/v1/lakehouse")
@@ -168,16 +172,17 @@ class _Crashing:
 
 
 def test_a_fold_killed_after_its_commit_is_invisible_and_the_retry_commits_once(
-    fresh_platform,
+    module_platform,
 ):
-    p = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="100")
+    p = module_platform
     dataset, expected = unique("crash"), {}
+    # Three batches: the platform folds the first only (the next fold is due at the fourth).
     with p.client() as c:
         for number, rows in enumerate(batches(3, seed=3), start=1):
             assert p.land(csv(rows), f"c{number}.csv", dataset=dataset, key="id")["status"] == (
                 "succeeded"
             )
-            asyncio.run(folded(p, dataset, fold_batches=100))
+            asyncio.run(folded(p, dataset, fold_batches=FOLD_BATCHES))
             expected.update(rows)
         before = c.get("/api/v1/lakehouse").json()
         table = next(t for t in before["tables"] if t["dataset"] == dataset)
@@ -214,10 +219,10 @@ def orders_csv(rows: dict[int, tuple[int, str]]) -> bytes:
     return ("id,amount,status\n" + lines).encode()
 
 
-def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(fresh_platform):
+def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(module_platform):
     # Merges are kept beside the model's table and folded every third one: the model is read
     # through both while they are pending.
-    platform = fresh_platform(FLOWFORGE_FOLD_RATIO="1000", FLOWFORGE_FOLD_BATCHES="3")
+    platform = module_platform
     dataset, inc, full = unique("sales"), unique("paid_inc"), unique("paid_full")
     sql = f"SELECT id, amount * 2 AS doubled, status FROM {dataset} WHERE status = 'paid'"
     rng = random.Random(7)

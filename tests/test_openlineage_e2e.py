@@ -3,9 +3,6 @@ endpoint (as Marquez would), every event valid by the published JSON schemas."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,55 +13,36 @@ pytestmark = pytest.mark.e2e
 SCHEMAS = Path(__file__).parent / "schemas" / "openlineage"
 
 
-def test_a_run_reaches_an_openlineage_endpoint_stage_by_stage(fresh_platform):
-    received: list[dict] = []
-    paths: set[str] = set()
+def test_a_run_reaches_an_openlineage_endpoint_stage_by_stage(tuned_platform):
+    p = tuned_platform  # its OpenLineage endpoint, namespace "acme" (conftest)
+    endpoint = p.extra["lineage"]
+    dataset, model = unique("olorders"), unique("oltotal")
+    with p.client() as c:
+        sql = f"SELECT count(*) AS n, sum(amount) AS total FROM {dataset}"
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+    run = p.land(b"id,amount\n1,10\n2,20\n", "orders.csv", dataset=dataset)
+    assert run["status"] == "succeeded"
+    with p.client() as c:  # the column lineage the catalog keeps, from the model's SQL
+        lineage = c.get(f"/api/v1/datasets/{dataset}/lineage").json()
+    assert {
+        "node": f"gold:{model}",
+        "column": "total",
+        "sources": [{"node": f"silver:{dataset}", "column": "amount"}],
+    } in lineage["columns"]
 
-    class Marquez(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
-            paths.add(self.path)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(201)
-            self.end_headers()
+    def seen() -> dict[str, list[str]]:
+        jobs: dict[str, list[str]] = {}
+        for e in list(endpoint.events):
+            jobs.setdefault(e["job"]["name"], []).append(e["eventType"])
+        return jobs
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Marquez)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        p = fresh_platform(
-            FLOWFORGE_OPENLINEAGE_URL=f"http://127.0.0.1:{server.server_port}",
-            FLOWFORGE_OPENLINEAGE_NAMESPACE="acme",
-        )
-        dataset, model = unique("olorders"), unique("oltotal")
-        with p.client() as c:
-            sql = f"SELECT count(*) AS n, sum(amount) AS total FROM {dataset}"
-            assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
-        run = p.land(b"id,amount\n1,10\n2,20\n", "orders.csv", dataset=dataset)
-        assert run["status"] == "succeeded"
-        with p.client() as c:  # the column lineage the catalog keeps, from the model's SQL
-            lineage = c.get(f"/api/v1/datasets/{dataset}/lineage").json()
-        assert {
-            "node": f"gold:{model}",
-            "column": "total",
-            "sources": [{"node": f"silver:{dataset}", "column": "amount"}],
-        } in lineage["columns"]
-
-        def seen() -> dict[str, list[str]]:
-            jobs: dict[str, list[str]] = {}
-            for e in received:
-                jobs.setdefault(e["job"]["name"], []).append(e["eventType"])
-            return jobs
-
-        wanted = {f"ingest.{dataset}", f"silver.{dataset}", f"quality.{dataset}", f"gold.{model}"}
-        wait_for(
-            lambda: all(sorted(seen().get(j, [])) == ["COMPLETE", "START"] for j in wanted),
-            60,
-            "every stage's START and COMPLETE",
-        )
-    finally:
-        server.shutdown()
+    wanted = {f"ingest.{dataset}", f"silver.{dataset}", f"quality.{dataset}", f"gold.{model}"}
+    wait_for(
+        lambda: all(sorted(seen().get(j, [])) == ["COMPLETE", "START"] for j in wanted),
+        60,
+        "every stage's START and COMPLETE",
+    )
+    paths, received = set(endpoint.paths), list(endpoint.events)
     assert paths == {"/api/v1/lineage"}
     mine = [e for e in received if e["job"]["name"] in wanted]
     for event in mine:

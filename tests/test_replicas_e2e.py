@@ -64,8 +64,10 @@ def orders(n: int, seed: int) -> bytes:
     return ("id,batch,amount\n" + "\n".join([*rows, rows[0]]) + "\n").encode()  # one duplicate
 
 
-def test_two_replicas_of_each_worker_process_every_file_once_and_share_the_work(fresh_platform):
-    p = fresh_platform(FLOWFORGE_REPLICAS="2")
+def test_two_replicas_of_each_worker_process_every_file_once_and_share_the_work(
+    replicas_platform,
+):
+    p = replicas_platform  # two replicas of each worker (conftest)
     assert p.pid("ingest") != int((p.home / "run" / "ingest-1.pid").read_text())
     assert not (p.home / "run" / "gateway-1.pid").exists()
     assert len(p.endpoints["pids"]["transform"]) == 2

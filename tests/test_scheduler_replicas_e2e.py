@@ -18,7 +18,7 @@ from flowforge.common.testing import unique, wait_for
 pytestmark = pytest.mark.e2e
 
 
-def test_two_scheduler_replicas_fire_each_minute_once_when_one_is_killed(fresh_platform):
+def test_two_scheduler_replicas_fire_each_minute_once_when_one_is_killed(replicas_platform):
     calls: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):
@@ -32,9 +32,11 @@ def test_two_scheduler_replicas_fire_each_minute_once_when_one_is_killed(fresh_p
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    p = fresh_platform(FLOWFORGE_REPLICAS="2", FLOWFORGE_SCHEDULER_POLL="0.5")
-    pids = p.endpoints["pids"]["scheduler"]
-    assert len(pids) == 2
+    p = replicas_platform  # two of each, the scheduler polling every 0.5 s (conftest)
+    assert len(p.endpoints["pids"]["scheduler"]) == 2
+    # Each replica's pid now (the platform is shared: not necessarily those it started with).
+    pids = [p.pid("scheduler"), int((p.home / "run" / "scheduler-1.pid").read_text())]
+    assert len(set(pids)) == 2
     name = unique("minutely")
     doc = {
         "schedule": {"cron": "* * * * *"},
@@ -60,6 +62,8 @@ def test_two_scheduler_replicas_fire_each_minute_once_when_one_is_killed(fresh_p
             wait_for(lambda: len(succeeded()) >= 2, 140, "the next tick's run")
             time.sleep(3)  # a doubled tick would show up by now
             runs = c.get(f"/api/v1/workflows/{name}/runs").json()["runs"]
+            # The platform is shared: this workflow ticks no more after the test.
+            assert c.delete(f"/api/v1/workflows/{name}").status_code == 204
     finally:
         server.shutdown()
     ends = [r["logical_end"] for r in runs]

@@ -4,6 +4,7 @@ and the operability endpoints of a running platform (ops ports, probes, merged m
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -63,9 +64,9 @@ def span_tree(spans: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def test_one_upload_is_one_trace_from_the_gateway_to_gold(fresh_platform, tmp_path: Path):
-    trace_file = tmp_path / "spans.jsonl"
-    p = fresh_platform(FLOWFORGE_TRACE_FILE=str(trace_file), FLOWFORGE_METRICS_PORT="0")
+def test_one_upload_is_one_trace_from_the_gateway_to_gold(tuned_platform, tmp_path: Path):
+    p = tuned_platform  # it writes every span to its trace file (conftest)
+    trace_file = p.extra["trace_file"]
     dataset, model = unique("orders"), unique("revenue")
     with p.client() as c:
         sql = f"SELECT state, sum(amount) AS revenue FROM {dataset} GROUP BY state"
@@ -92,9 +93,9 @@ def test_one_upload_is_one_trace_from_the_gateway_to_gold(fresh_platform, tmp_pa
 
 
 def test_every_worker_serves_probes_on_its_own_port_and_the_gateway_merges_metrics(
-    fresh_platform,
+    tuned_platform,
 ):
-    p = fresh_platform(FLOWFORGE_METRICS_PORT="0")
+    p = tuned_platform  # each worker has an ops port (conftest)
     for service in WORKERS:
         port = int((p.home / "run" / f"{service}.ops-port").read_text())
         base = f"http://127.0.0.1:{port}"
@@ -105,6 +106,8 @@ def test_every_worker_serves_probes_on_its_own_port_and_the_gateway_merges_metri
     with p.client() as c:
         assert c.get("/livez").status_code == 200
         assert c.get("/readyz").json()["checks"] == {"database": True, "nats": True, "store": True}
+    with p.client() as c:  # the platform is shared: what it ingested before this test
+        before = ingested_bytes(c.get("/metrics/all").text)
     p.land(b"a,b\n1,2\n", "small.csv", dataset=unique("small"))
 
     def merged() -> str | None:
@@ -115,6 +118,14 @@ def test_every_worker_serves_probes_on_its_own_port_and_the_gateway_merges_metri
     text = wait_for(merged, 30, "consumer lag in /metrics/all")
     for service in (*WORKERS, "gateway"):
         assert f'flowforge_service_up{{service="{service}"}} 1.0' in text
-    assert 'flowforge_bytes_total{service="ingest",stage="ingest"} 8.0' in text  # "a,b\n1,2\n"
+    assert ingested_bytes(text) == before + 8  # "a,b\n1,2\n"
     assert 'faststream_received_messages_total{app_name="transform"' in text
     assert 'flowforge_http_request_seconds_count{method="POST",route="/api/v1/files"' in text
+
+
+def ingested_bytes(metrics: str) -> float:
+    """flowforge_bytes_total of ingest's ingest stage (0 before its first file)."""
+    found = re.findall(r'^flowforge_bytes_total\{service="ingest",stage="ingest"\} (\S+)$',
+                       metrics, flags=re.M)  # fmt: skip
+    assert len(found) <= 1, found
+    return float(found[0]) if found else 0.0

@@ -132,8 +132,9 @@ async def put_model_descriptions(
     responses={
         200: {
             "content": {
-                "application/yaml": {"schema": {"type": "string"}},
-                "application/json": {"schema": {"type": "object"}},
+                # A YAML document (a mapping: `version`, `sources`, `models`), as dbt reads it.
+                "application/yaml": {"schema": {"type": "object", "required": ["version"]}},
+                "application/json": {"schema": {"type": "object", "required": ["events"]}},
             },
             "description": "dbt-style schema.yml (format dbt) or OpenLineage dataset events",
         }

@@ -177,7 +177,7 @@ async def test_a_hanging_provider_is_cut_off_and_the_next_one_answers(fake):
     class Hanging:
         name, model, timeout = "anthropic", "slow", 0.5
 
-        async def complete(self, system, user, max_tokens):
+        async def complete(self, system, user, max_tokens, tool=None):
             await asyncio.sleep(30)
 
     outcome = await analyse([Hanging(), providers(fake)[1]], "people", BRIEFS, budget_left=100_000)

@@ -10,6 +10,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from flowforge.common.events import MINIO_SUBJECT
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "xxx"}
+# List prices of LLM models, US dollars per million tokens (input, output), by model-name
+# prefix (the longest matching prefix wins); "*" prices any other model as the dearest, so a
+# cost budget errs on the side of stopping. FLOWFORGE_AI_PRICES overrides or adds entries.
+AI_PRICES: dict[str, tuple[float, float]] = {
+    "claude-opus-4-5": (5.0, 25.0),
+    "claude-opus-4": (15.0, 75.0),
+    "claude-sonnet-4": (3.0, 15.0),
+    "claude-3-7-sonnet": (3.0, 15.0),
+    "claude-haiku-4-5": (1.0, 5.0),
+    "claude-3-5-haiku": (0.8, 4.0),
+    "gpt-4.1-nano": (0.1, 0.4),
+    "gpt-4.1-mini": (0.4, 1.6),
+    "gpt-4.1": (2.0, 8.0),
+    "gpt-4o-mini": (0.15, 0.6),
+    "gpt-4o": (2.5, 10.0),
+    "gpt-5-mini": (0.25, 2.0),
+    "gpt-5": (1.25, 10.0),
+    "*": (15.0, 75.0),
+}
 
 
 class Settings(BaseSettings):
@@ -134,6 +153,16 @@ class Settings(BaseSettings):
     ai_token_budget: int = Field(200_000, validation_alias="FLOWFORGE_AI_TOKEN_BUDGET")
     # PII columns' values are masked in prompts unless this is turned off.
     ai_mask_pii: bool = Field(True, validation_alias="FLOWFORGE_AI_MASK_PII")
+    # What every LLM call of a UTC day may spend together (0: no limit): tokens (prompt +
+    # answer) and estimated cost in US dollars. Past either, no call is made that day; the
+    # offline analysis stands and a model draft says why.
+    ai_daily_tokens: int = Field(2_000_000, ge=0, validation_alias="FLOWFORGE_AI_DAILY_TOKENS")
+    ai_daily_cost: float = Field(20.0, ge=0, validation_alias="FLOWFORGE_AI_DAILY_COST")
+    # US dollars per million tokens, {"model-name-prefix": [input, output]} (JSON), over
+    # AI_PRICES; the longest matching prefix prices a call, "*" any other model.
+    ai_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, validation_alias="FLOWFORGE_AI_PRICES"
+    )
 
     # OpenLineage: run events of every stage to a Marquez-compatible endpoint (and always on
     # the core NATS subject `openlineage.events`), jobs in this namespace.

@@ -7,12 +7,17 @@ chat-completions protocols, so the real SDKs are exercised with no network.
     fake.requests["anthropic"]                        # the JSON bodies received
 
 Actions: `answer` (a valid analysis of the columns in the prompt's <data> block), `malformed`
-(an answer that breaks the schema), `429`, `500`. A custom `answer_for(body) -> dict` can
-replace the default answer.
+(an answer that breaks the schema), `invalid_json` (text that is not JSON), `refusal` (Anthropic
+`stop_reason: refusal`, OpenAI `message.refusal`), `timeout` (no answer for `hang_seconds`),
+`429` (with `retry-after: <retry_after>`), `500`, `echo_key` (a 401 whose message repeats the
+API key sent, as some servers do). A custom `answer_for(columns) -> dict` can replace the
+default answer; a question asked with another tool (a model draft: `draft_gold_model`) is
+answered by `draft_for(prompt text) -> dict`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -58,6 +63,10 @@ def prompt_columns(text: str) -> list[dict[str, Any]]:
     return json.loads(match.group(1)).get("columns", [])
 
 
+# The analysis tool's name (flowforge.ai.answers.TOOL_NAME); any other tool is a draft.
+TOOL_NAMES = ("record_column_analysis",)
+
+
 def default_answer(columns: list[dict[str, Any]]) -> dict[str, Any]:
     out = []
     for c in columns:
@@ -83,6 +92,9 @@ class FakeLLM:
     def __init__(self, answer_for: Callable[[list[dict[str, Any]]], dict] | None = None):
         self.port = _free_port()
         self.answer_for = answer_for or default_answer
+        self.draft_for: Callable[[str], dict] | None = None
+        self.retry_after = 7
+        self.hang_seconds = 30.0
         self.script: dict[str, list[str]] = {"anthropic": [], "openai": []}
         self.requests: dict[str, list[dict[str, Any]]] = {"anthropic": [], "openai": []}
         self._server = None
@@ -103,35 +115,53 @@ class FakeLLM:
     def _app(self) -> FastAPI:
         app = FastAPI()
 
-        def error(status: int, kind: str) -> JSONResponse:
-            body = {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
-            return JSONResponse(body, status_code=status)
+        def error(status: int, kind: str, message: str = "") -> JSONResponse:
+            said = message or f"fake {status}"
+            body = {"type": "error", "error": {"type": kind, "message": said}}
+            headers = {"retry-after": str(self.retry_after)} if status == 429 else {}
+            return JSONResponse(body, status_code=status, headers=headers)
+
+        async def failure(action: str, request: Request, kinds: tuple[str, str]) -> Any:
+            if action in ("429", "500"):
+                return error(int(action), kinds[0] if action == "429" else kinds[1])
+            if action == "echo_key":
+                sent = request.headers.get("x-api-key") or request.headers.get("authorization")
+                return error(401, "authentication_error", f"invalid key {sent}")
+            if action == "timeout":
+                await asyncio.sleep(self.hang_seconds)
+            return None
+
+        def answer(tool: str, text: str) -> dict:
+            if tool != TOOL_NAMES[0] and self.draft_for is not None:
+                return self.draft_for(text)
+            return self.answer_for(prompt_columns(text))
 
         @app.post("/v1/messages")
         async def messages(request: Request):
             body = await request.json()
             self.requests["anthropic"].append(body)
             action = self._next("anthropic")
-            if action in ("429", "500"):
-                return error(int(action), "rate_limit_error" if action == "429" else "api_error")
+            failed = await failure(action, request, ("rate_limit_error", "api_error"))
+            if failed is not None:
+                return failed
             text = body["messages"][-1]["content"]
-            answer = self.answer_for(prompt_columns(text))
+            content: list[dict] = [{"type": "tool_use", "id": "toolu_1",
+                                    "name": body["tools"][0]["name"],
+                                    "input": answer(body["tools"][0]["name"], text)}]  # fmt: skip
+            stop = "tool_use"
             if action == "malformed":
-                answer = {"cols": "not a list"}
+                content[0]["input"] = {"cols": "not a list"}
+            elif action == "invalid_json":
+                content, stop = [{"type": "text", "text": "{not json"}], "end_turn"
+            elif action == "refusal":
+                content, stop = [{"type": "text", "text": "I can't help with that."}], "refusal"
             return {
                 "id": f"msg_{len(self.requests['anthropic'])}",
                 "type": "message",
                 "role": "assistant",
                 "model": body.get("model", "fake"),
-                "content": [
-                    {
-                        "type": "tool_use",
-                        "id": "toolu_1",
-                        "name": body["tools"][0]["name"],
-                        "input": answer,
-                    }
-                ],
-                "stop_reason": "tool_use",
+                "content": content,
+                "stop_reason": stop,
                 "stop_sequence": None,
                 "usage": {"input_tokens": len(text) // 4, "output_tokens": 200},
             }
@@ -141,23 +171,26 @@ class FakeLLM:
             body = await request.json()
             self.requests["openai"].append(body)
             action = self._next("openai")
-            if action in ("429", "500"):
-                return error(int(action), "rate_limit_exceeded" if action == "429" else "server")
+            failed = await failure(action, request, ("rate_limit_exceeded", "server"))
+            if failed is not None:
+                return failed
             text = body["messages"][-1]["content"]
-            answer = self.answer_for(prompt_columns(text))
-            content = json.dumps(answer) if action != "malformed" else "{not json"
+            tool = body["response_format"]["json_schema"]["name"]
+            message: dict[str, Any] = {"role": "assistant",
+                                       "content": json.dumps(answer(tool, text))}  # fmt: skip
+            if action == "malformed":
+                message["content"] = json.dumps({"cols": "not a list"})
+            elif action == "invalid_json":
+                message["content"] = "{not json"
+            elif action == "refusal":
+                message = {"role": "assistant", "content": None,
+                           "refusal": "I can't help with that."}  # fmt: skip
             return {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "fake"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                 "usage": {
                     "prompt_tokens": len(text) // 4,
                     "completion_tokens": 200,

@@ -74,16 +74,20 @@ class AiStore:
             cached,
         )
 
-    async def cached_llm(self, dataset: str, fingerprint: str) -> asyncpg.Record | None:
-        """The latest successful LLM analysis of this dataset's schema with this fingerprint
-        (per dataset: an answer drawn from one dataset's values is not another's)."""
-        return await self.pool.fetchrow(
-            "SELECT * FROM ai.analyses WHERE dataset = $1 AND schema_fingerprint = $2"
-            " AND source <> 'offline' AND source <> 'llm-failed'"
-            " ORDER BY created_at DESC LIMIT 1",
-            dataset,
-            fingerprint,
+    async def pii_columns(self, datasets: list[str]) -> dict[str, set[str]]:
+        """Each dataset's PII columns by Silver name, as its latest offline analysis says."""
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT ON (dataset) dataset, result FROM ai.analyses"
+            " WHERE source = 'offline' AND dataset = ANY($1::text[])"
+            " ORDER BY dataset, created_at DESC",
+            datasets,
         )
+        return {
+            r["dataset"]: {
+                c.get("silver_name") or c["name"] for c in r["result"]["columns"] if c.get("pii")
+            }
+            for r in rows
+        }
 
     @asynccontextmanager
     async def budget_lock(self, dataset: str) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from flowforge.ai import handlers, llm, proposal_verbs, verbs
 from flowforge.ai.adapters import AiStore
 from flowforge.ai.handlers import Deps
+from flowforge.ai.ledger import DailyBudget, Ledger, Prices, PromptCache
 from flowforge.common import rpc
 from flowforge.common.bus import consume, publish
 from flowforge.common.events import AI_ANALYZE, BronzeReady, DeadLettered, Event, SchemaAnalyzed
@@ -28,14 +29,22 @@ def _deps(rt: Runtime) -> Deps:
     async def publish_event(event: Event) -> None:
         await publish(rt.broker, event, rt.settings)
 
+    async def ask(service: str, verb: str, **request: object) -> object:
+        return await rt.ask(service, verb, request)
+
     settings = rt.settings
+    budget = DailyBudget(settings.ai_daily_tokens, settings.ai_daily_cost)
+    ledger = Ledger(rt.pool, Prices(settings.ai_prices), budget)
     deps = Deps(
         files=LakeFiles(rt.store, settings.home_dir / "cache" / SERVICE),
         store=AiStore(rt.pool),
-        providers=llm.providers_from(settings),
+        providers=llm.providers_from(settings, gate=ledger),
         token_budget=settings.ai_token_budget,
         mask_pii=settings.ai_mask_pii,
         publish=publish_event,
+        ledger=ledger,
+        cache=PromptCache(rt.pool),
+        ask=ask,
     )
     names = [f"{p.name}:{p.model}" for p in deps.providers] or ["offline only"]
     log.info("schema analysis: %s", " → ".join(names))

@@ -14,6 +14,7 @@ from typing import Any
 
 from flowforge.ai import analysis, llm
 from flowforge.ai.adapters import AiStore
+from flowforge.ai.ledger import Ledger, PromptCache
 from flowforge.ai.profile import ColumnProfile, profile_parquet
 from flowforge.ai.semantic import detect, suggest_rules
 from flowforge.common import metrics
@@ -36,6 +37,11 @@ class Deps:
     token_budget: int
     mask_pii: bool
     publish: Callable[[Event], Awaitable[None]]
+    # The LLM's cost (every call, the daily budget: the providers' gate) and its answers by
+    # what was asked; asking another service (a model draft reads the catalog).
+    ledger: Ledger | None = None
+    cache: PromptCache | None = None
+    ask: Callable[..., Awaitable[Any]] | None = None
 
 
 @dataclass
@@ -130,16 +136,24 @@ async def _llm(
     refresh: bool,
     requested: str = "",
 ) -> SchemaAnalyzed | None:
-    """The LLM's analysis of the batch (from the cache for a schema seen before), stored with
-    its suggestions; None when every provider failed (recorded as such)."""
-    cached = None if refresh else await deps.store.cached_llm(batch.dataset, batch.fingerprint)
+    """The LLM's analysis of the batch (from the prompt cache for a schema seen before),
+    stored with its suggestions; None when every provider failed (recorded as such)."""
+    # Per dataset: an answer drawn from one dataset's values is not another's.
+    key = ("analysis", llm.PROMPT_VERSION, batch.fingerprint,
+           batch.dataset if deps.mask_pii else f"{batch.dataset}:unmasked")  # fmt: skip
+    cached = None if refresh or deps.cache is None else await deps.cache.get(*key)
     if cached is not None:
-        answer = llm.Answer.model_validate(cached["result"]["answer"])
+        answer = llm.Answer.model_validate(cached["answer"])
         result = LlmResult(answer, cached["source"], 0, [], cached=True)
+        if deps.ledger is not None:
+            await deps.ledger.record_cached("analysis", batch.dataset, cached["source"])
     else:
         result = await _ask_llm(batch, deps, profiles, offline)
         if result is None:
             return None
+        if deps.cache is not None:
+            await deps.cache.put(*key, source=result.source, tokens=result.tokens,
+                                 answer=result.answer.model_dump(mode="json"))  # fmt: skip
     columns = analysis.llm_columns(result.answer, profiles)
     suggestions = analysis.llm_suggestions(result.answer, profiles, result.source)
     await deps.store.save_analysis(

@@ -7,24 +7,23 @@ it is an instruction. Values of columns the offline detector flags as PII are ma
 shape (`jdoe@x.com` → `aaaa@a.aaa`) unless masking is turned off. The answer is forced into a
 schema (Anthropic: a forced tool call; OpenAI: `response_format` json_schema), then validated
 (`answers`): an invalid answer is retried once with the reason, then discarded (logged), and the
-next provider is tried. A per-dataset token budget is checked before every call.
+next provider is tried (`chain`). A per-dataset token budget is checked before every call, and
+the ledger (the providers' gate) admits each call against the daily budget and records it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
-from flowforge.ai.answers import ANSWER_SCHEMA, CASTS, TOOL_NAME, Answer, InvalidAnswer, validate
+from flowforge.ai.answers import CASTS, TOOL_NAME, Answer, validate
+from flowforge.ai.chain import Outcome, Task, ask
 from flowforge.ai.providers import (
+    ANALYSIS_TOOL,
     AnthropicProvider,
     OpenAIProvider,
     Provider,
-    ProviderError,
-    Usage,
     providers_from,
 )
 from flowforge.common.privacy import mask
@@ -35,6 +34,8 @@ SAMPLES_PER_COLUMN = 10
 SAMPLE_CHARS = 80
 MAX_COLUMNS = 200
 MAX_ANSWER_TOKENS = 4096
+# Part of the prompt cache's key: a changed prompt or answer schema is asked afresh.
+PROMPT_VERSION = "analysis-1"
 
 SYSTEM = (
     "You are a data engineer's assistant. You receive the profile of a dataset that was just "
@@ -92,20 +93,6 @@ def brief(profile: dict[str, Any], offline: dict[str, Any], *, masked: bool) -> 
 # ------------------------------------------------------------------------------- the chain
 
 
-@dataclass
-class Outcome:
-    answer: Answer | None = None
-    provider: str | None = None
-    model: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    attempts: list[dict[str, str]] = field(default_factory=list)
-    dropped_rules: list[str] = field(default_factory=list)
-
-    @property
-    def source(self) -> str:
-        return f"{self.provider}:{self.model}" if self.provider else "offline"
-
-
 async def analyse(
     providers: list[Provider],
     dataset: str,
@@ -115,137 +102,32 @@ async def analyse(
     keyable: set[str] | None = None,
     masked: set[str] | None = None,
     deadline_seconds: float | None = None,
+    purpose: str = "analysis",
 ) -> Outcome:
-    """Ask each provider in turn until one gives a valid answer (each gets one retry). Each
-    call is bounded by its provider's timeout as a whole (not per read), and all of them
-    together by `deadline_seconds`, so a slow or hanging provider cannot hold the batch."""
+    """The columns' analysis from the first provider that gives a valid one (`chain.ask`):
+    `outcome.answer` the validated Answer, `dropped_rules` why each unusable rule was left
+    out; no answer when every provider failed, or the budget or deadline stopped them."""
     columns = [b["name"] for b in briefs[:MAX_COLUMNS]]
-    user = prompt(dataset, briefs)
-    now = asyncio.get_running_loop().time()
-    request = _Request(
-        dataset=dataset,
-        columns=columns,
-        user=user,
+    task = Task(
+        purpose=purpose,
+        subject=dataset,
+        system=SYSTEM,
+        user=prompt(dataset, briefs),
+        tool=ANALYSIS_TOOL,
+        check=lambda raw: validate(raw, columns, keyable=keyable, masked=masked),
         # Room for ~100 tokens of answer per column (a cut answer is an error, not a retry).
         answer_tokens=min(MAX_ANSWER_TOKENS * 4, 1024 + 100 * len(columns)),
-        budget_left=budget_left,
-        deadline=None if deadline_seconds is None else now + deadline_seconds,
-        keyable=keyable,
-        masked=masked,
     )
-    outcome = Outcome()
-    for provider in providers:
-        if await _ask(provider, request, outcome):
-            break
+    outcome = await ask(providers, task, budget_left=budget_left, deadline_seconds=deadline_seconds)
+    if outcome.answer is not None:
+        outcome.answer, outcome.dropped_rules = outcome.answer
+        for reason in outcome.dropped_rules:
+            log.info("suggested rule dropped: %s", reason)
     return outcome
 
 
-@dataclass
-class _Request:
-    """One analysis: what is asked, and the limits all its calls share."""
-
-    dataset: str
-    columns: list[str]
-    user: str
-    answer_tokens: int
-    budget_left: int
-    deadline: float | None  # on the event loop's clock
-    keyable: set[str] | None
-    masked: set[str] | None
-
-
-async def _ask(provider: Provider, request: _Request, outcome: Outcome) -> bool:
-    """One provider, asked again once after an invalid answer. True when the chain ends
-    here: an answer, or no budget or time left for any further call."""
-    message = request.user
-    for attempt in (1, 2):
-        wait, skipped = _limits(provider, message, request, outcome.usage)
-        if skipped:
-            outcome.attempts.append(_attempt(provider, "skipped", skipped))
-            return True
-        try:
-            raw = await _call(provider, message, request.answer_tokens, wait, outcome.usage)
-        except (ProviderError, TimeoutError) as exc:
-            reason = str(exc) or f"no answer within {wait:.0f}s"
-            outcome.attempts.append(_attempt(provider, "error", reason))
-            log.warning("%s could not analyse %s: %s", provider.name, request.dataset, reason)
-            return False  # the next provider
-        try:
-            answer, dropped = validate(
-                raw, request.columns, keyable=request.keyable, masked=request.masked
-            )
-        except InvalidAnswer as exc:
-            outcome.attempts.append(_attempt(provider, "invalid", str(exc)))
-            if attempt == 1:
-                log.info("%s gave an invalid answer (%s); asking again", provider.name, exc)
-                message = _ask_again(request.user, exc)
-                continue
-            log.warning(
-                "%s answered invalidly twice for %s; discarded: %s",
-                provider.name,
-                request.dataset,
-                exc,
-            )
-            return False
-        _accept(outcome, provider, answer, dropped)
-        return True
-    return False
-
-
-def _limits(provider: Provider, message: str, request: _Request, usage: Usage) -> tuple[float, str]:
-    """How long the next call may take, and why it must not be made ("" when it may)."""
-    # Characters / 3 undercounts CJK text; the tool schema is sent on every call too.
-    needed = (len(SYSTEM) + len(message) * 2 + len(json.dumps(ANSWER_SCHEMA))) // 3
-    needed += request.answer_tokens
-    if usage.total + needed > request.budget_left:
-        reason = (
-            f"token budget: about {needed} more tokens needed, "
-            f"{max(request.budget_left - usage.total, 0)} left for {request.dataset!r}"
-        )
-        log.warning("AI analysis of %s not sent to %s: %s", request.dataset, provider.name, reason)
-        return 0.0, reason
-    wait = provider.timeout
-    if request.deadline is not None:
-        wait = min(wait, request.deadline - asyncio.get_running_loop().time())
-        if wait <= 1:
-            return wait, "the analysis deadline passed"
-    return wait, ""
-
-
-async def _call(
-    provider: Provider, message: str, answer_tokens: int, wait: float, usage: Usage
-) -> Any:
-    """One call bounded by `wait` seconds; its tokens (a cut answer's too) added to `usage`."""
-    try:
-        raw, used = await asyncio.wait_for(provider.complete(SYSTEM, message, answer_tokens), wait)
-    except ProviderError as exc:
-        if exc.usage is not None:
-            usage.add(exc.usage)
-        raise
-    usage.add(used)
-    return raw
-
-
-def _ask_again(user: str, problem: InvalidAnswer) -> str:
-    return (
-        f"{user}\n\nYour previous answer was invalid: {problem}. Answer again with "
-        f"the {TOOL_NAME} tool, following its schema exactly."
-    )
-
-
-def _attempt(provider: Provider, outcome: str, reason: str) -> dict[str, str]:
-    return {"provider": provider.name, "outcome": outcome, "reason": reason}
-
-
-def _accept(outcome: Outcome, provider: Provider, answer: Answer, dropped: list[str]) -> None:
-    outcome.attempts.append(_attempt(provider, "ok", ""))
-    outcome.answer, outcome.dropped_rules = answer, dropped
-    outcome.provider, outcome.model = provider.name, provider.model
-    for reason in dropped:
-        log.info("suggested rule dropped: %s", reason)
-
-
 __all__ = [
+    "PROMPT_VERSION",
     "AnthropicProvider",
     "Answer",
     "OpenAIProvider",

@@ -1,12 +1,14 @@
 """What ai answers over request/reply (`flowforge.svc.ai.<verb>`): analyses and suggestions,
-profiles, decisions on suggestions, and analysing a dataset's latest batch on demand."""
+profiles, decisions on suggestions, analysing a dataset's latest batch on demand, the LLM's
+usage (tokens and cost per day, against the daily budget), and Gold models drafted from a
+question (`model.draft`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flowforge.ai import handlers
+from flowforge.ai import drafting, handlers
 from flowforge.ai.handlers import Deps
 from flowforge.ai.reports import Reports
 from flowforge.common.errors import BadInputError
@@ -73,6 +75,19 @@ async def analyze(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     )
 
 
+async def usage(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """The LLM's token use and cost: per UTC day, today against the daily budget, the
+    latest calls."""
+    if deps.ledger is None:
+        raise BadInputError("this ai service keeps no LLM ledger")
+    try:
+        days = max(1, min(int(request.get("days") or 30), 366))
+        recent = max(0, min(int(request.get("recent") or 50), 500))
+    except (TypeError, ValueError) as exc:
+        raise BadInputError("`days` and `recent` must be whole numbers") from exc
+    return await deps.ledger.usage(days, recent)
+
+
 VERBS: dict[str, Callable[[dict[str, Any], Deps], Awaitable[Any]]] = {
     "suggestions": suggestions,
     "profile": profile,
@@ -81,4 +96,6 @@ VERBS: dict[str, Callable[[dict[str, Any], Deps], Awaitable[Any]]] = {
     "suggestion.unclaim": unclaim,
     "suggestion.decide": decide,
     "analyze": analyze,
+    "usage": usage,
+    "model.draft": drafting.draft_model,
 }

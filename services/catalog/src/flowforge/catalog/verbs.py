@@ -120,9 +120,12 @@ async def put_descriptions(request: dict[str, Any], q: Queries) -> dict[str, Any
 
 async def export_docs(request: dict[str, Any], q: Queries) -> dict[str, Any]:
     """Every Silver dataset's and Gold model's descriptions and schema, as dbt-style
-    `schema.yml` text (`format` dbt) or OpenLineage dataset events (`openlineage`)."""
+    `schema.yml` text (`format` dbt), OpenLineage dataset events (`openlineage`), or as they
+    are (`tables`: name, layer, columns with types, descriptions; for ai's model drafts)."""
     kind = request.get("format") or "dbt"
     documented = await Descriptions(q.pool).documented()
+    if kind == "tables":
+        return {"format": "tables", "tables": documented}
     if kind == "dbt":
         return {"format": "dbt", "text": dbt_docs(documented)}
     if kind == "openlineage":

@@ -93,6 +93,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{_D}/quarantine/release"): "operator",
     ("POST", f"{_D}/suggestions/{{suggestion_id}}/dry-run"): "operator",
     ("POST", "/api/v1/models/{name}/build"): "operator",
+    # Drafting a model from a question spends LLM tokens (as analysing does) and shows the
+    # draft's rows on a sample (operators see rows); saving it stays POST /api/v1/models.
+    ("POST", "/api/v1/models/draft"): "operator",
     ("POST", "/api/v1/lakehouse/housekeeping"): "operator",
     # Configuration.
     ("PUT", f"{_D}/contract"): "admin",
@@ -160,6 +163,7 @@ RATE_GROUPS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/models/{name}/build"): "jobs",
     ("POST", f"{_D}/extract"): "jobs",
     ("POST", "/api/v1/models"): "jobs",
+    ("POST", "/api/v1/models/draft"): "jobs",
     ("POST", "/api/v1/proposals"): "jobs",
     ("POST", "/api/v1/connections/{name}/proposals"): "jobs",
     ("POST", "/api/v1/proposals/{proposal_id}/dry-run"): "jobs",

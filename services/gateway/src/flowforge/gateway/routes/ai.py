@@ -1,5 +1,6 @@
 """AI schema analysis: column profiles, semantic types and PII, suggestions with their
-provenance, and accepting one into configuration (rules, Silver spec, key).
+provenance, and accepting one into configuration (rules, Silver spec, key); the LLM's usage
+and cost (`/api/v1/ai/usage`).
 
 Suggestions and the decisions on them are the ai service's; a rule goes to quality (after a
 dry run on the Silver data: the answer says how many rows it would have quarantined), a
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from flowforge.common.errors import BadInputError, ConflictError, NotFoundError
 from flowforge.common.rules import parse_rules
+from flowforge.gateway.ai_schemas import UsagePublic
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.owners import LONG
 from flowforge.gateway.params import DatasetName, SuggestionId
@@ -22,11 +24,23 @@ from flowforge.gateway.routes import descriptions
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 from flowforge.gateway.schemas import AnalyzeRequest, SilverSpecPublic
 
-router = APIRouter(prefix="/api/v1/datasets", tags=["ai"])
+router = APIRouter(prefix="/api/v1", tags=["ai"])
 DRYRUN_TIMEOUT = 120.0
 
 
-@router.post("/{name}/analyze", status_code=202, responses=ACCEPTED)
+@router.get("/ai/usage", response_model=UsagePublic)
+async def usage(
+    gw: GatewayDep,
+    days: Annotated[int, Query(ge=1, le=366, description="UTC days back, today included")] = 30,
+    recent: Annotated[int, Query(ge=0, le=500, description="latest calls listed")] = 50,
+) -> UsagePublic:
+    """The LLM's token use and estimated cost: per UTC day and purpose (calls, answers from
+    the prompt cache, failures, calls not made), today against the daily budget, the price
+    table, and the latest calls with their outcome and reason."""
+    return UsagePublic.model_validate(await gw.owners.ai.ask("usage", days=days, recent=recent))
+
+
+@router.post("/datasets/{name}/analyze", status_code=202, responses=ACCEPTED)
 async def analyze(
     name: DatasetName, request: Request, gw: GatewayDep, body: AnalyzeRequest | None = None
 ) -> JSONResponse:
@@ -42,14 +56,14 @@ async def analyze(
     return await accept(gw, request, "analyze", name, {"refresh": refresh}, work)
 
 
-@router.get("/{name}/suggestions")
+@router.get("/datasets/{name}/suggestions")
 async def suggestions(name: DatasetName, gw: GatewayDep) -> dict[str, Any]:
     """Each column as analysed (offline: semantic type, confidence, PII and why; LLM: name,
     description, type), the suggestions with their source and status, and LLM usage."""
     return await gw.owners.ai.ask("suggestions", dataset=name)
 
 
-@router.get("/{name}/profile")
+@router.get("/datasets/{name}/profile")
 async def profile(name: DatasetName, gw: GatewayDep) -> dict[str, Any]:
     """The latest batch's column profiles (nulls, distinct, lengths, top values, shapes;
     values of PII columns as shapes)."""
@@ -60,7 +74,7 @@ async def _suggestion(gw: Gateway, dataset: str, suggestion_id: int) -> dict[str
     return await gw.owners.ai.ask("suggestion.get", dataset=dataset, id=suggestion_id)
 
 
-@router.post("/{name}/suggestions/{suggestion_id}/dry-run")
+@router.post("/datasets/{name}/suggestions/{suggestion_id}/dry-run")
 async def dry_run(
     name: DatasetName,
     suggestion_id: SuggestionId,
@@ -79,7 +93,7 @@ async def _dry_run(gw: Gateway, dataset: str, rule: dict[str, Any]) -> dict[str,
     return await gw.owners.quality.ask("dryrun", timeout=DRYRUN_TIMEOUT, dataset=dataset, rule=rule)
 
 
-@router.post("/{name}/suggestions/{suggestion_id}/accept")
+@router.post("/datasets/{name}/suggestions/{suggestion_id}/accept")
 async def accept_suggestion(
     name: DatasetName,
     suggestion_id: SuggestionId,
@@ -149,7 +163,7 @@ async def _apply(
     return detail
 
 
-@router.post("/{name}/suggestions/{suggestion_id}/dismiss")
+@router.post("/datasets/{name}/suggestions/{suggestion_id}/dismiss")
 async def dismiss(name: DatasetName, suggestion_id: SuggestionId, gw: GatewayDep) -> dict:
     suggestion = await _suggestion(gw, name, suggestion_id)
     claimed = await gw.owners.ai.ask(
@@ -164,13 +178,13 @@ async def dismiss(name: DatasetName, suggestion_id: SuggestionId, gw: GatewayDep
     return {"id": suggestion_id, "dismissed": True}
 
 
-@router.get("/{name}/spec", response_model=SilverSpecPublic)
+@router.get("/datasets/{name}/spec", response_model=SilverSpecPublic)
 async def get_spec(name: DatasetName, gw: GatewayDep) -> SilverSpecPublic:
     """The dataset's Silver spec beyond the safe defaults: renames and declared types."""
     return SilverSpecPublic(**await gw.owners.transform.ask("spec.get", dataset=name))
 
 
-@router.put("/{name}/spec", response_model=SilverSpecPublic)
+@router.put("/datasets/{name}/spec", response_model=SilverSpecPublic)
 async def put_spec(name: DatasetName, body: SilverSpecPublic, gw: GatewayDep) -> SilverSpecPublic:
     """Replace the Silver spec: `renames` {Silver column: new snake_case name}, `types`
     {Silver column: string | integer | double | boolean | decimal | decimal:N | date |

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from flowforge.common.errors import NotFoundError
-from flowforge.gateway import lakeread
+from flowforge.gateway import drafts, lakeread
+from flowforge.gateway.ai_schemas import DraftPublic, DraftRequest
+from flowforge.gateway.audit import note
 from flowforge.gateway.deps import GatewayDep
 from flowforge.gateway.owners import LONG
 from flowforge.gateway.paging import Limit, next_page
@@ -29,6 +31,22 @@ async def create_model(body: ModelCreate, gw: GatewayDep) -> ModelPublic:
     (`last_error`)."""
     saved = await gw.owners.transform.ask("models.put", **body.model_dump())
     return ModelPublic.model_validate(saved)
+
+
+@router.post("/draft", response_model=DraftPublic)
+async def draft_model(body: DraftRequest, request: Request, gw: GatewayDep) -> DraftPublic:
+    """Draft a Gold model from a question ("monthly revenue by country for paid orders"): the
+    LLM writes it from the catalog's metadata (names, types, descriptions; never a value),
+    the ai service checks it (it parses, reads only known datasets and models and columns they
+    have) and it is run on a sample (`dry_run`); `columns_used` and `lineage` say what it reads.
+    `ready` drafts are saved, by a person, with POST /api/v1/models; nothing is saved here. A
+    draft that cannot be used is `refused` with the reason; with no LLM key (or over the daily
+    budget) it is `unavailable`, with the reason."""
+    found = await gw.owners.ai.ask("model.draft", timeout=LONG, **body.model_dump())
+    draft = await drafts.dry_run(gw, DraftPublic.model_validate(found))
+    note(request, target=f"model/{draft.name}" if draft.name else None,
+         detail=drafts.audit_detail(draft))  # fmt: skip
+    return draft
 
 
 @router.get("", response_model=ModelList)

@@ -52,6 +52,9 @@ def offline_columns(profiles: list[Any], guesses: list[Any]) -> list[dict[str, A
             "silver_name": silver[p.name],
             "semantic_type": g.type,
             "confidence": round(float(g.confidence), 3),
+            # Too close or too weak to act on alone: the type it may be instead.
+            "uncertain": bool(g.uncertain),
+            "runner_up": g.runner_up,
             "pii": bool(g.pii),
             "pii_kind": g.pii_kind,
             "reason": g.reason,

@@ -101,7 +101,15 @@ function SchemaTab({ dataset, layer, setLayer }: { dataset: Dataset; layer: Laye
                           )}
                         </td>
                         <td className="mono">{c.type}</td>
-                        <td>{c.reading?.semantic_type ?? "–"}</td>
+                        <td>
+                          {c.reading?.semantic_type ?? "–"}
+                          {c.reading?.uncertain && (
+                            <span className="muted" title={c.reading.reason ?? undefined}>
+                              {" "}
+                              (uncertain{c.reading.runner_up ? `; maybe ${c.reading.runner_up}` : ""})
+                            </span>
+                          )}
+                        </td>
                         <td>
                           {c.reading?.pii ? (
                             <span className="badge pii">{c.reading.pii_kind ? `PII: ${c.reading.pii_kind}` : "PII"}</span>

@@ -23,6 +23,9 @@ export interface Semantic {
   reason?: string | null;
   confidence?: number | null;
   format?: string | null;
+  /** The offline detector was not sure (too close to `runner_up`, or too weak). */
+  uncertain?: boolean | null;
+  runner_up?: string | null;
 }
 export interface Suggestions {
   dataset: string;
@@ -240,6 +243,9 @@ export function reading(column: ColumnReading | undefined): Semantic | undefined
     reason: offline?.reason ?? null,
     confidence: offline?.confidence ?? null,
     format: offline?.format ?? null,
+    // The LLM's type, when it gave one, settles what the detector was unsure of.
+    uncertain: llm?.semantic_type ? false : (offline?.uncertain ?? null),
+    runner_up: llm?.semantic_type ? null : (offline?.runner_up ?? null),
   };
 }
 

@@ -154,6 +154,9 @@ describe("DatasetPage", () => {
     expect(within(row("id")).queryByText(/PII/)).not.toBeInTheDocument();
     await waitFor(() => expect(within(row("amount")).getByText("yes (16.7% null)")).toBeInTheDocument());
     expect(within(row("amount")).getByText("double")).toBeInTheDocument();
+    // The detector was unsure: said so, with the type it may be instead.
+    expect(within(row("amount")).getByText("(uncertain; maybe currency_amount)")).toHaveClass("muted");
+    expect(within(row("id")).queryByText(/uncertain/)).not.toBeInTheDocument();
     expect(within(row("tier")).getAllByText("–").length).toBeGreaterThan(0); // no reading for it
   });
 
@@ -296,7 +299,7 @@ describe("schema helpers", () => {
     expect(rows.map((r) => [r.name, r.reading?.semantic_type ?? null, r.nullable])).toEqual([
       ["id", "identifier", "no"],
       ["email", "email", "no"],
-      ["amount", "amount", "yes"],
+      ["amount", "decimal", "yes"],
       ["tier", null, "unknown"],
     ]);
   });

@@ -116,7 +116,7 @@ export const CUSTOMERS_READINGS = {
     {
       name: "Amount",
       silver_name: "amount",
-      offline: { name: "Amount", silver_name: "amount", semantic_type: "amount", confidence: 0.8, pii: false, pii_kind: null, reason: "amount: decimal numbers", format: null },
+      offline: { name: "Amount", silver_name: "amount", semantic_type: "decimal", confidence: 0.56, pii: false, pii_kind: null, reason: "uncertain (confidence 0.56; it may be currency_amount): decimal numbers", format: null, uncertain: true, runner_up: "currency_amount" },
     },
   ],
   suggestions: [],

@@ -133,6 +133,32 @@ describe("AdminPage", () => {
     expect(screen.getByText(/"nightly loader"/)).toBeInTheDocument();
   });
 
+  it("shows the LLM's tokens and cost against the daily budget, per day and per call", async () => {
+    const totals = { calls: 3, cached: 1, failed: 1, skipped: 0, input_tokens: 1200, output_tokens: 400 };
+    const calls = fakeGateway(fetchSpy, {
+      "GET /api/v1/ai/usage": {
+        days: [{ day: "2026-12-04", ...totals, cost_usd: 0.0096, purposes: { model_draft: { ...totals, cost_usd: 0.0096 } } }],
+        today: { tokens: 1600, cost_usd: 0.0096, budget_tokens: 2000000, budget_cost_usd: 20 },
+        prices: { "*": [15, 75] },
+        calls: [
+          { id: 2, at: NOW, purpose: "model_draft", dataset: "", provider: "anthropic", model: "claude-sonnet-4-5",
+            input_tokens: 600, output_tokens: 200, cost_usd: 0.0048, cached: false, outcome: "invalid",
+            reason: "the SQL names an unknown column: Column 'region' could not be resolved" },
+        ],
+      },
+    });
+    renderPage(<AdminPage />, { me: meAs("admin"), path: "/admin?tab=llm", pattern: "/admin" });
+    const today = await screen.findByRole("region", { name: "Today" });
+    expect(today).toHaveTextContent("1,600 of 2,000,000");
+    expect(today).toHaveTextContent("$0.0096 of $20.00");
+    const days = screen.getByRole("region", { name: "LLM usage per day" });
+    expect(within(days).getByText("model_draft")).toBeInTheDocument();
+    const latest = screen.getByRole("region", { name: "Latest LLM calls" });
+    expect(within(latest).getByText("invalid")).toBeInTheDocument();
+    expect(within(latest).getByText(/could not be resolved/)).toBeInTheDocument();
+    expect(calls[0].query.get("days")).toBe("30");
+  });
+
   it("asks nothing for someone who is not an admin", () => {
     fakeGateway(fetchSpy, {});
     renderPage(<AdminPage />, { me: meAs("operator"), path: "/admin", pattern: "/admin" });

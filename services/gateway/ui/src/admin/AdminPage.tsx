@@ -1,14 +1,16 @@
-// Administration (admins only): users, API keys and the audit log, as tabs (the tab in the
-// address, ?tab=users|keys|audit). Nothing is asked of the API for anyone else.
+// Administration (admins only): users, API keys, the audit log and the LLM's usage, as tabs
+// (the tab in the address, ?tab=users|keys|audit|llm). Nothing is asked of the API for anyone
+// else.
 import { useSearchParams } from "react-router";
 import { can, useMe } from "../auth/session";
 import { Tabs } from "../components/Tabs";
 import { Empty, Loading } from "../components/States";
 import { AuditTab } from "./AuditTab";
 import { KeysTab } from "./KeysTab";
+import { UsageTab } from "./UsageTab";
 import { UsersTab } from "./UsersTab";
 
-const TABS = ["users", "keys", "audit"] as const;
+const TABS = ["users", "keys", "audit", "llm"] as const;
 
 export default function AdminPage() {
   const me = useMe();
@@ -39,6 +41,7 @@ export default function AdminPage() {
           { id: "users", label: "Users", render: () => <UsersTab me={who?.kind === "user" ? who.name : ""} /> },
           { id: "keys", label: "API keys", render: () => <KeysTab myKey={who?.key_id} /> },
           { id: "audit", label: "Audit log", render: () => <AuditTab /> },
+          { id: "llm", label: "LLM usage", render: () => <UsageTab /> },
         ]}
       />
     </section>

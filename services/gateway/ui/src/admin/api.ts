@@ -90,3 +90,16 @@ export function useAudit(filters: AuditFilters, pageSize = 100) {
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 }
+
+export type AiUsage = Schemas["UsagePublic"];
+export type AiCall = Schemas["UsageCall"];
+export type AiDay = Schemas["UsageDay"];
+
+/** The LLM's token use and cost (GET /api/v1/ai/usage): per UTC day, today against the daily
+ * budget, the latest calls. */
+export function useAiUsage(days = 30) {
+  return useQuery({
+    queryKey: ["admin", "ai-usage", days],
+    queryFn: () => unwrap(api.GET("/api/v1/ai/usage", { params: { query: { days, recent: 50 } } })),
+  });
+}

@@ -383,6 +383,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage
+         * @description The LLM's token use and estimated cost: per UTC day and purpose (calls, answers from
+         *     the prompt cache, failures, calls not made), today against the daily budget, the price
+         *     table, and the latest calls with their outcome and reason.
+         */
+        get: operations["usage_api_v1_ai_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{name}/analyze": {
         parameters: {
             query?: never;
@@ -551,6 +573,32 @@ export interface paths {
          *     (`last_error`).
          */
         post: operations["create_model_api_v1_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draft Model
+         * @description Draft a Gold model from a question ("monthly revenue by country for paid orders"): the
+         *     LLM writes it from the catalog's metadata (names, types, descriptions; never a value),
+         *     the ai service checks it (it parses, reads only known datasets and models and columns they
+         *     have) and it is run on a sample (`dry_run`); `columns_used` and `lineage` say what it reads.
+         *     `ready` drafts are saved, by a person, with POST /api/v1/models; nothing is saved here. A
+         *     draft that cannot be used is `refused` with the reason; with no LLM key (or over the daily
+         *     budget) it is `unavailable`, with the reason.
+         */
+        post: operations["draft_model_api_v1_models_draft_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2109,6 +2157,115 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** DraftDryRun */
+        DraftDryRun: {
+            /**
+             * Columns
+             * @description the result's columns: name, type
+             */
+            columns: {
+                [key: string]: string;
+            }[];
+            /**
+             * Rows
+             * @description its first rows
+             */
+            rows: unknown[][];
+            /**
+             * Sample Rows
+             * @description rows read of each input at most
+             */
+            sample_rows: number;
+            /** Seconds */
+            seconds: number;
+        };
+        /** DraftPublic */
+        DraftPublic: {
+            /**
+             * Status
+             * @description ready: valid and dry-run, save it with POST /api/v1/models; refused: the LLM's draft cannot be used (`reason`); unavailable: no LLM to ask (`reason`)
+             * @enum {string}
+             */
+            status: "ready" | "refused" | "unavailable";
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+            /** Question */
+            question: string;
+            /**
+             * Name
+             * @description the model's name (a refused draft's as given)
+             */
+            name?: string | null;
+            /** Sql */
+            sql?: string | null;
+            /**
+             * Explanation
+             * @default
+             */
+            explanation: string;
+            /**
+             * Tables
+             * @description datasets and models it reads
+             */
+            tables?: string[];
+            /**
+             * Columns Used
+             * @description lineage: the columns it reads, by dataset or model
+             */
+            columns_used?: {
+                [key: string]: string[];
+            };
+            /**
+             * Lineage
+             * @description each result column's input columns (table.column)
+             */
+            lineage?: {
+                [key: string]: string[];
+            };
+            dry_run?: components["schemas"]["DraftDryRun"] | null;
+            /**
+             * Source
+             * @description provider:model, or offline
+             * @default offline
+             */
+            source: string;
+            /**
+             * Cached
+             * @default false
+             */
+            cached: boolean;
+            /**
+             * Tokens
+             * @default 0
+             */
+            tokens: number;
+            /** Attempts */
+            attempts?: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** DraftRequest */
+        DraftRequest: {
+            /**
+             * Question
+             * @description what the model should answer, e.g. 'monthly revenue by country for paid orders'
+             */
+            question: string;
+            /**
+             * Datasets
+             * @description the datasets and models it may read (default: every one in the catalog)
+             */
+            datasets?: string[] | null;
+            /**
+             * Refresh
+             * @description ask the LLM again even if asked this before
+             * @default false
+             */
+            refresh: boolean;
+        };
         /** EvaluationPublic */
         EvaluationPublic: {
             /** Run Id */
@@ -3568,6 +3725,154 @@ export interface components {
              * @description set when the dataset already has this very content: the earlier run, which this answer is about (send `force=true` to land it again)
              */
             duplicate_of?: string | null;
+        };
+        /** UsageCall */
+        UsageCall: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Purpose */
+            purpose: string;
+            /** Dataset */
+            dataset: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /** Cached */
+            cached: boolean;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "pending" | "ok" | "invalid" | "refused" | "error" | "skipped" | "cached";
+            /** Reason */
+            reason: string;
+        };
+        /** UsageDay */
+        UsageDay: {
+            /**
+             * Calls
+             * @description calls made (not skipped, not answered from the cache)
+             */
+            calls: number;
+            /**
+             * Cached
+             * @description answers from the prompt cache: no call made
+             */
+            cached: number;
+            /**
+             * Failed
+             * @description calls that gave no usable answer (error, invalid, refused)
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description calls not made: over a budget, a provider rate-limited
+             */
+            skipped: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Cost Usd
+             * @description estimated from the price table (US dollars)
+             */
+            cost_usd: number;
+            /**
+             * Day
+             * Format: date
+             * @description the UTC day
+             */
+            day: string;
+            /**
+             * Purposes
+             * @description by purpose: analysis, model_draft
+             */
+            purposes: {
+                [key: string]: components["schemas"]["UsageTotals"];
+            };
+        };
+        /** UsagePublic */
+        UsagePublic: {
+            /**
+             * Days
+             * @description per UTC day, newest first (days with calls)
+             */
+            days: components["schemas"]["UsageDay"][];
+            today: components["schemas"]["UsageToday"];
+            /**
+             * Prices
+             * @description US dollars per million tokens [input, output] by model-name prefix
+             */
+            prices: {
+                [key: string]: number[];
+            };
+            /**
+             * Calls
+             * @description the latest calls, newest first
+             */
+            calls: components["schemas"]["UsageCall"][];
+        };
+        /** UsageToday */
+        UsageToday: {
+            /** Tokens */
+            tokens: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Budget Tokens
+             * @description FLOWFORGE_AI_DAILY_TOKENS (None: no limit)
+             */
+            budget_tokens: number | null;
+            /**
+             * Budget Cost Usd
+             * @description FLOWFORGE_AI_DAILY_COST (None: no limit)
+             */
+            budget_cost_usd: number | null;
+        };
+        /** UsageTotals */
+        UsageTotals: {
+            /**
+             * Calls
+             * @description calls made (not skipped, not answered from the cache)
+             */
+            calls: number;
+            /**
+             * Cached
+             * @description answers from the prompt cache: no call made
+             */
+            cached: number;
+            /**
+             * Failed
+             * @description calls that gave no usable answer (error, invalid, refused)
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description calls not made: over a budget, a provider rate-limited
+             */
+            skipped: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Cost Usd
+             * @description estimated from the price table (US dollars)
+             */
+            cost_usd: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -6205,6 +6510,111 @@ export interface operations {
             };
         };
     };
+    usage_api_v1_ai_usage_get: {
+        parameters: {
+            query?: {
+                /** @description UTC days back, today included */
+                days?: number;
+                /** @description latest calls listed */
+                recent?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsagePublic"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     analyze_api_v1_datasets__name__analyze_post: {
         parameters: {
             query?: never;
@@ -7192,6 +7602,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelPublic"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    draft_model_api_v1_models_draft_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftPublic"];
                 };
             };
             /** @description Bad request */
@@ -13012,7 +13526,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
-                    "application/yaml": string;
+                    "application/yaml": Record<string, never>;
                 };
             };
             /** @description Bad request */

@@ -66,4 +66,71 @@ describe("ModelsPage", () => {
       }),
     );
   });
+
+  it("drafts a model from a question, shows its lineage and sample rows, and an admin saves it", async () => {
+    const DRAFT = {
+      status: "ready",
+      reason: "",
+      question: "monthly revenue by country for paid orders",
+      name: "monthly_revenue",
+      sql: "SELECT c.country, SUM(o.amount) AS revenue FROM orders o JOIN customers c USING (customer_id) GROUP BY ALL",
+      explanation: "Paid revenue by country.",
+      tables: ["customers", "orders"],
+      columns_used: { customers: ["country", "customer_id"], orders: ["amount", "customer_id"] },
+      lineage: { country: ["customers.country"], revenue: ["orders.amount"] },
+      dry_run: { columns: [{ name: "country", type: "varchar" }, { name: "revenue", type: "double" }], rows: [["FR", 120.5]], sample_rows: 10000, seconds: 0.02 },
+      source: "anthropic:claude-sonnet-4-5",
+      cached: false,
+      tokens: 900,
+      attempts: [],
+    };
+    const calls = serve(fetchSpy, {
+      "GET /api/v1/models": page([]),
+      "POST /api/v1/models/draft": DRAFT,
+      "POST /api/v1/models": { ...REVENUE, name: "monthly_revenue", sql: DRAFT.sql },
+    });
+    const user = userEvent.setup();
+    renderWith(<ModelsPage />, { who: me("admin") });
+    await user.click(await screen.findByRole("button", { name: "Draft from a question" }));
+    await user.type(screen.getByRole("textbox", { name: "Question" }), DRAFT.question);
+    await user.type(screen.getByRole("textbox", { name: "Datasets and models it may read" }), "orders, customers");
+    await user.click(screen.getByRole("button", { name: "Draft model" }));
+    const found = await screen.findByRole("region", { name: "Draft" });
+    expect(within(found).getByText("ready")).toBeInTheDocument();
+    expect(within(found).getByRole("list", { name: "Result columns from" })).toHaveTextContent("revenue ← orders.amount");
+    expect(within(found).getByRole("region", { name: "Draft on a sample" })).toHaveTextContent("120.5");
+    const asked = calls.find((c) => c.method === "POST" && c.path === "/api/v1/models/draft");
+    expect(asked?.body).toMatchObject({ question: DRAFT.question, datasets: ["orders", "customers"] });
+    // Nothing is saved until the admin reviews it in the model form and creates it.
+    expect(calls.some((c) => c.method === "POST" && c.path === "/api/v1/models")).toBe(false);
+    await user.click(within(found).getByRole("button", { name: "Review and save" }));
+    expect(screen.getByRole("textbox", { name: "Name" })).toHaveValue("monthly_revenue");
+    await user.click(screen.getByRole("button", { name: "Create model" }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === "POST" && c.path === "/api/v1/models")?.body).toMatchObject({
+        name: "monthly_revenue",
+        sql: DRAFT.sql,
+      }),
+    );
+  });
+
+  it("shows why a draft was refused, and offers nothing to save", async () => {
+    serve(fetchSpy, {
+      "GET /api/v1/models": page([]),
+      "POST /api/v1/models/draft": {
+        status: "refused", reason: "the LLM's draft cannot be used: the SQL names an unknown column: Column 'region' could not be resolved",
+        question: "revenue by region", name: "revenue_by_region", sql: "SELECT region FROM orders", explanation: "",
+        tables: [], columns_used: {}, lineage: {}, dry_run: null, source: "openai:gpt-4.1", cached: false, tokens: 0, attempts: [],
+      },
+    });
+    const user = userEvent.setup();
+    renderWith(<ModelsPage />, { who: me("operator") });
+    await user.click(await screen.findByRole("button", { name: "Draft from a question" }));
+    await user.type(screen.getByRole("textbox", { name: "Question" }), "revenue by region");
+    await user.click(screen.getByRole("button", { name: "Draft model" }));
+    const found = await screen.findByRole("region", { name: "Draft" });
+    expect(found).toHaveTextContent("Column 'region' could not be resolved");
+    expect(within(found).getByLabelText("Draft SQL")).toHaveTextContent("SELECT region FROM orders");
+    expect(within(found).queryByRole("button", { name: "Review and save" })).not.toBeInTheDocument();
+  });
 });

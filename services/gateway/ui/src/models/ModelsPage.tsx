@@ -1,12 +1,14 @@
 // Gold models (GET /api/v1/models): name, materialization, last build, rows, version; admins
-// define a new one (POST /api/v1/models) with its SQL.
+// define a new one (POST /api/v1/models) with its SQL; operators draft one from a question
+// (POST /api/v1/models/draft), which an admin reviews and saves with the same form.
 import { type FormEvent, useCallback, useId, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ago, count, when } from "../api/format";
 import { can, useMe } from "../auth/session";
 import { type Column, DataTable } from "../components/DataTable";
 import { ErrorBox, QueryState } from "../components/States";
-import { type Materialization, type Model, type ModelCreate, useModels, useSaveModel } from "./api";
+import { type Draft, type Materialization, type Model, type ModelCreate, useModels, useSaveModel } from "./api";
+import { DraftPanel } from "./DraftPanel";
 import { LastBuild } from "./LastBuild";
 import SqlEditor from "./SqlEditor";
 
@@ -41,21 +43,23 @@ const list = (text: string) =>
 function NewModelForm({
   tables,
   onCancel,
+  initial,
 }: {
   tables?: Record<string, string[]>;
   onCancel: () => void;
+  initial?: Draft;
 }) {
   const save = useSaveModel();
   const navigate = useNavigate();
   const id = useId();
-  const [name, setName] = useState("");
+  const [name, setName] = useState(initial?.name ?? "");
   const [materialized, setMaterialized] = useState<Materialization>("table");
   const [uniqueKey, setUniqueKey] = useState("");
   const [strategy, setStrategy] = useState<"timestamp" | "check">("timestamp");
   const [updatedAt, setUpdatedAt] = useState("");
   const [checkCols, setCheckCols] = useState("");
-  const [description, setDescription] = useState("");
-  const [sql, setSql] = useState("SELECT *\nFROM ");
+  const [description, setDescription] = useState(initial?.explanation ?? "");
+  const [sql, setSql] = useState(initial?.sql ?? "SELECT *\nFROM ");
   const badName = name !== "" && !NAME.test(name);
   const keyed = materialized === "incremental" || materialized === "snapshot";
   const submit = (e: FormEvent) => {
@@ -161,8 +165,11 @@ function NewModelForm({
 export default function ModelsPage() {
   const me = useMe();
   const admin = can(me.data, "admin");
+  const operator = can(me.data, "operator");
   const models = useModels();
   const [creating, setCreating] = useState(false);
+  const [drafting, setDrafting] = useState(false);
+  const [fromDraft, setFromDraft] = useState<Draft | undefined>(undefined);
   const all = useMemo(() => models.data?.pages.flatMap((p) => p.models) ?? [], [models.data]);
   const tables = useMemo(
     () => Object.fromEntries(all.map((m) => [m.name, (m.columns ?? []).map((c) => c.name)])),
@@ -176,16 +183,43 @@ export default function ModelsPage() {
     <section className="stack">
       <div className="spread">
         <h1 style={{ margin: 0 }}>Gold models</h1>
-        {admin && !creating && (
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            New model
-          </button>
-        )}
+        <div className="row">
+          {operator && !drafting && (
+            <button type="button" onClick={() => setDrafting(true)}>
+              Draft from a question
+            </button>
+          )}
+          {admin && !creating && (
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              New model
+            </button>
+          )}
+        </div>
       </div>
       <p className="muted" style={{ margin: 0 }}>
         SQL over the datasets' valid rows and other models, rebuilt when the data they read lands.
       </p>
-      {creating && <NewModelForm tables={tables} onCancel={() => setCreating(false)} />}
+      {drafting && (
+        <DraftPanel
+          admin={admin}
+          onClose={() => setDrafting(false)}
+          onUse={(d) => {
+            setFromDraft(d);
+            setCreating(true);
+          }}
+        />
+      )}
+      {creating && (
+        <NewModelForm
+          key={fromDraft?.sql ?? "new"}
+          tables={tables}
+          initial={fromDraft}
+          onCancel={() => {
+            setCreating(false);
+            setFromDraft(undefined);
+          }}
+        />
+      )}
       <QueryState
         query={models}
         what="Loading models"

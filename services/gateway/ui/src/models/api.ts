@@ -111,3 +111,15 @@ export function definitionOf(model: Model, sql: string): ModelCreate {
     tests: model.tests ?? [],
   };
 }
+
+export type Draft = Schemas["DraftPublic"];
+export type DraftRequest = Schemas["DraftRequest"];
+
+/** A model drafted by the LLM from a question, checked and run on a sample
+ * (POST /api/v1/models/draft). Nothing is saved: the answer lives in the mutation's state
+ * until a person saves it with the model form. */
+export function useDraftModel() {
+  return useMutation({
+    mutationFn: (body: DraftRequest) => unwrap(api.POST("/api/v1/models/draft", { body })),
+  });
+}

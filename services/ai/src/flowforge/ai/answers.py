@@ -5,7 +5,7 @@ columns or unusable names reject the answer; an unusable rule is dropped and lis
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -14,6 +14,7 @@ from flowforge.common.lake import normalise_name
 from flowforge.common.naming import normalise_names
 from flowforge.common.rules import Rule, parse_rules
 
+M = TypeVar("M", bound=BaseModel)
 CASTS = ("string", "integer", "decimal", "float", "boolean", "date", "datetime")
 TOOL_NAME = "record_column_analysis"
 
@@ -80,13 +81,19 @@ def validate(
 
 
 def _parse_answer(raw: Any) -> Answer:
+    return parse_forced(raw, Answer)
+
+
+def parse_forced(raw: Any, model: type[M]) -> M:
+    """A provider's forced answer (a tool call's input, or JSON text) as `model`; what does
+    not fit is an InvalidAnswer naming the first field that does not."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError as exc:
             raise InvalidAnswer(f"not JSON: {exc}") from exc
     try:
-        return Answer.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

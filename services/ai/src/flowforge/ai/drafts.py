@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
-from flowforge.ai.answers import InvalidAnswer
+from flowforge.ai.answers import InvalidAnswer, parse_forced
 from flowforge.ai.providers import Tool
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import normalise_name
@@ -121,7 +121,7 @@ class Draft:
 
 def check_draft(raw: Any, tables: list[Table]) -> Draft:
     """The LLM's draft, usable as a model over these tables, with its lineage; or why not."""
-    answer = _parse(raw)
+    answer = parse_forced(raw, DraftAnswer)
     known = {t.name: t for t in tables}
     name = normalise_name(answer.name)[:63]
     if not name or not name[0].isalpha():
@@ -149,20 +149,6 @@ def check_draft(raw: Any, tables: list[Table]) -> Draft:
     used = _columns_used(qualified)
     return Draft(name, sql, answer.explanation.strip()[:1000], sorted(read), used,
                  _lineage(qualified, schema))  # fmt: skip
-
-
-def _parse(raw: Any) -> DraftAnswer:
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidAnswer(f"not JSON: {exc}") from exc
-    try:
-        return DraftAnswer.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise InvalidAnswer(f"{where}: {first.get('msg')}") from exc
 
 
 def _parse_sql(sql: str) -> exp.Expression:

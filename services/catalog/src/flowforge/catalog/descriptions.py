@@ -7,6 +7,7 @@ A description comes from an accepted AI suggestion (`source` names the provider,
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -114,8 +115,6 @@ class Descriptions:
 
 
 def _columns(raw: Any) -> list[dict[str, str]]:
-    import json
-
     columns = json.loads(raw) if isinstance(raw, str) else raw
     return [{"name": str(c["name"]), "type": str(c["type"])} for c in columns or []]
 

@@ -54,9 +54,7 @@ async def write(
     """Write descriptions into the catalog; columns not in the schema are refused (a person's
     edit) or skipped and named (an accepted suggestion made before a rename)."""
     known = await columns_of(gw, name, layer)
-    stray = [c for c in columns if known is not None and c not in known]
-    if known is None and columns:
-        stray = list(columns)
+    stray = [c for c in columns if known is None or c not in known]
     if stray and unknown == "refuse":
         what = "no schema yet" if known is None else f"columns: {', '.join(known)}"
         raise BadInputError(

@@ -39,6 +39,14 @@ def safe_filename(raw: str | None) -> str:
     return name if name.strip(". ") else "upload.csv"
 
 
+def dataset_name(given: str | None, filename: str) -> str:
+    """A chosen name is taken as given (case and separators aside) or refused; else the
+    file's stem, normalised (the answer says the name used)."""
+    if given:
+        return lake.given_name(given, "dataset")
+    return lake.check_name(lake.normalise_name(Path(filename).stem), "dataset")
+
+
 def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, str]:
     """Copy the upload to a scratch file, hashing it on the way."""
     digest = hashlib.sha256()
@@ -96,12 +104,7 @@ async def upload_file(
     content sent again to the same dataset is answered with the earlier run (200,
     `duplicate_of`) unless that run failed or `force` is set."""
     filename = safe_filename(file.filename)
-    # A chosen name is taken as given (case and separators aside) or refused; a file's stem
-    # is normalised, and the answer says the name used.
-    if dataset:
-        name = lake.given_name(dataset, "dataset")
-    else:
-        name = lake.check_name(lake.normalise_name(Path(filename).stem), "dataset")
+    name = dataset_name(dataset, filename)
     if encoding:
         _check_encoding(encoding)
     settings = gw.settings

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
@@ -21,7 +20,7 @@ from flowforge.gateway.audit import note
 from flowforge.gateway.deps import Gateway, GatewayDep
 from flowforge.gateway.params import NAME_PATTERN, ConnectionName
 from flowforge.gateway.pii import mask_row, sees_pii
-from flowforge.gateway.routes.files import _check_encoding, _spool, safe_filename
+from flowforge.gateway.routes.files import _check_encoding, _spool, dataset_name, safe_filename
 from flowforge.gateway.routes.jobs import ACCEPTED, accept
 
 # A table's proposal is asked of its connection (beside its tables and preview); a file's is
@@ -136,10 +135,7 @@ async def propose_for_file(
     """Propose a whole pipeline for a new file: a job; its result names the proposal (then at
     GET /api/v1/proposals/{id}). Nothing is configured until an admin accepts it."""
     filename = safe_filename(file.filename)
-    if dataset:
-        name = lake.given_name(dataset, "dataset")
-    else:
-        name = lake.check_name(lake.normalise_name(FilePath(filename).stem), "dataset")
+    name = dataset_name(dataset, filename)
     if encoding:
         _check_encoding(encoding)
     pid = uuid.uuid4().hex

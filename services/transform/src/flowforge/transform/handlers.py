@@ -243,65 +243,22 @@ class GoldBuild:
 
 async def handle_quality_checked(event: QualityChecked, deps: Deps) -> list[Event]:
     """Promote a batch that passed quality and rebuild the Gold models that read it."""
-    started = utcnow()
-    if event.verdict == "failed":
-        # A replay can fail a batch that was promoted before: Gold is rebuilt without it.
-        demoted = await deps.batches.demote(event.run_id, event.revision)
-        gold = await _build_gold(deps, event.dataset) if demoted else None
-        if demoted:  # after the build: a fold beside it would take its memory and cores
-            await _fold(deps, event.dataset)
-        log.info("quality failed for this batch: Gold is not built from it")
-        if gold is None:
-            return []
-        timing = StageTiming(started_at=started, finished_at=utcnow())
-        return [
-            GoldReady(
-                run_id=event.run_id,
-                dataset=event.dataset,
-                revision=event.revision,
-                job=True,  # Gold of the other batches, not of this run
-                models=await _built_events(deps, gold.built),
-                failed=gold.failed,
-                timing=timing,
-            )
-        ]
-    quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
-    if not await deps.batches.promote(event.run_id, quarantine, event.revision):
-        log.info("revision %d of this batch is older than its last decision", event.revision)
-        return []
-    # Promoted first, built after under the models' locks: a build that started before this
-    # promotion is followed by one that reads it.
-    gold = await _build_gold(deps, event.dataset)
-    await _fold(deps, event.dataset)  # marked after the build (see above); runs after gold.ready
-    timing = StageTiming(started_at=started, finished_at=utcnow())
-    metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
-    log.info(
-        "gold: %d model(s) built, %d failed, in %.2fs",
-        len(gold.built),
-        len(gold.failed),
-        timing.seconds,
-    )
-    return [
-        GoldReady.following(
-            event, models=await _built_events(deps, gold.built), failed=gold.failed, timing=timing
-        )
-    ]
+    return (await handle_quality_checked_group([event], deps))[0]
 
 
 async def handle_quality_checked_group(
     events: list[QualityChecked], deps: Deps
 ) -> list[list[Event]]:
-    """Batches of one dataset checked while its Gold was being built (a burst): each passing
-    one promoted, then one Gold build for them all, and a `gold.ready` for each; a failed
-    verdict is handled on its own (demote, rebuild). The outputs, in the events' order."""
-    if len(events) == 1:
-        return [await handle_quality_checked(events[0], deps)]
+    """Batches of one dataset checked while its Gold was being built (a burst; one batch
+    otherwise): each passing one promoted, then one Gold build for them all and a
+    `gold.ready` for each; a failed verdict demotes its batch on its own. The outputs, in
+    the events' order."""
     started = utcnow()
     results: dict[int, list[Event]] = {}
     promoted: list[tuple[int, QualityChecked]] = []
     for i, event in enumerate(events):
         if event.verdict == "failed":
-            results[i] = await handle_quality_checked(event, deps)
+            results[i] = await _demoted(event, deps)
             continue
         quarantine = deps.files.store.key_of(event.quarantine_uri) if event.quarantine_uri else None
         if await deps.batches.promote(event.run_id, quarantine, event.revision):
@@ -312,16 +269,18 @@ async def handle_quality_checked_group(
             results[i] = []
     if promoted:
         dataset = promoted[0][1].dataset
-        gold = await _build_gold(deps, dataset)  # after every promotion: it reads them all
-        await _fold(deps, dataset)
+        # Promoted first, built after under the models' locks: a build that started before
+        # these promotions is followed by one that reads them.
+        gold = await _build_gold(deps, dataset)
+        await _fold(deps, dataset)  # marked after the build; runs after gold.ready
         timing = StageTiming(started_at=started, finished_at=utcnow())
         metrics.STAGE_SECONDS.labels(SERVICE, "gold").observe(timing.seconds)
         models = await _built_events(deps, gold.built)
         log.info(
-            "gold: %d model(s) built, %d failed, for %d batch(es) in %.2fs",
+            "gold: %d model(s) built, %d failed, %sin %.2fs",
             len(gold.built),
             len(gold.failed),
-            len(promoted),
+            f"for {len(promoted)} batch(es) " if len(promoted) > 1 else "",
             timing.seconds,
         )
         for i, event in promoted:
@@ -329,6 +288,30 @@ async def handle_quality_checked_group(
                 GoldReady.following(event, models=models, failed=gold.failed, timing=timing)
             ]
     return [results[i] for i in range(len(events))]
+
+
+async def _demoted(event: QualityChecked, deps: Deps) -> list[Event]:
+    """A replay can fail a batch that was promoted before: Gold is rebuilt without it."""
+    started = utcnow()
+    demoted = await deps.batches.demote(event.run_id, event.revision)
+    gold = await _build_gold(deps, event.dataset) if demoted else None
+    if demoted:  # after the build: a fold beside it would take its memory and cores
+        await _fold(deps, event.dataset)
+    log.info("quality failed for this batch: Gold is not built from it")
+    if gold is None:
+        return []
+    timing = StageTiming(started_at=started, finished_at=utcnow())
+    return [
+        GoldReady(
+            run_id=event.run_id,
+            dataset=event.dataset,
+            revision=event.revision,
+            job=True,  # Gold of the other batches, not of this run
+            models=await _built_events(deps, gold.built),
+            failed=gold.failed,
+            timing=timing,
+        )
+    ]
 
 
 async def _fold(deps: Deps, dataset: str) -> None:

@@ -19,9 +19,10 @@ from flowforge.common.bus import publish
 from flowforge.common.errors import BadInputError, NotFoundError
 from flowforge.common.events import FileLanded, utcnow
 from flowforge.gateway.deps import Gateway, GatewayDep
+from flowforge.gateway.landing import LandingRoute, take_landed
 from flowforge.gateway.schemas import UploadAccepted
 
-router = APIRouter(prefix="/api/v1", tags=["files"])
+router = APIRouter(prefix="/api/v1", tags=["files"], route_class=LandingRoute)
 SchemaPolicy = Literal["evolve", "freeze", "discard_row"]
 CHUNK = 4 * 1024 * 1024
 
@@ -48,7 +49,15 @@ def dataset_name(given: str | None, filename: str) -> str:
 
 
 def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, str]:
-    """Copy the upload to a scratch file, hashing it on the way."""
+    """The upload as a scratch file with its size and hash: the file landed as the body
+    arrived (`landing`), or else a copy, hashed on the way."""
+    landed = take_landed(upload)
+    if landed is not None:
+        path, size, content_hash = landed
+        if size > limit:
+            path.unlink(missing_ok=True)
+            raise BadInputError(f"the file is larger than the upload limit of {limit} bytes")
+        return landed
     digest = hashlib.sha256()
     size = 0
     fd, name = tempfile.mkstemp(dir=scratch, prefix="upload-")

@@ -18,6 +18,7 @@ from flowforge.common.errors import BadInputError
 from flowforge.gateway import proposals
 from flowforge.gateway.audit import note
 from flowforge.gateway.deps import Gateway, GatewayDep
+from flowforge.gateway.landing import LandingRoute
 from flowforge.gateway.params import NAME_PATTERN, ConnectionName
 from flowforge.gateway.pii import mask_row, sees_pii
 from flowforge.gateway.routes.files import _check_encoding, _spool, dataset_name, safe_filename
@@ -25,7 +26,7 @@ from flowforge.gateway.routes.jobs import ACCEPTED, accept
 
 # A table's proposal is asked of its connection (beside its tables and preview); a file's is
 # posted to the proposals, as a file to the files.
-router = APIRouter(tags=["proposals"])
+router = APIRouter(tags=["proposals"], route_class=LandingRoute)
 P = "/api/v1/proposals"
 ProposalId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="a proposal's id")]
 Part = Literal["key", "source", "silver", "rules", "model", "schedule"]

@@ -146,6 +146,8 @@ def test_with_keys_the_llm_names_columns_and_its_unusable_proposals_are_refused(
             assert found["status"] == "ready", found
             assert found["source"] == "anthropic:claude-test"
             assert [a["outcome"] for a in found["llm"]["attempts"]] == ["ok"]
+            calls = c.get("/api/v1/ai/usage").json()["calls"]
+            assert [x["purpose"] for x in calls if x["dataset"] == dataset] == ["proposal"]
             sent = fake.requests["anthropic"][0]["messages"][0]["content"]
             assert "user1@example.com" not in sent  # PII masked in what is sent
             # The rule on a column the file does not have is refused, with the reason.

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from flowforge.common.errors import BadInputError
-from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe
+from flowforge.transform.inference import layout_cast
+from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe, plan
 
 INGESTED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -534,3 +535,32 @@ def test_a_key_that_breaks_its_sampled_type_late_is_typed_from_all_values(
     )
     assert sampled.specs["id"] == exact.specs["id"] == "string"
     assert sampled.silver == 400 and "007" in frame["id"].to_list()
+
+
+LAYOUTS = {
+    "utc Z": ["2023-07-12T20:38:48Z", "2024-02-29T00:00:01Z", None],
+    "offset with colon": ["2023-07-12T20:38:48.123456+02:00", "2023-01-01T00:00:00.5-05:30"],
+    "offset without colon": ["2023-07-12 20:38:48-0530", "2023-07-12 20:38:48+0100"],
+    "minutes only": ["2023-07-12T20:38+01:00", "2023-12-31T23:59+01:00"],
+    "hour-only offset": ["2023-07-12 20:38:48+05", "2023-07-12 20:38:48-08"],
+    "naive with fraction": ["2023-07-12 20:38:48.25", "2023-07-12 20:38:48.000001"],
+    "naive nanoseconds": ["2023-07-12 20:38:48.123456789", "2023-07-12 20:38:48.1"],
+    "mixed offsets (first value's layout misses the rest)": [
+        "2023-07-12T20:38:48Z", "2023-07-12T20:38:48+02:00", "2023-07-12 20:38:48+05",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("values", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_timestamps_cast_by_their_layout_equal_the_general_cast(values):
+    """Batches cast a timestamp by the explicit layout of their first value (fast), falling
+    back to the general cast when another layout follows: the values are the same."""
+    frame = bronze({"id": [str(i) for i in range(len(values))], "at": values})
+    p = plan(frame.columns, frame.get_column, ["id"])
+    assert p.specs["at"].startswith("timestamp"), p.specs
+    batched = p.apply_batch(frame)
+    general = p.apply(frame.lazy()).collect()
+    assert_frame_equal(batched, general)
+    assert batched.get_column("at").null_count() == values.count(None)
+    fast = layout_cast(p.specs["at"], "at", values[0])  # the fast path is taken but one
+    assert (fast is None) == values[0].endswith(("+05", "-08"))  # (+HH is left to the other)

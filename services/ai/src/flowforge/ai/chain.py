@@ -30,7 +30,7 @@ class Task:
     """One question for the LLM: what is sent, the shape the answer is forced into, and the
     check that turns a raw answer into a usable one (raising InvalidAnswer otherwise)."""
 
-    purpose: str  # analysis | model_draft (the ledger's purpose)
+    purpose: str  # analysis | proposal | model_draft (the ledger's purpose)
     subject: str  # the dataset (or question) it is about, for the ledger and logs
     system: str
     user: str

@@ -145,7 +145,7 @@ async def _ask_llm(deps: Deps, dataset: str, profiles: list[ColumnProfile], gues
         outcome = await llm.analyse(
             deps.providers, dataset, briefs, budget_left=deps.token_budget - spent,
             keyable=keyable, masked=masked if deps.mask_pii else set(),
-            deadline_seconds=2 * timeout + 30,
+            deadline_seconds=2 * timeout + 30, purpose="proposal",
         )  # fmt: skip
         calls = sum(1 for a in outcome.attempts if a["outcome"] != "skipped")
         await deps.store.add_usage(dataset, outcome.usage.total, calls)

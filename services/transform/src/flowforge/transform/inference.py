@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 LINEAGE = ("_source_file", "_source_line", "_ingested_at", "_run_id")
@@ -152,6 +154,32 @@ def cast_expr(spec: str, name: str, *, strict: bool = True) -> pl.Expr | None:
         zone = "UTC" if kind == "timestamptz" else None
         return normalised.str.to_datetime(time_unit=detail, time_zone=zone, strict=False)
     return None
+
+
+_ISO_PARTS = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
+
+
+def layout_cast(spec: str, name: str, example: str) -> pl.Expr | None:
+    """A timestamp cast by the explicit layout of `example` (one cleaned value of the
+    column), several times faster than `cast_expr`'s (which normalises each value and lets
+    Polars work out the layout): a value of another layout becomes null, so the caller
+    checks that every present value was cast and otherwise uses `cast_expr`. None when the
+    spec is not a timestamp or the example has no such layout (an offset of hours only)."""
+    kind, _, unit = spec.partition(":")
+    found = _ISO_PARTS.fullmatch(example) if kind in ("timestamp", "timestamptz") else None
+    if found is None:
+        return None
+    sep, seconds, fraction, zone, minutes = found.groups()
+    if (zone is not None) != (kind == "timestamptz") or (zone not in (None, "Z") and not minutes):
+        return None
+    layout = f"%Y-%m-%d{sep}%H:%M" + (":%S" if seconds else "") + ("%.f" if fraction else "")
+    if zone is not None:
+        layout += "Z" if zone == "Z" else "%:z" if minutes.startswith(":") else "%z"
+    return pl.col(name).str.to_datetime(
+        layout, time_unit=unit, time_zone="UTC" if zone else None, strict=False
+    )
 
 
 _DATE_PATTERNS = {fmt: pattern for pattern, fmt in _DATE_FORMATS}

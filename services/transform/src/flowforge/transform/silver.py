@@ -43,6 +43,7 @@ from flowforge.transform.inference import (
     clean_expr,
     fits,
     infer_spec,
+    layout_cast,
     misfit_expr,
     public_kind,
     settled_by_sample,
@@ -123,7 +124,16 @@ class SilverPlan:
             if not casts:
                 parts.append(cleaned)
                 continue
-            both = cleaned.with_columns(e.alias(_TYPED + n) for n, e in casts.items())
+            fast = self._layout_casts(cleaned, casts)
+            both = cleaned.with_columns(fast.get(n, e).alias(_TYPED + n) for n, e in casts.items())
+            if fast:  # a value of another layout than the batch's first: the general cast
+                missed = both.select(
+                    (pl.col(n).is_not_null() & pl.col(_TYPED + n).is_null()).any().alias(n)
+                    for n in fast
+                ).row(0)
+                redo = [n for n, miss in zip(fast, missed, strict=True) if miss]
+                if redo:
+                    both = both.with_columns(casts[n].alias(_TYPED + n) for n in redo)
             checks = {
                 n: check
                 for n in casts
@@ -139,6 +149,18 @@ class SilverPlan:
             raise Misfit(misfits)
         parts.append(frame.select(lineage))
         return pl.concat(parts, how="horizontal")
+
+    def _layout_casts(self, cleaned: pl.DataFrame, casts: dict[str, pl.Expr]) -> dict:
+        """Timestamp casts by the layout of the batch's first value (`layout_cast`)."""
+        stamps = [n for n in casts if self.specs[n].startswith(("timestamp:", "timestamptz:"))]
+        if not stamps or not cleaned.height:
+            return {}
+        firsts = cleaned.select(pl.col(n).drop_nulls().first() for n in stamps).row(0)
+        return {
+            n: e
+            for n, first in zip(stamps, firsts, strict=True)
+            if first is not None and (e := layout_cast(self.specs[n], n, first)) is not None
+        }
 
 
 @dataclass(frozen=True)

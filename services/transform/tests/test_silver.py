@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from flowforge.common.errors import BadInputError
-from flowforge.transform.inference import layout_cast
+from flowforge.transform.inference import _decimal_pattern, layout_cast
 from flowforge.transform.silver import LINEAGE, bronze_to_silver, dedupe, plan
 
 INGESTED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -564,3 +564,30 @@ def test_timestamps_cast_by_their_layout_equal_the_general_cast(values):
     assert batched.get_column("at").null_count() == values.count(None)
     fast = layout_cast(p.specs["at"], "at", values[0])  # the fast path is taken but one
     assert (fast is None) == values[0].endswith(("+05", "-08"))  # (+HH is left to the other)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sign=st.sampled_from(["", "+", "-", "--"]),
+    whole=st.text("0123456789", max_size=40),
+    dot=st.sampled_from(["", ".", ".."]),
+    places=st.text("0123456789", max_size=20),
+    scale=st.integers(0, 18),
+)
+def test_a_decimal_fits_its_scale_by_digits_counted_as_inference_counts_them(
+    sign, whole, dot, places, scale
+):
+    """The one-regex check of a sampled decimal: an integer or decimal text (no leading zero,
+    some digit) with at most `scale` places and 38 - `scale` whole digits."""
+    text = sign + whole + dot + (places if dot else "")
+    digits_after = places if dot == "." else ""
+    lexical = (
+        sign in ("", "+", "-")
+        and dot in ("", ".")
+        and (whole != "" or digits_after != "")
+        and (whole in ("", "0") or not whole.startswith("0"))
+        and not (dot == "" and whole == "")
+    )
+    expected = lexical and len(digits_after) <= scale and len(whole) <= 38 - scale
+    found = pl.Series([text]).str.contains(_decimal_pattern(scale)).item()
+    assert found == expected, (text, scale)

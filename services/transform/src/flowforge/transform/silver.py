@@ -513,8 +513,9 @@ def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> 
             deadline.check()
             table = sub.apply_batch(pl.from_arrow(batch), deadline, lineage=("_source_line",))
             arrow = table.to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(narrow, arrow.schema, compression="lz4")
+            if writer is None:  # scratch, read once in full: no dictionaries nor statistics
+                writer = pq.ParquetWriter(narrow, arrow.schema, compression="lz4",
+                                          use_dictionary=False, write_statistics=False)  # fmt: skip
             writer.write_table(arrow)
     finally:
         if writer is not None:

@@ -591,3 +591,19 @@ def test_a_decimal_fits_its_scale_by_digits_counted_as_inference_counts_them(
     expected = lexical and len(digits_after) <= scale and len(whole) <= 38 - scale
     found = pl.Series([text]).str.contains(_decimal_pattern(scale)).item()
     assert found == expected, (text, scale)
+
+
+def test_a_mid_sized_file_typed_from_every_kth_row_still_sees_a_late_breaker(tmp_path, caplog):
+    """Over EXACT_ROWS rows, a file is typed from every k-th row: the one leading-zero code
+    the sample skips still keeps the column text (found as it is cast)."""
+    from flowforge.transform import silver as module
+
+    n = 2 * module.EXACT_ROWS + 500
+    codes = [str(i) for i in range(1, n)] + ["0042"]  # the last row: not a sampled one
+    assert (n - 1) % (n // module.EXACT_ROWS) != 0
+    source = _bronze_file(tmp_path, {"id": [str(i) for i in range(n)], "code": codes})
+    with caplog.at_level("INFO", logger="flowforge.transform.silver"):
+        result = module.silver_file(source, tmp_path / "silver.parquet", ["id"], tmp_path)
+    assert "column(s) code of bronze.parquet break the type" in caplog.text
+    assert result.specs["code"] == "string" and result.specs["id"] == "integer"
+    assert pl.read_parquet(tmp_path / "silver.parquet")["code"].to_list() == codes

@@ -23,7 +23,7 @@ from flowforge.common.service import Runtime, run_service
 from flowforge.common.storage import LakeFiles
 from flowforge.transform import samples, verbs
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
-from flowforge.transform.folding import FoldQueue, fold_due
+from flowforge.transform.folding import FoldQueue, ViewsQueue, fold_due
 from flowforge.transform.handlers import (
     Deps,
     build_requested,
@@ -32,6 +32,7 @@ from flowforge.transform.handlers import (
     handle_quality_checked,
     handle_quality_checked_group,
     housekeeping,
+    refresh_views,
 )
 from flowforge.transform.tables import SilverTables
 
@@ -40,7 +41,7 @@ SERVICE = "transform"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _deps(rt: Runtime, folds: FoldQueue) -> Deps:
+def _deps(rt: Runtime, folds: FoldQueue, views: ViewsQueue) -> Deps:
     files = LakeFiles(rt.store, rt.settings.home_dir / "cache" / SERVICE)
     return Deps(
         files=files,
@@ -54,6 +55,7 @@ def _deps(rt: Runtime, folds: FoldQueue) -> Deps:
         model_timeout=rt.settings.model_timeout_seconds,
         tables=_tables(rt, files),
         folds=folds,
+        views=views,
     )
 
 
@@ -87,7 +89,8 @@ def _verb_deps(rt: Runtime, deps) -> verbs.VerbDeps:
 def register(rt: Runtime) -> None:
     rt.publishes(SilverReady, GoldReady, TransformFailed, JobRequested, DeadLettered)
     folds = FoldQueue(lambda dataset: deps().tables.fold(dataset))
-    deps = rt.lazy(lambda rt: _deps(rt, folds))
+    views = ViewsQueue(lambda dataset, models: refresh_views(deps(), dataset, models))
+    deps = rt.lazy(lambda rt: _deps(rt, folds, views))
     verb_deps = rt.lazy(lambda rt: _verb_deps(rt, deps))
 
     async def on_bronze(event: BronzeReady):
@@ -139,6 +142,7 @@ def register(rt: Runtime) -> None:
         await folds.run()
 
     rt.background.append(fold_forever)
+    rt.background.append(views.run)
 
 
 def main() -> None:

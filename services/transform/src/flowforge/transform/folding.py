@@ -6,13 +6,17 @@ writes it in (`flowforge.transform.tables`). So the Gold stage only marks the da
 A task of the process folds the marked datasets one at a time, each fold idempotent under
 its per-dataset lock; a mark made while its dataset folds is kept, so the fold runs again
 and reads that batch too. A crash loses the marks only: start-up and the hourly housekeeping
-fold every dataset that is due (`fold_due`)."""
+fold every dataset that is due (`fold_due`).
+
+The analytics file's views (`ViewsQueue`) are refreshed the same way, after `gold.ready`: a
+reader of `analytics.duckdb` sees a run's views a moment after its event, and a burst's
+refreshes of one dataset merge into one."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,30 @@ class FoldQueue:
                 await fold_quietly(self._fold, dataset)
             if not self._marked:
                 self._idle.set()
+
+
+class ViewsQueue(FoldQueue):
+    """Datasets whose analytics views are to be refreshed, with the models built for each
+    since (they accumulate until the refresh), refreshed by `run` like folds."""
+
+    def __init__(
+        self, refresh: Callable[[str, list[str]], Awaitable[object]], *, settle: float = 0.05
+    ):
+        super().__init__(self._refresh_one, settle=settle)
+        self._refresh = refresh
+        self._models: dict[str, set[str]] = {}
+
+    def mark(self, dataset: str, models: Iterable[str] = ()) -> None:
+        self._models.setdefault(dataset, set()).update(models)
+        super().mark(dataset)
+
+    async def _refresh_one(self, dataset: str) -> None:
+        models = sorted(self._models.pop(dataset, ()))
+        try:
+            await self._refresh(dataset, models)
+        except Exception as exc:  # the next run's refresh writes them again
+            log.error("analytics views of %s not refreshed this time: %s", dataset or "models",
+                      exc, exc_info=True)  # fmt: skip
 
 
 async def fold_quietly(fold: Callable[[str], Awaitable[object]], dataset: str) -> None:

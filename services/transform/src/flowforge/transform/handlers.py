@@ -42,7 +42,7 @@ from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
-from flowforge.transform.folding import FoldQueue, fold_due, fold_quietly
+from flowforge.transform.folding import FoldQueue, ViewsQueue, fold_due, fold_quietly
 from flowforge.transform.gold import (
     BuiltModel,
     Model,
@@ -74,6 +74,7 @@ class Deps:
     silver_timeout: float | None = None  # seconds; None: no limit
     model_timeout: float | None = None
     folds: FoldQueue | None = None  # None: each fold runs in the Gold stage itself
+    views: ViewsQueue | None = None  # None: the analytics views are refreshed there too
 
 
 def source_types(event: BronzeReady) -> dict[str, str]:
@@ -460,7 +461,11 @@ async def _build_locked(
                 _gold_rows, deps, name, built.version, built.pending, model
             )
         gold.built.append(built)
-    await _refresh_views(deps, dataset, [b.model.name for b in gold.built])
+    built = [b.model.name for b in gold.built]
+    if deps.views is not None:
+        deps.views.mark(dataset, built)  # refreshed after gold.ready
+    else:
+        await refresh_views(deps, dataset, built)
     return gold
 
 
@@ -729,7 +734,7 @@ async def _failed(deps: Deps, gold: GoldBuild, name: str, error: str) -> None:
     await deps.models.failed(name, error)
 
 
-async def _refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
+async def refresh_views(deps: Deps, dataset: str, models: list[str]) -> None:
     """Views of what changed: the dataset's Bronze and Silver (its promoted batches) and the
     models just built. Each dataset's views were made when its own batches were promoted, so
     refreshing every dataset on every run (slower as datasets accumulate) is not needed."""

@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="FLOWFORGE_AI_PRICES"
     )
 
+    # The ai service's CPU priority below the pipeline's (a nice increment, 0-19; 0: the
+    # same): its profiling and suggestions are advisory, so on a busy machine the stages a
+    # run waits for get the cores first and the ai's work fills the gaps.
+    ai_nice: int = Field(10, ge=0, le=19, validation_alias="FLOWFORGE_AI_NICE")
+
     # OpenLineage: run events of every stage to a Marquez-compatible endpoint (and always on
     # the core NATS subject `openlineage.events`), jobs in this namespace.
     openlineage_url: str | None = Field(None, validation_alias="FLOWFORGE_OPENLINEAGE_URL")

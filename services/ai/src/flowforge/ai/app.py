@@ -8,6 +8,7 @@ questions about its analyses and suggestions (`flowforge.svc.ai.<verb>`, and `ai
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flowforge.ai import handlers, llm, proposal_verbs, verbs
@@ -18,6 +19,7 @@ from flowforge.common import rpc
 from flowforge.common.bus import consume, publish
 from flowforge.common.events import AI_ANALYZE, BronzeReady, DeadLettered, Event, SchemaAnalyzed
 from flowforge.common.service import Runtime, run_service
+from flowforge.common.settings import Settings
 from flowforge.common.storage import LakeFiles
 
 SERVICE = "ai"
@@ -51,6 +53,20 @@ def _deps(rt: Runtime) -> Deps:
     return deps
 
 
+def yield_cpu(increment: int) -> None:
+    """Lower this process's CPU priority by `increment` (every thread it has, and those it
+    starts after: Linux keeps a priority per thread, and a new thread takes its creator's)."""
+    if not increment:
+        return
+    try:
+        target = min(os.getpriority(os.PRIO_PROCESS, 0) + increment, 19)
+        tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+        for task in tasks:
+            os.setpriority(os.PRIO_PROCESS, int(task), target)
+    except OSError as exc:  # a platform without it: the same priority as the others
+        log.warning("the ai service keeps its CPU priority (%s)", exc)
+
+
 def register(rt: Runtime) -> None:
     rt.publishes(SchemaAnalyzed, DeadLettered)
     deps = rt.lazy(_deps)
@@ -69,6 +85,7 @@ def register(rt: Runtime) -> None:
 
 
 def main() -> None:
+    yield_cpu(Settings().ai_nice)  # the service's own process only (not a test's)
     run_service(SERVICE, register, migrations=MIGRATIONS)
 
 

@@ -1,0 +1,41 @@
+"""The ai service yields the CPU to the pipeline's stages (FLOWFORGE_AI_NICE)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import os, threading
+from flowforge.ai.app import yield_cpu
+before = os.getpriority(os.PRIO_PROCESS, 0)
+early = threading.Event(); done = threading.Event()
+threading.Thread(target=lambda: (early.set(), done.wait())).start()
+early.wait()
+yield_cpu({increment})
+later = []
+threading.Thread(target=lambda: later.append(os.getpriority(os.PRIO_PROCESS, 0))).start()
+every = {{os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")}}
+done.set()
+import time; time.sleep(0.1)
+import json; print(json.dumps([before, sorted(every), later[0]]))
+"""
+
+
+def probe(increment: int) -> tuple[int, list[int], int]:
+    """(priority before, every thread's after, a thread started after) in a fresh process."""
+    found = subprocess.run([sys.executable, "-c", PROBE.format(increment=increment)],
+                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    before, every, later = json.loads(found.stdout)
+    return before, every, later
+
+
+def test_every_thread_and_every_later_one_runs_at_the_lower_priority():
+    before, every, later = probe(7)
+    assert every == [min(before + 7, 19)] and later == min(before + 7, 19)
+
+
+def test_no_increment_leaves_the_priority_as_it_is():
+    before, every, later = probe(0)
+    assert every == [before] and later == before

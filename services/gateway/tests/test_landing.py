@@ -66,9 +66,7 @@ async def test_a_broken_form_is_a_400_and_leaves_nothing(harness):
 
 async def test_a_body_cut_off_mid_file_leaves_nothing(harness):
     async def cut_off():
-        yield (
-            '--b\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\n'
-        ).encode()
+        yield (b'--b\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\n')
         yield b"y" * (landing.BLOCK * 2)
         raise httpx.ReadError("the client went away")
 

@@ -329,8 +329,7 @@ def _bronze_options(first: pa.Table) -> dict:
         repeating = [
             name
             for name in head.column_names
-            if name not in LINEAGE_COLUMNS
-            and pc.count_distinct(head.column(name)).as_py() <= limit
+            if name not in LINEAGE_COLUMNS and pc.count_distinct(head.column(name)).as_py() <= limit
         ]
         options["use_dictionary"] = [*options["use_dictionary"], *repeating]
     return options

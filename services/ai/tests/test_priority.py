@@ -15,10 +15,11 @@ threading.Thread(target=lambda: (early.set(), done.wait())).start()
 early.wait()
 yield_cpu({increment})
 later = []
-threading.Thread(target=lambda: later.append(os.getpriority(os.PRIO_PROCESS, 0))).start()
+after = threading.Thread(target=lambda: later.append(os.getpriority(os.PRIO_PROCESS, 0)))
+after.start()
+after.join()
 every = {{os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")}}
 done.set()
-import time; time.sleep(0.1)
 import json; print(json.dumps([before, sorted(every), later[0]]))
 """
 

@@ -62,7 +62,10 @@ def yield_cpu(increment: int) -> None:
         target = min(os.getpriority(os.PRIO_PROCESS, 0) + increment, 19)
         tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
         for task in tasks:
-            os.setpriority(os.PRIO_PROCESS, int(task), target)
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task), target)
+            except ProcessLookupError:  # the thread ended meanwhile
+                pass
     except OSError as exc:  # a platform without it: the same priority as the others
         log.warning("the ai service keeps its CPU priority (%s)", exc)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import hashlib
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,7 +22,6 @@ from flowforge.gateway.schemas import UploadAccepted
 
 router = APIRouter(prefix="/api/v1", tags=["files"], route_class=LandingRoute)
 SchemaPolicy = Literal["evolve", "freeze", "discard_row"]
-CHUNK = 4 * 1024 * 1024
 
 
 def parse_key(raw: str | None) -> list[str] | None:
@@ -48,30 +45,17 @@ def dataset_name(given: str | None, filename: str) -> str:
     return lake.check_name(lake.normalise_name(Path(filename).stem), "dataset")
 
 
-def _spool(upload: UploadFile, scratch: Path, limit: int) -> tuple[Path, int, str]:
-    """The upload as a scratch file with its size and hash: the file landed as the body
-    arrived (`landing`), or else a copy, hashed on the way."""
+def _spool(upload: UploadFile, limit: int) -> tuple[Path, int, str]:
+    """The upload's scratch file with its size and hash, landed as the body arrived
+    (`landing`; the route must be a `LandingRoute`), refused over the upload limit."""
     landed = take_landed(upload)
-    if landed is not None:
-        path, size, content_hash = landed
-        if size > limit:
-            path.unlink(missing_ok=True)
-            raise BadInputError(f"the file is larger than the upload limit of {limit} bytes")
-        return landed
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(dir=scratch, prefix="upload-")
-    path = Path(name)
-    with open(fd, "wb") as out:
-        upload.file.seek(0)
-        while chunk := upload.file.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                path.unlink(missing_ok=True)
-                raise BadInputError(f"the file is larger than the upload limit of {limit} bytes")
-            digest.update(chunk)
-            out.write(chunk)
-    return path, size, digest.hexdigest()
+    if landed is None:
+        raise RuntimeError("an upload route must use LandingRoute")
+    path, size, _ = landed
+    if size > limit:
+        path.unlink(missing_ok=True)
+        raise BadInputError(f"the file is larger than the upload limit of {limit} bytes")
+    return landed
 
 
 DUPLICATE = {200: {"model": UploadAccepted, "description": "landed before (`duplicate_of`)"}}
@@ -117,9 +101,7 @@ async def upload_file(
     if encoding:
         _check_encoding(encoding)
     settings = gw.settings
-    spooled, size, content_hash = await asyncio.to_thread(
-        _spool, file, settings.scratch_dir, settings.upload_limit_bytes
-    )
+    spooled, size, content_hash = await asyncio.to_thread(_spool, file, settings.upload_limit_bytes)
     try:
         if size == 0:
             raise BadInputError(f"{filename}: the file is empty")

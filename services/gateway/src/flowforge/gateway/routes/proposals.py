@@ -141,9 +141,7 @@ async def propose_for_file(
         _check_encoding(encoding)
     pid = uuid.uuid4().hex
     settings = gw.settings
-    spooled, size, _ = await asyncio.to_thread(
-        _spool, file, settings.scratch_dir, settings.upload_limit_bytes
-    )
+    spooled, size, _ = await asyncio.to_thread(_spool, file, settings.upload_limit_bytes)
     try:
         if size == 0:
             raise BadInputError(f"{filename}: the file is empty")

@@ -243,6 +243,9 @@ def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(mod
                                f"SELECT * FROM {full}) UNION ALL (SELECT * FROM {full} "
                                f"EXCEPT ALL SELECT * FROM {inc}))")  # fmt: skip
             assert differs == [[0]], f"after batch {number}"
+            # the rows it records (counted from the last merge's change) are the rows it has
+            counted = sql_rows(c, f"SELECT count(*) FROM {inc}")[0][0]
+            assert c.get(f"/api/v1/models/{inc}").json()["row_count"] == counted, number
         log = platform.log("transform")
         assert "incremental (1 batch(es))" in log and "merge kept (2 pending)" in log
         assert "folded into version" in log

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowforge.common.errors import NotFoundError
 from flowforge.common.lake import sql_list
@@ -101,3 +104,57 @@ def test_a_models_pending_merges_win_over_its_table_key_by_key(tmp_path):
     assert con.execute(f"SELECT * FROM ({both.sql()}) ORDER BY id").fetchall() == [
         (1, "a"), (2, "b2"), (3, "c2"), (4, "d")]  # fmt: skip
     assert ModelRows([base]).sql().startswith("SELECT * FROM read_parquet(")
+
+
+_key_part = st.one_of(st.none(), st.integers(0, 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=st.lists(st.tuples(_key_part, _key_part), max_size=12),
+    merges=st.lists(
+        st.lists(st.tuples(_key_part, _key_part, st.booleans()), min_size=1, max_size=8),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_merges_row_delta_matches_a_count_of_all_rows(tmp_path_factory, base, merges):
+    """The rows a model has after each merge, counted from the rows before it and what that
+    merge changed, equal a count of all its rows (NULL and composite keys, keys repeated in
+    the table or in a merge, tombstones of keys the table never had)."""
+    from flowforge.common.lake import ModelRows
+
+    folder = tmp_path_factory.mktemp("delta")
+    con = duckdb.connect()
+
+    def parquet(name: str, rows: list[tuple], merge: bool) -> Path:
+        path = folder / f"{name}.parquet"
+        cols = "a, b, v, _ff_merge_seq, _ff_merge_deleted" if merge else "a, b, v"
+        values = ", ".join(
+            "(" + ", ".join("NULL" if x is None else str(x).lower() for x in row) + ")"
+            for row in rows
+        )
+        select = (
+            f"SELECT * FROM (VALUES {values}) t({cols})"
+            if rows
+            else "SELECT 1::INT AS a, 1::INT AS b, 1 AS v LIMIT 0"
+        )
+        types = "a::INT AS a, b::INT AS b, v::INT AS v"
+        extra = ", _ff_merge_seq::INT AS _ff_merge_seq, _ff_merge_deleted" if merge else ""
+        con.execute(f"COPY (SELECT {types}{extra} FROM ({select})) TO '{path}'")
+        return path
+
+    table = parquet("base", [(a, b, i) for i, (a, b) in enumerate(base)], merge=False)
+    pending: list[Path] = []
+    rows = len(base)
+    for seq, merge in enumerate(merges, start=1):
+        written = [(a, b, i, seq, deleted) for i, (a, b, deleted) in enumerate(merge)]
+        # a merge has one tombstone per key it no longer has, never beside a row of that key
+        alive = {(a, b) for a, b, _, _, d in written if not d}
+        written = [r for r in written if not r[4] or (r[0], r[1]) not in alive]
+        tombstones = {(r[0], r[1]) for r in written if r[4]}
+        written = [r for r in written if not r[4]] + [(*k, 0, seq, True) for k in tombstones]
+        pending.append(parquet(f"m{seq}", written, merge=True))
+        state = ModelRows([table], list(pending), ["a", "b"])
+        rows += con.execute(state.last_merge_delta_sql()).fetchone()[0]
+        assert rows == con.execute(f"SELECT count(*) FROM ({state.sql()})").fetchone()[0]

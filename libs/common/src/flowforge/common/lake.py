@@ -269,6 +269,43 @@ class ModelRows:
             f"SELECT * EXCLUDE ({MERGE_SEQ}, {MERGE_DELETED}) FROM m WHERE NOT {MERGE_DELETED}"
         )
 
+    def last_merge_delta_sql(self) -> str:
+        """How many rows the last pending merge adds to the rows before it (negative when
+        it removes more), as `sql()` counts them: for each key it touched, 1 if it has the
+        key now, less the key's rows before (its latest earlier merge, else its rows in the
+        table). Reads the table's key columns only where they match the merge's keys, so a
+        build need not count the whole table again."""
+        assert self.pending, "no merge pending"
+        keys = ", ".join(f'"{k}"' for k in self.key)
+
+        def on(a: str, b: str) -> str:
+            return " AND ".join(f'{a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in self.key)
+
+        def touched(files: list[Path]) -> str:
+            return (
+                f"read_parquet({sql_list(files)}, union_by_name = true) x "
+                f"WHERE EXISTS (SELECT 1 FROM n WHERE {on('n', 'x')})"
+            )
+
+        *earlier, last = self.pending
+        sql = (
+            f"WITH n AS (SELECT {keys}, bool_or(NOT {MERGE_DELETED}) AS alive "
+            f"FROM read_parquet({sql_list([last])}) GROUP BY ALL), "
+            f"b AS (SELECT {keys}, count(*) AS c FROM {touched(self.base)} GROUP BY ALL)"
+        )
+        before, join = "coalesce(b.c, 0)", ""
+        if earlier:
+            sql += (
+                f", p AS (SELECT {keys}, NOT {MERGE_DELETED} AS alive FROM {touched(earlier)} "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {MERGE_SEQ} DESC) = 1)"
+            )
+            before = f"CASE WHEN p.alive IS NULL THEN {before} ELSE p.alive::BIGINT END"
+            join = f" LEFT JOIN p ON {on('p', 'n')}"
+        return (
+            f"{sql} SELECT coalesce(sum(n.alive::BIGINT - {before}), 0) "
+            f"FROM n{join} LEFT JOIN b ON {on('b', 'n')}"
+        )
+
 
 def schema_fingerprint(columns: list[tuple[str, str]]) -> str:
     """A short stable id of a schema (names and types, in order)."""

@@ -676,7 +676,7 @@ async def _keep_merge(
         else:
             pending, merged = [], 0
     if pending:
-        rows = await asyncio.to_thread(_count_state, state)
+        rows = await asyncio.to_thread(_count_state, state, model.rows)
     columns = [(n, t) for n, t in result.columns if n not in (MERGE_SEQ, MERGE_DELETED)]
     log.info(
         "gold model %s: %s build, merge kept (%d pending), %d row(s) in all, %.2fs%s",
@@ -702,10 +702,14 @@ def _write_state(state: ModelRows, out: Path) -> int:
         con.close()
 
 
-def _count_state(state: ModelRows) -> int:
+def _count_state(state: ModelRows, before: int | None = None) -> int:
+    """The rows of a model with merges pending: `before` (the rows before its last merge)
+    plus what that merge changed, or, not knowing `before`, a count of them all."""
     con = warm_sandboxed(state.paths)
     try:
-        return int(con.execute(f"SELECT count(*) FROM ({state.sql()})").fetchall()[0][0])
+        if before is None:
+            return int(con.execute(f"SELECT count(*) FROM ({state.sql()})").fetchall()[0][0])
+        return before + int(con.execute(state.last_merge_delta_sql()).fetchall()[0][0])
     finally:
         con.close()
 

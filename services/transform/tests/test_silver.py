@@ -525,6 +525,40 @@ def test_a_large_file_gives_the_silver_the_in_memory_path_gives(tmp_path, monkey
         assert_frame_equal(pl.read_parquet(out), in_memory)
 
 
+def test_batches_cut_at_row_groups_keep_every_line_once_and_in_order(tmp_path, monkeypatch):
+    """Row groups of uneven sizes, batches smaller and larger than them, a two-part key with
+    repeats across batches: the Silver the in-memory path gives."""
+    import pyarrow.parquet as pq
+
+    from flowforge.transform import silver as module
+
+    n = 700
+    columns = {
+        "a": [str(i % 4) for i in range(n)],
+        "b": [None if i % 11 == 0 else str(i % 90) for i in range(n)],
+        "v": [str(i) for i in range(n)],
+    }
+    in_memory = bronze_to_silver(bronze(columns), ["a", "b"]).frame
+    source = tmp_path / "bronze.parquet"
+    table = bronze(columns).to_arrow()
+    with pq.ParquetWriter(source, table.schema) as writer:
+        at = 0
+        for size in (13, 200, 1, 90, 300, 96):
+            writer.write_table(table.slice(at, size), row_group_size=size)
+            at += size
+    assert pq.ParquetFile(source).metadata.num_row_groups == 6
+    monkeypatch.setattr(module, "SAMPLE_ROWS", 60)
+    for rows in (7, 100, 250, 10_000):
+        monkeypatch.setattr(module, "batch_rows", lambda columns, rows=rows: rows)
+        cuts = list(module._slices(pq.ParquetFile(source).metadata, rows))
+        starts, lengths = [s for s, _ in cuts], [length for _, length in cuts]
+        assert starts == [sum(lengths[:i]) for i in range(len(cuts))]  # consecutive
+        assert sum(lengths) == n and all(0 < length <= rows for length in lengths)
+        out = tmp_path / f"silver-{rows}.parquet"
+        assert module.silver_file(source, out, ["a", "b"], tmp_path).silver == in_memory.height
+        assert_frame_equal(pl.read_parquet(out), in_memory)
+
+
 def test_a_key_that_breaks_its_sampled_type_late_is_typed_from_all_values(
     tmp_path, monkeypatch
 ) -> None:

@@ -482,9 +482,12 @@ def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: De
     one (or with many rows lacking a key part), each row's hashes decide, so the typed rows
     go to a scratch file first."""
     if p.key:
-        keep, loose = _keep_by_key(bronze, p, tmp, deadline)
-        if loose <= STREAMED_LOOSE_ROWS:
-            return _write_silver(bronze, out, p, keep, deadline)
+        drop, loose = _dropped_by_key(bronze, p, tmp, deadline)
+        try:
+            if loose <= STREAMED_LOOSE_ROWS:
+                return _write_silver(bronze, out, p, drop, deadline)
+        finally:
+            drop.unlink(missing_ok=True)
     typed, narrow, keep = (tmp / f"{n}.parquet" for n in ("typed", "narrow", "keep"))
     try:
         _cast_in_batches(bronze, typed, p, deadline=deadline, narrow=narrow)
@@ -501,10 +504,11 @@ def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: De
             path.unlink(missing_ok=True)
 
 
-def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> tuple[Path, int]:
-    """The lines that stay by key (the last of each key; every row with a null key part, left
-    to `_write_silver` to deduplicate as whole rows) in a scratch file, in line order, from
-    the key columns alone; and how many rows have a null key part."""
+def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> tuple[Path, int]:
+    """The lines a later line of the same key replaces (the last of each key stays; rows
+    with a null key part are left to `_write_silver` to deduplicate as whole rows) in a
+    scratch file, in line order (no file when no key repeats), from the key columns alone;
+    and how many rows have a null key part."""
     keys = {b: s for b, s in p.names.items() if s in p.key}
     sub = SilverPlan(
         names=keys,
@@ -514,7 +518,7 @@ def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> 
         specs={k: p.specs[k] for k in p.key},
         sampled=p.sampled & set(p.key),  # checked here, before any row is kept by its key
     )
-    narrow, keep = tmp / "keys.parquet", tmp / "keep.parquet"
+    narrow, drop = tmp / "keys.parquet", tmp / "drop.parquet"
     writer = None
     try:
         for batch in _bronze_batches(bronze, 256_000, [*keys, "_source_line"]):
@@ -529,27 +533,32 @@ def _keep_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> 
         if writer is not None:
             writer.close()
     if writer is None:  # no rows at all
-        return keep, 0
+        return drop, 0
     has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in p.key)
     by_key = ", ".join(quote_identifier(k) for k in p.key)
+    same = " AND ".join(f"k.{quote_identifier(k)} = d.{quote_identifier(k)}" for k in p.key)
     src = f"read_parquet({sql_string(str(narrow))})"
     con = _duckdb()
     try:
         with deadline.interrupting(con):
-            con.execute(
-                f"COPY (SELECT _source_line FROM (SELECT _source_line FROM {src} WHERE {has_key} "
-                f"QUALIFY row_number() OVER (PARTITION BY {by_key} ORDER BY _source_line DESC)"
-                f" = 1 UNION ALL SELECT _source_line FROM {src} WHERE NOT ({has_key}))"
-                f" ORDER BY _source_line) TO {sql_string(str(keep))} (FORMAT parquet)"
-            )
+            # a hash aggregate of the keys, then the few repeated ones joined back: cheaper
+            # than ranking every row by its key (5M keys: 0.39 vs 0.48 s)
+            dropped = con.execute(
+                f"COPY (SELECT k._source_line FROM {src} k JOIN (SELECT {by_key}, "
+                f"max(_source_line) AS __ff_last FROM {src} WHERE {has_key} GROUP BY ALL "
+                f"HAVING count(*) > 1) d ON {same} WHERE k._source_line < d.__ff_last "
+                f"ORDER BY 1) TO {sql_string(str(drop))} (FORMAT parquet)"
+            ).fetchone()
             loose = con.execute(f"SELECT count(*) FROM {src} WHERE NOT ({has_key})").fetchone()
     finally:
         con.close()
         narrow.unlink(missing_ok=True)
-    return keep, int(loose[0])
+    if not (dropped and dropped[0]):  # every key once: nothing to drop
+        drop.unlink(missing_ok=True)
+    return drop, int(loose[0])
 
 
-def _write_silver(bronze: Path, out: Path, p: SilverPlan, keep: Path, deadline: Deadline) -> int:
+def _write_silver(bronze: Path, out: Path, p: SilverPlan, drop: Path, deadline: Deadline) -> int:
     """The one pass of a keyed file: each Bronze batch cleaned and cast (sampled types checked
     on every value, dropped rows included, as inference from all values would see them), its
     kept lines taken, whole-row repeats among rows with a null key part dropped (the first
@@ -557,7 +566,7 @@ def _write_silver(bronze: Path, out: Path, p: SilverPlan, keep: Path, deadline: 
     source = pq.ParquetFile(bronze, pre_buffer=False)
     empty = source.metadata.num_rows == 0
     batches = _bronze_batches(bronze, batch_rows(len(p.names)))
-    kept = _KeptLines(keep) if keep.exists() else None
+    dropped = _Lines(drop) if drop.exists() else None
     seen: set[tuple[int, int]] = set()
     loose = pl.any_horizontal(pl.col(k).is_null() for k in p.key)
     written = 0
@@ -565,9 +574,9 @@ def _write_silver(bronze: Path, out: Path, p: SilverPlan, keep: Path, deadline: 
         for batch in [pl.from_arrow(source.schema_arrow.empty_table())] if empty else batches:
             deadline.check()
             frame = p.apply_batch(batch, deadline)
-            if kept is not None and frame.height:
+            if dropped is not None and frame.height:
                 lines = frame.get_column("_source_line").to_numpy()
-                frame = frame.filter(pl.Series(kept.take(lines)))
+                frame = frame.filter(pl.Series(~dropped.among(lines)))
             if frame.height and frame.select(loose.any()).item():
                 frame = _first_of_loose_rows(frame, p, loose, seen)
             writer.write(frame.to_arrow())
@@ -578,15 +587,35 @@ def _write_silver(bronze: Path, out: Path, p: SilverPlan, keep: Path, deadline: 
 def _bronze_batches(
     bronze: Path, rows: int, columns: list[str] | None = None
 ) -> Iterator[pl.DataFrame]:
-    """The Bronze file's rows (or `columns` of them) `rows` at a time, in line order: each
-    batch a slice Polars reads from the row groups it covers (one batch in memory at a time).
-    pyarrow's batches converted to Polars cost ~2.5x the CPU (5M rows: 3.0 vs 1.2 CPU-s)."""
+    """The Bronze file's rows (or `columns` of them) about `rows` at a time, in line order:
+    each batch a slice Polars reads from the row groups it covers (one batch in memory at a
+    time), cut at row-group boundaries so that no row group is read twice. pyarrow's batches
+    converted to Polars cost ~2.5x the CPU (5M rows: 3.0 vs 1.2 CPU-s); slices of 65,536
+    rows over row groups of 64,769 read most groups twice (1.19 vs 1.00 CPU-s)."""
     lazy = pl.scan_parquet(bronze)
     if columns is not None:
         lazy = lazy.select(columns)
-    total = pq.ParquetFile(bronze, pre_buffer=False).metadata.num_rows
-    for start in range(0, total, rows):
-        yield lazy.slice(start, rows).collect()
+    for start, length in _slices(pq.ParquetFile(bronze, pre_buffer=False).metadata, rows):
+        yield lazy.slice(start, length).collect()
+
+
+def _slices(metadata: pq.FileMetaData, rows: int) -> Iterator[tuple[int, int]]:
+    """(start, length) of consecutive slices of a file, each whole row groups up to `rows`
+    rows, or one part of a row group larger than that."""
+    start = length = 0
+    for group in range(metadata.num_row_groups):
+        size = metadata.row_group(group).num_rows
+        if length and length + size > rows:
+            yield start, length
+            start, length = start + length, 0
+        if size > rows:  # a group larger than a batch: in parts
+            for offset in range(0, size, rows):
+                yield start + offset, min(rows, size - offset)
+            start += size
+            continue
+        length += size
+    if length:
+        yield start, length
 
 
 def _first_of_loose_rows(
@@ -605,15 +634,15 @@ def _first_of_loose_rows(
     return frame.filter(pl.Series(keep))
 
 
-class _KeptLines:
-    """The kept lines of a file, read in order as the batches (in line order) ask for them."""
+class _Lines:
+    """Sorted line numbers in a file, read in order as the batches (in line order) ask."""
 
-    def __init__(self, keep: Path):
-        self.lines = _sorted_lines(keep)
+    def __init__(self, path: Path):
+        self.lines = _sorted_lines(path)
         self.pending = np.empty(0, dtype=np.int64)
 
-    def take(self, lines: np.ndarray) -> np.ndarray:
-        """A mask of which of `lines` (ascending) are kept."""
+    def among(self, lines: np.ndarray) -> np.ndarray:
+        """A mask of which of `lines` (ascending, after those of the last call) are here."""
         if not len(lines):
             return np.zeros(0, dtype=bool)
         last = lines[-1]
@@ -729,7 +758,7 @@ def _write_kept(
 ) -> int:
     """Silver: the typed rows whose line is kept, in line order, streamed (both files are in
     line order, so each typed batch meets the next slice of kept lines)."""
-    kept = _KeptLines(keep)
+    kept = _Lines(keep)
     written = 0
     source = pq.ParquetFile(typed, pre_buffer=False)
     encode = True if dictionary is None else sorted(dictionary)
@@ -740,7 +769,7 @@ def _write_kept(
             if deadline is not None:
                 deadline.check()
             lines = batch.column("_source_line").to_numpy(zero_copy_only=False)
-            table = batch.filter(pa.array(kept.take(lines)))
+            table = batch.filter(pa.array(kept.among(lines)))
             if table.num_rows:
                 writer.write_batch(table)
                 written += table.num_rows

@@ -2,7 +2,7 @@
 order_id (the latest row of each key wins), as a dlt user writes it.
 
 Usage (dlt is an optional group, see bench/README.md):
-    uv sync --all-packages --inexact --group bench-dlt
+    uv sync --all-packages --inexact --compile-bytecode --group bench-dlt
     python bench/dlt_peer.py bench/data/orders_5m.csv --out /tmp/dlt-out
 
 The resource streams the file with pyarrow's CSV reader (all strings, quoted newlines

@@ -17,7 +17,7 @@ One run:
   3. runs bench/baseline.py in a subprocess (the same Bronze/Silver/quality/Gold steps,
      hand-written in Polars and DuckDB) under /usr/bin/time -v;
   4. runs bench/dlt_peer.py (dlt loading the CSV into DuckDB, merge on order_id) the same way
-     when dlt is installed (`uv sync --all-packages --inexact --group bench-dlt`; --skip-dlt);
+     when dlt is installed (`uv sync --all-packages --inexact --compile-bytecode --group bench-dlt`; --skip-dlt);
   5. checks that the platform and the baseline quarantine the same rows (per rule, and in all)
      and build the same Gold (quarantined rows are not in Gold);
   6. prints a results table with the targets (platform/baseline <= 1.25x, platform faster

@@ -17,7 +17,8 @@ One run:
   3. runs bench/baseline.py in a subprocess (the same Bronze/Silver/quality/Gold steps,
      hand-written in Polars and DuckDB) under /usr/bin/time -v;
   4. runs bench/dlt_peer.py (dlt loading the CSV into DuckDB, merge on order_id) the same way
-     when dlt is installed (`uv sync --all-packages --inexact --compile-bytecode --group bench-dlt`; --skip-dlt);
+     when dlt is installed (`uv sync --all-packages --inexact --compile-bytecode
+     --group bench-dlt`; --skip-dlt);
   5. checks that the platform and the baseline quarantine the same rows (per rule, and in all)
      and build the same Gold (quarantined rows are not in Gold);
   6. prints a results table with the targets (platform/baseline <= 1.25x, platform faster
@@ -507,7 +508,8 @@ def run_dlt(csv: Path, expected: dict) -> dict:
     except ImportError:
         say(
             "dlt: not installed, skipped (install it with `uv sync --all-packages --inexact"
-            " --group bench-dlt`; ./flowforge's `uv sync --frozen` removes it again)"
+            " --compile-bytecode --group bench-dlt`; ./flowforge's `uv sync --frozen` removes it"
+            " again)"
         )
         return {"ok": False, "error": "dlt not installed"}
     out = Path(tempfile.mkdtemp(prefix="flowforge-dlt-", dir="/tmp"))

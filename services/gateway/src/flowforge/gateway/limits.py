@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from flowforge.gateway import problems
 from flowforge.gateway.access import RateLimited, authorize
@@ -178,9 +178,11 @@ async def check(request: Request) -> None:
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class HeaderTimeoutProtocol(H11Protocol):
+class HeaderTimeoutProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol, closing a connection whose request headers take longer
-    than `header_timeout` seconds to arrive (a slow-headers client holds nothing for long)."""
+    than `header_timeout` seconds to arrive (a slow-headers client holds nothing for long).
+    The httptools parser (C), not h11 (Python): h11 cost the event loop ~0.6 CPU-s of a
+    647 MB upload's 1.8 s."""
 
     header_timeout = 10.0
 

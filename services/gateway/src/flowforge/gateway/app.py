@@ -6,17 +6,15 @@ services that own the data (`owners`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from flowforge.common import metrics
 from flowforge.common.events import PROGRESS_SUBJECT, AuditRecorded, FileLanded
 from flowforge.common.logs import configure_logging
 from flowforge.common.service import Runtime, new_runtime, open_runtime
@@ -35,9 +33,10 @@ from flowforge.gateway.limits import (
     BodyLimit,
     HeaderTimeoutProtocol,
     RateLimiter,
+    TimeLimit,
     parse_rates,
 )
-from flowforge.gateway.observability import observe_http
+from flowforge.gateway.observability import CountRequests, observe_http
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import PgJobs, PgUploads
 from flowforge.gateway.routes import (
@@ -167,34 +166,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     FastAPI as an HTTP error), metrics, audit, time limit; then CORS, host check and body
     limits around everything."""
     app.add_middleware(AuthorizeBeforeBody)
-
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.HTTP_REQUESTS.labels(
-            getattr(route, "path", "unmatched"), request.method, str(response.status_code)
-        ).inc()
-        return response
-
+    app.add_middleware(CountRequests)
     audit.install(app)
-
-    @app.middleware("http")
-    async def time_limit(request: Request, call_next):
-        if request.method == "POST" and request.url.path == "/api/v1/files":
-            return await call_next(request)  # an upload takes as long as its size
-        if request.url.path == events.STREAM_PATH:
-            return await call_next(request)  # a live stream lasts until its client goes
-        try:
-            async with asyncio.timeout(settings.request_timeout_seconds):
-                return await call_next(request)
-        except TimeoutError:
-            return problems.problem(
-                "gateway-timeout",
-                f"the request took longer than {settings.request_timeout_seconds:.0f} s "
-                "(FLOWFORGE_REQUEST_TIMEOUT); long work runs as a job",
-                request,
-            )
+    exempt = [("POST", "/api/v1/files"), (None, events.STREAM_PATH)]  # as long as they last
+    app.add_middleware(TimeLimit, seconds=settings.request_timeout_seconds, exempt=exempt)
 
     if settings.cors_origin_list:
         app.add_middleware(

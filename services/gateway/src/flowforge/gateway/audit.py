@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowforge.common.bus import publish
 from flowforge.common.events import AuditRecorded
@@ -106,12 +107,27 @@ def entry_of(request: Request, status: int) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit_changes(request: Request, call_next):
-        response = await call_next(request)
-        if request.method not in SAFE_METHODS:
-            await _record(request, response.status_code)
-        return response
+    app.add_middleware(AuditChanges)
+
+
+class AuditChanges:
+    """Pure ASGI: a change (any method but the safe ones) is recorded when its answer starts,
+    before the client has it; a request whose app raised is not recorded."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        async def record_then_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await _record(Request(scope), message["status"])
+            await send(message)
+
+        await self.app(scope, receive, record_then_send)
 
 
 async def _record(request: Request, status: int) -> None:

@@ -213,3 +213,46 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             self._header_timer.cancel()
             self._header_timer = None
         super().connection_lost(exc)
+
+
+class TimeLimit:
+    """Pure ASGI: a request whose answer has not started within `seconds` gets a 504 problem
+    (long work runs as a job); `exempt` (method or None for any, path) requests take as long
+    as they last (an upload, a live stream). The limit ends when the answer starts, as with
+    the `BaseHTTPMiddleware` it replaces (which wrapped every body chunk in a task group)."""
+
+    def __init__(self, app: ASGIApp, seconds: float, exempt: list[tuple[str | None, str]]):
+        self.app, self.seconds, self.exempt = app, seconds, exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path
+        if any(path == p and method in (None, scope["method"]) for method, p in self.exempt):
+            await self.app(scope, receive, send)
+            return
+        started = False
+        try:
+            async with asyncio.timeout(self.seconds) as limit:
+
+                async def send_and_stop_the_clock(message: Message) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start" and not started:
+                        started = True
+                        limit.reschedule(None)
+                    await send(message)
+
+                await self.app(scope, receive, send_and_stop_the_clock)
+                return
+        except TimeoutError:
+            if started:  # an answer under way cannot be replaced
+                raise
+        answer = problems.problem(
+            "gateway-timeout",
+            f"the request took longer than {self.seconds:.0f} s "
+            "(FLOWFORGE_REQUEST_TIMEOUT); long work runs as a job",
+            request,
+        )
+        await answer(scope, receive, send)

@@ -52,3 +52,28 @@ class RequestTimer:
             metrics.HTTP_SECONDS.labels(route, scope["method"], str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+class CountRequests:
+    """Pure ASGI: `flowforge_http_requests_total` by route template, method and status (a
+    request whose app raised is not counted). Starlette's `BaseHTTPMiddleware` had wrapped
+    every chunk of a request body in a task group of its own."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_and_note)
+        route = getattr(scope.get("route"), "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()

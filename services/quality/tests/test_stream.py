@@ -44,7 +44,7 @@ def silver(n: int) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("rows", [0, 1, 50])
-@pytest.mark.parametrize("key", [["id"], [], ["absent"]])
+@pytest.mark.parametrize("key", [["id"], ["id", "s"], [], ["absent"]])
 def test_the_file_engine_matches_the_frame_engine(tmp_path, monkeypatch, rows, key):
     monkeypatch.setattr(stream, "BATCH_ROWS", 7)
     monkeypatch.setattr(stream, "FLUSH_ROWS", 5)

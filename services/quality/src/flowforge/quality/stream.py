@@ -272,14 +272,16 @@ COUNT_MEMORY = "400MB"
 
 
 def _repeated_keys(path: Path, key: list[str]) -> int:
-    """Rows that repeat an earlier row's key (null keys left out), counted by DuckDB."""
+    """Rows that repeat an earlier row's key (null keys left out), counted by DuckDB: the rows
+    with a key less their distinct keys (5M keys: 0.23 s; grouping them was 0.46 s)."""
     columns = ", ".join(quote_identifier(k) for k in key)
+    distinct = columns if len(key) == 1 else f"({columns})"
     has_key = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in key)
     con = warm_sandboxed([path], memory_limit=COUNT_MEMORY)
     try:
         found = con.execute(
-            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM read_parquet("
-            f"{sql_string(str(path))}) WHERE {has_key} GROUP BY {columns} HAVING count(*) > 1)"
+            f"SELECT count(*) - count(DISTINCT {distinct}) FROM read_parquet("
+            f"{sql_string(str(path))}) WHERE {has_key}"
         ).fetchone()
     finally:
         con.close()

@@ -627,6 +627,56 @@ def test_a_decimal_fits_its_scale_by_digits_counted_as_inference_counts_them(
     assert found == expected, (text, scale)
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    sign=st.sampled_from(["", "+", "-", "+-", "-+"]),
+    digits=st.text("0123456789\u0663", max_size=24),
+    tail=st.sampled_from(["", "+", " ", "x"]),
+)
+def test_a_sampled_integer_is_checked_as_an_integer_of_at_most_18_digits(sign, digits, tail):
+    """The one-regex check of a sampled integer equals `_INT` and at most 18 digits."""
+    from flowforge.transform.inference import _INT, _INT_18
+
+    text = pl.Series([sign + digits + tail])
+    expected = (
+        text.str.contains(_INT) & (text.str.strip_chars("+-").str.len_chars() <= 18)
+    ).item()
+    assert text.str.contains(_INT_18).item() == expected, text.item()
+
+
+def test_a_sampled_timestamp_is_checked_by_one_regex_as_by_three():
+    """The one-regex check of a sampled timestamp equals `_DATETIME`, an offset present
+    (timestamptz) or absent (timestamp), and at most 6 places unless the unit is ns: every
+    combination of these parts, good and bad."""
+    import itertools
+
+    from flowforge.transform.inference import (
+        _DATETIME,
+        _DATETIME_TZ,
+        _MORE_THAN_US,
+        _datetime_pattern,
+    )
+
+    parts = [
+        ["2024-01-02", "2024-1-02", "24-01-02", "2024-01-0\u0663", ""],
+        ["T", " ", "t", ""],
+        ["03:04:05", "03:04", "3:04", "03:04:5", "03", "-03:04", ""],
+        ["", *("." + "7" * n for n in range(11))],
+        ["", "Z", "z", "+05", "-08", "+0530", "-05:30", "+5", "+05:3", "-"],
+        ["", " ", "x", "Z"],
+    ]
+    text = pl.Series("t", ["".join(p) for p in itertools.product(*parts)])
+    with_tz = text.str.contains(_DATETIME_TZ)
+    for kind, ns in itertools.product(("timestamp", "timestamptz"), (False, True)):
+        expected = text.str.contains(_DATETIME) & (with_tz if kind == "timestamptz" else ~with_tz)
+        if not ns:
+            expected = expected & ~text.str.contains(_MORE_THAN_US)
+        found = text.str.contains(_datetime_pattern(kind == "timestamptz", ns))
+        assert expected.sum() > 0
+        differ = text.filter(found != expected).to_list()
+        assert not differ, (kind, ns, differ[:5])
+
+
 def test_a_mid_sized_file_typed_from_every_kth_row_still_sees_a_late_breaker(tmp_path, caplog):
     """Over EXACT_ROWS rows, a file is typed from every k-th row: the one leading-zero code
     the sample skips still keeps the column text (found as it is cast)."""

@@ -22,6 +22,7 @@ TRUE_TOKENS = {"true", "yes", "y", "t"}
 FALSE_TOKENS = {"false", "no", "n", "f"}
 
 _INT = r"^[+-]?(0|[1-9]\d*)$"
+_INT_18 = r"^[+-]?(0|[1-9]\d{0,17})$"  # `_INT` of at most 18 digits, one regex (2.8 -> 1.2 ms)
 _DECIMAL = r"^[+-]?(0|[1-9]\d*)?\.\d+$|^[+-]?(0|[1-9]\d*)\.$"
 _FLOAT_EXP = r"^[+-]?((0|[1-9]\d*)(\.\d*)?|\.\d+)[eE][+-]?\d+$"
 # (regex, strptime format) for date columns; US and EU share a shape and are disambiguated.
@@ -199,7 +200,7 @@ def misfit_expr(spec: str, text: pl.Expr, typed: pl.Expr) -> pl.Expr | None:
     if kind == "boolean":
         ok = text.str.to_lowercase().is_in(TRUE_TOKENS | FALSE_TOKENS)
     elif kind == "integer":
-        ok = text.str.contains(_INT) & (text.str.strip_chars("+-").str.len_chars() <= 18)
+        ok = text.str.contains(_INT_18)
     elif kind == "decimal":
         ok = text.str.contains(_decimal_pattern(int(detail)))
     elif kind == "double":
@@ -207,13 +208,18 @@ def misfit_expr(spec: str, text: pl.Expr, typed: pl.Expr) -> pl.Expr | None:
     elif kind == "date":
         ok = text.str.contains(_DATE_PATTERNS[detail])
     elif kind in ("timestamp", "timestamptz"):
-        with_tz = text.str.contains(_DATETIME_TZ)
-        ok = text.str.contains(_DATETIME) & (with_tz if kind == "timestamptz" else ~with_tz)
-        if detail != "ns":
-            ok = ok & ~text.str.contains(_MORE_THAN_US)
+        ok = text.str.contains(_datetime_pattern(kind == "timestamptz", detail == "ns"))
     else:
         return pl.lit(True)
     return text.is_not_null() & (typed.is_null() | ~ok)
+
+
+def _datetime_pattern(tz: bool, ns: bool) -> str:
+    """`_DATETIME` with an offset (`tz`) or without one, and at most 6 places of seconds
+    unless `ns`, as one regex (three regexes took twice the time)."""
+    places = 9 if ns else 6
+    offset = r"(Z|[+-]\d{2}(:?\d{2})?)" if tz else ""
+    return rf"^\d{{4}}-\d{{2}}-\d{{2}}[T ]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d{{1,{places}}})?)?{offset}$"
 
 
 def _decimal_pattern(scale: int) -> str:

@@ -638,9 +638,7 @@ def test_a_sampled_integer_is_checked_as_an_integer_of_at_most_18_digits(sign, d
     from flowforge.transform.inference import _INT, _INT_18
 
     text = pl.Series([sign + digits + tail])
-    expected = (
-        text.str.contains(_INT) & (text.str.strip_chars("+-").str.len_chars() <= 18)
-    ).item()
+    expected = (text.str.contains(_INT) & (text.str.strip_chars("+-").str.len_chars() <= 18)).item()
     assert text.str.contains(_INT_18).item() == expected, text.item()
 
 

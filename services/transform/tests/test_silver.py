@@ -517,12 +517,14 @@ def test_a_large_file_gives_the_silver_the_in_memory_path_gives(tmp_path, monkey
     in_memory = bronze_to_silver(bronze(columns), ["k"]).frame
     source = _bronze_file(tmp_path, columns)
     monkeypatch.setattr(module, "SAMPLE_ROWS", 60)
-    for loose_limit in (10**6, 0):  # streamed / DuckDB over every row's hashes
-        monkeypatch.setattr(module, "STREAMED_LOOSE_ROWS", loose_limit)
-        out = tmp_path / f"silver-{loose_limit}.parquet"
-        result = module.silver_file(source, out, ["k"], tmp_path)
-        assert result.silver == in_memory.height
-        assert_frame_equal(pl.read_parquet(out), in_memory)
+    for rows in (64, 65_536):  # batches of 64 rows / the whole file as one batch
+        monkeypatch.setattr(module, "batch_rows", lambda columns, rows=rows: rows)
+        for loose_limit in (10**6, 0):  # streamed / DuckDB over every row's hashes
+            monkeypatch.setattr(module, "STREAMED_LOOSE_ROWS", loose_limit)
+            out = tmp_path / f"silver-{rows}-{loose_limit}.parquet"
+            result = module.silver_file(source, out, ["k"], tmp_path)
+            assert result.silver == in_memory.height
+            assert_frame_equal(pl.read_parquet(out), in_memory)
 
 
 def test_batches_cut_at_row_groups_keep_every_line_once_and_in_order(tmp_path, monkeypatch):

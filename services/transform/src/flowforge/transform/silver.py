@@ -482,6 +482,9 @@ def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: De
     one (or with many rows lacking a key part), each row's hashes decide, so the typed rows
     go to a scratch file first."""
     if p.key:
+        rows = pq.ParquetFile(bronze, pre_buffer=False).metadata.num_rows
+        if rows <= batch_rows(len(p.names)):  # one batch: its keys deduplicated in memory
+            return _write_silver(bronze, out, p, None, deadline)
         drop, loose = _dropped_by_key(bronze, p, tmp, deadline)
         try:
             if loose <= STREAMED_LOOSE_ROWS:
@@ -558,15 +561,22 @@ def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) 
     return drop, int(loose[0])
 
 
-def _write_silver(bronze: Path, out: Path, p: SilverPlan, drop: Path, deadline: Deadline) -> int:
+def _write_silver(
+    bronze: Path, out: Path, p: SilverPlan, drop: Path | None, deadline: Deadline
+) -> int:
     """The one pass of a keyed file: each Bronze batch cleaned and cast (sampled types checked
     on every value, dropped rows included, as inference from all values would see them), its
-    kept lines taken, whole-row repeats among rows with a null key part dropped (the first
-    stays), and written; Parquet encoding runs in a second thread beside the next batch."""
+    kept lines taken (the lines in `drop` left out; with no `drop`, the file is one batch and
+    the last row of each key stays), whole-row repeats among rows with a null key part dropped
+    (the first stays), and written; Parquet encoding runs in a second thread beside the next
+    batch."""
     source = pq.ParquetFile(bronze, pre_buffer=False)
     empty = source.metadata.num_rows == 0
     batches = _bronze_batches(bronze, batch_rows(len(p.names)))
-    dropped = _Lines(drop) if drop.exists() else None
+    dropped = _Lines(drop) if drop is not None and drop.exists() else None
+    last_of_key = (
+        pl.any_horizontal(pl.col(k).is_null() for k in p.key) | pl.struct(p.key).is_last_distinct()
+    )
     seen: set[tuple[int, int]] = set()
     loose = pl.any_horizontal(pl.col(k).is_null() for k in p.key)
     written = 0
@@ -577,6 +587,8 @@ def _write_silver(bronze: Path, out: Path, p: SilverPlan, drop: Path, deadline: 
             if dropped is not None and frame.height:
                 lines = frame.get_column("_source_line").to_numpy()
                 frame = frame.filter(pl.Series(~dropped.among(lines)))
+            elif drop is None and frame.height:  # the whole file: a key's earlier rows go
+                frame = frame.filter(last_of_key)
             if frame.height and frame.select(loose.any()).item():
                 frame = _first_of_loose_rows(frame, p, loose, seen)
             writer.write(frame.to_arrow())

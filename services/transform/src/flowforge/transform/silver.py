@@ -556,7 +556,7 @@ def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) 
     finally:
         con.close()
         narrow.unlink(missing_ok=True)
-    if not (dropped and dropped[0]):  # every key once: nothing to drop
+    if dropped is not None and dropped[0] == 0:  # every key once: nothing to drop
         drop.unlink(missing_ok=True)
     return drop, int(loose[0])
 

@@ -1,5 +1,5 @@
 """The gateway's pure-ASGI middlewares: the request time limit (504 before the answer starts,
-never cutting an answer under way, exempt paths untimed) and the request counter."""
+never cutting an answer under way, exempt paths untimed) and the request timer and counter."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from flowforge.common import metrics
 from flowforge.gateway.limits import TimeLimit
-from flowforge.gateway.observability import CountRequests
+from flowforge.gateway.observability import RequestTimer
 
 
 async def slow_app(scope, receive, send) -> None:
@@ -49,7 +49,7 @@ async def test_an_answer_not_started_in_time_is_a_504_problem_and_one_under_way_
 
 
 @pytest.mark.asyncio
-async def test_requests_are_counted_by_status_once_answered():
+async def test_requests_are_counted_and_timed_by_status():
     def count(status: str) -> float:
         return metrics.HTTP_REQUESTS.labels("unmatched", "GET", status)._value.get()
 
@@ -57,8 +57,11 @@ async def test_requests_are_counted_by_status_once_answered():
         await send({"type": "http.response.start", "status": 418, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    before = count("418")
-    async with client(CountRequests(teapot)) as c:
+    def timed(status: str) -> float:
+        return metrics.HTTP_SECONDS.labels("unmatched", "GET", status)._sum.get()
+
+    before, time_before = count("418"), timed("418")
+    async with client(RequestTimer(teapot)) as c:
         assert (await c.get("/x")).status_code == 418
         assert (await c.get("/y")).status_code == 418
-    assert count("418") == before + 2
+    assert count("418") == before + 2 and timed("418") > time_before

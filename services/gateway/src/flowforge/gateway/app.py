@@ -36,7 +36,7 @@ from flowforge.gateway.limits import (
     TimeLimit,
     parse_rates,
 )
-from flowforge.gateway.observability import CountRequests, observe_http
+from flowforge.gateway.observability import observe_http
 from flowforge.gateway.owners import Owners
 from flowforge.gateway.records import PgJobs, PgUploads
 from flowforge.gateway.routes import (
@@ -163,10 +163,9 @@ def create_app(settings: Settings | None = None, *, lifespan: Lifespan | None = 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """Innermost first: the access check before a body is read (so its refusal reaches
-    FastAPI as an HTTP error), metrics, audit, time limit; then CORS, host check and body
+    FastAPI as an HTTP error), audit, time limit; then CORS, host check and body
     limits around everything."""
     app.add_middleware(AuthorizeBeforeBody)
-    app.add_middleware(CountRequests)
     audit.install(app)
     exempt = [("POST", "/api/v1/files"), (None, events.STREAM_PATH)]  # as long as they last
     app.add_middleware(TimeLimit, seconds=settings.request_timeout_seconds, exempt=exempt)

@@ -26,8 +26,10 @@ def observe_http(app: FastAPI) -> None:
 
 
 class RequestTimer:
-    """Pure ASGI (no response buffering): the time until the response is complete, labelled
-    with the route template so that `/runs/{run_id}` is one series, not one per run."""
+    """Pure ASGI (no response buffering): the time until the response is complete, and the
+    request counted, labelled with the route template so that `/runs/{run_id}` is one series,
+    not one per run. (Counting in a `BaseHTTPMiddleware` had wrapped every chunk of a request
+    body in a task group of its own.)"""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -49,31 +51,6 @@ class RequestTimer:
             await self.app(scope, receive, send_and_note)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            metrics.HTTP_SECONDS.labels(route, scope["method"], str(status)).observe(
-                time.perf_counter() - started
-            )
-
-
-class CountRequests:
-    """Pure ASGI: `flowforge_http_requests_total` by route template, method and status (a
-    request whose app raised is not counted). Starlette's `BaseHTTPMiddleware` had wrapped
-    every chunk of a request body in a task group of its own."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, send_and_note)
-        route = getattr(scope.get("route"), "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            labels = (route, scope["method"], str(status))
+            metrics.HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(*labels).inc()

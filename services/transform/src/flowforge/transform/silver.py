@@ -428,7 +428,7 @@ def silver_file(
         p = replace(p, dictionary=repeated_columns(sample, p))
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         try:
-            silver = _silver_pass(bronze, out, p, Path(tmp), deadline)
+            silver = _silver_pass(bronze, source.metadata, out, p, Path(tmp), deadline)
         except Misfit as exc:
             log.info(
                 "column(s) %s of %s break the type their sample gave them: typed from all "
@@ -439,7 +439,7 @@ def silver_file(
             p = plan(columns, sample.get_column, key, pinned, **options, whole=column,
                      exact=p.sampled)  # fmt: skip
             p = replace(p, dictionary=repeated_columns(sample, p))
-            silver = _silver_pass(bronze, out, p, Path(tmp), deadline)
+            silver = _silver_pass(bronze, source.metadata, out, p, Path(tmp), deadline)
     return SilverFileResult(bronze=rows, silver=silver, types=p.types, key=p.key, specs=p.specs)
 
 
@@ -476,19 +476,20 @@ def _sample(source: pq.ParquetFile, names: list[str], deadline: Deadline) -> pl.
     return pl.concat(parts) if parts else pl.from_arrow(source.schema_arrow.empty_table())
 
 
-def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> int:
+def _silver_pass(
+    bronze: Path, meta: pq.FileMetaData, out: Path, p: SilverPlan, tmp: Path, deadline: Deadline
+) -> int:
     """Write Silver under plan `p`; the number of rows written. With a key, the rows that
     stay are found from the key columns first, and one pass casts, keeps and writes; without
     one (or with many rows lacking a key part), each row's hashes decide, so the typed rows
     go to a scratch file first."""
     if p.key:
-        rows = pq.ParquetFile(bronze, pre_buffer=False).metadata.num_rows
-        if rows <= batch_rows(len(p.names)):  # one batch: its keys deduplicated in memory
-            return _write_silver(bronze, out, p, None, deadline)
-        drop, loose = _dropped_by_key(bronze, p, tmp, deadline)
+        if meta.num_rows <= batch_rows(len(p.names)):  # one batch: keys deduplicated in memory
+            return _write_silver(bronze, meta, out, p, None, deadline)
+        drop, loose = _dropped_by_key(bronze, meta, p, tmp, deadline)
         try:
             if loose <= STREAMED_LOOSE_ROWS:
-                return _write_silver(bronze, out, p, drop, deadline)
+                return _write_silver(bronze, meta, out, p, drop, deadline)
         finally:
             drop.unlink(missing_ok=True)
     typed, narrow, keep = (tmp / f"{n}.parquet" for n in ("typed", "narrow", "keep"))
@@ -507,7 +508,9 @@ def _silver_pass(bronze: Path, out: Path, p: SilverPlan, tmp: Path, deadline: De
             path.unlink(missing_ok=True)
 
 
-def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) -> tuple[Path, int]:
+def _dropped_by_key(
+    bronze: Path, meta: pq.FileMetaData, p: SilverPlan, tmp: Path, deadline: Deadline
+) -> tuple[Path, int]:
     """The lines a later line of the same key replaces (the last of each key stays; rows
     with a null key part are left to `_write_silver` to deduplicate as whole rows) in a
     scratch file, in line order (no file when no key repeats), from the key columns alone;
@@ -524,7 +527,7 @@ def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) 
     narrow, drop = tmp / "keys.parquet", tmp / "drop.parquet"
     writer = None
     try:
-        for batch in _bronze_batches(bronze, 256_000, [*keys, "_source_line"]):
+        for batch in _bronze_batches(bronze, meta, 256_000, [*keys, "_source_line"]):
             deadline.check()
             table = sub.apply_batch(batch, deadline, lineage=("_source_line",))
             arrow = table.to_arrow()
@@ -562,7 +565,12 @@ def _dropped_by_key(bronze: Path, p: SilverPlan, tmp: Path, deadline: Deadline) 
 
 
 def _write_silver(
-    bronze: Path, out: Path, p: SilverPlan, drop: Path | None, deadline: Deadline
+    bronze: Path,
+    meta: pq.FileMetaData,
+    out: Path,
+    p: SilverPlan,
+    drop: Path | None,
+    deadline: Deadline,
 ) -> int:
     """The one pass of a keyed file: each Bronze batch cleaned and cast (sampled types checked
     on every value, dropped rows included, as inference from all values would see them), its
@@ -570,18 +578,16 @@ def _write_silver(
     the last row of each key stays), whole-row repeats among rows with a null key part dropped
     (the first stays), and written; Parquet encoding runs in a second thread beside the next
     batch."""
-    source = pq.ParquetFile(bronze, pre_buffer=False)
-    empty = source.metadata.num_rows == 0
-    batches = _bronze_batches(bronze, batch_rows(len(p.names)))
+    batches = _bronze_batches(bronze, meta, batch_rows(len(p.names)))
+    if meta.num_rows == 0:  # the schema still reaches Silver
+        batches = iter([pl.from_arrow(pq.read_schema(bronze).empty_table())])
     dropped = _Lines(drop) if drop is not None and drop.exists() else None
-    last_of_key = (
-        pl.any_horizontal(pl.col(k).is_null() for k in p.key) | pl.struct(p.key).is_last_distinct()
-    )
     seen: set[tuple[int, int]] = set()
     loose = pl.any_horizontal(pl.col(k).is_null() for k in p.key)
+    last_of_key = loose | pl.struct(p.key).is_last_distinct()
     written = 0
     with _BackgroundWriter(out, p.dictionary) as writer:
-        for batch in [pl.from_arrow(source.schema_arrow.empty_table())] if empty else batches:
+        for batch in batches:
             deadline.check()
             frame = p.apply_batch(batch, deadline)
             if dropped is not None and frame.height:
@@ -597,7 +603,7 @@ def _write_silver(
 
 
 def _bronze_batches(
-    bronze: Path, rows: int, columns: list[str] | None = None
+    bronze: Path, meta: pq.FileMetaData, rows: int, columns: list[str] | None = None
 ) -> Iterator[pl.DataFrame]:
     """The Bronze file's rows (or `columns` of them) about `rows` at a time, in line order:
     each batch a slice Polars reads from the row groups it covers (one batch in memory at a
@@ -607,7 +613,7 @@ def _bronze_batches(
     lazy = pl.scan_parquet(bronze)
     if columns is not None:
         lazy = lazy.select(columns)
-    for start, length in _slices(pq.ParquetFile(bronze, pre_buffer=False).metadata, rows):
+    for start, length in _slices(meta, rows):
         yield lazy.slice(start, length).collect()
 
 

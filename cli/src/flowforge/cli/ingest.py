@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from flowforge.cli.api import Api
 from flowforge.cli.client import print_run, upload
 from flowforge.cli.errors import Exit, UsageError
 from flowforge.cli.follow import describe_run, follow
 from flowforge.cli.output import Output
+
+# A run the platform just started (an extraction, say) is in the run history once the catalog
+# has its first event: until then (at most this long) following it sees it queued, not gone.
+RECORDING_GRACE_SECONDS = 30.0
 
 
 def ingest(args: argparse.Namespace, api: Api, out: Output) -> int:
@@ -30,8 +35,19 @@ def ingest(args: argparse.Namespace, api: Api, out: Output) -> int:
 
 def follow_run(api: Api, out: Output, run_id: str, timeout: float) -> int:
     """Follow a run to its end and print it: exit 0 if it succeeded."""
+    began = time.monotonic()
+
+    def fetch() -> dict:
+        ref = f"/api/v1/runs/{run_id}"
+        if time.monotonic() - began > RECORDING_GRACE_SECONDS:
+            return api.json("GET", ref)
+        answer = api.request("GET", ref, allow=(404,))
+        if answer.status_code == 404:  # not recorded yet
+            return {"run_id": run_id, "status": "queued"}
+        return answer.json()
+
     run = follow(
-        lambda: api.json("GET", f"/api/v1/runs/{run_id}"),
+        fetch,
         describe_run,
         timeout=timeout,
         what=f"run {run_id}",

@@ -1,5 +1,6 @@
-"""The file engine (`stream.evaluate_file`, batch by batch) gives what the frame engine
-(`engine.evaluate`, the whole batch at once) gives: checks, examples, quarantine row for row."""
+"""The file engine (`stream.evaluate_file`, one streaming pass over the file) gives what the
+frame engine (`engine.evaluate`, the whole batch in memory) gives: checks, examples, quarantine
+row for row; also when a rule breaks at run time and the rules are evaluated one by one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from flowforge.common.rules import parse_rules
-from flowforge.quality import stream
+from flowforge.quality import engine, stream
 from flowforge.quality.engine import evaluate
 
 NOW = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
@@ -27,6 +28,23 @@ RULES = [
     {"name": "bad_sql", "type": "sql", "expression": "no_such_column > 1"},
     {"name": "rows", "type": "row_count", "min": 100},
 ]
+# Accepted by the parser, refused by Polars when it runs ("specify both hour and minute").
+REFUSED = {"name": "s_hour", "type": "format", "column": "s", "format": "datetime",
+           "date_format": "%Y-%m-%d %H"}  # fmt: skip
+# A rule whose expression breaks only on some values (see `breaks_on_letters`).
+BREAKS = {"name": "s_cast", "type": "not_null", "column": "s"}
+
+
+def breaks_on_letters(failing):
+    """`engine._failing`, but the `s_cast` rule casts `s` to a number strictly: it runs on no
+    rows and on digits, and breaks on the first letter."""
+
+    def patched(silver, rule, references):
+        if rule.name == "s_cast":
+            return pl.col("s").cast(pl.Int64, strict=True).is_null()
+        return failing(silver, rule, references)
+
+    return patched
 
 
 def silver(n: int) -> pl.DataFrame:
@@ -43,15 +61,24 @@ def silver(n: int) -> pl.DataFrame:
     )
 
 
+def comparable(checks):
+    """The checks, but for how many values Polars says broke `s_cast` (the file's rows at
+    once, or a morsel's)."""
+    return [
+        c.model_copy(update={"detail": c.detail.split(" for ")[0]}) if c.name == "s_cast" else c
+        for c in checks
+    ]
+
+
 @pytest.mark.parametrize("rows", [0, 1, 50])
 @pytest.mark.parametrize("key", [["id"], ["id", "s"], [], ["absent"]])
-def test_the_file_engine_matches_the_frame_engine(tmp_path, monkeypatch, rows, key):
-    monkeypatch.setattr(stream, "BATCH_ROWS", 7)
-    monkeypatch.setattr(stream, "FLUSH_ROWS", 5)
+@pytest.mark.parametrize("breaking", [[], [REFUSED, BREAKS]], ids=["one-pass", "rule-by-rule"])
+def test_the_file_engine_matches_the_frame_engine(tmp_path, monkeypatch, rows, key, breaking):
+    monkeypatch.setattr(engine, "_failing", breaks_on_letters(engine._failing))
     frame = silver(rows)
     path = tmp_path / "silver.parquet"
     frame.write_parquet(path, row_group_size=9)
-    rules = parse_rules({"rules": RULES}).rules
+    rules = parse_rules({"rules": [*RULES[:4], *breaking, *RULES[4:]]}).rules
     released = pl.DataFrame(
         {"_source_line": [4, 9], "rule": ["n_range", "*"]},
         schema={"_source_line": pl.Int64, "rule": pl.String},
@@ -61,7 +88,11 @@ def test_the_file_engine_matches_the_frame_engine(tmp_path, monkeypatch, rows, k
     got = stream.evaluate_file(
         path, rules, key=key, out=out, scratch=tmp_path, released=released, now=NOW
     )
-    assert got.checks == expected.checks
+    assert comparable(got.checks) == comparable(expected.checks)
+    if breaking:
+        refused, broken = (next(c for c in got.checks if c.name == r["name"]) for r in breaking)
+        assert refused.detail.startswith("could not evaluate: Invalid format string")
+        assert broken.detail.startswith("could not evaluate: conversion") == bool(rows)
     assert got.examples == expected.examples
     assert got.verdict == expected.verdict and got.rows == expected.rows
     assert got.quarantine_rows == expected.quarantine.height

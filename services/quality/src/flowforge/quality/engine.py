@@ -130,12 +130,16 @@ def evaluate(
             failed = int(counts.get(rule.name) or 0)
             checks.append(_row_result(rule, failed, total))
             if failed:
-                rows, values = _failed_rows(silver, rule, flags)
+                entries = _entries(_failed_rows(silver, rule, flags), rule)
                 examples[rule.name] = (
-                    values.drop_nulls().unique(maintain_order=True).head(EXAMPLES).to_list()
+                    entries.get_column("value")
+                    .drop_nulls()
+                    .unique(maintain_order=True)
+                    .head(EXAMPLES)
+                    .to_list()
                 )
                 if rule.effective_action in ("quarantine", "fail"):
-                    parts.append(_entries(rows, values, rule))
+                    parts.append(entries)
     quarantine = (
         pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     )
@@ -194,14 +198,10 @@ def _row_result(rule: Rule, failed: int, total: int) -> CheckResult:
     )
 
 
-def _failed_rows(
-    silver: pl.DataFrame, rule: Rule, flags: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.Series]:
-    """The rows failing a rule, and their values in the rule's column(s)."""
+def _failed_rows(silver: pl.DataFrame, rule: Rule, flags: pl.DataFrame) -> pl.DataFrame:
+    """The rows failing a rule: their lineage and the rule's own columns."""
     mask = flags.get_column(rule.name).fill_null(False)
-    # Only the lineage and the rule's own columns are filtered, not the whole batch.
-    rows = silver.select(_narrow(silver, rule)).filter(mask)
-    return rows, _values(rows, rule)
+    return silver.select(_narrow(silver, rule)).filter(mask)
 
 
 def _narrow(silver: pl.DataFrame, rule: Rule) -> list[str]:
@@ -445,30 +445,33 @@ def _without_released(mask: pl.Expr, rule: Rule, released: pl.DataFrame | None) 
     return mask & ~pl.col("_source_line").is_in(lines.implode())
 
 
-def _values(rows: pl.DataFrame, rule: Rule) -> pl.Series:
+def _value(rule: Rule, columns: list[str]) -> pl.Expr:
+    """A failing row's value as text: the rule's column, or its columns joined by ", "."""
     names = rule.columns or ([rule.column] if rule.column else [])
-    names = [n for n in names if n in rows.columns]
+    names = [n for n in names if n in columns]
     if not names:
-        return pl.Series("value", [None] * rows.height, dtype=pl.String)
+        return pl.lit(None, dtype=pl.String)
     if len(names) == 1:
-        return rows.get_column(names[0]).cast(pl.String).alias("value")
-    return rows.select(
-        pl.concat_str([pl.col(n).cast(pl.String).fill_null("") for n in names], separator=", ")
-    ).to_series()
+        return pl.col(names[0]).cast(pl.String)
+    return pl.concat_str([pl.col(n).cast(pl.String).fill_null("") for n in names], separator=", ")
 
 
-def _entries(rows: pl.DataFrame, values: pl.Series, rule: Rule) -> pl.DataFrame:
-    return (
-        rows.select(
-            pl.col("_run_id").cast(pl.String),
-            pl.col("_source_file").cast(pl.String),
-            pl.col("_source_line"),
-            pl.lit(rule.name, dtype=pl.String).alias("rule"),
-            pl.lit(rule.target, dtype=pl.String).alias("column"),
-            values.alias("value"),
-            pl.lit(_reason(rule), dtype=pl.String).alias("reason"),
-        )
-    ).cast(QUARANTINE_SCHEMA)
+def entry_columns(rule: Rule, columns: list[str]) -> list[pl.Expr]:
+    """A quarantine entry (`QUARANTINE_SCHEMA`) of a row failing `rule`, over rows with these
+    `columns` (a frame's or a lazy scan's)."""
+    return [
+        pl.col("_run_id").cast(pl.String),
+        pl.col("_source_file").cast(pl.String),
+        pl.col("_source_line").cast(pl.Int64),
+        pl.lit(rule.name, dtype=pl.String).alias("rule"),
+        pl.lit(rule.target, dtype=pl.String).alias("column"),
+        _value(rule, columns).alias("value"),
+        pl.lit(_reason(rule), dtype=pl.String).alias("reason"),
+    ]
+
+
+def _entries(rows: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    return rows.select(entry_columns(rule, rows.columns))
 
 
 def _reason(rule: Rule) -> str:
@@ -594,4 +597,4 @@ def _unevaluated(rule: Rule, problem: str, total: int) -> CheckResult:
     )
 
 
-__all__ = ["Evaluation", "Reference", "RuleError", "columns_needed", "evaluate"]
+__all__ = ["Evaluation", "Reference", "RuleError", "columns_needed", "entry_columns", "evaluate"]

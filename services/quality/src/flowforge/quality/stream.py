@@ -2,23 +2,24 @@
 on the whole file in one frame (checks, examples, quarantine entries row for row and in the
 same order), without holding the file's columns.
 
-- Row-local rules (not_null, accepted_values, range, regex, length, format, referential) are
-  evaluated batch by batch (`BATCH_ROWS` rows at a time); each rule's failing rows go to a
-  part file of its own as they are found.
-- Cross-row rules find their failing lines once, over the whole file, on narrow data: `unique`
-  on its own column(s) and `_source_line`; `sql` in DuckDB scanning the file (memory-limited).
-  In the batches they are a membership test on the line.
-- The structural checks stream too (null keys) but for key repeats: a sort of the key columns
-  alone, skipped when a `unique` rule on the key already counted none.
-- The quarantine object is the parts in `evaluate`'s order (structural, then rule by rule in
-  file order), copied into one Parquet file by Polars' streaming sink.
+- Cross-row rules find their failing lines first, over the whole file, on narrow data:
+  `unique` on its own column(s) and `_source_line`; `sql` in DuckDB scanning the file
+  (memory-limited). In the pass below they are a membership test on the line.
+- One streaming pass (Polars, its sinks multiplexed over one scan of the file) writes each row
+  rule's failing rows, as quarantine entries, and the rows with a null key part to a file
+  each; a rule's count is its file's rows, its examples the first values of that file. A
+  rule that breaks at run time (a cast Polars refuses...) makes the pass fail: then each rule
+  passes alone, and the one that breaks is reported, not the file lost.
+- The key's repeats are counted by DuckDB (skipped when a `unique` rule on the key already
+  counted none).
+- The quarantine object is the entry files in `evaluate`'s order (structural, then rule by
+  rule in file order), copied into one Parquet file by Polars' streaming sink.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +35,6 @@ from flowforge.common.rules import Rule
 from flowforge.quality import engine, structural
 from flowforge.quality.engine import Reference, RuleError
 
-BATCH_ROWS = 65_536
-FLUSH_ROWS = 131_072  # quarantine entries of one rule held before they are written
-LINEAGE = ["_run_id", "_source_file", "_source_line"]
-
 
 @dataclass
 class FileEvaluation:
@@ -49,34 +46,6 @@ class FileEvaluation:
     quarantine_rows: int = 0  # entries written to `out` (0: no file written)
     quarantined: int = 0  # Silver rows whose line is in the quarantine written
     valid: int = 0
-
-
-@dataclass
-class _Part:
-    """One rule's (or the structural checks') quarantine entries, buffered up to `FLUSH_ROWS`
-    rows and written to files of their own (in order) as they come."""
-
-    folder: Path
-    paths: list[Path] = field(default_factory=list)
-    buffer: list[pl.DataFrame] = field(default_factory=list)
-    buffered: int = 0
-    rows: int = 0
-
-    def write(self, entries: pl.DataFrame) -> None:
-        if not entries.height:
-            return
-        self.buffer.append(entries)
-        self.buffered += entries.height
-        self.rows += entries.height
-        if self.buffered >= FLUSH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buffer:
-            path = self.folder / f"{len(self.paths)}.parquet"
-            pl.concat(self.buffer, how="vertical").write_parquet(path, compression="lz4")
-            self.paths.append(path)
-            self.buffer, self.buffered = [], 0
 
 
 def evaluate_file(
@@ -105,37 +74,30 @@ def evaluate_file(
     shape = pl.DataFrame(schema=pl.scan_parquet(path).select(wanted).collect_schema())
     row_rules = [r for r in rules if r.is_row_rule]
     problems: dict[str, str] = {}
-    lines: dict[str, pl.Series] = {}  # cross-row rules: their failing lines, sorted
-    masks: dict[str, pl.Expr] = {}  # row-local rules
+    masks: dict[str, pl.Expr] = {}  # each row rule's failing rows
     for rule in row_rules:
         try:
             if rule.type == "sql":
-                lines[rule.name] = _sql_lines(path, shape.columns, rule)
+                mask = _among(_sql_lines(path, shape.columns, rule))
             elif rule.type == "unique":
-                lines[rule.name] = _repeated_lines(path, shape, rule)
+                mask = _among(_repeated_lines(path, shape, rule))
             else:
-                masks[rule.name] = engine._failing(shape, rule, references or {})
+                mask = _probed(shape, engine._failing(shape, rule, references or {}))
+            masks[rule.name] = engine._without_released(mask, rule, released)
         except RuleError as exc:
             problems[rule.name] = str(exc)
     keyed = bool(key) and all(k in available for k in key)
-    counts = dict.fromkeys([*masks, *lines], 0)
-    examples: dict[str, list] = {}
     with tempfile.TemporaryDirectory(prefix="quality-", dir=scratch) as tmp:
-        parts = {name: _Part(_folder(tmp, str(i))) for i, name in enumerate(counts)}
-        null_keys = _Part(_folder(tmp, "structural"))
-        for batch in _batches(path, wanted):
-            if keyed:
-                null_keys.write(structural._null_keys(batch, key))
-            _evaluate_batch(
-                batch, row_rules, masks, lines, released, problems, counts, examples, parts
-            )
+        null_keys, failed = _failing_rows(
+            path, shape.columns, key if keyed else [], masks, row_rules, Path(tmp), problems
+        )
+        counts = {name: _rows(part) for name, part in failed.items()}
+        examples = {name: _examples(failed[name]) for name, n in counts.items() if n}
         repeats = engine._key_repeats(row_rules, key, counts, released)
         if keyed and repeats is None:
             repeats = _repeated_keys(path, key)
-        for part in [null_keys, *parts.values()]:
-            part.flush()
         checks = structural.batch_checks(
-            total, key, available, null_keys.rows, repeats, empty_ok=empty_ok
+            total, key, available, _rows(null_keys), repeats, empty_ok=empty_ok
         )
         for rule in rules:
             if rule.name in problems:
@@ -144,91 +106,100 @@ def evaluate_file(
                 checks.append(_batch_rule(path, rule, total, previous_rows, now))
             else:
                 checks.append(engine._row_result(rule, counts[rule.name], total))
-        kept = [parts[r.name] for r in row_rules if r.name in parts and r.name not in problems]
-        written = [p for p in [null_keys, *kept] if p.rows]
-        entries = sum(p.rows for p in written)
+        kept = [
+            failed[r.name]
+            for r in row_rules
+            if r.name in failed and r.effective_action in ("quarantine", "fail")
+        ]
+        written = [part for part in [null_keys, *kept] if part and _rows(part)]
+        entries = sum(_rows(part) for part in written)
         quarantined, valid = 0, total
         if entries:
-            pl.scan_parquet([f for p in written for f in p.paths]).sink_parquet(out)
+            pl.scan_parquet(written).sink_parquet(out)
             quarantined, valid = _valid_count(path, out)
     return FileEvaluation(
         verdict=structural.verdict_of(checks),
         checks=checks,
         rows=total,
         seconds=time.perf_counter() - started,
-        examples={name: examples[name] for name in examples if name not in problems},
+        examples=examples,
         quarantine_rows=entries,
         quarantined=quarantined,
         valid=valid,
     )
 
 
-def _folder(tmp: str, name: str) -> Path:
-    folder = Path(tmp) / name
-    folder.mkdir()
-    return folder
+def _probed(shape: pl.DataFrame, mask: pl.Expr) -> pl.Expr:
+    """The mask, once it has run on no rows: a rule Polars refuses whatever the values (a
+    date format it cannot use, say) is reported as the frame engine reports it, even for a
+    file with no rows."""
+    try:
+        shape.select(mask)
+    except pl.exceptions.PolarsError as exc:
+        raise RuleError(engine._first_line(exc)) from exc
+    return mask
 
 
-def _batches(path: Path, columns: list[str]) -> Iterator[pl.DataFrame]:
-    """The file's columns, `BATCH_ROWS` rows at a time in file order (Polars' streaming
-    reader, read ahead on its own threads while a batch is evaluated)."""
-    yield from pl.scan_parquet(path).select(columns).collect_batches(chunk_size=BATCH_ROWS)
+def _among(lines: pl.Series) -> pl.Expr:
+    return pl.col("_source_line").is_in(lines.implode())
 
 
-def _evaluate_batch(
-    batch: pl.DataFrame,
-    row_rules: list[Rule],
+def _failing_rows(
+    path: Path,
+    columns: list[str],
+    key: list[str],
     masks: dict[str, pl.Expr],
-    lines: dict[str, pl.Series],
-    released: pl.DataFrame | None,
+    rules: list[Rule],
+    folder: Path,
     problems: dict[str, str],
-    counts: dict[str, int],
-    examples: dict[str, list],
-    parts: dict[str, _Part],
-) -> None:
-    """One batch: every rule's mask in one select, its failing rows to the rule's part."""
-    span = batch.select(pl.col("_source_line").min().alias("lo"), pl.col("_source_line").max())
-    low, high = span.row(0)
-    exprs: dict[str, pl.Expr] = {}
-    for rule in row_rules:
-        name = rule.name
-        if name in problems or name not in counts:
-            continue
-        mask = masks.get(name)
-        if mask is None:
-            mask = pl.col("_source_line").is_in(_within(lines[name], low, high).implode())
-        exprs[name] = engine._without_released(mask, rule, released)
-    before = set(problems)
-    flags = engine._flags(batch, exprs, problems)
-    for name in set(problems) - before:
-        counts.pop(name, None)  # broke on this batch: the rule is unevaluated
-    if not flags.width:
-        return
-    found = flags.select(pl.col(n).fill_null(False).sum() for n in flags.columns).row(0, named=True)
-    for rule in row_rules:
-        failed = found.get(rule.name) or 0
-        if not failed or rule.name in problems:
-            continue
-        counts[rule.name] += int(failed)
-        rows, values = engine._failed_rows(batch, rule, flags)
-        shown = examples.setdefault(rule.name, [])
-        if len(shown) < engine.EXAMPLES:
-            for value in values.drop_nulls().unique(maintain_order=True).to_list():
-                if len(shown) >= engine.EXAMPLES:
-                    break
-                if value not in shown:
-                    shown.append(value)
-        if rule.effective_action in ("quarantine", "fail"):
-            parts[rule.name].write(engine._entries(rows, values, rule))
+) -> tuple[Path | None, dict[str, Path]]:
+    """The rows with a null key part (when `key`) and each rule's failing rows, as quarantine
+    entries, in a Parquet file each under `folder`, by one streaming pass over the file. A
+    rule that breaks the pass is tried alone; if it breaks again it goes to `problems`."""
+    source = pl.scan_parquet(path).select(columns)
+    null_keys = folder / "structural.parquet" if key else None
+    sinks: dict[Path, pl.LazyFrame] = {}
+    if null_keys:
+        sinks[null_keys] = structural._null_keys(source, key)
+    failed: dict[str, Path] = {}
+    for i, rule in enumerate(r for r in rules if r.name in masks):
+        failed[rule.name] = folder / f"{i}.parquet"
+        entries = source.filter(masks[rule.name]).select(engine.entry_columns(rule, columns))
+        sinks[failed[rule.name]] = entries
+
+    def write(paths: list[Path]) -> None:
+        plans = [sinks[p].sink_parquet(p, compression="lz4", lazy=True) for p in paths]
+        pl.collect_all(plans, engine="streaming")
+
+    try:
+        write(list(sinks))
+    except pl.exceptions.PolarsError:
+        if null_keys:
+            write([null_keys])  # breaks only on the file itself: not a rule's problem
+        for name, part in list(failed.items()):
+            try:
+                write([part])
+            except pl.exceptions.PolarsError as exc:
+                problems[name] = engine._first_line(exc)
+                del failed[name]
+    return null_keys, failed
 
 
-def _within(lines: pl.Series, low: int | None, high: int | None) -> pl.Series:
-    """The sorted `lines` between low and high (a batch's lines), by binary search."""
-    if low is None or not lines.len():
-        return lines.clear()
-    start = int(lines.search_sorted(low, side="left"))
-    end = int(lines.search_sorted(high, side="right"))
-    return lines.slice(start, end - start)
+def _rows(part: Path | None) -> int:
+    return pq.ParquetFile(part).metadata.num_rows if part else 0
+
+
+def _examples(part: Path) -> list[str]:
+    """The first distinct values (in file order) of a rule's failing rows."""
+    values = (
+        pl.scan_parquet(part)
+        .select("value")
+        .drop_nulls()
+        .unique(maintain_order=True)
+        .head(engine.EXAMPLES)
+        .collect(engine="streaming")
+    )
+    return values.get_column("value").to_list()
 
 
 def _repeated_lines(path: Path, shape: pl.DataFrame, rule: Rule) -> pl.Series:
@@ -304,4 +275,4 @@ def _valid_count(silver: Path, quarantine: Path) -> tuple[int, int]:
     return quarantined, rows - quarantined
 
 
-__all__ = ["BATCH_ROWS", "FileEvaluation", "evaluate_file"]
+__all__ = ["FileEvaluation", "evaluate_file"]

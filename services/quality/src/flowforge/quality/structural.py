@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
 from flowforge.common.events import CheckResult
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 QUARANTINE_SCHEMA = {
     "_run_id": pl.String,
     "_source_file": pl.String,
@@ -124,7 +126,8 @@ def _repeated_keys(silver: pl.DataFrame, key: list[str]) -> int:
     return int(keys.select(same.fill_null(False).sum()).item())
 
 
-def _null_keys(silver: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+def _null_keys(silver: Frame, key: list[str]) -> Frame:
+    """Quarantine entries of the rows with a null key part (of a frame or a lazy scan)."""
     null_any = pl.any_horizontal(pl.col(k).is_null() for k in key)
     first_null = pl.coalesce([pl.when(pl.col(k).is_null()).then(pl.lit(k)) for k in key])
     rows = silver.filter(null_any)

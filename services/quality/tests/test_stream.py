@@ -1,6 +1,7 @@
 """The file engine (`stream.evaluate_file`, one streaming pass over the file) gives what the
 frame engine (`engine.evaluate`, the whole batch in memory) gives: checks, examples, quarantine
-row for row; also when a rule breaks at run time and the rules are evaluated one by one."""
+row for row; also when a rule breaks at run time and the rules are evaluated one by one, and
+for a file small enough to be evaluated in memory."""
 
 from __future__ import annotations
 
@@ -73,7 +74,11 @@ def comparable(checks):
 @pytest.mark.parametrize("rows", [0, 1, 50])
 @pytest.mark.parametrize("key", [["id"], ["id", "s"], [], ["absent"]])
 @pytest.mark.parametrize("breaking", [[], [REFUSED, BREAKS]], ids=["one-pass", "rule-by-rule"])
-def test_the_file_engine_matches_the_frame_engine(tmp_path, monkeypatch, rows, key, breaking):
+@pytest.mark.parametrize("small", [-1, stream.IN_MEMORY_ROWS], ids=["streamed", "in-memory"])
+def test_the_file_engine_matches_the_frame_engine(
+    tmp_path, monkeypatch, rows, key, breaking, small
+):
+    monkeypatch.setattr(stream, "IN_MEMORY_ROWS", small)
     monkeypatch.setattr(engine, "_failing", breaks_on_letters(engine._failing))
     frame = silver(rows)
     path = tmp_path / "silver.parquet"

@@ -1,6 +1,7 @@
 """The rule engine on a Silver file, in bounded memory: the same results as `engine.evaluate`
 on the whole file in one frame (checks, examples, quarantine entries row for row and in the
-same order), without holding the file's columns.
+same order), without holding the file's columns (a small file is evaluated in memory, by
+`engine.evaluate` itself).
 
 - Cross-row rules find their failing lines first, over the whole file, on narrow data:
   `unique` on its own column(s) and `_source_line`; `sql` in DuckDB scanning the file
@@ -34,6 +35,11 @@ from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.rules import Rule
 from flowforge.quality import engine, structural
 from flowforge.quality.engine import Reference, RuleError
+
+# A file this small is evaluated in memory by the frame engine (the same results; 50k rows:
+# 23 ms instead of 48 by the streaming pass, whose sinks and connections cost a fixed ~20 ms).
+IN_MEMORY_ROWS = 131_072
+IN_MEMORY_BYTES = 64 << 20  # of the columns the rules read, uncompressed
 
 
 @dataclass
@@ -71,6 +77,13 @@ def evaluate_file(
     rules = engine.follow_renames(rules, renames or {}, available)
     wanted = engine.columns_needed(rules, key, available)
     total = file.metadata.num_rows
+    if total <= IN_MEMORY_ROWS and _data_bytes(file, wanted) <= IN_MEMORY_BYTES:
+        frame = pl.read_parquet(path, columns=wanted)
+        found = engine.evaluate(
+            frame, rules, key=key, references=references, previous_rows=previous_rows,
+            released=released, now=now, empty_ok=empty_ok,
+        )  # fmt: skip
+        return _in_memory(frame, found, out, started)
     shape = pl.DataFrame(schema=pl.scan_parquet(path).select(wanted).collect_schema())
     row_rules = [r for r in rules if r.is_row_rule]
     problems: dict[str, str] = {}
@@ -91,13 +104,14 @@ def evaluate_file(
         null_keys, failed = _failing_rows(
             path, shape.columns, key if keyed else [], masks, row_rules, Path(tmp), problems
         )
-        counts = {name: _rows(part) for name, part in failed.items()}
-        examples = {name: _examples(failed[name]) for name, n in counts.items() if n}
+        rows = {part: _rows(part) for part in [null_keys, *failed.values()] if part}
+        counts = {name: rows[part] for name, part in failed.items()}
+        examples = _examples({name: part for name, part in failed.items() if rows[part]})
         repeats = engine._key_repeats(row_rules, key, counts, released)
         if keyed and repeats is None:
             repeats = _repeated_keys(path, key)
         checks = structural.batch_checks(
-            total, key, available, _rows(null_keys), repeats, empty_ok=empty_ok
+            total, key, available, rows.get(null_keys, 0), repeats, empty_ok=empty_ok
         )
         for rule in rules:
             if rule.name in problems:
@@ -111,8 +125,8 @@ def evaluate_file(
             for r in row_rules
             if r.name in failed and r.effective_action in ("quarantine", "fail")
         ]
-        written = [part for part in [null_keys, *kept] if part and _rows(part)]
-        entries = sum(_rows(part) for part in written)
+        written = [part for part in [null_keys, *kept] if part and rows[part]]
+        entries = sum(rows[part] for part in written)
         quarantined, valid = 0, total
         if entries:
             pl.scan_parquet(written).sink_parquet(out)
@@ -126,6 +140,39 @@ def evaluate_file(
         quarantine_rows=entries,
         quarantined=quarantined,
         valid=valid,
+    )
+
+
+def _data_bytes(file: pq.ParquetFile, columns: list[str]) -> int:
+    """The uncompressed size of these columns in the file, from its footer."""
+    wanted = set(columns)
+    meta = file.metadata
+    return sum(
+        chunk.total_uncompressed_size
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+        if (chunk := meta.row_group(g).column(c)).path_in_schema in wanted
+    )
+
+
+def _in_memory(
+    frame: pl.DataFrame, found: engine.Evaluation, out: Path, started: float
+) -> FileEvaluation:
+    """A small file's evaluation by the frame engine, its quarantine written to `out`."""
+    quarantined = 0
+    if found.quarantine.height:
+        found.quarantine.write_parquet(out)
+        lines = found.quarantine.get_column("_source_line").unique()
+        quarantined = int(frame.get_column("_source_line").is_in(lines.implode()).sum())
+    return FileEvaluation(
+        verdict=found.verdict,
+        checks=found.checks,
+        rows=found.rows,
+        seconds=time.perf_counter() - started,
+        examples=found.examples,
+        quarantine_rows=found.quarantine.height,
+        quarantined=quarantined,
+        valid=found.rows - quarantined,
     )
 
 
@@ -185,21 +232,23 @@ def _failing_rows(
     return null_keys, failed
 
 
-def _rows(part: Path | None) -> int:
-    return pq.ParquetFile(part).metadata.num_rows if part else 0
+def _rows(part: Path) -> int:
+    return pq.ParquetFile(part).metadata.num_rows
 
 
-def _examples(part: Path) -> list[str]:
-    """The first distinct values (in file order) of a rule's failing rows."""
-    values = (
+def _examples(parts: dict[str, Path]) -> dict[str, list[str]]:
+    """Each rule's first distinct values (in file order) of its failing rows, from its entry
+    file (all rules' in one go)."""
+    firsts = [
         pl.scan_parquet(part)
         .select("value")
         .drop_nulls()
         .unique(maintain_order=True)
         .head(engine.EXAMPLES)
-        .collect(engine="streaming")
-    )
-    return values.get_column("value").to_list()
+        for part in parts.values()
+    ]
+    found = pl.collect_all(firsts, engine="streaming") if firsts else []
+    return {name: f.get_column("value").to_list() for name, f in zip(parts, found, strict=True)}
 
 
 def _repeated_lines(path: Path, shape: pl.DataFrame, rule: Rule) -> pl.Series:

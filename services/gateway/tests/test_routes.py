@@ -51,6 +51,26 @@ async def test_an_upload_the_catalog_has_not_recorded_yet_shows_as_queued(harnes
     assert unknown.json()["type"] == "/problems/not-found"
 
 
+async def test_an_extraction_the_catalog_has_not_recorded_yet_shows_as_queued(harness):
+    def missing(request):
+        raise NotFoundError(f"no run with id {request['run_id']!r}")
+
+    harness.owners.answer("catalog", "runs.get", missing)
+    run_id = "a" * 32
+    harness.owners.answer(
+        "ingest", "extract",
+        lambda r: {"run_id": run_id, "dataset": r["dataset"], "window": "all",
+                   "filename": "db.public.orders", "landing_uri": "source:db"},
+    )  # fmt: skip
+    started = await harness.client.post("/api/v1/datasets/orders/extract")
+    assert started.status_code == 202, started.text
+    assert started.json() == {"run_id": run_id, "dataset": "orders", "window": "all"}
+    queued = await harness.client.get(f"/api/v1/runs/{run_id}")
+    assert queued.status_code == 200, queued.text
+    assert queued.json()["status"] == "queued"
+    assert queued.json()["filename"] == "db.public.orders"
+
+
 async def test_an_owner_that_does_not_answer_is_a_503_naming_it(harness):
     response = await harness.client.get("/api/v1/datasets/orders/quality")
     assert response.status_code == 404  # the fake has no answer: its 404 comes through

@@ -1,5 +1,6 @@
-"""The gateway's own tables: uploads it accepted (so a run is visible before the catalog has
-it, and a re-upload of the same content is recognised) and the jobs it runs for clients."""
+"""The gateway's own tables: uploads it accepted and extractions it started (so a run is
+visible before the catalog has it, and a re-upload of the same content is recognised) and the
+jobs it runs for clients."""
 
 from __future__ import annotations
 

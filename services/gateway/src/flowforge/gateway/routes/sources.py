@@ -41,4 +41,11 @@ async def extract(name: DatasetName, request: Request, gw: GatewayDep) -> Extrac
     started = await gw.owners.ingest.ask(
         "extract", dataset=name, requested_by=getattr(principal, "actor", ""), timeout=PLAN_WAIT
     )
+    # Recorded like an upload, so GET /runs/{run_id} answers "queued" (not 404) until the
+    # catalog has the run's first event (no content: it matches no upload's hash).
+    await gw.uploads.record(
+        run_id=started["run_id"], dataset=started["dataset"],
+        filename=started.get("filename") or f"extraction of {name}", size_bytes=0,
+        content_hash="", landing_uri=started.get("landing_uri") or "source:",
+    )  # fmt: skip
     return ExtractAccepted.model_validate(started)

@@ -127,7 +127,8 @@ async def get_source(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any
 async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
     """Start one extraction run of a dataset's source: its window is fixed now (for an
     incremental source, from the watermark to the cursor's current maximum) and travels in
-    the run's `file.landed`, so a redelivery extracts the same rows. {"run_id"}"""
+    the run's `file.landed`, so a redelivery extracts the same rows.
+    {"run_id", "dataset", "window", "filename", "landing_uri"}"""
     source = await deps.sources.get(str(request.get("dataset") or ""))
     conn, password = await deps.connections.open(source["connection"])
     spec = SourceExtract(
@@ -157,7 +158,13 @@ async def extract(request: dict[str, Any], deps: SourceDeps) -> dict[str, Any]:
         landing_uri=f"source:{conn.name}", extract=spec, extracted=True,
         snapshot=spec.mode == "full", landed_at=utcnow(),
     ))  # fmt: skip
-    return {"run_id": run_id, "dataset": source["dataset"], "window": window}
+    return {
+        "run_id": run_id,
+        "dataset": source["dataset"],
+        "window": window,
+        "filename": extraction.source_name(spec),
+        "landing_uri": f"source:{conn.name}",
+    }
 
 
 def _logical_window(spec: SourceExtract, request: dict[str, Any]) -> SourceExtract:

@@ -7,6 +7,8 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowforge.ai.profile import (
     estimate_distinct,
@@ -60,6 +62,22 @@ def test_shapes_map_digits_and_letters_of_any_script_and_cut_long_values():
     values = ["Ab-12 é", "x" * 30, "123456789012345678901234", "Иван 山田 ١٢"]
     got = shapes(pl.Series(values)).to_list()
     assert got == ["Aa-99 a", "a" * 23 + "…", "9" * 24, "Aaaa aa 99"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40)), max_size=60))
+def test_shapes_by_byte_table_equal_shapes_by_unicode_classes(values):
+    from flowforge.ai.profile import SHAPE_WIDTH, _script_shapes
+
+    series = pl.Series("v", values, dtype=pl.String)
+    by_class = _script_shapes(series).to_list()
+    expected = [
+        None if s is None else s if len(s) <= SHAPE_WIDTH else s[: SHAPE_WIDTH - 1] + "…"
+        for s in by_class
+    ]
+    assert shapes(series).to_list() == expected
+    sliced = series.slice(1)  # an Arrow array with an offset
+    assert shapes(sliced).to_list() == expected[1:]
 
 
 def test_top_values_patterns_and_sample_come_from_an_even_sample_but_counts_from_all():

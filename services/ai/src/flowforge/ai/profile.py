@@ -32,7 +32,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from flowforge.ai.sample import SAMPLE_ROWS, BronzeSample
 from flowforge.common.lake import LINEAGE_COLUMNS
@@ -183,15 +185,50 @@ def estimate_distinct(counts: pl.Series, population: int) -> int:
 def shapes(values: pl.Series) -> pl.Series:
     """Each value's shape: digits → 9, upper-case letters → A, other letters → a (any script:
     a shape must not carry a Cyrillic or Kanji name), other characters kept; runs are not
-    collapsed, and a shape longer than 24 characters is cut to 23 and ends with `…`."""
-    shape = (
+    collapsed, and a shape longer than 24 characters is cut to 23 and ends with `…`.
+
+    ASCII values are shaped byte by byte through a table (a key column's 50k distinct values:
+    11 → 1 ms); the others by `_script_shapes`' Unicode classes."""
+    shape = _ascii_shapes(values)
+    other = (values.str.len_bytes() != values.str.len_chars()).fill_null(False).arg_true()
+    if other.len():
+        shape = shape.scatter(other, _script_shapes(values.gather(other)))
+    long = shape.str.len_chars() > SHAPE_WIDTH
+    cut = shape.str.slice(0, SHAPE_WIDTH - 1) + "…"
+    return pl.select(pl.when(long).then(cut).otherwise(shape)).to_series()
+
+
+def _script_shapes(values: pl.Series) -> pl.Series:
+    """Shapes (uncut) by the Unicode classes: any script's digits and letters."""
+    return (
         values.str.replace_all(r"\p{N}", "9")
         .str.replace_all(r"[\p{Ll}\p{Lt}\p{Lm}\p{Lo}]", "a")
         .str.replace_all(r"\p{Lu}", "A")
     )
-    long = shape.str.len_chars() > SHAPE_WIDTH
-    cut = shape.str.slice(0, SHAPE_WIDTH - 1) + "…"
-    return pl.select(pl.when(long).then(cut).otherwise(shape)).to_series()
+
+
+# Byte → its shape for ASCII (the classes above restricted to it); bytes of other characters
+# pass unchanged (a value holding one is shaped by `_script_shapes` instead).
+_ASCII_SHAPE = np.arange(256, dtype=np.uint8)
+_ASCII_SHAPE[ord("0") : ord("9") + 1] = ord("9")
+_ASCII_SHAPE[ord("a") : ord("z") + 1] = ord("a")
+_ASCII_SHAPE[ord("A") : ord("Z") + 1] = ord("A")
+
+
+def _ascii_shapes(values: pl.Series) -> pl.Series:
+    """Shapes (uncut) that are right for the ASCII values: the text's bytes mapped through
+    `_ASCII_SHAPE` at once (the offsets and nulls kept)."""
+    text = values.cast(pl.String).to_arrow().cast(pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    validity, offsets, data = text.buffers()
+    if data is None or not data.size:
+        return values.cast(pl.String)
+    mapped = pa.py_buffer(_ASCII_SHAPE[np.frombuffer(data, dtype=np.uint8)].tobytes())
+    shaped = pa.LargeStringArray.from_buffers(
+        len(text), offsets, mapped, validity, text.null_count, text.offset
+    )
+    return pl.Series(values.name, shaped, dtype=pl.String)
 
 
 def _present(text: pl.Series) -> pl.Series:

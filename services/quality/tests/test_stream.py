@@ -19,6 +19,8 @@ NOW = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
 RULES = [
     {"name": "a_not_null", "type": "not_null", "column": "a"},
     {"name": "a_unique", "type": "unique", "column": "a"},
+    {"name": "u_unique", "type": "unique", "column": "u"},  # no repeat: no line read
+    {"name": "a_s_unique", "type": "unique", "columns": ["a", "s"]},
     {"name": "s_accepted", "type": "accepted_values", "column": "s", "values": ["x", "y"]},
     {"name": "n_range", "type": "range", "column": "n", "min": 0, "max": 10},
     {"name": "s_regex", "type": "regex", "column": "s", "pattern": "[xyz]"},
@@ -55,6 +57,7 @@ def silver(n: int) -> pl.DataFrame:
             "a": [None if i % 7 == 0 else i % 13 for i in range(n)],
             "s": [["x", "y", "z", "ww", None][i % 5] for i in range(n)],
             "n": [(i * 37) % 23 - 3 for i in range(n)],
+            "u": [None if i % 9 == 4 else i * 3 for i in range(n)],
             "_run_id": ["run"] * n,
             "_source_file": ["f.csv"] * n,
             "_source_line": list(range(2, n + 2)),

@@ -98,9 +98,12 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="flowforge-history-", dir="/tmp"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    env = platform_env(home, port)
+    # Batches land faster than the default upload limit (120 a minute per caller) allows.
+    env["FLOWFORGE_RATE_LIMITS"] = "upload=1000000"
     proc = subprocess.Popen(
         [sys.executable, "-m", "flowforge.cli.main", "up"], cwd=REPO,
-        env=platform_env(home, port), stdout=open(home / "up.log", "wb"),  # noqa: SIM115
+        env=env, stdout=open(home / "up.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     rng = np.random.default_rng(15)

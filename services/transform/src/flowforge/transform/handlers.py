@@ -35,7 +35,6 @@ from flowforge.common.lake import (
     ModelRows,
     ValidRows,
     schema_fingerprint,
-    sql_string,
 )
 from flowforge.common.lakehouse import table_key
 from flowforge.common.models import quote_identifier, warm_sandboxed
@@ -55,7 +54,7 @@ from flowforge.transform.limits import Deadline
 from flowforge.transform.lineage import rename_tables
 from flowforge.transform.materialize import incremental_sql, merge_sql, snapshot_sql
 from flowforge.transform.silver import SilverFileResult, deleted_rows, silver_file
-from flowforge.transform.tables import SilverTables
+from flowforge.transform.tables import Counting, SilverTables
 
 log = logging.getLogger(__name__)
 SERVICE = "transform"
@@ -667,10 +666,8 @@ async def _keep_merge(
     version = model.version
     tables = deps.tables
     if len(pending) >= tables.fold_batches or merged >= tables.fold_ratio * (model.rows or 0):
-        folded = deps.files.output(f"gold/{model.name}/fold.parquet")
-        rows = await asyncio.to_thread(_write_state, state, folded)
         try:
-            version = await asyncio.to_thread(_commit_gold, deps, model.name, folded, build_id)
+            version, rows = await asyncio.to_thread(_fold_state, deps, model.name, state, build_id)
         except Exception as exc:  # the merges stay pending; the next build folds them
             log.warning("gold model %s not folded: %s", model.name, exc, exc_info=True)
         else:
@@ -692,14 +689,19 @@ async def _keep_merge(
                  pending=pending)  # fmt: skip
 
 
-def _write_state(state: ModelRows, out: Path) -> int:
-    con = warm_sandboxed([*state.paths, out])
+def _fold_state(deps: Deps, name: str, state: ModelRows, build_id: str) -> tuple[int, int]:
+    """A model's table and its pending merges written as the table's next version, streamed
+    from DuckDB into the Delta writer (one encoding of the rows, no file in between); the
+    version and its rows."""
+    con = warm_sandboxed(state.paths)
     try:
-        con.execute(f"COPY ({state.sql()}) TO {sql_string(str(out))} (FORMAT parquet)")
-        counted = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})")
-        return int(counted.fetchall()[0][0])
+        counted = Counting(con.sql(state.sql()).to_arrow_reader(64 * 1024))
+        version = deps.tables.lakehouse.overwrite(
+            "gold", name, counted.reader(), kind="build", runs=[], build_id=build_id
+        )
     finally:
         con.close()
+    return version, counted.rows
 
 
 def _count_state(state: ModelRows, before: int | None = None) -> int:

@@ -215,7 +215,7 @@ class SilverTables:
         con = warm_sandboxed(rows.paths, memory_limit="512MB")
         try:
             reader = con.sql(rows.sql()).to_arrow_reader(64 * 1024)
-            counted = _Counting(reader)
+            counted = Counting(reader)
             version = self.lakehouse.overwrite(
                 LAYER,
                 state.dataset,
@@ -253,7 +253,7 @@ class SilverTables:
                 )
 
 
-class _Counting:
+class Counting:
     """Counts the rows of a record batch stream as it is consumed."""
 
     def __init__(self, reader: Any):

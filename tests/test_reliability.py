@@ -182,7 +182,9 @@ def test_a_service_that_dies_is_restarted_and_health_recovers(platform):
 
 def test_killing_ingest_mid_drop_still_yields_one_run_and_one_bronze_object(platform):
     dataset = f"dropkill_{uuid.uuid4().hex[:6]}"
-    rows = 3_000_000
+    # Large enough that ingest is still converting when it is killed (3M rows finished within
+    # the 0.5 s once ingest got faster: the kill came after it).
+    rows = 8_000_000
     folder = platform.home / "landing" / dataset
     folder.mkdir(parents=True)
     staging = platform.home / f".{dataset}.csv"

@@ -300,3 +300,23 @@ async def test_descriptions_of_a_dataset_nothing_knows_are_a_404(harness):
     ):
         assert response.status_code == 404, response.text
     assert harness.owners.asked_for("catalog", "descriptions.put") == []
+
+
+async def test_a_dataset_the_ai_has_not_analysed_yet_is_masked_whole_for_a_viewer(harness):
+    from flowforge.gateway.pii import EVERY_COLUMN, mask_row, pii_columns
+
+    analysed: dict = {"columns": []}
+    harness.owners.answer("ai", "suggestions", lambda r: {"dataset": r["dataset"], **analysed})
+    row = {"email": "ann.lee@example.com", "city": "Berlin", "_source_line": 2}
+    # Its first batch still being profiled: no column is known not to be PII.
+    assert await pii_columns(harness.gateway, "orders") is EVERY_COLUMN
+    assert mask_row(row, EVERY_COLUMN) == {
+        "email": "aaa.aaa@aaaaaaa.aaa", "city": "Aaaaaa", "_source_line": 2,
+    }  # fmt: skip
+    analysed["columns"] = [
+        {"name": "email", "silver_name": "email", "offline": {"pii": True}},
+        {"name": "city", "silver_name": "city", "offline": {"pii": False}},
+    ]
+    pii = await pii_columns(harness.gateway, "orders")
+    assert pii == {"email"}
+    assert mask_row(row, pii)["city"] == "Berlin"

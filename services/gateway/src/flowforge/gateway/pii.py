@@ -1,7 +1,7 @@
 """What a viewer may not see: values of PII columns (as the ai service flagged them) are shown
 to viewers as their shapes (`ann.lee@example.com` → `aaa.aaa@aaaaaaa.aaa`); analysts and up see
-them as they are. When the ai service cannot say which columns are PII, every value is masked
-for a viewer (closed, not open)."""
+them as they are. When the ai service cannot say which columns are PII (it does not answer, or
+has not analysed the dataset yet), every value is masked for a viewer (closed, not open)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,17 @@ def sees_pii(request: Request) -> bool:
 
 
 async def pii_columns(gw: Gateway, dataset: str) -> set[str] | None:
-    """The dataset's PII columns, by Bronze and Silver name (None: unknown, mask all)."""
+    """The dataset's PII columns, by Bronze and Silver name (None: unknown, mask all: the ai
+    service did not answer, or has not analysed the dataset yet, as when its first batch is
+    still being profiled)."""
     try:
         found = await gw.owners.ai.ask("suggestions", dataset=dataset)
     except FlowForgeError:
         return EVERY_COLUMN
+    if not found.get("columns"):
+        return EVERY_COLUMN
     names: set[str] = set()
-    for column in found.get("columns", []):
+    for column in found["columns"]:
         analysed = column.get("offline") or {}
         if analysed.get("pii") or (column.get("llm") or {}).get("pii"):
             names.update(n for n in (column.get("name"), column.get("silver_name")) if n)

@@ -302,7 +302,7 @@ async def test_descriptions_of_a_dataset_nothing_knows_are_a_404(harness):
     assert harness.owners.asked_for("catalog", "descriptions.put") == []
 
 
-async def test_a_dataset_the_ai_has_not_analysed_yet_is_masked_whole_for_a_viewer(harness):
+async def test_what_the_ai_has_not_analysed_yet_is_masked_for_a_viewer(harness):
     from flowforge.gateway.pii import EVERY_COLUMN, mask_row, pii_columns
 
     analysed: dict = {"columns": []}
@@ -320,3 +320,5 @@ async def test_a_dataset_the_ai_has_not_analysed_yet_is_masked_whole_for_a_viewe
     pii = await pii_columns(harness.gateway, "orders")
     assert pii == {"email"}
     assert mask_row(row, pii)["city"] == "Berlin"
+    # A column a later batch added, not analysed yet, is masked until it is.
+    assert mask_row({**row, "phone": "+49 30 1234"}, pii)["phone"] == "+99 99 9999"

@@ -32,12 +32,30 @@ async def pii_columns(gw: Gateway, dataset: str) -> set[str] | None:
         return EVERY_COLUMN
     if not found.get("columns"):
         return EVERY_COLUMN
-    names: set[str] = set()
+    flagged: set[str] = set()
+    known: set[str] = set()
     for column in found["columns"]:
+        names = [n for n in (column.get("name"), column.get("silver_name")) if n]
+        known.update(names)
         analysed = column.get("offline") or {}
         if analysed.get("pii") or (column.get("llm") or {}).get("pii"):
-            names.update(n for n in (column.get("name"), column.get("silver_name")) if n)
-    return names
+            flagged.update(names)
+    return PiiColumns(flagged, known)
+
+
+class PiiColumns(frozenset):
+    """The columns the ai flagged as PII; `in` is also true of a column it has not analysed
+    (one a later batch added: unknown is closed, not open)."""
+
+    known: frozenset[str]
+
+    def __new__(cls, flagged: set[str], known: set[str]) -> PiiColumns:
+        found = super().__new__(cls, flagged)
+        found.known = frozenset(known)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or name not in self.known
 
 
 def _shape(value: Any) -> Any:

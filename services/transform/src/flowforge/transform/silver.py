@@ -580,7 +580,7 @@ def _write_silver(
     batch."""
     batches = _bronze_batches(bronze, meta, batch_rows(len(p.names)))
     if meta.num_rows == 0:  # the schema still reaches Silver
-        batches = iter([pl.from_arrow(pq.read_schema(bronze).empty_table())])
+        batches = iter([pl.from_arrow(meta.schema.to_arrow_schema().empty_table())])
     dropped = _Lines(drop) if drop is not None and drop.exists() else None
     seen: set[tuple[int, int]] = set()
     loose = pl.any_horizontal(pl.col(k).is_null() for k in p.key)

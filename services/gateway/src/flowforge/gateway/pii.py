@@ -5,6 +5,7 @@ has not analysed the dataset yet), every value is masked for a viewer (closed, n
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from fastapi import Request
@@ -22,7 +23,7 @@ def sees_pii(request: Request) -> bool:
     return principal is not None and rank(principal.role) >= rank("analyst")
 
 
-async def pii_columns(gw: Gateway, dataset: str) -> set[str] | None:
+async def pii_columns(gw: Gateway, dataset: str) -> AbstractSet[str] | None:
     """The dataset's PII columns, by Bronze and Silver name (None: unknown, mask all: the ai
     service did not answer, or has not analysed the dataset yet, as when its first batch is
     still being profiled)."""
@@ -62,7 +63,7 @@ def _shape(value: Any) -> Any:
     return None if value is None else mask(str(value))
 
 
-def mask_row(row: dict[str, Any], pii: set[str] | None) -> dict[str, Any]:
+def mask_row(row: dict[str, Any], pii: AbstractSet[str] | None) -> dict[str, Any]:
     """The row with PII columns' values as shapes (lineage columns `_...` kept)."""
     return {
         k: _shape(v) if not k.startswith("_") and (pii is None or k in pii) else v
@@ -70,7 +71,9 @@ def mask_row(row: dict[str, Any], pii: set[str] | None) -> dict[str, Any]:
     }
 
 
-async def for_viewer(request: Request, gw: Gateway, dataset: str) -> tuple[bool, set[str] | None]:
+async def for_viewer(
+    request: Request, gw: Gateway, dataset: str
+) -> tuple[bool, AbstractSet[str] | None]:
     """(whether to mask, the PII columns) for this caller and dataset."""
     if sees_pii(request):
         return False, set()

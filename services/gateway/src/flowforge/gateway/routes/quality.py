@@ -5,6 +5,7 @@ results and quarantine; the gateway asks it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -165,7 +166,7 @@ async def get_quarantine(
     return QuarantinePublic(dataset=name, total=total, rows=rows, masked=masked)
 
 
-def _masked_entry(entry: dict[str, Any], pii: set[str] | None) -> dict[str, Any]:
+def _masked_entry(entry: dict[str, Any], pii: AbstractSet[str] | None) -> dict[str, Any]:
     """A quarantine entry for a viewer: the failing value and the row's PII values masked."""
     value_is_pii = pii is None or entry.get("column") in pii
     return {

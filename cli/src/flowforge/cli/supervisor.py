@@ -9,6 +9,7 @@ the supervisor gives up (`failed` says why) and `up` stops with exit code 1.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -162,7 +163,11 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
         )
         child.started_at = time.monotonic()
-        child.pid_path.write_text(str(child.process.pid))
+        # Written whole or not at all: a tool reading it during a restart never sees it
+        # empty (write_text truncates first).
+        staged = child.pid_path.with_name(child.pid_path.name + ".tmp")
+        staged.write_text(str(child.process.pid))
+        os.replace(staged, child.pid_path)
         self.on_change()
 
     def _clean_scratch(self, child: Child) -> None:

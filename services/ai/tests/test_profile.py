@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import polars as pl
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowforge.ai.profile import (
+    NULL_TOKENS,
     estimate_distinct,
     profile_frame,
     profile_parquet,
@@ -166,3 +168,30 @@ def test_distinct_estimate_of_a_sample():
     assert 5 < estimate_distinct(counts(*[1] * 50, *[10] * 95), 50_000) < 50_000
     assert estimate_distinct(counts(2, 1), 3) == 2  # the sample is everything
     assert estimate_distinct(counts(), 10) == 0
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "NA", "n/a", "NULL", "None", "-", "nan", "NaN", " null "]),
+    st.from_regex(r"[+-]?\d{1,4}(,\d{3})?(\.\d{0,3})?", fullmatch=True),
+    st.sampled_from(["1e5", "-2.5E-3", "1e999", "inf", ".5", "12.", "0x1A", "1,2,3"]),
+    st.text(max_size=30),
+    st.text(alphabet="aZ9-@. é山", min_size=20, max_size=40),
+    st.from_regex(r"[a-z]{24}[0-9]{1,3}", fullmatch=True),  # shapes alike once cut
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_VALUES, max_size=80))
+def test_a_whole_batch_counted_by_distinct_values_equals_the_profile_of_its_values(values):
+    from flowforge.ai.profile import _profile_by_counts, _profile_by_values
+
+    text = pl.Series("c", values, dtype=pl.String).str.strip_chars()
+    by_counts = _profile_by_counts("c", text).to_dict()
+    assert by_counts == _profile_by_values("c", text, text.len(), 100_000).to_dict()
+    assert profile_series(pl.Series("c", values, dtype=pl.String)).to_dict() == by_counts
+    # patterns as their definition says: each present value shaped, then counted
+    present = [v for v in text.to_list() if v is not None and v.lower() not in NULL_TOKENS]
+    counted = Counter(shapes(pl.Series(present, dtype=pl.String)).to_list())
+    top = sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:10]
+    assert [tuple(p) for p in by_counts["patterns"]] == top

@@ -129,6 +129,15 @@ def profile_series(
     text = values.cast(pl.String).str.strip_chars()
     read = text.len()
     total = max(rows or 0, read)
+    if total == read and read <= sample_rows and read < EXACT_DISTINCT_BELOW:
+        return _profile_by_counts(values.name, text)
+    return _profile_by_values(values.name, text, total, sample_rows)
+
+
+def _profile_by_values(name: str, text: pl.Series, total: int, sample_rows: int) -> ColumnProfile:
+    """`profile_series` of a column whose figures need the values themselves: a sample of a
+    larger batch (estimates), or more values than are counted exactly."""
+    read = text.len()
     exact = total == read
     stats = _stats(text, exact=read < EXACT_DISTINCT_BELOW)
     nulls = int(stats["nulls"]) if exact else round(stats["nulls"] * total / read)
@@ -147,7 +156,7 @@ def profile_series(
         distinct = estimate_distinct(_present(text).value_counts(name="n")["n"], present)
     sample = _spread(sampled.unique(maintain_order=True), SAMPLE_VALUES)
     return ColumnProfile(
-        name=values.name,
+        name=name,
         rows=total,
         nulls=nulls,
         null_pct=round(100.0 * nulls / total, 4) if total else 0.0,
@@ -170,6 +179,68 @@ def profile_series(
     )
 
 
+def _profile_by_counts(name: str, text: pl.Series) -> ColumnProfile:
+    """`profile_series` of a whole batch counted exactly, from its distinct values and their
+    counts: every figure is the one `_profile_by_values` gives, but each distinct value is
+    tested once (a status column of 50,000 rows: 7 values parsed, not 50,000), in a few
+    queries instead of ~25 (a 50k-row, 14-column profile: 390 -> ~150 CPU-ms)."""
+    v, n = pl.col("value"), pl.col("n")
+    present = ~(v.is_null() | v.is_in(_NULL_SPELLINGS))
+    counts = text.rename("value").value_counts(name="n").filter(present)
+    number = pl.when(v.str.contains(NUMBER)).then(
+        v.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    )
+    stats = (
+        counts.lazy()
+        .with_columns(length=v.str.len_chars().cast(pl.Int64), number=number)
+        .select(
+            present=n.sum(),
+            min_length=pl.col("length").min(),
+            max_length=pl.col("length").max(),
+            length_sum=(pl.col("length") * n).sum(),
+            min=v.min(),
+            max=v.max(),
+            numbers=n.filter(pl.col("number").is_not_null()).sum(),
+            numeric_min=pl.col("number").min(),
+            numeric_max=pl.col("number").max(),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    total, count = text.len(), int(stats["present"])
+    nulls = total - count
+    numeric = (
+        stats["numbers"] >= NUMERIC_SHARE * count > 0
+        and math.isfinite(stats["numeric_min"])
+        and math.isfinite(stats["numeric_max"])
+    )
+    mean = stats["length_sum"] / count if count else None
+    first_seen = text.unique(maintain_order=True).rename("value").to_frame().filter(present)
+    sample = _spread(first_seen.get_column("value"), SAMPLE_VALUES)
+    return ColumnProfile(
+        name=name,
+        rows=total,
+        nulls=nulls,
+        null_pct=round(100.0 * nulls / total, 4) if total else 0.0,
+        distinct=counts.height,
+        min_length=stats["min_length"],
+        max_length=stats["max_length"],
+        mean_length=round(mean, 4) if mean is not None else None,
+        min=stats["min"],
+        max=stats["max"],
+        numeric_min=float(stats["numeric_min"]) if numeric else None,
+        numeric_max=float(stats["numeric_max"]) if numeric else None,
+        top_values=_top(counts),
+        patterns=_top(_shape_counts(counts)),
+        sample=sample,
+        sample_counts=_counts_of(sample, counts),
+        sampled=count,
+        distinct_exact=True,
+        rows_profiled=total,
+        nulls_exact=True,
+    )
+
+
 def estimate_distinct(counts: pl.Series, population: int) -> int:
     """Distinct values among `population` from a random sample's value counts: Haas and
     Stokes' Duj1, n·d / (n − f1 + f1·n/N), d distinct and f1 seen once among n sampled.
@@ -189,10 +260,22 @@ def shapes(values: pl.Series) -> pl.Series:
 
     ASCII values are shaped byte by byte through a table (a key column's 50k distinct values:
     11 → 1 ms); the others by `_script_shapes`' Unicode classes."""
-    shape = _ascii_shapes(values)
-    other = (values.str.len_bytes() != values.str.len_chars()).fill_null(False).arg_true()
-    if other.len():
-        shape = shape.scatter(other, _script_shapes(values.gather(other)))
+    shape, longest = _uncut_shapes(values)
+    return _cut(shape) if longest > SHAPE_WIDTH else shape
+
+
+def _uncut_shapes(values: pl.Series) -> tuple[pl.Series, int]:
+    """`shapes` before long ones are cut, and the most bytes of a value (no value has more
+    characters: none needs a cut when that is at most SHAPE_WIDTH)."""
+    shape, ascii_only, longest = _ascii_shapes(values)
+    if not ascii_only:
+        other = (values.str.len_bytes() != values.str.len_chars()).fill_null(False).arg_true()
+        if other.len():
+            shape = shape.scatter(other, _script_shapes(values.gather(other)))
+    return shape, longest
+
+
+def _cut(shape: pl.Series) -> pl.Series:
     long = shape.str.len_chars() > SHAPE_WIDTH
     cut = shape.str.slice(0, SHAPE_WIDTH - 1) + "…"
     return pl.select(pl.when(long).then(cut).otherwise(shape)).to_series()
@@ -215,20 +298,25 @@ _ASCII_SHAPE[ord("a") : ord("z") + 1] = ord("a")
 _ASCII_SHAPE[ord("A") : ord("Z") + 1] = ord("A")
 
 
-def _ascii_shapes(values: pl.Series) -> pl.Series:
+def _ascii_shapes(values: pl.Series) -> tuple[pl.Series, bool, int]:
     """Shapes (uncut) that are right for the ASCII values: the text's bytes mapped through
-    `_ASCII_SHAPE` at once (the offsets and nulls kept)."""
+    `_ASCII_SHAPE` at once (the offsets and nulls kept); whether every byte is ASCII, and the
+    most bytes of a value."""
     text = values.cast(pl.String).to_arrow().cast(pa.large_string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     validity, offsets, data = text.buffers()
     if data is None or not data.size:
-        return values.cast(pl.String)
-    mapped = pa.py_buffer(_ASCII_SHAPE[np.frombuffer(data, dtype=np.uint8)].tobytes())
+        return values.cast(pl.String), True, 0
+    raw = np.frombuffer(data, dtype=np.uint8)
+    mapped = pa.py_buffer(_ASCII_SHAPE[raw].tobytes())
     shaped = pa.LargeStringArray.from_buffers(
         len(text), offsets, mapped, validity, text.null_count, text.offset
     )
-    return pl.Series(values.name, shaped, dtype=pl.String)
+    ends = np.frombuffer(offsets, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    ascii_only = not (raw[ends[0] : ends[-1]] >= 0x80).any()
+    longest = int(np.diff(ends).max()) if len(text) else 0
+    return pl.Series(values.name, shaped, dtype=pl.String), ascii_only, longest
 
 
 def _present(text: pl.Series) -> pl.Series:
@@ -276,9 +364,13 @@ def _counts(values: pl.Series) -> pl.DataFrame:
 
 
 def _shape_counts(counts: pl.DataFrame) -> pl.DataFrame:
-    # Each distinct value is shaped once: the regexes cost more than the grouping.
-    shape = shapes(counts.get_column("value")).alias("value")
-    return counts.group_by(shape).agg(pl.col("n").sum())
+    # Each distinct value is shaped once (the regexes cost more than the grouping), and long
+    # shapes are cut once grouped: fewer of them (an e-mail column: 9 -> 3 ms).
+    shape, longest = _uncut_shapes(counts.get_column("value"))
+    grouped = counts.group_by(shape.alias("value")).agg(pl.col("n").sum())
+    if longest <= SHAPE_WIDTH:
+        return grouped
+    return grouped.group_by(_cut(grouped.get_column("value"))).agg(pl.col("n").sum())
 
 
 def _top(counts: pl.DataFrame) -> list[tuple[str, int]]:
@@ -289,10 +381,8 @@ def _top(counts: pl.DataFrame) -> list[tuple[str, int]]:
 
 
 def _counts_of(sample: list[str], counts: pl.DataFrame) -> list[int]:
-    found = pl.DataFrame({"value": sample}, schema={"value": pl.String}).join(
-        counts, on="value", how="left", maintain_order="left"
-    )
-    return [int(n or 0) for n in found.get_column("n")]
+    found = dict(counts.filter(pl.col("value").is_in(sample)).iter_rows())
+    return [int(found.get(value) or 0) for value in sample]
 
 
 def _spread(values: pl.Series, k: int) -> list[str]:

@@ -691,3 +691,45 @@ def test_a_mid_sized_file_typed_from_every_kth_row_still_sees_a_late_breaker(tmp
     assert "column(s) code of bronze.parquet break the type" in caplog.text
     assert result.specs["code"] == "string" and result.specs["id"] == "integer"
     assert pl.read_parquet(tmp_path / "silver.parquet")["code"].to_list() == codes
+
+
+def test_a_one_batch_silver_file_written_by_polars_reads_as_pyarrow_writes_it(tmp_path):
+    """`write_whole` (Polars' writer, for speed) gives every Silver type the Parquet and Arrow
+    form pyarrow's writer gives it (readers see one schema whichever wrote a batch)."""
+    import pyarrow.parquet as pq
+
+    from flowforge.transform.silver import write_whole
+
+    n = 300
+    frame = pl.DataFrame(
+        {
+            "i": [None if k % 7 == 0 else k - 150 for k in range(n)],
+            "f": [None if k % 5 == 0 else k / 3 for k in range(n)],
+            "s": [None if k % 4 == 0 else f"v{k % 9}" for k in range(n)],
+            "b": [None if k % 6 == 0 else k % 2 == 0 for k in range(n)],
+            "d": [date(2024, 1, 1 + k % 28) for k in range(n)],
+            "d2": [Decimal(k) / 100 for k in range(n)],
+            "d0": [Decimal(k * 1000) for k in range(n)],
+        },
+        schema_overrides={"d2": pl.Decimal(38, 2), "d0": pl.Decimal(38, 0)},
+    ).with_columns(
+        us=pl.datetime(2024, 1, 2, 3, pl.col("i").fill_null(0).abs() % 60, time_unit="us"),
+        ns=pl.datetime(2024, 1, 2, 3, 4, 5, time_unit="ns", time_zone="UTC"),
+        tz=pl.datetime(2024, 1, 2, 3, 4, 5, time_unit="us", time_zone="UTC"),
+        _source_line=pl.int_range(2, n + 2),
+    )
+    polars_out, arrow_out = tmp_path / "polars.parquet", tmp_path / "arrow.parquet"
+    assert write_whole(frame, polars_out)
+    pq.write_table(frame.to_arrow(), arrow_out, compression="zstd")
+    got, want = pq.read_table(polars_out), pq.read_table(arrow_out)
+    assert got.schema.equals(want.schema) and got.equals(want)
+    a, b = pq.ParquetFile(polars_out).schema, pq.ParquetFile(arrow_out).schema
+    for k in range(len(frame.columns)):
+        assert (a.column(k).physical_type, str(a.column(k).logical_type)) == (
+            b.column(k).physical_type,
+            str(b.column(k).logical_type),
+        ), frame.columns[k]
+    # an empty frame or a type outside the checked ones: left to pyarrow's writer
+    assert not write_whole(frame.clear(), tmp_path / "empty.parquet")
+    assert not write_whole(frame.with_columns(x=pl.lit(None)), tmp_path / "null.parquet")
+    assert not (tmp_path / "empty.parquet").exists() and not (tmp_path / "null.parquet").exists()

@@ -283,3 +283,21 @@ def test_sql_sqlglot_cannot_follow_gives_no_lineage_and_still_builds(orders, tmp
         model("odd", "orders", sql=sql), {"orders": orders}, {}, tmp_path / "o.parquet"
     )
     assert built.rows == 2 and built.column_lineage["order_id"] == [["orders", "order_id"]]
+
+
+def test_column_lineage_is_remembered_per_sql_and_schema_and_never_shared():
+    from flowforge.transform.lineage import _lineage, column_lineage
+
+    sql = "SELECT a * 2 AS x, b FROM t"
+    first = column_lineage(sql, {"t": {"a": "INTEGER", "b": "VARCHAR"}})
+    assert first == {"x": [["t", "a"]], "b": [["t", "b"]]}
+    hits = _lineage.cache_info().hits
+    first["x"].append(["t", "changed by a caller"])
+    assert column_lineage(sql, {"t": {"a": "INTEGER", "b": "VARCHAR"}}) == {
+        "x": [["t", "a"]],
+        "b": [["t", "b"]],
+    }
+    assert _lineage.cache_info().hits == hits + 1
+    # another schema is another answer: a star expands to its columns, in their order
+    star = column_lineage("SELECT * FROM t", {"t": {"b": "VARCHAR", "c": "INTEGER"}})
+    assert list(star) == ["b", "c"]

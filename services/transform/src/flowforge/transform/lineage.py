@@ -4,14 +4,26 @@ lineage for that column (never a failed build)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
+from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
 
 def column_lineage(sql: str, schema: dict[str, dict[str, str]]) -> dict[str, list[list[str]]]:
     """{output column: [[input table, input column], ...]} for a model's SQL, the inputs'
-    columns given as {table: {column: type}} (stars are expanded from them)."""
+    columns given as {table: {column: type}} (stars are expanded from them). Remembered for
+    the same SQL and schema: each batch rebuilds a model over an unchanged schema, and sqlglot
+    took ~12 ms of a ~50 ms build (pure Python, holding the GIL)."""
+    # in column order (not sorted): a star expands in it
+    return copy.deepcopy(_lineage(sql, json.dumps(schema)))
+
+
+@lru_cache(maxsize=256)
+def _lineage(sql: str, schema_json: str) -> dict[str, list[list[str]]]:
+    schema = json.loads(schema_json)
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError

@@ -591,3 +591,26 @@ def test_a_failed_write_on_the_writer_thread_fails_the_conversion(
     monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
     with pytest.raises(OSError, match="No space left"):
         ingest(tmp_path, b"id\n" + b"1\n" * 10)
+
+
+def test_a_record_longer_than_a_small_files_block_reads_the_file_again_in_large_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small file is read in blocks of a quarter of it (parsing overlaps the writing); a
+    record longer than such a block, yet within the one-record limit (BLOCK_SIZE), is still
+    read, with every other record and line number."""
+    monkeypatch.setattr(bronze, "MIN_BLOCK_SIZE", 256)
+    long_value = "x" * 3000
+    text = "id,note\n" + "".join(f"{i},n{i}\n" for i in range(200))
+    text += f'200,"{long_value}\n{long_value}"\n' + "201,last\n"
+    assert bronze.block_size(len(text)) < len(long_value) < bronze.BLOCK_SIZE
+    calls = []
+    real_open = bronze._open_reader
+    monkeypatch.setattr(bronze, "_open_reader", lambda *a: calls.append(a[-1]) or real_open(*a))
+
+    result, frame, _ = ingest(tmp_path, text.encode())
+
+    assert calls == [bronze.block_size(len(text)), bronze.BLOCK_SIZE]  # read again, once
+    assert result.bronze == 202 and result.rejected == 0
+    assert frame["note"][200] == f"{long_value}\n{long_value}"
+    assert frame["_source_line"].to_list() == [*range(2, 203), 204]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -733,3 +733,50 @@ def test_a_one_batch_silver_file_written_by_polars_reads_as_pyarrow_writes_it(tm
     assert not write_whole(frame.clear(), tmp_path / "empty.parquet")
     assert not write_whole(frame.with_columns(x=pl.lit(None)), tmp_path / "null.parquet")
     assert not (tmp_path / "empty.parquet").exists() and not (tmp_path / "null.parquet").exists()
+
+
+_SPECS = [
+    "string", "boolean", "integer", "decimal:0", "decimal:2", "decimal:36", "double",
+    "date:%Y-%m-%d", "date:%m/%d/%Y", "date:%d/%m/%Y", "timestamp:us", "timestamp:ns",
+    "timestamptz:us", "timestamptz:ns", "unknown",
+]  # fmt: skip
+_KINDS_OF_CELL = (
+    st.none(),
+    st.sampled_from(["true", "No", "y", "T", "maybe", "-", "NA", ""]),
+    st.from_regex(r"[+-]?[0-9]{1,20}", fullmatch=True),
+    st.from_regex(r"[+-]?[0-9]{0,3}\.[0-9]{0,4}", fullmatch=True),
+    st.sampled_from(["1e5", "-2.5E-3", "1e999", "inf", "nan", "12.", ".5", "0042"]),
+    st.dates().map(lambda d: d.isoformat()),
+    st.dates().map(lambda d: d.strftime("%m/%d/%Y")),
+    st.sampled_from(["2024-02-30", "13/13/2024", "1/2/2024"]),
+    st.sampled_from(
+        [
+            "2024-01-02T03:04:05Z",
+            "2024-01-02 03:04:05",
+            "2024-01-02T03:04:05.123456789Z",
+            "2024-01-02T03:04:05.1234567",
+            "2024-01-02T03:04+02:00",
+            "2024-01-02T03:04:05+0530",
+            "2024-01-02T25:04:05",
+            "2024-01-02T03:04:05.5+01",
+        ]
+    ),  # fmt: skip
+    st.text(max_size=6),
+)
+_COLUMNS = st.one_of(  # one kind of value (with nulls), or any mix
+    *(st.lists(st.one_of(st.none(), kind), max_size=30) for kind in _KINDS_OF_CELL[1:]),
+    st.lists(st.one_of(*_KINDS_OF_CELL), max_size=30),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_COLUMNS, st.sampled_from(_SPECS))
+@example(["1e999", "2"], "double")  # an infinity
+@example(["123", "4.5"], "decimal:36")  # more whole digits than 38 - scale
+@example(["2024-01-02T03:04:05.1234567"], "timestamp:us")  # finer than microseconds
+@example(["12345678901234567890"], "integer")  # more than 18 digits
+def test_a_pinned_type_checked_in_one_query_gives_the_verdict_of_fits(values, spec):
+    from flowforge.transform.inference import clean_expr, fits, fits_expr
+
+    cleaned = pl.DataFrame({"c": values}, schema={"c": pl.String}).select(clean_expr("c"))
+    assert cleaned.select(fits_expr(spec, "c")).item() == fits(spec, cleaned.to_series())

@@ -43,6 +43,7 @@ from flowforge.transform.inference import (
     cast_expr,
     clean_expr,
     fits,
+    fits_expr,
     infer_spec,
     layout_cast,
     misfit_expr,
@@ -219,11 +220,29 @@ def plan(
     pinned = pinned or {}
     types = types or {}
 
+    def wanted_type(bronze_name: str, silver_name: str) -> str | None:
+        return types.get(silver_name) or types.get(base[bronze_name])  # new or old name
+
+    # The pinned types of the columns first judged by `column_values`, checked in one query
+    # (`fits_expr`); their cleaned values are kept for the rest of inference.
+    first = {b: n for b, n in names.items() if whole is None or n not in exact}
+    pinned_first = {b: n for b, n in first.items() if n in pinned and not wanted_type(b, n)}
+    cleaned: dict[str, pl.Series] = {}
+    fitting: dict[str, bool] = {}
+    if pinned_first:
+        frame = pl.DataFrame([column_values(b) for b in pinned_first]).select(
+            clean_expr(b).alias(n) for b, n in pinned_first.items()
+        )
+        cleaned = {n: frame.get_column(n) for n in pinned_first.values()}
+        fitting = frame.select(fits_expr(pinned[n], n).alias(n) for n in cleaned).row(0, named=True)
+
     def spec(bronze_name: str, silver_name: str, values_of) -> str:
-        values = values_of(bronze_name).to_frame().select(clean_expr(bronze_name))
-        series = values.to_series().rename(silver_name)
-        wanted = types.get(silver_name) or types.get(base[bronze_name])  # new or old name
-        found = _column_spec(series, wanted, pinned)
+        if values_of is column_values and silver_name in cleaned:
+            series, fits_pinned = cleaned[silver_name], fitting[silver_name]
+        else:
+            values = values_of(bronze_name).to_frame().select(clean_expr(bronze_name))
+            series, fits_pinned = values.to_series().rename(silver_name), None
+        found = _column_spec(series, wanted_type(bronze_name, silver_name), pinned, fits_pinned)
         if whole is None or values_of is whole or settled_by_sample(found, series):
             return found
         return spec(bronze_name, silver_name, whole)
@@ -250,9 +269,11 @@ def plan(
     )
 
 
-def _column_spec(series: pl.Series, wanted: str | None, pinned: dict[str, str]) -> str:
+def _column_spec(
+    series: pl.Series, wanted: str | None, pinned: dict[str, str], fits_pinned: bool | None = None
+) -> str:
     """The declared type when every value fits it; else the pinned type when every value fits
-    it; else the type inferred from the values."""
+    it (`fits_pinned`, when already known); else the type inferred from the values."""
     if wanted:
         declared = declared_spec(wanted, series)
         if declared is not None:
@@ -262,7 +283,9 @@ def _column_spec(series: pl.Series, wanted: str | None, pinned: dict[str, str]) 
             series.name,
             wanted,
         )
-    if series.name in pinned and fits(pinned[series.name], series):
+    if series.name in pinned and (
+        fits_pinned if fits_pinned is not None else fits(pinned[series.name], series)
+    ):
         return pinned[series.name]
     return infer_spec(series)
 

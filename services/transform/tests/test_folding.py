@@ -49,3 +49,31 @@ def test_folds_due_at_start_skip_past_a_failing_dataset():
         return folded
 
     assert asyncio.run(scenario()) == ["a", "b"]
+
+
+def test_view_refreshes_are_spaced_and_a_bursts_marks_merge_into_one_pass():
+    from flowforge.transform.folding import ViewsQueue
+
+    async def scenario() -> tuple[list[tuple[str, list[str]]], list[float]]:
+        passes: list[tuple[str, list[str]]] = []
+        times: list[float] = []
+        loop = asyncio.get_running_loop()
+
+        async def refresh(dataset: str, models: list[str]) -> None:
+            passes.append((dataset, models))
+            times.append(loop.time())
+
+        queue = ViewsQueue(refresh, settle=0.01, spacing=0.3)
+        runner = asyncio.create_task(queue.run())
+        queue.mark("orders", ["a"])
+        await asyncio.wait_for(queue.idle(), 5)  # the first one at once (after the settle)
+        for model in ("b", "c", "d"):  # a burst right after it: one pass, a spacing later
+            queue.mark("orders", [model])
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(queue.idle(), 5)
+        runner.cancel()
+        return passes, times
+
+    passes, times = asyncio.run(scenario())
+    assert passes == [("orders", ["a"]), ("orders", ["b", "c", "d"])]
+    assert times[1] - times[0] >= 0.29

@@ -150,6 +150,25 @@ def test_refresh_analytics_creates_a_queryable_view_per_layer(orders, tmp_path):
         con.close()
 
 
+def test_a_failed_refresh_leaves_the_file_and_the_next_refresh_works(orders, tmp_path):
+    """A view model over the other views; a refresh whose view cannot be bound fails alone
+    (the file keeps the last good views) and the one after it writes the file again."""
+    db = tmp_path / "analytics.duckdb"
+    over = {"n": "SELECT count(*) AS n FROM silver_orders"}
+    refresh_analytics(db, {}, {"orders": orders}, {}, over)
+    with pytest.raises(duckdb.Error):
+        refresh_analytics(db, {}, {"orders": orders}, {}, {"n": "SELECT nope FROM silver_orders"})
+    refresh_analytics(
+        db, {}, {"orders": orders}, {}, {**over, "m": "SELECT n + 1 AS m FROM gold_n"}
+    )
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT n FROM gold_n").fetchone()[0] == 2
+        assert con.execute("SELECT m FROM gold_m").fetchone()[0] == 3
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize(
     ("sql", "problem"),
     [

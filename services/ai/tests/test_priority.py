@@ -45,3 +45,35 @@ def test_every_thread_and_every_later_one_runs_at_the_lower_priority():
 def test_no_increment_leaves_the_priority_as_it_is():
     before, every, later = probe(0)
     assert every == [before] and later == before
+
+
+IDLE_PROBE = """
+import os, threading
+from flowforge.ai.app import yield_cpu
+early = threading.Event(); done = threading.Event()
+threading.Thread(target=lambda: (early.set(), done.wait()), daemon=True).start()
+early.wait()
+yield_cpu(0, {idle})
+later = []
+after = threading.Thread(target=lambda: later.append(os.sched_getscheduler(0)))
+after.start()
+after.join()
+def policy(task):
+    try:
+        return os.sched_getscheduler(int(task))
+    except ProcessLookupError:
+        return None
+every = {{policy(t) for t in os.listdir("/proc/self/task")}} - {{None}}
+done.set()
+import json; print(json.dumps([sorted(every), later[0]]))
+"""
+
+
+def test_idle_moves_every_thread_and_every_later_one_to_the_idle_class():
+    import os
+
+    for idle, policy in ((True, os.SCHED_IDLE), (False, os.SCHED_OTHER)):
+        found = subprocess.run([sys.executable, "-c", IDLE_PROBE.format(idle=idle)],
+                               capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+        every, later = json.loads(found.stdout)
+        assert every == [policy] and later == policy

@@ -53,21 +53,30 @@ def _deps(rt: Runtime) -> Deps:
     return deps
 
 
-def yield_cpu(increment: int) -> None:
-    """Lower this process's CPU priority by `increment` (every thread it has, and those it
-    starts after: Linux keeps a priority per thread, and a new thread takes its creator's)."""
-    if not increment:
-        return
-    try:
-        target = min(os.getpriority(os.PRIO_PROCESS, 0) + increment, 19)
-        tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
-        for task in tasks:
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(task), target)
-            except ProcessLookupError:  # the thread ended meanwhile
-                pass
-    except OSError as exc:  # a platform without it: the same priority as the others
-        log.warning("the ai service keeps its CPU priority (%s)", exc)
+def yield_cpu(increment: int, idle: bool = False) -> None:
+    """Lower this process's CPU priority by `increment`, and with `idle` move it to the idle
+    scheduling class (every thread it has, and those it starts after: Linux keeps both per
+    thread, and a new thread takes its creator's)."""
+    tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+    if increment:
+        try:
+            target = min(os.getpriority(os.PRIO_PROCESS, 0) + increment, 19)
+            for task in tasks:
+                try:
+                    os.setpriority(os.PRIO_PROCESS, int(task), target)
+                except ProcessLookupError:  # the thread ended meanwhile
+                    pass
+        except OSError as exc:  # a platform without it: the same priority as the others
+            log.warning("the ai service keeps its CPU priority (%s)", exc)
+    if idle:
+        try:
+            for task in tasks:
+                try:
+                    os.sched_setscheduler(int(task), os.SCHED_IDLE, os.sched_param(0))
+                except ProcessLookupError:
+                    pass
+        except (OSError, AttributeError) as exc:  # not Linux: the nice increment alone
+            log.warning("the ai service stays in the normal scheduling class (%s)", exc)
 
 
 def register(rt: Runtime) -> None:
@@ -88,7 +97,8 @@ def register(rt: Runtime) -> None:
 
 
 def main() -> None:
-    yield_cpu(Settings().ai_nice)  # the service's own process only (not a test's)
+    settings = Settings()
+    yield_cpu(settings.ai_nice, settings.ai_idle)  # the service's own process (not a test's)
     run_service(SERVICE, register, migrations=MIGRATIONS)
 
 

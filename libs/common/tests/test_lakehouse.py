@@ -55,6 +55,23 @@ def test_each_overwrite_is_a_version_whose_files_are_exactly_its_rows(lake):
         lakehouse.data_keys("silver", "orders", 7)
 
 
+def test_a_table_kept_open_between_commits_sees_another_writers_commits(lake):
+    """The process keeps the tables it writes open; a commit by another process (a second
+    transform replica) in between is read before the next commit, whose version follows it."""
+    from deltalake import write_deltalake
+
+    lakehouse, files = lake
+    assert lakehouse.overwrite("gold", "m", reader(pa.table({"id": [1]})), kind="build",
+                               runs=[]) == 0  # fmt: skip
+    write_deltalake(lakehouse.location("gold", "m"), pa.table({"id": [7, 8]}), mode="overwrite")
+    assert lakehouse.overwrite("gold", "m", reader(pa.table({"id": [9]})), kind="build",
+                               runs=[]) == 2  # fmt: skip
+    assert rows(lakehouse.data_paths(files, "gold", "m", 1)) == [(7,), (8,)]
+    assert rows(lakehouse.data_paths(files, "gold", "m", 2)) == [(9,)]
+    history = [v.version for v in lakehouse.history("gold", "m")]
+    assert history == [2, 1, 0]
+
+
 def test_a_version_without_rows_is_read_as_an_empty_relation_of_its_shape(lake):
     lakehouse, files = lake
     empty = pa.table({"id": pa.array([], pa.int64()), "name": pa.array([], pa.string())})

@@ -53,7 +53,9 @@ rules:
 
 
 def analytics_count(platform, view: str) -> int:
-    """Rows of a view of $FLOWFORGE_HOME/analytics.duckdb (retried while transform writes)."""
+    """Rows of a view of $FLOWFORGE_HOME/analytics.duckdb, retried while transform writes the
+    file and until the view is there: views are refreshed after `gold.ready` (up to about a
+    second later)."""
     import duckdb
 
     def attempt():
@@ -63,6 +65,8 @@ def analytics_count(platform, view: str) -> int:
             return None
         try:
             return [con.execute(f'SELECT count(*) FROM "{view}"').fetchall()[0][0]]
+        except duckdb.CatalogException:  # not refreshed yet
+            return None
         finally:
             con.close()
 

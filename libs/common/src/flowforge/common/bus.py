@@ -40,7 +40,7 @@ from faststream.nats import (
     PullSub,
 )
 
-from flowforge.common import lake, metrics, vitals
+from flowforge.common import lake, memory, metrics, vitals
 from flowforge.common.errors import PermanentError, TransientError
 from flowforge.common.events import (
     DLQ_PREFIX,
@@ -338,6 +338,15 @@ async def raw_body(msg: Any) -> bytes:
     return msg.body
 
 
+_RELEASING: set[asyncio.Task] = set()  # kept referenced until done
+
+
+def _background(work) -> None:
+    task = asyncio.ensure_future(work)
+    _RELEASING.add(task)
+    task.add_done_callback(_RELEASING.discard)
+
+
 async def _handle(
     broker: NatsBroker,
     msg: NatsMessage,
@@ -410,7 +419,10 @@ async def _handle(
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
-        metrics.HANDLER_SECONDS.labels(service, subject).observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.HANDLER_SECONDS.labels(service, subject).observe(took)
+        if took >= memory.AFTER_SECONDS:  # a large batch: its cached memory back to the system
+            _background(asyncio.to_thread(memory.release))
 
 
 async def _handle_group(

@@ -1,0 +1,35 @@
+"""Giving freed memory back to the system after a large piece of work.
+
+A service that parsed or typed a large file keeps what its allocators cached: glibc's arenas
+(Python objects, DuckDB), pyarrow's mimalloc pool. The pages are free for the process, yet
+still resident, so a machine running every service holds each one's peak at once. After a
+handler that ran long (a large batch), `release` hands them back."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+# A handler that ran this long worked on a large batch: worth a release (it costs a few ms).
+AFTER_SECONDS = 1.0
+
+_libc: list = []
+
+
+def release() -> None:
+    """Return the allocators' free memory to the system (best effort, never raises)."""
+    pa = sys.modules.get("pyarrow")  # a service that never loaded it has no pool to free
+    if pa is not None:
+        try:
+            pa.default_memory_pool().release_unused()
+        except Exception:  # noqa: BLE001 - a pool without it
+            pass
+    try:
+        if not _libc:
+            _libc.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"))
+        _libc[0].malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -49,31 +49,41 @@ def test_no_increment_leaves_the_priority_as_it_is():
 
 IDLE_PROBE = """
 import os, threading
-from flowforge.ai.app import yield_cpu
-early = threading.Event(); done = threading.Event()
+from flowforge.ai.cpu import idle_workers, yield_cpu
+def classes():
+    found = {{}}
+    for t in os.listdir("/proc/self/task"):
+        try:
+            found[int(t)] = os.sched_getscheduler(int(t))
+        except ProcessLookupError:
+            pass
+    return found
+early = threading.Event(); done = threading.Event(); later_ready = threading.Event()
 threading.Thread(target=lambda: (early.set(), done.wait()), daemon=True).start()
 early.wait()
 yield_cpu(0, {idle})
-later = []
-after = threading.Thread(target=lambda: later.append(os.sched_getscheduler(0)))
-after.start()
-after.join()
-def policy(task):
-    try:
-        return os.sched_getscheduler(int(task))
-    except ProcessLookupError:
-        return None
-every = {{policy(t) for t in os.listdir("/proc/self/task")}} - {{None}}
+main = threading.main_thread().native_id
+at_start = classes()
+later = threading.Thread(target=lambda: (later_ready.set(), done.wait()), daemon=True)
+later.start(); later_ready.wait()
+before_work = classes()[later.native_id]
+idle_workers()  # before each piece of work
+after_work = classes()
 done.set()
-import json; print(json.dumps([sorted(every), later[0]]))
+import json
+print(json.dumps([at_start[main], sorted({{c for t, c in at_start.items() if t != main}}),
+                  before_work, after_work[later.native_id], after_work[main]]))
 """
 
 
-def test_idle_moves_every_thread_and_every_later_one_to_the_idle_class():
+def test_idle_moves_the_worker_threads_to_the_idle_class_and_keeps_the_event_loops():
     import os
 
-    for idle, policy in ((True, os.SCHED_IDLE), (False, os.SCHED_OTHER)):
+    for idle in (True, False):
         found = subprocess.run([sys.executable, "-c", IDLE_PROBE.format(idle=idle)],
                                capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
-        every, later = json.loads(found.stdout)
-        assert every == [policy] and later == policy
+        main, others, later_before, later_after, main_after = json.loads(found.stdout)
+        worker = os.SCHED_IDLE if idle else os.SCHED_OTHER
+        assert main == main_after == os.SCHED_OTHER  # the event loop answers and heartbeats
+        assert others == [worker]
+        assert later_before == os.SCHED_OTHER and later_after == worker

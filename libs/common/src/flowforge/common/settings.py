@@ -168,9 +168,10 @@ class Settings(BaseSettings):
     # same): its profiling and suggestions are advisory, so on a busy machine the stages a
     # run waits for get the cores first and the ai's work fills the gaps.
     ai_nice: int = Field(10, ge=0, le=19, validation_alias="FLOWFORGE_AI_NICE")
-    # And in Linux's idle scheduling class (SCHED_IDLE) besides: it runs when a core would
-    # otherwise idle, so it no longer slows the stages beside it (a 50k-row file's latency:
-    # 378 -> 344 ms with nice 10 alone vs both); under sustained load its work waits.
+    # And its worker threads in Linux's idle scheduling class (SCHED_IDLE) besides: they run
+    # when a core would otherwise idle, so they no longer slow the stages beside them (a 50k-row
+    # file's latency: 378 -> 344 ms); under sustained load its work waits (its event loop, which
+    # answers requests and keeps long messages alive, keeps the nice increment alone).
     ai_idle: bool = Field(True, validation_alias="FLOWFORGE_AI_IDLE")
 
     # OpenLineage: run events of every stage to a Marquez-compatible endpoint (and always on

@@ -8,11 +8,11 @@ questions about its analyses and suggestions (`flowforge.svc.ai.<verb>`, and `ai
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from flowforge.ai import handlers, llm, proposal_verbs, verbs
 from flowforge.ai.adapters import AiStore
+from flowforge.ai.cpu import yield_cpu
 from flowforge.ai.handlers import Deps
 from flowforge.ai.ledger import DailyBudget, Ledger, Prices, PromptCache
 from flowforge.common import rpc
@@ -51,32 +51,6 @@ def _deps(rt: Runtime) -> Deps:
     names = [f"{p.name}:{p.model}" for p in deps.providers] or ["offline only"]
     log.info("schema analysis: %s", " → ".join(names))
     return deps
-
-
-def yield_cpu(increment: int, idle: bool = False) -> None:
-    """Lower this process's CPU priority by `increment`, and with `idle` move it to the idle
-    scheduling class (every thread it has, and those it starts after: Linux keeps both per
-    thread, and a new thread takes its creator's)."""
-    tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
-    if increment:
-        try:
-            target = min(os.getpriority(os.PRIO_PROCESS, 0) + increment, 19)
-            for task in tasks:
-                try:
-                    os.setpriority(os.PRIO_PROCESS, int(task), target)
-                except ProcessLookupError:  # the thread ended meanwhile
-                    pass
-        except OSError as exc:  # a platform without it: the same priority as the others
-            log.warning("the ai service keeps its CPU priority (%s)", exc)
-    if idle:
-        try:
-            for task in tasks:
-                try:
-                    os.sched_setscheduler(int(task), os.SCHED_IDLE, os.sched_param(0))
-                except ProcessLookupError:
-                    pass
-        except (OSError, AttributeError) as exc:  # not Linux: the nice increment alone
-            log.warning("the ai service stays in the normal scheduling class (%s)", exc)
 
 
 def register(rt: Runtime) -> None:

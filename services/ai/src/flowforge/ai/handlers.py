@@ -14,6 +14,7 @@ from typing import Any
 
 from flowforge.ai import analysis, llm
 from flowforge.ai.adapters import AiStore
+from flowforge.ai.cpu import idle_workers
 from flowforge.ai.ledger import Ledger, PromptCache
 from flowforge.ai.profile import ColumnProfile, profile_parquet
 from flowforge.ai.semantic import detect, suggest_rules
@@ -115,6 +116,7 @@ async def analyse_batch(
 def _profile(files: LakeFiles, bronze_uri: str) -> list[ColumnProfile]:
     path = files.path(files.store.key_of(bronze_uri))
     with _PROFILING:
+        idle_workers()  # this thread and Polars' pool, whoever started them
         return profile_parquet(path)
 
 

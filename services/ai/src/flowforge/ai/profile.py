@@ -155,28 +155,12 @@ def _profile_by_values(name: str, text: pl.Series, total: int, sample_rows: int)
     else:
         distinct = estimate_distinct(_present(text).value_counts(name="n")["n"], present)
     sample = _spread(sampled.unique(maintain_order=True), SAMPLE_VALUES)
-    return ColumnProfile(
-        name=name,
-        rows=total,
-        nulls=nulls,
-        null_pct=round(100.0 * nulls / total, 4) if total else 0.0,
-        distinct=distinct,
-        min_length=stats["min_length"],
-        max_length=stats["max_length"],
-        mean_length=round(stats["mean_length"], 4) if stats["mean_length"] is not None else None,
-        min=stats["min"],
-        max=stats["max"],
-        numeric_min=float(stats["numeric_min"]) if numeric else None,
-        numeric_max=float(stats["numeric_max"]) if numeric else None,
-        top_values=_top(counts),
-        patterns=_top(_shape_counts(counts)),
-        sample=sample,
-        sample_counts=_counts_of(sample, counts),
-        sampled=sampled.len(),
-        distinct_exact=exact and read < EXACT_DISTINCT_BELOW,
-        rows_profiled=read,
+    return _assemble(
+        name, stats, counts, sample, total=total, nulls=nulls, distinct=distinct,
+        mean=stats["mean_length"], numeric=numeric, sampled=sampled.len(),
+        distinct_exact=exact and read < EXACT_DISTINCT_BELOW, rows_profiled=read,
         nulls_exact=exact,
-    )
+    )  # fmt: skip
 
 
 def _profile_by_counts(name: str, text: pl.Series) -> ColumnProfile:
@@ -217,12 +201,25 @@ def _profile_by_counts(name: str, text: pl.Series) -> ColumnProfile:
     mean = stats["length_sum"] / count if count else None
     first_seen = text.unique(maintain_order=True).rename("value").to_frame().filter(present)
     sample = _spread(first_seen.get_column("value"), SAMPLE_VALUES)
+    return _assemble(
+        name, stats, counts, sample, total=total, nulls=nulls, distinct=counts.height,
+        mean=mean, numeric=numeric, sampled=count, distinct_exact=True, rows_profiled=total,
+        nulls_exact=True,
+    )  # fmt: skip
+
+
+def _assemble(
+    name: str, stats: dict, counts: pl.DataFrame, sample: list[str], *, total: int, nulls: int,
+    distinct: int, mean: float | None, numeric: bool, sampled: int, distinct_exact: bool,
+    rows_profiled: int, nulls_exact: bool,
+) -> ColumnProfile:  # fmt: skip
+    """A column's profile from its figures, its values' counts and its sample."""
     return ColumnProfile(
         name=name,
         rows=total,
         nulls=nulls,
         null_pct=round(100.0 * nulls / total, 4) if total else 0.0,
-        distinct=counts.height,
+        distinct=distinct,
         min_length=stats["min_length"],
         max_length=stats["max_length"],
         mean_length=round(mean, 4) if mean is not None else None,
@@ -234,10 +231,10 @@ def _profile_by_counts(name: str, text: pl.Series) -> ColumnProfile:
         patterns=_top(_shape_counts(counts)),
         sample=sample,
         sample_counts=_counts_of(sample, counts),
-        sampled=count,
-        distinct_exact=True,
-        rows_profiled=total,
-        nulls_exact=True,
+        sampled=sampled,
+        distinct_exact=distinct_exact,
+        rows_profiled=rows_profiled,
+        nulls_exact=nulls_exact,
     )
 
 

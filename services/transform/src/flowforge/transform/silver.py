@@ -229,12 +229,16 @@ def plan(
     pinned_first = {b: n for b, n in first.items() if n in pinned and not wanted_type(b, n)}
     cleaned: dict[str, pl.Series] = {}
     fitting: dict[str, bool] = {}
-    if pinned_first:
-        frame = pl.DataFrame([column_values(b) for b in pinned_first]).select(
-            clean_expr(b).alias(n) for b, n in pinned_first.items()
+    items = list(pinned_first.items())
+    for start in range(0, len(items), COLUMN_GROUP):  # a wide file: in groups (`apply_batch`)
+        group = dict(items[start : start + COLUMN_GROUP])
+        frame = pl.DataFrame([column_values(b) for b in group]).select(
+            clean_expr(b).alias(n) for b, n in group.items()
         )
-        cleaned = {n: frame.get_column(n) for n in pinned_first.values()}
-        fitting = frame.select(fits_expr(pinned[n], n).alias(n) for n in cleaned).row(0, named=True)
+        cleaned |= {n: frame.get_column(n) for n in group.values()}
+        fitting |= frame.select(fits_expr(pinned[n], n).alias(n) for n in group.values()).row(
+            0, named=True
+        )
 
     def spec(bronze_name: str, silver_name: str, values_of) -> str:
         if values_of is column_values and silver_name in cleaned:

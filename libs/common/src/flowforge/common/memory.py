@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import sys
 
-log = logging.getLogger(__name__)
 # A handler that ran this long worked on a large batch: worth a release (it costs a few ms).
 AFTER_SECONDS = 1.0
 

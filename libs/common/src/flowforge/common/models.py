@@ -12,11 +12,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import sql_string
+
+if TYPE_CHECKING:  # imported on first use: the gateway starts without DuckDB (~40 MiB)
+    import duckdb
 
 # Table functions that make rows instead of reading them: a model may use these. Any other
 # (read_csv, read_parquet, read_text, glob, ...) reads files, and a model reads the lake only
@@ -27,6 +29,8 @@ ROW_MAKERS = frozenset({"range", "generate_series", "unnest"})
 def _parse_only() -> duckdb.DuckDBPyConnection:
     """A connection for looking at SQL: the parser runs, nothing is bound, no file, network
     or extension can be reached."""
+    import duckdb
+
     con = duckdb.connect(config={"threads": 1})
     con.execute("SET enable_external_access = false")
     con.execute("SET autoload_known_extensions = false")
@@ -67,6 +71,8 @@ CACHED_SQL_CHARS = 16_384
 
 @functools.lru_cache(maxsize=256)
 def _references(sql: str) -> tuple[str, ...]:
+    import duckdb
+
     con = _parse_only()
     try:
         try:
@@ -129,6 +135,8 @@ def spill_directory() -> str:
 
 
 def _sandbox(folders: tuple[str, ...], memory_limit: str) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     config = {"threads": 2, "memory_limit": memory_limit, "temp_directory": spill_directory()}
     con = duckdb.connect(config=config)
     con.execute(f"SET allowed_directories = [{', '.join(sql_string(f) for f in folders)}]")
@@ -174,6 +182,8 @@ def warm_sandboxed(
 
 
 def _clean_cursor(base: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection | None:
+    import duckdb
+
     try:
         con = base.cursor()
         if con.execute(_LEFT_BEHIND).fetchall()[0][0] == 0:

@@ -14,8 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from flowforge.common.lake import ValidRows, sql_list, sql_string
 from flowforge.common.storage import LakeFiles
 
@@ -33,7 +31,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _rows(sql: str, limit: int) -> list[dict[str, Any]]:
-    con = duckdb.connect(config={"threads": 1})
+    con = _duckdb().connect(config={"threads": 1})
     try:
         cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
         names = [d[0] for d in cursor.description]
@@ -105,7 +103,7 @@ def quarantine_rows(
         for i, (q, _) in enumerate(batches)
     )
     where = f" WHERE rule = {sql_string(rule)}" if rule else ""
-    con = duckdb.connect(config={"threads": 1})
+    con = _duckdb().connect(config={"threads": 1})
     try:
         total = con.execute(f"SELECT count(*) FROM ({union}){where}").fetchone()[0]
         cursor = con.execute(
@@ -135,3 +133,10 @@ def quarantine_rows(
         item["row"] = silver_rows.get((p["batch"], p["line"]), {})
         rows.append(item)
     return int(total), rows
+
+
+def _duckdb():
+    """DuckDB, imported on the first read rather than at the gateway's start (~40 MiB)."""
+    import duckdb
+
+    return duckdb

@@ -11,9 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import duckdb
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
@@ -23,6 +22,9 @@ from flowforge.common.lakehouse import Lakehouse
 from flowforge.common.models import model_references, quote_identifier, sandboxed
 from flowforge.gateway import lakeread
 from flowforge.gateway.deps import Gateway, GatewayDep
+
+if TYPE_CHECKING:  # imported when a query runs, not at the gateway's start
+    import duckdb
 
 router = APIRouter(prefix="/api/v1", tags=["sql"])
 TIME_LIMIT = 30.0  # seconds a query may run
@@ -120,6 +122,8 @@ async def read_inputs(gw: Gateway, names: list[str]) -> Inputs:
 
 
 def run_query(sql: str, inputs: Inputs, limit: int, out: Path | None, fmt: str, wait: float):
+    import duckdb
+
     con = sandboxed([*inputs.paths(), *([out] if out else [])])
     timer = threading.Timer(wait, con.interrupt)
     try:

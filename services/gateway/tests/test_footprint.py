@@ -1,0 +1,28 @@
+"""The gateway's idle footprint: it answers most requests from the owners' answers and loads
+DuckDB, pyarrow and numpy only on the routes that read the lake (SQL, samples, quarantine,
+table versions). A top-level import of one of them would bring all three back at start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("duckdb", "pyarrow", "numpy", "polars", "deltalake")
+
+
+def test_the_gateway_starts_without_the_lake_readers():
+    probe = (
+        "import sys, flowforge.gateway.app\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "", f"imported at start: {done.stdout.strip()}"
+
+
+def test_the_lake_readers_still_load_on_first_use():
+    from flowforge.common.models import model_references
+
+    assert model_references("SELECT a FROM orders JOIN items USING (id)") == ["items", "orders"]
+    assert "duckdb" in sys.modules

@@ -56,6 +56,29 @@ def test_a_bad_model_is_refused_with_the_parser_message(platform):
     assert bad_name.status_code == 400 and "invalid model name" in bad_name.json()["error"]
 
 
+def test_a_rule_the_engines_refuse_is_a_400_naming_it(platform):
+    """The gateway relays rules without loading Polars or DuckDB; quality's own check refuses
+    a pattern Polars cannot run or an expression DuckDB cannot parse, and says which rule."""
+    name = unique("engine_rules")
+    regex = {"type": "regex", "column": "code", "pattern": "(?=A)[A-Z]+"}
+    sql = {"type": "sql", "expression": "amount > > 0"}
+    with platform.client() as c:
+        bad_regex = c.put(f"/api/v1/datasets/{name}/rules", json={"rules": [regex]})
+        bad_sql = c.post(f"/api/v1/datasets/{name}/rules", json=sql)
+        bad_yaml = c.put(
+            f"/api/v1/datasets/{name}/rules.yaml",
+            content=b"rules:\n  - {type: sql, expression: 'amount > > 0'}\n",
+            headers={"content-type": "application/yaml"},
+        )
+        kept = c.get(f"/api/v1/datasets/{name}/rules")
+    assert bad_regex.status_code == 400, bad_regex.text
+    assert "rules[0]" in bad_regex.json()["error"] and "look-around" in bad_regex.json()["error"]
+    for bad in (bad_sql, bad_yaml):
+        assert bad.status_code == 400, bad.text
+        assert "does not parse as DuckDB SQL" in bad.json()["error"]
+    assert kept.status_code == 200 and kept.json()["rules"] == []
+
+
 def test_a_file_that_is_not_text_fails_its_run_with_a_clear_reason(platform):
     run = platform.land(bytes(range(256)) * 4 + b"\x00" * 100, "blob.csv")
     assert run["status"] == "failed"

@@ -21,6 +21,22 @@ def test_the_gateway_starts_without_the_lake_readers():
     assert done.stdout.strip() == "", f"imported at start: {done.stdout.strip()}"
 
 
+def test_rules_are_relayed_without_the_engines():
+    """The gateway parses rules with `engines=False` (quality checks them against Polars and
+    DuckDB); a regex and an sql rule must not load either here."""
+    probe = (
+        "import sys\n"
+        "from flowforge.common.rules import parse_rules\n"
+        "parse_rules([{'type': 'regex', 'column': 'c', 'pattern': '[A-Z]+'},"
+        " {'type': 'sql', 'expression': 'a > 0'}], engines=False)\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "", f"imported: {done.stdout.strip()}"
+
+
 def test_the_lake_readers_still_load_on_first_use():
     from flowforge.common.models import model_references
 

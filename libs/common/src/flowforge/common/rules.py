@@ -26,7 +26,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from flowforge.common.errors import BadInputError
 
@@ -165,9 +173,9 @@ class Rule(BaseModel):
         return values
 
     @model_validator(mode="after")
-    def _consistent(self) -> Rule:
+    def _consistent(self, info: ValidationInfo) -> Rule:
         _check_fields(self)
-        _check_settings(self)
+        _check_settings(self, engines=(info.context or {}).get("engines", True))
         if self.type in BATCH_RULES and self.action == "quarantine":
             raise ValueError(
                 f"a {self.type} rule judges the batch, not rows: action is warn or fail"
@@ -260,8 +268,9 @@ def _check_fields(rule: Rule) -> None:
         raise ValueError(f"a {kind} rule needs `column`")
 
 
-def _check_settings(rule: Rule) -> None:
-    """The settings of the rule's type: present and well-formed."""
+def _check_settings(rule: Rule, *, engines: bool = True) -> None:
+    """The settings of the rule's type: present and well-formed (with `engines`, a pattern
+    and an expression also as the engines that run them see them)."""
     kind = rule.type
     if kind == "accepted_values" and not rule.values:
         raise ValueError("an accepted_values rule needs a non-empty `values` list")
@@ -270,7 +279,8 @@ def _check_settings(rule: Rule) -> None:
     if kind == "regex":
         if not rule.pattern:
             raise ValueError("a regex rule needs `pattern`")
-        _check_pattern(rule.pattern)
+        if engines:
+            _check_pattern(rule.pattern)
     if kind == "format":
         if rule.format not in FORMATS:
             raise ValueError(f"format {rule.format!r} is not one of: {', '.join(sorted(FORMATS))}")
@@ -285,7 +295,7 @@ def _check_settings(rule: Rule) -> None:
     if kind == "sql":
         if not rule.expression or not rule.expression.strip():
             raise ValueError("an sql rule needs `expression`, a boolean SQL expression")
-        _check_expression(rule.expression)
+        _check_expression(rule.expression, engines=engines)
 
 
 def _check_bounds(rule: Rule) -> None:
@@ -320,7 +330,7 @@ def _check_pattern(pattern: str) -> None:
         raise ValueError(f"pattern {pattern!r} is not a valid regex here: {detail}") from exc
 
 
-def _check_expression(expression: str) -> None:
+def _check_expression(expression: str, *, engines: bool = True) -> None:
     """One SQL expression, no statement separators or comments that could end it early."""
     text = expression.strip()
     if ";" in _strip_strings(text) or "--" in _strip_strings(text) or "/*" in text:
@@ -333,7 +343,7 @@ def _check_expression(expression: str) -> None:
             raise ValueError("an sql rule's expression has an unbalanced ')'")
     if depth:
         raise ValueError("an sql rule's expression has an unbalanced '('")
-    problem = _parse_problem(text)
+    problem = _parse_problem(text) if engines else ""
     if problem:
         raise ValueError(problem)
 
@@ -384,12 +394,17 @@ class RuleSet(BaseModel):
         return self
 
 
-def parse_rules(data: Any, *, dataset: str = "") -> RuleSet:
+def parse_rules(data: Any, *, dataset: str = "", engines: bool = True) -> RuleSet:
     """Rules from parsed JSON/YAML, in either of two shapes:
 
     a flat list (`rules: [{type: not_null, column: id}, ...]`), or grouped by column the way
     dbt's schema files are (`columns: {id: [not_null, unique], status: [{accepted_values:
     {values: [a, b]}}]}`), or both. A bad rule is a BadInputError naming it.
+
+    `engines=False` leaves out the checks that need the engines themselves (a regex compiled
+    by Polars, an sql expression parsed by DuckDB): for a process that only relays rules to
+    quality, which parses them again in full and whose refusal reaches the client as this
+    one would. The gateway so never loads Polars or DuckDB for rules (~80 MiB).
     """
     if isinstance(data, list):
         data = {"rules": data}
@@ -412,13 +427,16 @@ def parse_rules(data: Any, *, dataset: str = "") -> RuleSet:
     rules = []
     for where, spec in raw:
         try:
-            rules.append(Rule.model_validate(spec))
+            rules.append(Rule.model_validate(spec, context={"engines": engines}))
         except ValidationError as exc:
             raise BadInputError(f"{where}: {_first_error(exc)}") from exc
         except ValueError as exc:
             raise BadInputError(f"{where}: {exc}") from exc
     try:
-        return RuleSet(dataset=str(data.get("dataset") or dataset), rules=rules)
+        return RuleSet.model_validate(  # its rules' checks run again: with the same context
+            {"dataset": str(data.get("dataset") or dataset), "rules": rules},
+            context={"engines": engines},
+        )
     except ValidationError as exc:
         raise BadInputError(_first_error(exc)) from exc
 
@@ -453,7 +471,7 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-def load_yaml(text: str, *, dataset: str = "") -> RuleSet:
+def load_yaml(text: str, *, dataset: str = "", engines: bool = True) -> RuleSet:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -463,7 +481,7 @@ def load_yaml(text: str, *, dataset: str = "") -> RuleSet:
         raise BadInputError(f"rules file is not valid YAML{where}: {problem}") from exc
     if data is None:
         return RuleSet(dataset=dataset, rules=[])
-    return parse_rules(data, dataset=dataset)
+    return parse_rules(data, dataset=dataset, engines=engines)
 
 
 def dump_yaml(rules: RuleSet) -> str:

@@ -113,7 +113,7 @@ async def accept_suggestion(
     kind = suggestion["kind"]
     if kind == "rule":
         payload["action"] = action or "warn"  # a person picks the action, warn by default
-        parse_rules({"rules": [payload]}, dataset=name)  # a clear 400 before claiming
+        parse_rules({"rules": [payload]}, dataset=name, engines=False)  # a clear 400 first
     elif kind not in ("rename", "cast", "key", "descriptions"):
         raise BadInputError(f"suggestions of kind {kind!r} cannot be accepted")
     # The decision is claimed first: of two concurrent accepts, one applies, one gets 409.

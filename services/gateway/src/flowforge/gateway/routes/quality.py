@@ -56,7 +56,7 @@ async def put_rules(
     """Replace the dataset's rules: `{"rules": [...]}` and/or dbt-style `{"columns": {col:
     [rules]}}` (see docs/quality.md). They apply to the next batch; replay to re-check
     batches already landed."""
-    rules = parse_rules(body, dataset=name)  # a clear 400 here, before asking quality
+    rules = parse_rules(body, dataset=name, engines=False)  # a clear 400, then quality
     if rules.dataset != name:
         raise BadInputError(f"these rules are for dataset {rules.dataset!r}, not {name!r}")
     saved = await gw.owners.quality.ask(
@@ -72,7 +72,7 @@ async def add_rule(
     body: Annotated[dict[str, Any], Body(examples=[{"type": "not_null", "column": "id"}])],
 ) -> RuleSetPublic:
     """Add one rule (a rule with the same name is replaced)."""
-    rule = parse_rules({"rules": [body]}, dataset=name).rules[0]
+    rule = parse_rules({"rules": [body]}, dataset=name, engines=False).rules[0]
     saved = await gw.owners.quality.ask("rules.add", dataset=name, rule=rule.spec())
     return RuleSetPublic.model_validate(saved)
 
@@ -87,7 +87,7 @@ async def delete_rule(name: DatasetName, rule: RuleName, gw: GatewayDep) -> Resp
 async def export_rules(name: DatasetName, gw: GatewayDep) -> Response:
     """The rules as a YAML file, to keep in version control and import again."""
     found = await gw.owners.quality.ask("rules.get", dataset=name)
-    rules = parse_rules({"rules": found["rules"]}, dataset=name).rules
+    rules = parse_rules({"rules": found["rules"]}, dataset=name, engines=False).rules
     return Response(
         dump_yaml(RuleSet(dataset=name, rules=rules)),
         media_type="application/yaml",
@@ -110,7 +110,7 @@ async def import_rules(name: DatasetName, request: Request, gw: GatewayDep) -> R
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"the rules file is not UTF-8 text (byte {exc.start})") from exc
-    rules = load_yaml(text, dataset=name)
+    rules = load_yaml(text, dataset=name, engines=False)
     if rules.dataset and rules.dataset != name:
         raise BadInputError(
             f"this rules file is for dataset {rules.dataset!r}, not {name!r}: "

@@ -16,6 +16,12 @@ AFTER_SECONDS = 1.0
 
 _libc: list = []
 
+# DuckDB keeps the memory a large query freed (its own jemalloc) until the database closes: a
+# count of 5M distinct keys left ~175 MiB resident for good in a kept database. With jemalloc's
+# background threads it is returned within ~2 s, at no measurable cost to the query. The
+# setting is process-wide; every database a service opens passes it (the first one sets it).
+DUCKDB_CONFIG = {"allocator_background_threads": True}
+
 
 def release() -> None:
     """Return the allocators' free memory to the system (best effort, never raises)."""

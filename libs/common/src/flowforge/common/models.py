@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import sql_string
+from flowforge.common.memory import DUCKDB_CONFIG
 
 if TYPE_CHECKING:  # imported on first use: the gateway starts without DuckDB (~40 MiB)
     import duckdb
@@ -31,7 +32,7 @@ def _parse_only() -> duckdb.DuckDBPyConnection:
     or extension can be reached."""
     import duckdb
 
-    con = duckdb.connect(config={"threads": 1})
+    con = duckdb.connect(config={**DUCKDB_CONFIG, "threads": 1})
     con.execute("SET enable_external_access = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET autoinstall_known_extensions = false")
@@ -137,7 +138,12 @@ def spill_directory() -> str:
 def _sandbox(folders: tuple[str, ...], memory_limit: str) -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    config = {"threads": 2, "memory_limit": memory_limit, "temp_directory": spill_directory()}
+    config = {
+        **DUCKDB_CONFIG,
+        "threads": 2,
+        "memory_limit": memory_limit,
+        "temp_directory": spill_directory(),
+    }
     con = duckdb.connect(config=config)
     con.execute(f"SET allowed_directories = [{', '.join(sql_string(f) for f in folders)}]")
     con.execute("SET enable_external_access = false")

@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from flowforge.common.errors import BadInputError
+from flowforge.common.memory import DUCKDB_CONFIG
 
 RuleType = Literal[
     "not_null",
@@ -358,7 +359,7 @@ def _parse_problem(text: str) -> str:
     with _PARSER_LOCK:
         global _parser
         if _parser is None:
-            _parser = duckdb.connect()
+            _parser = duckdb.connect(config=DUCKDB_CONFIG)
         try:
             statements = _parser.extract_statements(f"SELECT ({text}) AS ok FROM batch")
         except duckdb.Error as exc:

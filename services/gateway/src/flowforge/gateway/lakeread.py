@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowforge.common.lake import ValidRows, sql_list, sql_string
+from flowforge.common.memory import DUCKDB_CONFIG
 from flowforge.common.storage import LakeFiles
 
 
@@ -31,7 +32,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _rows(sql: str, limit: int) -> list[dict[str, Any]]:
-    con = _duckdb().connect(config={"threads": 1})
+    con = _duckdb().connect(config={**DUCKDB_CONFIG, "threads": 1})
     try:
         cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
         names = [d[0] for d in cursor.description]
@@ -103,7 +104,7 @@ def quarantine_rows(
         for i, (q, _) in enumerate(batches)
     )
     where = f" WHERE rule = {sql_string(rule)}" if rule else ""
-    con = _duckdb().connect(config={"threads": 1})
+    con = _duckdb().connect(config={**DUCKDB_CONFIG, "threads": 1})
     try:
         total = con.execute(f"SELECT count(*) FROM ({union}){where}").fetchone()[0]
         cursor = con.execute(

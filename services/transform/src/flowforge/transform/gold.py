@@ -18,6 +18,7 @@ import duckdb
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import GOLD_BUILD_ID_KEY, ModelRows, ValidRows, sql_list, sql_string
+from flowforge.common.memory import DUCKDB_CONFIG
 from flowforge.common.models import model_references, quote_identifier, warm_sandboxed
 from flowforge.transform.limits import Deadline, TimeLimitExceeded
 from flowforge.transform.lineage import column_lineage
@@ -319,5 +320,5 @@ _views_db: list[duckdb.DuckDBPyConnection] = []
 
 def _views_database() -> duckdb.DuckDBPyConnection:
     if not _views_db:
-        _views_db.append(duckdb.connect(config={"threads": 1}))
+        _views_db.append(duckdb.connect(config={**DUCKDB_CONFIG, "threads": 1}))
     return _views_db[0]

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from flowforge.common.errors import BadInputError
 from flowforge.common.lake import LINEAGE_COLUMNS, ValidRows, sql_string
+from flowforge.common.memory import DUCKDB_CONFIG
 from flowforge.common.models import quote_identifier, spill_directory
 from flowforge.common.naming import normalise_names, snake_case
 from flowforge.transform.inference import (
@@ -348,6 +349,7 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
                 pass  # dropped, not closed: other threads' cursors may still hold it
         _database = duckdb.connect(
             config={
+                **DUCKDB_CONFIG,
                 "threads": 2,
                 "memory_limit": DUCKDB_MEMORY,
                 "preserve_insertion_order": False,

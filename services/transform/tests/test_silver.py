@@ -780,3 +780,60 @@ def test_a_pinned_type_checked_in_one_query_gives_the_verdict_of_fits(values, sp
 
     cleaned = pl.DataFrame({"c": values}, schema={"c": pl.String}).select(clean_expr("c"))
     assert cleaned.select(fits_expr(spec, "c")).item() == fits(spec, cleaned.to_series())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_COLUMNS, st.sampled_from(_SPECS), st.booleans())
+@example(["007", "8"], "integer", False)  # a leading zero: the pinned type goes
+@example(["2024-01-02", "2024-01-02 03:04"], "date:%Y-%m-%d", True)  # a late timestamp
+def test_a_batch_cast_straight_to_its_pinned_types_is_what_inference_would_make(
+    values, spec, keyed
+):
+    """`pinned_plan` (every column pinned: cast, each value checked, no sample judged first)
+    writes the same Silver file, types and specs as planning the batch does."""
+    import tempfile
+    from pathlib import Path
+    from unittest import mock
+
+    from flowforge.transform import silver
+
+    if not values:
+        values = [None]
+    batch = bronze({"id": [str(i % 7) for i in range(len(values))], "c": values})
+    pinned = {"id": "integer", "c": spec}
+    seen = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "bronze.parquet"
+        batch.write_parquet(source)
+        outputs = []
+        for fast in (True, False):
+            out = Path(tmp) / f"silver-{fast}.parquet"
+            with mock.patch.object(silver, "plan", wraps=silver.plan) as planned:
+                if not fast:
+                    with mock.patch.object(silver, "pinned_plan", lambda *a, **k: None):
+                        result = silver.silver_file(source, out, ["id"] * keyed, Path(tmp), pinned)
+                else:
+                    result = silver.silver_file(source, out, ["id"] * keyed, Path(tmp), pinned)
+                seen.append(planned.called)
+            outputs.append((result.silver, result.types, result.key, result.specs))
+            outputs.append(pl.read_parquet(out))
+    assert outputs[0] == outputs[2]
+    assert_frame_equal(outputs[1], outputs[3])
+    assert seen[1]  # the reference planned the batch
+
+
+def test_a_batch_whose_values_fit_its_pinned_types_is_not_planned_again(tmp_path) -> None:
+    from unittest import mock
+
+    from flowforge.transform import silver
+
+    batch = bronze({"id": ["1", "2", "2"], "day": ["2024-01-02", None, "2024-02-03"],
+                    "amount": ["1.5", "2", ""], "note": ["a", "b", "c"]})  # fmt: skip
+    source = tmp_path / "bronze.parquet"
+    batch.write_parquet(source)
+    pinned = {"id": "integer", "day": "date:%Y-%m-%d", "amount": "decimal:2", "note": "string"}
+    with mock.patch.object(silver, "plan", wraps=silver.plan) as planned:
+        result = silver.silver_file(source, tmp_path / "s.parquet", ["id"], tmp_path, pinned)
+    assert not planned.called
+    assert result.specs == pinned and result.silver == 2
+    assert pl.read_parquet(tmp_path / "s.parquet")["amount"].to_list() == [Decimal("1.50"), None]

@@ -274,6 +274,49 @@ def plan(
     )
 
 
+# The kinds whose pinned type `misfit_expr` checks on every value as a batch is cast (another
+# kind, say time of day, is always inferred).
+_CHECKED_KINDS = frozenset(
+    {"string", "boolean", "integer", "decimal", "double", "date", "timestamp", "timestamptz"}
+)
+
+
+def pinned_plan(
+    columns: list[str],
+    key: list[str],
+    pinned: dict[str, str] | None,
+    *,
+    types: dict[str, str] | None = None,
+    renames: dict[str, str] | None = None,
+) -> SilverPlan | None:
+    """The plan of a batch whose every column has a pinned type and none a declared one: the
+    pinned types, each checked on every value as the batch is cast (`sampled`; a value that
+    breaks one raises `Misfit`, and the batch is then planned as any other). `plan` keeps a
+    pinned type whenever every value fits it, which that check holds (`misfit_expr` is at least
+    as strict as `fits`); this skips drawing, cleaning and judging a sample first (a 50k-row
+    file: ~30 of ~110 ms). None when a column is new or declared, or its kind is not checked."""
+    if not pinned:
+        return None
+    base = normalise_names([c for c in columns if c not in LINEAGE])
+    names = rename(base, renames or {})
+    if types and any(types.get(n) or types.get(base[b]) for b, n in names.items()):
+        return None
+    specs: dict[str, str] = {}
+    for n in names.values():
+        spec = pinned.get(n)
+        if spec is None or spec.partition(":")[0] not in _CHECKED_KINDS:
+            return None
+        specs[n] = spec
+    return SilverPlan(
+        names=names,
+        types={n: public_kind(spec) for n, spec in specs.items()},
+        casts={n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None},
+        key=resolve_key(key, names, renames or {}),
+        specs=specs,
+        sampled=frozenset(n for n, spec in specs.items() if spec != "string"),
+    )
+
+
 def _column_spec(
     series: pl.Series, wanted: str | None, pinned: dict[str, str], fits_pinned: bool | None = None
 ) -> str:
@@ -454,6 +497,18 @@ def silver_file(
         return pl.Series(name, values)
 
     options = {"types": types, "renames": renames}
+    fast = pinned_plan(columns, key, pinned, **options) if loaded is not None else None
+    if fast is not None and all(loaded.schema[c] == pl.String for c in fast.names):
+        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+            try:
+                silver = _silver_pass(bronze, source.metadata, out, fast, Path(tmp), deadline,
+                                      loaded)  # fmt: skip
+            except Misfit as exc:
+                log.info("column(s) %s of %s no longer fit their pinned types: inferred again",
+                         exc, bronze.name)  # fmt: skip
+            else:
+                return SilverFileResult(bronze=rows, silver=silver, types=fast.types,
+                                        key=fast.key, specs=fast.specs)  # fmt: skip
     if rows <= min(EXACT_ROWS, SAMPLE_ROWS):
         p = plan(columns, column, key, pinned, **options)
     else:

@@ -614,3 +614,29 @@ def test_a_record_longer_than_a_small_files_block_reads_the_file_again_in_large_
     assert result.bronze == 202 and result.rejected == 0
     assert frame["note"][200] == f"{long_value}\n{long_value}"
     assert frame["_source_line"].to_list() == [*range(2, 203), 204]
+
+
+def test_record_numbers_leave_the_rejected_list_free_to_grow(monkeypatch):
+    """Arrow's reader appends rejected records (`on_invalid`) from its own thread while the
+    batches before them are numbered: numbering must not hold a view of the array, which
+    then refuses to grow (a 50k-row file with bad lines failed as unparsable, 1 in 60)."""
+    from array import array
+
+    import numpy as np
+
+    from flowforge.ingest import bronze as module
+    from flowforge.ingest.lines import LineCounter
+
+    lines = LineCounter()
+    for record in (3, 7):
+        lines.reject(record, 0)
+    searchsorted = np.searchsorted
+
+    def interleaved(*args, **kwargs):  # the reader's thread runs between two steps
+        lines.reject(12, 0)
+        return searchsorted(*args, **kwargs)
+
+    monkeypatch.setattr(module.np, "searchsorted", interleaved)
+    numbers = module._record_numbers(0, 6, lines.rejected)
+    assert numbers.tolist() == [1, 2, 4, 5, 6, 8]
+    assert lines.rejected == array("q", [3, 7, 12])

@@ -720,6 +720,10 @@ def _record_numbers(good_before: int, n: int, rejected: list[int]) -> np.ndarray
     g = np.arange(good_before, good_before + n, dtype=np.int64)
     if not rejected:
         return g + 1
-    r = np.asarray(rejected, dtype=np.int64)
+    # A copy, not a view: Arrow's reader calls `on_invalid` (appending to this array) from its
+    # own thread while batches are consumed here, and an array with a live view refuses to
+    # grow (BufferError, which failed the file as unparsable about once in 60 50k-row files
+    # with bad lines). The copy is made holding the GIL, so no append runs during it.
+    r = np.array(rejected, dtype=np.int64)
     shifted = r - np.arange(1, len(r) + 1)
     return g + 1 + np.searchsorted(shifted, g, side="right")

@@ -36,7 +36,7 @@ from flowforge.common.lake import (
     ValidRows,
     schema_fingerprint,
 )
-from flowforge.common.lakehouse import table_key
+from flowforge.common.lakehouse import WRITE_BATCH_ROWS, table_key
 from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
@@ -695,7 +695,7 @@ def _fold_state(deps: Deps, name: str, state: ModelRows, build_id: str) -> tuple
     version and its rows."""
     con = warm_sandboxed(state.paths)
     try:
-        counted = Counting(con.sql(state.sql()).to_arrow_reader(64 * 1024))
+        counted = Counting(con.sql(state.sql()).to_arrow_reader(WRITE_BATCH_ROWS))
         version = deps.tables.lakehouse.overwrite(
             "gold", name, counted.reader(), kind="build", runs=[], build_id=build_id
         )
@@ -725,7 +725,7 @@ def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
     try:
         source = pq.ParquetFile(out, pre_buffer=False)
         reader = pa.RecordBatchReader.from_batches(
-            source.schema_arrow, source.iter_batches(batch_size=64 * 1024)
+            source.schema_arrow, source.iter_batches(batch_size=WRITE_BATCH_ROWS)
         )
         return deps.tables.lakehouse.overwrite(
             "gold", name, reader, kind="build", runs=[], build_id=build_id

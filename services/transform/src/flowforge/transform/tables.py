@@ -25,7 +25,7 @@ import asyncpg
 
 from flowforge.common.errors import ConflictError, NotFoundError
 from flowforge.common.lake import ValidRows
-from flowforge.common.lakehouse import Lakehouse
+from flowforge.common.lakehouse import WRITE_BATCH_ROWS, Lakehouse
 from flowforge.common.models import warm_sandboxed
 from flowforge.common.storage import LakeFiles
 from flowforge.transform.adapters import Batches
@@ -214,7 +214,7 @@ class SilverTables:
         assert rows is not None
         con = warm_sandboxed(rows.paths, memory_limit="512MB")
         try:
-            reader = con.sql(rows.sql()).to_arrow_reader(64 * 1024)
+            reader = con.sql(rows.sql()).to_arrow_reader(WRITE_BATCH_ROWS)
             counted = Counting(reader)
             version = self.lakehouse.overwrite(
                 LAYER,

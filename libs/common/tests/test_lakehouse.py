@@ -72,6 +72,29 @@ def test_a_table_kept_open_between_commits_sees_another_writers_commits(lake):
     assert history == [2, 1, 0]
 
 
+def test_a_written_versions_files_are_known_without_reading_the_log_again(lake, monkeypatch):
+    """`overwrite` remembers the files of the version it wrote (the table object holds them):
+    the same list a reader gets from the log, also after another writer's commit."""
+    from deltalake import write_deltalake
+
+    from flowforge.common import lakehouse as module
+
+    lakehouse, files = lake
+    lakehouse.overwrite("gold", "k", reader(pa.table({"id": [1]})), kind="build", runs=[])
+    write_deltalake(lakehouse.location("gold", "k"), pa.table({"id": [5, 6]}), mode="overwrite")
+    version = lakehouse.overwrite(
+        "gold", "k", reader(pa.table({"id": [2, 3]})), kind="build", runs=[]
+    )
+    opened = []
+    real_open = lakehouse.open
+    monkeypatch.setattr(lakehouse, "open", lambda *a: opened.append(a) or real_open(*a))
+    remembered = lakehouse.data_keys("gold", "k", version)
+    assert not opened  # known from the write
+    monkeypatch.setattr(module, "_DATA_KEYS", {})
+    assert lakehouse.data_keys("gold", "k", version) == remembered  # read from the log now
+    assert opened and rows(lakehouse.data_paths(files, "gold", "k", version)) == [(2,), (3,)]
+
+
 def test_a_version_without_rows_is_read_as_an_empty_relation_of_its_shape(lake):
     lakehouse, files = lake
     empty = pa.table({"id": pa.array([], pa.int64()), "name": pa.array([], pa.string())})

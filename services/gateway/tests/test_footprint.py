@@ -10,31 +10,28 @@ import sys
 HEAVY = ("duckdb", "pyarrow", "numpy", "polars", "deltalake")
 
 
-def test_the_gateway_starts_without_the_lake_readers():
-    probe = (
-        "import sys, flowforge.gateway.app\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+def loaded_after(code: str) -> str:
+    """The heavy modules a fresh interpreter has loaded after running `code`."""
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
-    assert done.stdout.strip() == "", f"imported at start: {done.stdout.strip()}"
+    return done.stdout.strip()
+
+
+def test_the_gateway_starts_without_the_lake_readers():
+    assert loaded_after("import flowforge.gateway.app") == ""
 
 
 def test_rules_are_relayed_without_the_engines():
     """The gateway parses rules with `engines=False` (quality checks them against Polars and
     DuckDB); a regex and an sql rule must not load either here."""
-    probe = (
-        "import sys\n"
+    code = (
         "from flowforge.common.rules import parse_rules\n"
         "parse_rules([{'type': 'regex', 'column': 'c', 'pattern': '[A-Z]+'},"
-        " {'type': 'sql', 'expression': 'a > 0'}], engines=False)\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+        " {'type': 'sql', 'expression': 'a > 0'}], engines=False)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.strip() == "", f"imported: {done.stdout.strip()}"
+    assert loaded_after(code) == ""
 
 
 def test_the_lake_readers_still_load_on_first_use():

@@ -89,7 +89,9 @@ async def export_rules(name: DatasetName, gw: GatewayDep) -> Response:
     found = await gw.owners.quality.ask("rules.get", dataset=name)
     rules = parse_rules({"rules": found["rules"]}, dataset=name, engines=False).rules
     return Response(
-        dump_yaml(RuleSet(dataset=name, rules=rules)),
+        dump_yaml(
+            RuleSet.model_validate({"dataset": name, "rules": rules}, context={"engines": False})
+        ),
         media_type="application/yaml",
         headers={"content-disposition": f'attachment; filename="{name}.rules.yaml"'},
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flowforge.cli.logtail import last_error
-from flowforge.cli.ports import PortTaken, free_port, stable_port
+from flowforge.cli.ports import PortTaken, free_port, reserve, stable_port
 from flowforge.cli.supervisor import Supervisor
 from flowforge.cli.up import prepare_home, write_endpoints
 
@@ -206,6 +206,41 @@ def test_an_embedded_server_keeps_its_port_across_restarts_of_the_same_home(tmp_
             stable_port(tmp_path, "nats", str(default), 1, said.append)
     assert stable_port(tmp_path, "nats", None, default, said.append) == moved  # remembered
     assert (tmp_path / "run" / "nats.port").read_text().strip() == str(moved)
+
+
+def test_an_embedded_server_never_takes_the_port_promised_to_the_gateway(tmp_path, monkeypatch):
+    """`up` reserves the gateway's port before starting NATS and PostgreSQL: nothing listens
+    there yet, so the kernel could hand it out as free (a PostgreSQL once took it)."""
+    from flowforge.cli import ports
+
+    gateway = free_port()
+    monkeypatch.setattr(ports, "_RESERVED", set())
+    handed = iter([gateway, gateway, gateway + 1])
+
+    class Socket:  # the kernel's choices: the gateway's port twice, then another
+        def __init__(self, *a):
+            self.port = next(handed)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def bind(self, address):
+            pass
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    reserve(gateway)
+    monkeypatch.setattr(ports.socket, "socket", Socket)
+    assert ports.free_port() == gateway + 1
+    monkeypatch.undo()
+    monkeypatch.setattr(ports, "_RESERVED", {gateway})
+    assert stable_port(tmp_path, "pg", None, gateway, lambda _: None) != gateway
+    with pytest.raises(PortTaken):
+        stable_port(tmp_path / "other", "pg", str(gateway), 1, lambda _: None)
 
 
 def test_endpoints_are_written_for_this_user_only_with_lake_logs_and_pids(tmp_path):

@@ -19,10 +19,24 @@ class PortTaken(RuntimeError):
     """A port the user asked for explicitly is in use."""
 
 
+# Ports this process has promised to a listener of its own that is not up yet (the gateway's):
+# the kernel would hand one of them out again as "free" (an embedded PostgreSQL once took the
+# gateway's port, which then could not bind).
+_RESERVED: set[int] = set()
+
+
+def reserve(port: int) -> None:
+    """Keep `port` out of the ports chosen for embedded servers."""
+    _RESERVED.add(port)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _RESERVED:
+            return port
 
 
 def port_free(port: int) -> bool:
@@ -64,14 +78,14 @@ def stable_port(
     new free one; remembered for the next start of this home."""
     if explicit:
         port = int(explicit)
-        if not port_free(port):
+        if port in _RESERVED or not port_free(port):
             raise PortTaken(f"port {port} for {name} (FLOWFORGE_{name.upper()}_PORT) is in use")
         return port
     memo = home / "run" / f"{name}.port"
     remembered = _read_port(memo)
-    if remembered is not None and port_free(remembered):
+    if remembered is not None and remembered not in _RESERVED and port_free(remembered):
         port = remembered
-    elif port_free(default):
+    elif default not in _RESERVED and port_free(default):
         port = default
     else:
         port = free_port()
@@ -101,6 +115,7 @@ __all__ = [
     "free_port",
     "port_free",
     "remember_port",
+    "reserve",
     "stable_port",
     "wait_for_port",
 ]

@@ -13,7 +13,7 @@ from rich.markup import escape
 from flowforge.cli.client import console, print_run, upload, wait_for_run
 from flowforge.cli.infra import ConfigError, check_database, embedded_nats, embedded_postgres
 from flowforge.cli.natscreds import configured_service_env, load_credentials
-from flowforge.cli.ports import port_free
+from flowforge.cli.ports import port_free, reserve
 from flowforge.cli.supervisor import StopFlag, Supervisor, child_env, install_signal_handlers
 from flowforge.common.settings import redact_url
 
@@ -207,6 +207,7 @@ def up(*, demo: bool, port: int | None, replicas: int | None = None) -> int:
     if not port_free(port):
         console.print(f"[red]port {port} is in use; stop what uses it or set FLOWFORGE_PORT[/red]")
         return 2
+    reserve(port)  # the gateway binds it last: no embedded server may take it meanwhile
     if (pid := other_up(home)) is not None:
         console.print(f"[red]another `flowforge up` (pid {pid}) runs on {home}[/red]")
         return 2

@@ -215,14 +215,12 @@ def plan(
     With `whole` (a reader of a whole Bronze column), `column_values` gives a sample: the
     columns named in `exact` and those the sample cannot settle are typed from all their
     values; the other typed columns are `sampled` (checked as they are cast)."""
-    base = normalise_names([c for c in columns if c not in LINEAGE])
-    names = rename(base, renames or {})
+    base, names = _names(columns, renames)
     silver_key = resolve_key(key, names, renames or {})
     pinned = pinned or {}
-    types = types or {}
 
     def wanted_type(bronze_name: str, silver_name: str) -> str | None:
-        return types.get(silver_name) or types.get(base[bronze_name])  # new or old name
+        return _declared(types, base, bronze_name, silver_name)
 
     # The pinned types of the columns first judged by `column_values`, checked in one query
     # (`fits_expr`); their cleaned values are kept for the rest of inference.
@@ -263,14 +261,33 @@ def plan(
     with ThreadPoolExecutor(max_workers=2) as pool:
         inferred = dict(zip(names.values(), pool.map(infer, names.items()), strict=True))
     specs = {n: found for n, (found, _) in inferred.items()}
-    casts = {n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None}
+    sampled = frozenset(n for n, (_, checked) in inferred.items() if checked)
+    return _made(names, specs, silver_key, sampled)
+
+
+def _names(columns: list[str], renames: dict[str, str] | None) -> tuple[dict, dict]:
+    """Each Bronze data column's normalised name, and its Silver name (renames applied)."""
+    base = normalise_names([c for c in columns if c not in LINEAGE])
+    return base, rename(base, renames or {})
+
+
+def _declared(
+    types: dict[str, str] | None, base: dict[str, str], bronze_name: str, silver_name: str
+) -> str | None:
+    """The type declared for a column, by its new or its old name."""
+    return (types or {}).get(silver_name) or (types or {}).get(base[bronze_name])
+
+
+def _made(
+    names: dict[str, str], specs: dict[str, str], key: list[str], sampled: frozenset[str]
+) -> SilverPlan:
     return SilverPlan(
         names=names,
         types={n: public_kind(spec) for n, spec in specs.items()},
-        casts=casts,
-        key=silver_key,
+        casts={n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None},
+        key=key,
         specs=specs,
-        sampled=frozenset(n for n, (_, sampled) in inferred.items() if sampled),
+        sampled=sampled,
     )
 
 
@@ -297,9 +314,8 @@ def pinned_plan(
     file: ~30 of ~110 ms). None when a column is new or declared, or its kind is not checked."""
     if not pinned:
         return None
-    base = normalise_names([c for c in columns if c not in LINEAGE])
-    names = rename(base, renames or {})
-    if types and any(types.get(n) or types.get(base[b]) for b, n in names.items()):
+    base, names = _names(columns, renames)
+    if any(_declared(types, base, b, n) for b, n in names.items()):
         return None
     specs: dict[str, str] = {}
     for n in names.values():
@@ -307,14 +323,8 @@ def pinned_plan(
         if spec is None or spec.partition(":")[0] not in _CHECKED_KINDS:
             return None
         specs[n] = spec
-    return SilverPlan(
-        names=names,
-        types={n: public_kind(spec) for n, spec in specs.items()},
-        casts={n: e for n, spec in specs.items() if (e := cast_expr(spec, n)) is not None},
-        key=resolve_key(key, names, renames or {}),
-        specs=specs,
-        sampled=frozenset(n for n, spec in specs.items() if spec != "string"),
-    )
+    sampled = frozenset(n for n, spec in specs.items() if spec != "string")
+    return _made(names, specs, resolve_key(key, names, renames or {}), sampled)
 
 
 def _column_spec(

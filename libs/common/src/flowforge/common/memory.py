@@ -1,9 +1,11 @@
 """Giving freed memory back to the system after a large piece of work.
 
 A service that parsed or typed a large file keeps what its allocators cached: glibc's arenas
-(Python objects, DuckDB), pyarrow's mimalloc pool. The pages are free for the process, yet
-still resident, so a machine running every service holds each one's peak at once. After a
-handler that ran long (a large batch), `release` hands them back."""
+(Python objects), pyarrow's mimalloc pool, DuckDB's own allocator. The pages are free for the
+process, yet still resident, so a machine running every service holds each one's peak at
+once. After a handler that ran long (a large batch), `release` hands the first two back;
+DuckDB returns its own in the background (`DUCKDB_CONFIG`). Polars' allocator decays freed
+pages on its own within a few seconds and offers no call to hurry it."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _rows(sql: str, limit: int) -> list[dict[str, Any]]:
-    con = _duckdb().connect(config={**DUCKDB_CONFIG, "threads": 1})
+    import duckdb  # on the first read, not at the gateway's start (a test holds it)
+
+    con = duckdb.connect(config={**DUCKDB_CONFIG, "threads": 1})
     try:
         cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}")
         names = [d[0] for d in cursor.description]
@@ -104,7 +106,9 @@ def quarantine_rows(
         for i, (q, _) in enumerate(batches)
     )
     where = f" WHERE rule = {sql_string(rule)}" if rule else ""
-    con = _duckdb().connect(config={**DUCKDB_CONFIG, "threads": 1})
+    import duckdb  # on the first read, not at the gateway's start (a test holds it)
+
+    con = duckdb.connect(config={**DUCKDB_CONFIG, "threads": 1})
     try:
         total = con.execute(f"SELECT count(*) FROM ({union}){where}").fetchone()[0]
         cursor = con.execute(
@@ -134,10 +138,3 @@ def quarantine_rows(
         item["row"] = silver_rows.get((p["batch"], p["line"]), {})
         rows.append(item)
     return int(total), rows
-
-
-def _duckdb():
-    """DuckDB, imported on the first read rather than at the gateway's start (~40 MiB)."""
-    import duckdb
-
-    return duckdb

@@ -258,6 +258,34 @@ def test_an_incremental_model_merges_new_batches_and_equals_its_full_refresh(mod
         )
 
 
+def test_an_aggregate_table_is_refreshed_from_the_changes_and_equals_its_sql(module_platform):
+    # Each batch updates earlier keys and Silver folds every third batch: after each, the
+    # model equals its SQL run over the dataset, and it was built from the changes, not from
+    # every row.
+    platform = module_platform
+    dataset, model = unique("sales"), unique("revenue")
+    sql = (
+        f"SELECT status, count(*) AS orders, sum(amount * 1.5) AS revenue, "
+        f"count(*) FILTER (WHERE amount > 250) AS big FROM {dataset} GROUP BY ALL"
+    )
+    rng = random.Random(11)
+    with platform.client() as c:
+        assert c.post("/api/v1/models", json={"name": model, "sql": sql}).status_code == 201
+        for number in range(7):
+            rows = {rng.randint(1, 60): (rng.randint(1, 500), rng.choice(["paid", "refunded",
+                    "open"])) for _ in range(15)}  # fmt: skip
+            run = platform.land(orders_csv(rows), f"a{number}.csv", dataset=dataset, key="id")
+            assert run["status"] == "succeeded", run
+            wait_for_model(c, model, run["run_id"])
+            want = sorted(sql_rows(c, sql), key=repr)
+            assert sorted(sql_rows(c, f"SELECT * FROM {model}"), key=repr) == want, number
+        assert "table from changes (1 batch(es))" in platform.log("transform")
+        rebuilt = c.post(f"/api/v1/models/{model}/build", params={"full_refresh": "true"})
+        assert rebuilt.status_code == 202, rebuilt.text
+        assert platform_job(c, rebuilt.json())["status"] == "succeeded"
+        assert sorted(sql_rows(c, f"SELECT * FROM {model}"), key=repr) == want
+
+
 def wait_for_model(client, model: str, run_id: str, timeout: float = 60) -> None:
     import time
 

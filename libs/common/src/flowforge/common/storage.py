@@ -364,6 +364,12 @@ class LakeFiles:
             cached.parent.mkdir(parents=True, exist_ok=True)
             written.replace(cached)
 
+    def delete(self, key: str) -> None:
+        """Remove an object, and its downloaded copy."""
+        self.store.delete(key)
+        if self.store.local_path(key) is None:
+            (self.cache_dir / key).unlink(missing_ok=True)
+
 
 def open_store(settings: Settings) -> ObjectStore:
     """The configured store: S3 when S3_ENDPOINT_URL is set, else the `$FLOWFORGE_HOME` folder

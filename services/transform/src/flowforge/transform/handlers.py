@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -40,6 +41,7 @@ from flowforge.common.lakehouse import WRITE_BATCH_ROWS, table_key
 from flowforge.common.models import quote_identifier, warm_sandboxed
 from flowforge.common.naming import normalise_names
 from flowforge.common.storage import LakeFiles
+from flowforge.transform import aggregates
 from flowforge.transform.adapters import Batches, GoldLock, ModelRegistry, SilverSpecs
 from flowforge.transform.folding import FoldQueue, ViewsQueue, fold_due, fold_quietly
 from flowforge.transform.gold import (
@@ -344,20 +346,27 @@ async def housekeeping(deps: Deps, retention: timedelta) -> dict[str, int]:
                 deps.tables.lakehouse.vacuum, "gold", name, retention, keep
             )
             pending = set(current.pending) if current else set()
-            merges = await asyncio.to_thread(_drop_folded_merges, deps, name, pending, retention)
-        removed[f"gold.{name}"] = len(gone) + merges
+            merges = await asyncio.to_thread(
+                _drop_unused, deps, f"gold/{name}/merges/", pending, retention
+            )
+            state = ((current.built_from if current else {}).get(AGGREGATE) or {}).get("state")
+            states = await asyncio.to_thread(
+                _drop_unused, deps, f"gold/{name}/state/", {state}, retention
+            )
+        removed[f"gold.{name}"] = len(gone) + merges + states
     log.info("lakehouse housekeeping: %d file(s) removed", sum(removed.values()))
     return removed
 
 
-def _drop_folded_merges(deps: Deps, name: str, pending: set[str], retention: timedelta) -> int:
-    """Remove an incremental model's merge files that a fold wrote into its table (not
-    pending any more) once they are older than the retention (a reader may hold them)."""
+def _drop_unused(deps: Deps, prefix: str, keep: set[str], retention: timedelta) -> int:
+    """Remove a model's objects under `prefix` that it no longer reads (an incremental
+    model's merges a fold wrote into its table, an aggregate's earlier states a crash left)
+    once they are older than the retention (a reader may hold them)."""
     store, cutoff = deps.files.store, time.time() - retention.total_seconds()
     dropped = 0
-    for info in store.list(f"gold/{name}/merges/"):
-        if info.key not in pending and info.modified <= cutoff:
-            store.delete(info.key)
+    for info in store.list(prefix):
+        if info.key not in keep and info.modified <= cutoff:
+            deps.files.delete(info.key)
             dropped += 1
     return dropped
 
@@ -506,6 +515,7 @@ class Plan:
     built_from: dict[str, Any]
     mode: str
     merge: bool = False  # the result is a merge kept pending beside the table
+    aggregate: aggregates.Refresh | None = None  # an aggregate kept as a state beside it
 
     @classmethod
     def of(
@@ -538,6 +548,11 @@ class Plan:
                 return snapshot_sql(mat, previous, columns, now)
 
             return cls(rows, files, scd, built_from, "snapshot")
+        if mat.materialized == "table" and (found := _aggregate(deps, model, inputs, full_refresh)):
+            paths = [found.state_out, *([found.previous] if found.previous else [])]
+            mode = "table" if found.changes is None else (
+                f"table from changes ({len(found.changes.new_silver)} batch(es))")  # fmt: skip
+            return cls(rows, paths, found.final, built_from, mode, aggregate=found)
         if mat.materialized != "incremental":
             return cls(rows, [], None, built_from, "table")
         grown = _grown(model, runs, built_from)
@@ -567,6 +582,94 @@ class Plan:
 
         mode = f"incremental ({len(fresh)} batch(es))"
         return cls(rows, [] if keep else files, merge, built_from, mode, merge=keep)
+
+
+def _aggregate(
+    deps: Deps, model: Model, inputs: dict[str, Input], full_refresh: bool
+) -> aggregates.Refresh | None:
+    """How an aggregate `table` model over one dataset is built (see `aggregates`): from its
+    kept state and the batches promoted since, when nothing else changed; else from every
+    row, keeping a state for the next build. None: not such a model."""
+    if len(model.depends_on) != 1 or model.depends_on[0] not in inputs:
+        return None
+    name = model.depends_on[0]
+    form = aggregates.form_of(model.sql, name)
+    if form is None:
+        return None
+    data = inputs[name]
+    refresh = aggregates.Refresh(
+        form, deps.files.output(f"gold/{model.name}/state/{uuid.uuid4().hex}.parquet")
+    )
+    kept = model.built_from.get(AGGREGATE) or {}
+    seen = set(model.built_from.get(name) or [])
+    batches = {b.run_id: b for b in data.ref.batches}
+    if (
+        full_refresh
+        or not kept
+        or model.version is None
+        or kept.get("version") != model.version
+        or kept.get("key") != data.ref.key
+        or not seen <= set(batches)
+        or kept.get("batches") != _digest([batches[r] for r in seen])
+        or data.rows.empty_from is not None
+    ):
+        return refresh
+    path = deps.files.path
+    key_of = deps.files.store.key_of
+    pending = set(data.rows.silver)
+    fresh = [b for b in data.ref.batches if b.run_id not in seen]
+    if any(path(key_of(b.silver_uri)) not in pending for b in fresh):
+        return refresh  # a fold took in a batch the state has not seen
+    before = [b for b in data.ref.batches if b.run_id in seen and path(key_of(b.silver_uri))
+              in pending]  # fmt: skip
+    old = ValidRows(
+        silver=[path(key_of(b.silver_uri)) for b in before],
+        quarantine=[path(key_of(b.quarantine_uri)) for b in before if b.quarantine_uri],
+        key=list(data.ref.key),
+        base=list(data.rows.base),
+    )
+    try:
+        state = path(kept["state"])
+    except Exception:  # gone (a restored lake, a removed object): every row, once
+        log.info("gold model %s: its kept state is missing; built from every row", model.name)
+        return refresh
+    refresh.previous = state
+    refresh.changes = aggregates.Changes(
+        new_silver=[path(key_of(b.silver_uri)) for b in fresh],
+        new_quarantine=[path(key_of(b.quarantine_uri)) for b in fresh if b.quarantine_uri],
+        key=list(data.ref.key),
+        before=old if (old.base or old.silver) else None,
+        now=data.rows,
+    )
+    return refresh
+
+
+AGGREGATE = "aggregate"  # built_from's record of an aggregate model's kept state
+
+
+def _digest(batches: list[SilverBatch]) -> str:
+    return aggregates.batches_digest([(b.run_id, b.quarantine_uri) for b in batches])
+
+
+async def _keep_state(
+    deps: Deps, model: Model, plan: Plan, version: int, inputs: dict[str, Input]
+) -> str | None:
+    """Commit a build's aggregate state and record it in what the build read (the state
+    object to remove once the record moved on, if any)."""
+    refresh = plan.aggregate
+    kept = (model.built_from.get(AGGREGATE) or {}).get("state")
+    if refresh is None or not refresh.written:
+        return kept
+    key = f"gold/{model.name}/state/{refresh.state_out.name}"
+    await asyncio.to_thread(deps.files.commit, key, refresh.state_out)
+    data = inputs[refresh.form.dataset]
+    plan.built_from[AGGREGATE] = {
+        "state": key,
+        "version": version,
+        "key": list(data.ref.key),
+        "batches": _digest(list(data.ref.batches)),
+    }
+    return kept
 
 
 def _grown(model: Model, runs: dict[str, list[str]], now: dict[str, Any]) -> str | None:
@@ -630,18 +733,23 @@ async def _build_one(
             f"gold model {model.name!r} cannot be stored as a table: {text} (a column of a "
             "type Delta Lake lacks: cast it; or the lake refused the write: build it again)"
         )
+    replaced = await _keep_state(deps, model, plan, version, inputs)
     log.info(
-        "gold model %s: %s build, %d row(s) in %.2fs, committed as version %d in %.2fs",
+        "gold model %s: %s build, %d row(s) in %.2fs, committed as version %d in %.2fs%s",
         model.name,
         plan.mode,
         result.rows,
         committing - began,
         version,
         time.perf_counter() - committing,
+        f" ({plan.aggregate.note})" if plan.aggregate and plan.aggregate.note else "",
     )
     await deps.models.built(
         model.name, build_id, result.rows, columns, version, plan.built_from, result.tests
     )
+    if replaced and replaced != (plan.built_from.get(AGGREGATE) or {}).get("state"):
+        with contextlib.suppress(Exception):  # a leftover is small; housekeeping may go on
+            await asyncio.to_thread(deps.files.delete, replaced)
     return Built(result=result, model=model, build_id=build_id, inputs=refs, version=version)
 
 

@@ -191,3 +191,15 @@ def test_a_float_sum_is_built_from_every_row_without_a_state(tmp_path):
     con.execute(f"CREATE TEMP VIEW __model AS {sql}")
     assert refresh.final(con) == "SELECT * FROM __model"
     assert not refresh.written
+
+
+def test_the_table_rows_of_touched_keys_are_read_by_duckdb_when_polars_cannot(
+    tmp_path, monkeypatch
+):
+    import polars as pl
+
+    def refuse(*args, **kwargs):
+        raise pl.exceptions.SchemaError("a schema Polars reads otherwise")
+
+    monkeypatch.setattr(pl, "scan_parquet", refuse)
+    test_refreshed_results_equal_the_sql_over_every_row(tmp_path, True, 1)

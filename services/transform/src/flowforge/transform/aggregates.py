@@ -34,7 +34,8 @@ from typing import Any
 from flowforge.common.lake import ValidRows, sql_list, sql_string
 from flowforge.common.models import quote_identifier as q
 
-STATE_ROWS = "_ff_rows"  # the group's rows (after the model's WHERE)
+STATE_ROWS = "_ff_rows"
+LATEST = ("_ingested_at", "_run_id", "_source_line")  # what picks a key's latest row
 # Functions whose value differs from one evaluation to the next: never refreshed from changes.
 VOLATILE = frozenset(
     "random uuid gen_random_uuid uuidv4 uuidv7 now current_timestamp get_current_timestamp "
@@ -63,6 +64,7 @@ class Form:
     partials: tuple[Partial, ...]
     source: str  # FROM ... [WHERE ...]
     items: tuple[str, ...]  # each result column over the state (`_ff_g<i>`, `_ff_a<i>`, ...)
+    columns: tuple[str, ...] = ()  # the dataset's columns the SQL reads (case-folded)
 
     @property
     def is_global(self) -> bool:
@@ -193,6 +195,7 @@ def form_of(sql: str, dataset: str) -> Form | None:
         partials=tuple(partials),
         source=source.this.sql("duckdb") + (f" {where.sql('duckdb')}" if where else ""),
         items=tuple(i.sql("duckdb") for i in rewritten),
+        columns=tuple(sorted({c.name.lower() for c in tree.find_all(exp.Column)})),
     )
 
 
@@ -367,12 +370,8 @@ class Changes:
         base = None
         rows = self.now or self.before
         if rows is not None and rows.base:
-            on = " AND ".join(f"b.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in self.key)
-            con.execute(
-                "CREATE TEMP TABLE _ff_base AS SELECT * FROM "
-                f"read_parquet({sql_list(rows.base)}, union_by_name = true) b "
-                f"WHERE EXISTS (SELECT 1 FROM _ff_touched t WHERE {on})"
-            )
+            wanted = {*(k.lower() for k in self.key), *form.columns, *LATEST}
+            _base_rows(con, rows.base, self.key, wanted)
             base = "SELECT * FROM _ff_base"
         out = []
         for rows, sign, name in ((self.now, 1, "_ff_now"), (self.before, -1, "_ff_before")):
@@ -387,6 +386,41 @@ class Changes:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {rows_sql}")
         con.execute(f"CREATE TEMP TABLE {name} AS {form.state_sql()}")
         return name
+
+
+def _base_rows(con: Any, files: list[Path], key: list[str], wanted: set[str]) -> None:
+    """`_ff_base`: the table's rows whose key is among `_ff_touched`'s, with the columns in
+    `wanted` (what the model and the choice of a key's latest row read). Every row of the
+    table is looked at, so this is read by Polars, which decodes a row's other columns only
+    where its key matched (9.4M rows, 995 matches: 55 ms; DuckDB's semi-join decodes every
+    column of every row: 95-117 ms). Each key column's values are matched on their own (a
+    superset of the touched keys: enough, see `Changes`)."""
+    import polars as pl
+
+    touched = pl.from_arrow(con.sql("SELECT * FROM _ff_touched").to_arrow_table())
+    assert isinstance(touched, pl.DataFrame)
+    try:
+        scan = pl.scan_parquet(files, parallel="prefiltered", missing_columns="insert",
+                               extra_columns="ignore")  # fmt: skip
+        names = [n for n in scan.collect_schema().names() if n.lower() in wanted]
+        match = pl.all_horizontal(
+            pl.col(k).is_in(touched[k].implode(), nulls_equal=True) for k in key
+        )
+        found = scan.filter(match).select(names).collect().to_arrow()
+    except Exception:  # a schema Polars reads otherwise than DuckDB: DuckDB, slower
+        listed = ", ".join(sql_string(c) for c in sorted(wanted))
+        on = " AND ".join(f"b.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
+        con.execute(
+            f"CREATE TEMP TABLE _ff_base AS SELECT COLUMNS(lambda c: lower(c) IN ({listed})) "
+            f"FROM read_parquet({sql_list(files)}, union_by_name = true) b "
+            f"WHERE EXISTS (SELECT 1 FROM _ff_touched t WHERE {on})"
+        )
+        return
+    con.register("_ff_found", found)
+    try:
+        con.execute("CREATE TEMP TABLE _ff_base AS SELECT * FROM _ff_found")
+    finally:
+        con.unregister("_ff_found")
 
 
 def _stored(kind: str) -> str:

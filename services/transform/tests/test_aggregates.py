@@ -109,7 +109,15 @@ def _build(con, sql: str, now: ValidRows, refresh: Refresh) -> list[tuple]:
     against its SQL run over every row."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW ds AS {now.sql()}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW __model AS {sql}")
-    for table in ("_ff_state", "_ff_touched", "_ff_base", "_ff_now", "_ff_before", "_ff_added"):
+    for table in (
+        "_ff_state",
+        "_ff_touched",
+        "_ff_base",
+        "_ff_pending",
+        "_ff_now",
+        "_ff_before",
+        "_ff_added",
+    ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     got = con.execute(refresh.final(con)).fetchall()
     assert refresh.written

@@ -187,21 +187,20 @@ class ValidRows:
             *([self.empty_from] if self.empty_from else []),
         ]
 
-    def sql(self, *, base_sql: str | None = None, only: str | None = None) -> str:
+    def sql(self, *, base_sql: str | None = None, pending_sql: str | None = None) -> str:
         """DuckDB SQL selecting the valid rows; with a key, the latest row per key wins.
-        `only`: a relation of key values, the rows of those keys alone (`base_sql`: the base
-        rows of those keys, when the caller has them already)."""
+        `base_sql` and `pending_sql`: relations the caller made of the base rows and of the
+        pending files' rows (quarantined ones left out) it wants, e.g. those of some keys."""
         if not self.silver and not self.base and self.empty_from is not None:
             return f"SELECT * FROM read_parquet({sql_string(str(self.empty_from))}) WHERE false"
         if not self.silver and not self.base:
             raise BadInputError("the dataset has no Silver data yet")
-        base = base_sql or (
-            f"SELECT * FROM read_parquet({sql_list(self.base)}, union_by_name = true)"
-            + (f" b WHERE {self._among(only, 'b')}" if only else "")
+        base = (
+            base_sql or f"SELECT * FROM read_parquet({sql_list(self.base)}, union_by_name = true)"
         )
         if not self.silver:
             return base
-        pending = self._pending(only)
+        pending = self._pending(pending_sql)
         if not self.base:
             return pending
         if not self.key:
@@ -219,22 +218,16 @@ class ValidRows:
             f"UNION ALL BY NAME SELECT * FROM p) v {self._latest()}"
         )
 
-    def _among(self, keys: str, alias: str) -> str:
-        """Whether a row's key is one of the relation `keys`' (NULL matching NULL)."""
-        on = " AND ".join(f'{alias}."{k}" IS NOT DISTINCT FROM t."{k}"' for k in self.key)
-        return f"EXISTS (SELECT 1 FROM {keys} t WHERE {on})"
-
-    def _pending(self, only: str | None = None) -> str:
-        query = f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"
-        conditions = [self._among(only, "s")] if only else []
-        if self.quarantine:
-            conditions.append(
-                "NOT EXISTS (SELECT 1 FROM read_parquet("
+    def _pending(self, rows: str | None = None) -> str:
+        query = (
+            rows or f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"
+        )
+        if self.quarantine and rows is None:
+            query += (
+                " WHERE NOT EXISTS (SELECT 1 FROM read_parquet("
                 f"{sql_list(self.quarantine)}, union_by_name = true) q"
                 " WHERE q._run_id = s._run_id AND q._source_line = s._source_line)"
             )
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
         if self.key and len(self.silver) > 1:
             query = f"SELECT * FROM ({query}) v {self._latest()}"
         return query

@@ -367,18 +367,41 @@ class Changes:
             f"CREATE TEMP TABLE _ff_touched AS SELECT DISTINCT {keys} FROM "
             f"read_parquet({sql_list(self.new_silver)}, union_by_name = true)"
         )
+        now = self.now
+        assert now is not None
+        wanted = {*(k.lower() for k in self.key), *form.columns, *LATEST}
         base = None
-        rows = self.now or self.before
-        if rows is not None and rows.base:
-            wanted = {*(k.lower() for k in self.key), *form.columns, *LATEST}
-            _base_rows(con, rows.base, self.key, wanted)
+        if now.base:
+            _base_rows(con, now.base, self.key, wanted)
             base = "SELECT * FROM _ff_base"
-        out = []
-        for rows, sign, name in ((self.now, 1, "_ff_now"), (self.before, -1, "_ff_before")):
-            if rows is None or not (rows.base or rows.silver):
-                continue
-            sql = rows.sql(base_sql=base, only="_ff_touched")
-            out.append((self._state(con, form, view, sql, name), sign))
+        # The pending batches' rows of those keys (quarantined ones left out), read once for
+        # both states, marked by whether the state before had them.
+        listed = ", ".join(sql_string(c) for c in sorted(wanted))
+        on = " AND ".join(f"s.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in self.key)
+        where = f"EXISTS (SELECT 1 FROM _ff_touched t WHERE {on})"
+        if now.quarantine:
+            where += (
+                f" AND NOT EXISTS (SELECT 1 FROM read_parquet({sql_list(now.quarantine)}, "
+                "union_by_name = true) q WHERE q._run_id = s._run_id"
+                " AND q._source_line = s._source_line)"
+            )
+        older = set(self.before.silver) if self.before else set()
+        parts = [
+            f"SELECT COLUMNS(lambda c: lower(c) IN ({listed})), {flag} AS _ff_old FROM "
+            f"read_parquet({sql_list(files)}, union_by_name = true) s WHERE {where}"
+            for files, flag in (
+                ([f for f in now.silver if f in older], "true"),
+                ([f for f in now.silver if f not in older], "false"),
+            )
+            if files
+        ]
+        con.execute(f"CREATE TEMP TABLE _ff_pending AS {' UNION ALL BY NAME '.join(parts)}")
+        pending = "SELECT * EXCLUDE (_ff_old) FROM _ff_pending"
+        out = [(self._state(con, form, view, now.sql(base_sql=base, pending_sql=pending),
+                            "_ff_now"), 1)]  # fmt: skip
+        if self.before is not None:
+            before = self.before.sql(base_sql=base, pending_sql=f"{pending} WHERE _ff_old")
+            out.append((self._state(con, form, view, before, "_ff_before"), -1))
         return out
 
     @staticmethod

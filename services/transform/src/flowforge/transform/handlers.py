@@ -199,6 +199,9 @@ class Input:
 
     rows: ValidRows
     ref: GoldInput
+    # How many rows: its table's (as folded) and each pending batch's Silver file's.
+    table_rows: int = 0
+    pending_rows: dict[str, int] = field(default_factory=dict)
 
 
 async def valid_rows(deps: Deps, dataset: str, *, without: str = "") -> Input | None:
@@ -224,7 +227,8 @@ async def valid_rows(deps: Deps, dataset: str, *, without: str = "") -> Input | 
             for b in state.batches
         ],
     )
-    return Input(rows, ref)
+    pending = {b["run_id"]: int(b["rows"] or 0) for b in state.pending}
+    return Input(rows, ref, state.base_rows if state.version is not None else 0, pending)
 
 
 @dataclass
@@ -620,6 +624,10 @@ def _aggregate(
     fresh = [b for b in data.ref.batches if b.run_id not in seen]
     if any(path(key_of(b.silver_uri)) not in pending for b in fresh):
         return refresh  # a fold took in a batch the state has not seen
+    added = sum(data.pending_rows.get(b.run_id, 0) for b in fresh)
+    had = data.table_rows + sum(n for r, n in data.pending_rows.items() if r in seen)
+    if added > CHANGES_SHARE * had:
+        return refresh  # the changes are much of the data: reading it all is cheaper
     before = [b for b in data.ref.batches if b.run_id in seen and path(key_of(b.silver_uri))
               in pending]  # fmt: skip
     old = ValidRows(
@@ -645,6 +653,11 @@ def _aggregate(
 
 
 AGGREGATE = "aggregate"  # built_from's record of an aggregate model's kept state
+# An aggregate is refreshed from changes when the new batches' rows are at most this share of
+# the rows there were: each changed row costs more than a row of a full build (it is looked
+# up, and counted out and in again). A 50k-row file replacing a 50k-row dataset: Gold 83 ms
+# built from every row, 147 ms from the changes; 20k rows into 9.4M: 0.5 s vs 0.16 s.
+CHANGES_SHARE = 0.25
 
 
 def _digest(batches: list[SilverBatch]) -> str:

@@ -12,6 +12,7 @@ PUT (single or multipart) only becomes visible once complete. A reader never see
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import shutil
 import tempfile
@@ -112,11 +113,15 @@ class LocalObjectStore(ObjectStore):
     def _path(self, key: str) -> Path:
         # The store is the data folders of $FLOWFORGE_HOME, not the folder itself: the state
         # beside them (passwords, keys, the database) is not reachable by any key.
-        top = self.root / check_data_key(key).split("/", 1)[0]
+        top = check_data_key(key).split("/", 1)[0]
         path = (self.root / key).resolve()
-        if not path.is_relative_to(top.resolve()):  # a link out of its data folder
+        if not path.is_relative_to(self._top(top)):  # a link out of its data folder
             raise NotFoundError(f"object key {key!r} escapes the store")
         return path
+
+    @functools.cache  # noqa: B019 - a handful of data folders per store, kept with it
+    def _top(self, name: str) -> Path:
+        return (self.root / name).resolve()
 
     def uri(self, key: str) -> str:
         # "" names the store itself (ingest's drop ledger keys its rows by it). A name, not an

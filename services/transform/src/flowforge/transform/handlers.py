@@ -620,16 +620,15 @@ def _aggregate(
         return refresh
     path = deps.files.path
     key_of = deps.files.store.key_of
-    pending = set(data.rows.silver)
+    pending = data.pending_rows  # the batches not folded into the table, by run
     fresh = [b for b in data.ref.batches if b.run_id not in seen]
-    if any(path(key_of(b.silver_uri)) not in pending for b in fresh):
+    if any(b.run_id not in pending for b in fresh):
         return refresh  # a fold took in a batch the state has not seen
     added = sum(data.pending_rows.get(b.run_id, 0) for b in fresh)
     had = data.table_rows + sum(n for r, n in data.pending_rows.items() if r in seen)
     if added > CHANGES_SHARE * had:
         return refresh  # the changes are much of the data: reading it all is cheaper
-    before = [b for b in data.ref.batches if b.run_id in seen and path(key_of(b.silver_uri))
-              in pending]  # fmt: skip
+    before = [b for b in data.ref.batches if b.run_id in seen and b.run_id in pending]
     old = ValidRows(
         silver=[path(key_of(b.silver_uri)) for b in before],
         quarantine=[path(key_of(b.quarantine_uri)) for b in before if b.quarantine_uri],

@@ -238,6 +238,25 @@ def test_a_model_past_its_time_limit_is_interrupted_with_the_reason(tmp_path: Pa
     assert time.monotonic() - began < 10
 
 
+def test_a_bronze_view_reads_files_of_different_columns_by_name(tmp_path):
+    # Files of one set of columns are read as they are; a file with other columns (a source
+    # that gained one) makes the view match columns by name.
+    first, second, third = (tmp_path / f"b{i}.parquet" for i in range(3))
+    pl.DataFrame({"id": ["1"], "name": ["a"]}).write_parquet(first)
+    pl.DataFrame({"id": ["2"], "name": ["b"]}).write_parquet(second)
+    pl.DataFrame({"name": ["c"], "id": ["3"], "extra": ["x"]}).write_parquet(third)
+    db = tmp_path / "analytics.duckdb"
+    two = [("1", "a"), ("2", "b")]
+    for files, want in (([first, second], two), ([first, second, third], [("3", "c", "x")])):
+        refresh_analytics(db, {"orders": files}, {}, {})
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            rows = con.execute("SELECT * FROM bronze_orders ORDER BY id").fetchall()
+        finally:
+            con.close()
+        assert rows == want if len(files) == 2 else rows == [(*r, None) for r in two] + want
+
+
 def test_refresh_analytics_is_not_blocked_by_another_process_reading_the_file(orders, tmp_path):
     db = tmp_path / "analytics.duckdb"
     first = tmp_path / "first.parquet"

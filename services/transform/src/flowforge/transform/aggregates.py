@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -292,7 +292,6 @@ class Refresh:
     previous: Path | None = None  # the kept state (from changes)
     changes: Changes | None = None
     written: bool = False
-    state_types: dict[str, str] = field(default_factory=dict)
     note: str = ""  # why a build meant to use changes read every row
 
     def final(self, con: Any) -> str:
@@ -305,7 +304,6 @@ class Refresh:
         sums = [p.name for p in self.form.partials if p.kind == "sum"]
         if any(not EXACT_SUM.match(types[s]) for s in sums):
             return "SELECT * FROM __model"  # a floating-point sum: every row, no state
-        self.state_types = types
         state = "_ff_state"
         if self.changes is not None and self.previous is not None:
             kept = _schema(con, f"SELECT * FROM read_parquet({sql_string(str(self.previous))})")
@@ -338,14 +336,6 @@ class Changes:
     key: list[str]
     before: ValidRows | None  # None: there were no rows (or no key: rows are only added)
     now: ValidRows | None
-
-    @property
-    def paths(self) -> list[Path]:
-        out = [*self.new_silver, *self.new_quarantine]
-        for rows in (self.before, self.now):
-            if rows is not None:
-                out += rows.paths
-        return out
 
     def deltas(self, con: Any, form: Form, view: str) -> list[tuple[str, int]]:
         """The changes as state relations with their signs (the dataset's view bound to

@@ -223,14 +223,18 @@ class ValidRows:
             rows or f"SELECT * FROM read_parquet({sql_list(self.silver)}, union_by_name = true) s"
         )
         if self.quarantine and rows is None:
-            query += (
-                " WHERE NOT EXISTS (SELECT 1 FROM read_parquet("
-                f"{sql_list(self.quarantine)}, union_by_name = true) q"
-                " WHERE q._run_id = s._run_id AND q._source_line = s._source_line)"
-            )
+            query += f" WHERE {self.not_quarantined('s')}"
         if self.key and len(self.silver) > 1:
             query = f"SELECT * FROM ({query}) v {self._latest()}"
         return query
+
+    def not_quarantined(self, alias: str) -> str:
+        """Whether the row `alias` of a pending file is none of the quarantined ones."""
+        return (
+            f"NOT EXISTS (SELECT 1 FROM read_parquet({sql_list(self.quarantine)}, "
+            f"union_by_name = true) q WHERE q._run_id = {alias}._run_id"
+            f" AND q._source_line = {alias}._source_line)"
+        )
 
     def _latest(self) -> str:
         partition = ", ".join(f'"{k}"' for k in self.key)

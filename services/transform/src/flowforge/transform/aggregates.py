@@ -335,7 +335,7 @@ class Changes:
     new_quarantine: list[Path]
     key: list[str]
     before: ValidRows | None  # None: there were no rows (or no key: rows are only added)
-    now: ValidRows | None
+    now: ValidRows
 
     def deltas(self, con: Any, form: Form, view: str) -> list[tuple[str, int]]:
         """The changes as state relations with their signs (the dataset's view bound to
@@ -345,8 +345,7 @@ class Changes:
         try:
             return self._deltas(con, form, view)
         finally:
-            if self.now is not None:
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {self.now.sql()}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {self.now.sql()}")
 
     def _deltas(self, con: Any, form: Form, view: str) -> list[tuple[str, int]]:
         if not self.key:  # rows are only added
@@ -358,7 +357,6 @@ class Changes:
             f"read_parquet({sql_list(self.new_silver)}, union_by_name = true)"
         )
         now = self.now
-        assert now is not None
         wanted = {*(k.lower() for k in self.key), *form.columns, *LATEST}
         base = None
         if now.base:
@@ -366,18 +364,13 @@ class Changes:
             base = "SELECT * FROM _ff_base"
         # The pending batches' rows of those keys (quarantined ones left out), read once for
         # both states, marked by whether the state before had them.
-        listed = ", ".join(sql_string(c) for c in sorted(wanted))
         on = " AND ".join(f"s.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in self.key)
         where = f"EXISTS (SELECT 1 FROM _ff_touched t WHERE {on})"
         if now.quarantine:
-            where += (
-                f" AND NOT EXISTS (SELECT 1 FROM read_parquet({sql_list(now.quarantine)}, "
-                "union_by_name = true) q WHERE q._run_id = s._run_id"
-                " AND q._source_line = s._source_line)"
-            )
+            where += f" AND {now.not_quarantined('s')}"
         older = set(self.before.silver) if self.before else set()
         parts = [
-            f"SELECT COLUMNS(lambda c: lower(c) IN ({listed})), {flag} AS _ff_old FROM "
+            f"SELECT {_only(wanted)}, {flag} AS _ff_old FROM "
             f"read_parquet({sql_list(files)}, union_by_name = true) s WHERE {where}"
             for files, flag in (
                 ([f for f in now.silver if f in older], "true"),
@@ -421,10 +414,9 @@ def _base_rows(con: Any, files: list[Path], key: list[str], wanted: set[str]) ->
         )
         found = scan.filter(match).select(names).collect().to_arrow()
     except Exception:  # a schema Polars reads otherwise than DuckDB: DuckDB, slower
-        listed = ", ".join(sql_string(c) for c in sorted(wanted))
         on = " AND ".join(f"b.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
         con.execute(
-            f"CREATE TEMP TABLE _ff_base AS SELECT COLUMNS(lambda c: lower(c) IN ({listed})) "
+            f"CREATE TEMP TABLE _ff_base AS SELECT {_only(wanted)} "
             f"FROM read_parquet({sql_list(files)}, union_by_name = true) b "
             f"WHERE EXISTS (SELECT 1 FROM _ff_touched t WHERE {on})"
         )
@@ -434,6 +426,12 @@ def _base_rows(con: Any, files: list[Path], key: list[str], wanted: set[str]) ->
         con.execute("CREATE TEMP TABLE _ff_base AS SELECT * FROM _ff_found")
     finally:
         con.unregister("_ff_found")
+
+
+def _only(wanted: set[str]) -> str:
+    """The columns named in `wanted` (case-folded) of a relation, whichever it has."""
+    listed = ", ".join(sql_string(c) for c in sorted(wanted))
+    return f"COLUMNS(lambda c: lower(c) IN ({listed}))"
 
 
 def _stored(kind: str) -> str:

@@ -15,15 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import queue
-import threading
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 import asyncpg
@@ -217,7 +212,9 @@ class SilverTables:
         ) if state.stale else state  # fmt: skip
         rows = self.valid_rows(rebuilt)
         assert rows is not None
-        with low_priority_rows(rows) as reader:
+        con = warm_sandboxed(rows.paths, memory_limit="512MB")
+        try:
+            reader = con.sql(rows.sql()).to_arrow_reader(WRITE_BATCH_ROWS)
             counted = Counting(reader)
             version = self.lakehouse.overwrite(
                 LAYER,
@@ -226,6 +223,8 @@ class SilverTables:
                 kind="rebuild" if state.stale else "fold",
                 runs=[b["run_id"] for b in rebuilt.pending],
             )
+        finally:
+            con.close()
         return version, counted.rows
 
     async def vacuum(self, dataset: str, retention: timedelta) -> int:
@@ -252,140 +251,6 @@ class SilverTables:
                 await conn.execute(
                     "SELECT pg_advisory_unlock($1, hashtext($2))", FOLD_LOCK, dataset
                 )
-
-
-# A fold rewrites the table: seconds of both cores on a large dataset, while the batches after
-# it run. It runs FOLD_NICE below them, so a batch beside a fold gets the cores first and the
-# fold the rest: its query in a thread of its own (with the DuckDB database it keeps, whose
-# worker threads take that thread's priority when they start), and the Delta writer's thread
-# that encodes its rows lowered while it does (and raised back after: only where the process
-# may raise a thread's priority, else that thread keeps its own). At 9.4M rows a key lookup
-# beside a fold took 101 ms (48-52 alone), 58 with the fold's query lowered, 56-63 with both;
-# the history bench's batches beside a fold +0.2-0.3 s -> +0.08-0.15 s (the fold itself takes
-# longer: it gets what the batches leave).
-FOLD_NICE = 10
-_fold_thread: list[ThreadPoolExecutor] = []
-_fold_lock = threading.Lock()
-
-
-def _fold_executor() -> ThreadPoolExecutor:
-    with _fold_lock:
-        if not _fold_thread:
-            _fold_thread.append(ThreadPoolExecutor(1, "silver-fold", initializer=_lower))
-        return _fold_thread[0]
-
-
-def _lower(task: int | None = None) -> int | None:
-    """Lower a thread's priority by FOLD_NICE (this one by default; Linux keeps a priority per
-    thread); what it was, None when it cannot be changed."""
-    task = threading.get_native_id() if task is None else task
-    try:
-        before = os.getpriority(os.PRIO_PROCESS, task)
-        os.setpriority(os.PRIO_PROCESS, task, min(before + FOLD_NICE, 19))
-    except OSError as exc:  # a platform without per-thread priorities: folds keep theirs
-        log.debug("a silver fold keeps its CPU priority (%s)", exc)
-        return None
-    return before
-
-
-@cache
-def _may_raise_back() -> bool:
-    """Whether this process may give a thread its priority back (root with CAP_SYS_NICE, or
-    RLIMIT_NICE): only then is a thread shared with other work lowered for a while."""
-    result: list[bool] = []
-
-    def probe() -> None:
-        me = threading.get_native_id()
-        before = _lower(me)
-        try:
-            if before is not None:
-                os.setpriority(os.PRIO_PROCESS, me, before)
-                result.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, name="priority-probe")
-    thread.start()
-    thread.join()
-    return bool(result)
-
-
-@contextmanager
-def low_priority_rows(rows: ValidRows) -> Iterator[Any]:
-    """`rows` as a stream of record batches computed by the folds' low-priority thread, the
-    threads that consume it (the Delta writer's) lowered while they do."""
-    import pyarrow as pa
-
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    held: set[int] = set()  # the consumer threads it lowered
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            con = warm_sandboxed(rows.paths, memory_limit="512MB")
-            try:
-                reader = con.sql(rows.sql()).to_arrow_reader(WRITE_BATCH_ROWS)
-                if put(reader.schema) and all(put(batch) for batch in reader):
-                    put(None)
-            finally:
-                con.close()
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    def take() -> Any:
-        item = handoff.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def batches() -> Iterator[Any]:
-        while (batch := take()) is not None:
-            task = threading.get_native_id()
-            if task not in held and _may_raise_back() and _hold(task):
-                held.add(task)
-            yield batch
-
-    running = _fold_executor().submit(produce)
-    try:
-        yield pa.RecordBatchReader.from_batches(take(), batches())
-    finally:
-        stop.set()
-        running.result()
-        for task in held:
-            _release(task)
-
-
-_held: dict[int, list[int]] = {}  # a lowered shared thread -> [folds holding it, priority before]
-
-
-def _hold(task: int) -> bool:
-    with _fold_lock:
-        if task in _held:
-            _held[task][0] += 1
-            return True
-        before = _lower(task)
-        if before is None:
-            return False
-        _held[task] = [1, before]
-        return True
-
-
-def _release(task: int) -> None:
-    with _fold_lock:
-        _held[task][0] -= 1
-        if _held[task][0] == 0:
-            before = _held.pop(task)[1]
-            with suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, task, before)
 
 
 class Counting:

@@ -214,4 +214,55 @@ def test_the_table_is_scanned_where_used_never_copied_whole(tmp_path: Path) -> N
     )
 
     materialized = re.findall(r"CTE Name: *(\w+)", plan)
-    assert materialized == ["p"]  # the pending rows, read three times, are kept once
+    # the pending rows, read three times, are kept once; so are the table's rows later than
+    # their key's pending row (at most one per pending row, usually none)
+    assert materialized == ["p", "o"]
+
+
+KEYS = ["a", "b", "c", "d", "e", None]
+
+
+@st.composite
+def tables_and_batches(draw):
+    """A table (each key once, rows of earlier runs) and 1-3 pending batches (each key once
+    per batch), ingest times drawn so a pending row may be older than the table's."""
+    times = st.integers(0, 3)
+    base = {
+        k: (draw(st.integers(-99, 99)), f"run-t{draw(st.integers(0, 2))}", draw(times), line)
+        for line, k in enumerate(draw(st.lists(st.sampled_from(KEYS), unique=True)), start=2)
+    }
+    batches = []
+    for number in range(draw(st.integers(1, 3))):
+        keys = draw(st.lists(st.sampled_from(KEYS), unique=True, min_size=1))
+        rows = [(k, draw(st.integers(-99, 99)), line) for line, k in enumerate(keys, start=2)]
+        gone = draw(st.lists(st.sampled_from([r[2] for r in rows]), unique=True))
+        batches.append((f"run-p{number}", draw(times), rows, gone))
+    return base, batches
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=tables_and_batches())
+def test_the_table_and_pending_batches_give_each_key_its_latest_valid_row(tmp_path_factory, case):
+    base, batches = case
+    folder = tmp_path_factory.mktemp("rows")
+    when = [DAY_1.replace(hour=h) for h in range(4)]
+    table = folder / "table.parquet"
+    pl.DataFrame(
+        [(k, a, line, run, when[t]) for k, (a, run, t, line) in base.items()],
+        schema={"order_id": pl.String, "amount": pl.Int64, "_source_line": pl.Int64,
+                "_run_id": pl.String, "_ingested_at": pl.Datetime("us", "UTC")},
+        orient="row",
+    ).write_parquet(table)  # fmt: skip
+    files, quarantines = [], []
+    best = {k: ((when[t], run, line), a, run) for k, (a, run, t, line) in base.items()}
+    for run, t, rows, gone in batches:
+        files.append(silver(folder, run, when[t], rows))
+        quarantines.append(quarantine(folder, run, gone))
+        for k, amount, line in rows:
+            if line not in gone and (k not in best or (when[t], run, line) > best[k][0]):
+                best[k] = ((when[t], run, line), amount, run)
+    rows = ValidRows(files, quarantines, key=["order_id"], base=[table] if base else [])
+
+    got = sorted(duckdb.sql(f"SELECT order_id, amount, _run_id FROM ({rows.sql()})").fetchall(),
+                 key=repr)  # fmt: skip
+    assert got == sorted([(k, a, run) for k, (_, a, run) in best.items()], key=repr)

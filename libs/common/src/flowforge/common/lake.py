@@ -205,17 +205,24 @@ class ValidRows:
             return pending
         if not self.key:
             return f"{base} UNION ALL BY NAME {pending}"
-        # Base rows whose key has no pending row as they are; for the others, the latest of
-        # the base row and the pending ones (a late batch can hold an older version). The
-        # table is read where it is used, never copied: a materialized `b` held every column
-        # of every row (spilling at 512 MB: 0.35 -> 3 s per Gold build over 9.5M rows).
+        # The table and the pending rows each hold a key once: base rows whose key has no
+        # pending row as they are; where both have it, the later row (a late batch can hold
+        # an older version: `o`, the base rows later than their pending one, usually none).
+        # Joins, not a window over both: 50k keys all updated, 27 -> 14 ms. The table is read
+        # where it is used, never copied: a materialized `b` held every column of every row
+        # (spilling at 512 MB: 0.35 -> 3 s per Gold build over 9.5M rows).
         on = " AND ".join(f'b."{k}" IS NOT DISTINCT FROM p."{k}"' for k in self.key)
+        later = (
+            "(b._ingested_at > p._ingested_at OR (b._ingested_at = p._ingested_at AND "
+            "(b._run_id > p._run_id OR (b._run_id = p._run_id AND "
+            "b._source_line > p._source_line))))"
+        )
         return (
-            f"WITH p AS MATERIALIZED ({pending}), b AS NOT MATERIALIZED ({base}) "
-            f"SELECT * FROM b WHERE NOT EXISTS (SELECT 1 FROM p WHERE {on}) "
-            "UNION ALL BY NAME SELECT * FROM ("
-            f"SELECT * FROM b WHERE EXISTS (SELECT 1 FROM p WHERE {on}) "
-            f"UNION ALL BY NAME SELECT * FROM p) v {self._latest()}"
+            f"WITH p AS MATERIALIZED ({pending}), b AS NOT MATERIALIZED ({base}), "
+            f"o AS MATERIALIZED (SELECT b.* FROM b JOIN p ON {on} WHERE {later}) "
+            f"SELECT * FROM b ANTI JOIN p ON {on} "
+            "UNION ALL BY NAME SELECT * FROM o "
+            f"UNION ALL BY NAME SELECT * FROM p ANTI JOIN o b ON {on}"
         )
 
     def _pending(self, rows: str | None = None) -> str:

@@ -55,6 +55,27 @@ def test_each_overwrite_is_a_version_whose_files_are_exactly_its_rows(lake):
         lakehouse.data_keys("silver", "orders", 7)
 
 
+def test_a_one_column_key_is_written_without_a_dictionary_the_other_columns_with(lake):
+    import pyarrow.parquet as pq
+
+    lakehouse, files = lake
+    table = pa.table({"id": list(range(5_000)), "country": ["DE", "FR"] * 2_500})
+
+    def encodings(name: str, key: list[str] | None) -> dict[str, tuple]:
+        version = lakehouse.overwrite("silver", name, reader(table), kind="fold", runs=[],
+                                      key=key)  # fmt: skip
+        (path,) = lakehouse.data_paths(files, "silver", name, version)
+        group = pq.ParquetFile(path).metadata.row_group(0)
+        return {group.column(i).path_in_schema: group.column(i).encodings for i in range(2)}
+
+    keyed = encodings("keyed", ["id"])
+    assert "RLE_DICTIONARY" not in keyed["id"] and "RLE_DICTIONARY" in keyed["country"]
+    assert "RLE_DICTIONARY" in encodings("unkeyed", None)["id"]
+    # a key of several columns: each may repeat, each keeps its dictionary
+    assert "RLE_DICTIONARY" in encodings("composite", ["id", "country"])["id"]
+    assert rows(lakehouse.data_paths(files, "silver", "keyed", 0))[:2] == [(0, "DE"), (1, "FR")]
+
+
 def test_a_table_kept_open_between_commits_sees_another_writers_commits(lake):
     """The process keeps the tables it writes open; a commit by another process (a second
     transform replica) in between is read before the next commit, whose version follows it."""

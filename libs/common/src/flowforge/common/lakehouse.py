@@ -154,9 +154,11 @@ class Lakehouse:
     # ------------------------------------------------------------------ writing
     def overwrite(
         self, layer: str, name: str, data: pa.RecordBatchReader, *, kind: str,
-        runs: list[str], build_id: str = "",
+        runs: list[str], build_id: str = "", key: list[str] | None = None,
     ) -> int:  # fmt: skip
-        """Commit `data` as the table's whole new state (schema included); its version."""
+        """Commit `data` as the table's whole new state (schema included); its version.
+        `key`: the rows' key (a dataset's or model's); a key of one column holds each value
+        once, so it is written without a dictionary."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -177,7 +179,10 @@ class Lakehouse:
                 except Exception:  # its log is not what it was: open it afresh
                     table = None
             try:
-                self._write(table if table is not None else location, data, kind, runs, build_id)
+                self._write(
+                    table if table is not None else location, data, kind, runs, build_id,
+                    key if key and len(key) == 1 and key[0] in data.schema.names else [],
+                )  # fmt: skip
             except Exception:
                 with _WRITING_LOCK:
                     _WRITING.pop(location, None)  # the next commit opens the table afresh
@@ -196,9 +201,10 @@ class Lakehouse:
             return version
 
     def _write(
-        self, table: Any, data: pa.RecordBatchReader, kind: str, runs: list[str], build_id: str
-    ) -> None:
-        from deltalake import CommitProperties, WriterProperties, write_deltalake
+        self, table: Any, data: pa.RecordBatchReader, kind: str, runs: list[str], build_id: str,
+        plain: list[str],
+    ) -> None:  # fmt: skip
+        from deltalake import ColumnProperties, CommitProperties, WriterProperties, write_deltalake
 
         metadata = {KIND_KEY: kind, RUNS_KEY: ",".join(runs), BUILD_KEY: build_id}
         write_deltalake(
@@ -208,7 +214,15 @@ class Lakehouse:
             schema_mode="overwrite",
             # delta-rs buffers a row group before writing it: its default (1M rows) took a
             # fold of 3.7M Silver rows to +700 MiB; 131,072 rows, +490 MiB.
-            writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
+            # A key column's dictionary never pays (every value differs): the writer filled
+            # one per row group before giving up. Without it, 9.4M keyed rows encode in 1.43
+            # CPU-s instead of 1.75 and take 249 MiB instead of 268, and a probe of the key
+            # column reads plain values: 20k keys looked up 49 -> 41 ms (Polars), 33 -> 19
+            # (DuckDB), the two scans a keyed batch's Gold refresh makes.
+            writer_properties=WriterProperties(
+                max_row_group_size=ROW_GROUP_ROWS,
+                column_properties={c: ColumnProperties(dictionary_enabled=False) for c in plain},
+            ),
             storage_options=self.storage_options() or None,
             commit_properties=CommitProperties(custom_metadata=metadata),
         )

@@ -737,7 +737,10 @@ async def _build_one(
         return await _keep_merge(deps, model, out, result, plan, build_id, refs)
     committing = time.perf_counter()
     try:
-        version = await asyncio.to_thread(_commit_gold, deps, model.name, out, build_id)
+        version = await asyncio.to_thread(
+            _commit_gold, deps, model.name, out, build_id,
+            list(model.materialization.unique_key),
+        )  # fmt: skip
     except Exception as exc:  # a type Delta cannot hold, or the store refusing the commit
         log.warning("gold model %s not committed", model.name, exc_info=True)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -817,8 +820,9 @@ def _fold_state(deps: Deps, name: str, state: ModelRows, build_id: str) -> tuple
     try:
         counted = Counting(con.sql(state.sql()).to_arrow_reader(WRITE_BATCH_ROWS))
         version = deps.tables.lakehouse.overwrite(
-            "gold", name, counted.reader(), kind="build", runs=[], build_id=build_id
-        )
+            "gold", name, counted.reader(), kind="build", runs=[], build_id=build_id,
+            key=state.key,
+        )  # fmt: skip
     finally:
         con.close()
     return version, counted.rows
@@ -836,7 +840,9 @@ def _count_state(state: ModelRows, before: int | None = None) -> int:
         con.close()
 
 
-def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
+def _commit_gold(
+    deps: Deps, name: str, out: Path, build_id: str, key: list[str] | None = None
+) -> int:
     """The built rows as the model table's next version (one commit: readers see the old
     build or the new one, never a part)."""
     import pyarrow as pa
@@ -848,7 +854,7 @@ def _commit_gold(deps: Deps, name: str, out: Path, build_id: str) -> int:
             source.schema_arrow, source.iter_batches(batch_size=WRITE_BATCH_ROWS)
         )
         return deps.tables.lakehouse.overwrite(
-            "gold", name, reader, kind="build", runs=[], build_id=build_id
+            "gold", name, reader, kind="build", runs=[], build_id=build_id, key=key
         )
     finally:
         out.unlink(missing_ok=True)

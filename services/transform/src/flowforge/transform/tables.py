@@ -222,6 +222,7 @@ class SilverTables:
                 counted.reader(),
                 kind="rebuild" if state.stale else "fold",
                 runs=[b["run_id"] for b in rebuilt.pending],
+                key=rows.key,
             )
         finally:
             con.close()

@@ -735,12 +735,12 @@ async def _build_one(
         return Built(result=result, model=model, build_id=build_id, inputs=refs)
     if plan.merge:
         return await _keep_merge(deps, model, out, result, plan, build_id, refs)
+    # An incremental model holds its key once per row (a snapshot's repeats, one per version).
+    mat = model.materialization
+    key = list(mat.unique_key) if mat.materialized == "incremental" else []
     committing = time.perf_counter()
     try:
-        version = await asyncio.to_thread(
-            _commit_gold, deps, model.name, out, build_id,
-            list(model.materialization.unique_key),
-        )  # fmt: skip
+        version = await asyncio.to_thread(_commit_gold, deps, model.name, out, build_id, key)
     except Exception as exc:  # a type Delta cannot hold, or the store refusing the commit
         log.warning("gold model %s not committed", model.name, exc_info=True)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -624,8 +624,8 @@ def _aggregate(
     fresh = [b for b in data.ref.batches if b.run_id not in seen]
     if any(b.run_id not in pending for b in fresh):
         return refresh  # a fold took in a batch the state has not seen
-    added = sum(data.pending_rows.get(b.run_id, 0) for b in fresh)
-    had = data.table_rows + sum(n for r, n in data.pending_rows.items() if r in seen)
+    added = sum(pending.get(b.run_id, 0) for b in fresh)
+    had = data.table_rows + sum(n for r, n in pending.items() if r in seen)
     if added > CHANGES_SHARE * had:
         return refresh  # the changes are much of the data: reading it all is cheaper
     before = [b for b in data.ref.batches if b.run_id in seen and b.run_id in pending]
